@@ -1,0 +1,133 @@
+package httpx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"time"
+)
+
+type ctxKey int
+
+const (
+	loggerKey ctxKey = iota
+	requestIDKey
+)
+
+// requestIDPattern bounds what we echo back: an id from outside is kept only when it
+// is short and plain, so a client cannot inject text into our logs or headers.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// LoggerFrom returns the request's logger (carrying the request id and, once known,
+// the account), or the default logger outside a request.
+func LoggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+// WithLogger returns ctx carrying l; auth uses it to add the account once verified.
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey, l)
+}
+
+// RequestID returns the id of the request in ctx.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// statusRecorder remembers the status for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if !s.wrote {
+		s.status, s.wrote = http.StatusOK, true
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// account is filled by the auth layer so the access log names the account.
+type accountSlot struct{ account string }
+
+const accountSlotKey ctxKey = 99
+
+// SetAccount records the verified account on the request's logger and access log.
+func SetAccount(r *http.Request, account string) *http.Request {
+	if slot, ok := r.Context().Value(accountSlotKey).(*accountSlot); ok {
+		slot.account = account
+	}
+	ctx := WithLogger(r.Context(), LoggerFrom(r.Context()).With("account", account))
+	return r.WithContext(ctx)
+}
+
+// Wrap applies the conventions every route shares, outermost first: request id,
+// access log, panic recovery and the body limit.
+func Wrap(h http.Handler, base *slog.Logger) http.Handler {
+	if base == nil {
+		base = slog.Default()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !requestIDPattern.MatchString(id) {
+			id = newID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		logger := base.With("request_id", id)
+		slot := &accountSlot{}
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		ctx = context.WithValue(ctx, accountSlotKey, slot)
+		ctx = WithLogger(ctx, logger)
+		r = r.WithContext(ctx)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+
+		defer func() {
+			if p := recover(); p != nil {
+				// Log the panic with its value but answer with nothing of it.
+				logger.Error("panic recovered", "panic", slog.AnyValue(p), "method", r.Method, "path", r.URL.Path)
+				if !rec.wrote {
+					WriteError(rec, r, ErrInternal)
+				}
+			}
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", rec.status,
+				"duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+			if slot.account != "" {
+				attrs = append(attrs, "account", slot.account)
+			}
+			logger.Info("request", attrs...)
+		}()
+
+		if r.ContentLength > MaxBody {
+			WriteError(rec, r, ErrTooLarge)
+			return
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(rec, r.Body, MaxBody)
+		}
+		h.ServeHTTP(rec, r)
+	})
+}
+
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

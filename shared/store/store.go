@@ -1,0 +1,257 @@
+// Package store is sellchat's only door to DynamoDB: one table, keys scoped by account,
+// conditional writes for "only once" and a version attribute for optimistic concurrency.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Attribute names the table reserves; items must not use them for their own fields.
+const (
+	AttrPK      = "pk"
+	AttrSK      = "sk"
+	AttrVersion = "version"
+	AttrTTL     = "ttl"
+)
+
+// Errors callers branch on.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrConflict = errors.New("store: version conflict")
+	ErrExists   = errors.New("store: already exists")
+)
+
+// Key addresses one item. The partition is always the account, so no read or write
+// can reach another account's data by construction.
+type Key struct {
+	Account string
+	SK      string
+}
+
+func (k Key) pk() string { return "ACCOUNT#" + k.Account }
+
+func (k Key) av() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrPK: &types.AttributeValueMemberS{Value: k.pk()},
+		AttrSK: &types.AttributeValueMemberS{Value: k.SK},
+	}
+}
+
+func (k Key) String() string { return k.pk() + "/" + k.SK }
+
+// Store reads and writes the table.
+type Store struct {
+	db    *dynamodb.Client
+	table string
+	now   func() time.Time
+}
+
+// New returns a store over table.
+func New(db *dynamodb.Client, table string) *Store {
+	return &Store{db: db, table: table, now: time.Now}
+}
+
+// Table names the table.
+func (s *Store) Table() string { return s.table }
+
+// Client exposes the DynamoDB client for tests that inspect the table as a whole.
+func (s *Store) Client() *dynamodb.Client { return s.db }
+
+// NewClient builds a DynamoDB client. With an endpoint (DynamoDB Local) it uses fixed
+// dummy credentials, since the local engine ignores them; without one it uses the
+// Lambda's role through the default chain.
+func NewClient(ctx context.Context, region, endpoint string) (*dynamodb.Client, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
+	if endpoint != "" {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	}), nil
+}
+
+// Get reads the item at key into out. An item whose TTL has passed counts as absent:
+// DynamoDB deletes expired items lazily, so reads must not trust their presence.
+func (s *Store) Get(ctx context.Context, key Key, out any) (version int64, err error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key.av(), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return 0, fmt.Errorf("get %s: %w", key, err)
+	}
+	if res.Item == nil || s.expired(res.Item) {
+		return 0, ErrNotFound
+	}
+	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
+		return 0, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return versionOf(res.Item), nil
+}
+
+// Put writes item at key unconditionally, keeping no version.
+func (s *Store) Put(ctx context.Context, key Key, item any) error {
+	av, err := s.encode(key, item)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: av}); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return nil
+}
+
+// Create writes item only if nothing lives at key yet (an expired leftover counts as
+// nothing); ErrExists otherwise. It is the "only once" primitive.
+func (s *Store) Create(ctx context.Context, key Key, item any, ttl time.Time) error {
+	av, err := s.encode(key, item)
+	if err != nil {
+		return err
+	}
+	if !ttl.IsZero() {
+		av[AttrTTL] = &types.AttributeValueMemberN{Value: strconv.FormatInt(ttl.Unix(), 10)}
+	}
+	cond := expression.AttributeNotExists(expression.Name(AttrPK)).
+		Or(expression.Name(AttrTTL).LessThan(expression.Value(s.now().Unix())))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build condition: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: av,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if isConditionFailed(err) {
+		return ErrExists
+	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", key, err)
+	}
+	return nil
+}
+
+// PutVersioned replaces the item at key only if its stored version is expected (0:
+// the item must not exist yet) and returns the new version. A stale expected version
+// gets ErrConflict and writes nothing.
+func (s *Store) PutVersioned(ctx context.Context, key Key, item any, expected int64) (int64, error) {
+	av, err := s.encode(key, item)
+	if err != nil {
+		return 0, err
+	}
+	next := expected + 1
+	av[AttrVersion] = &types.AttributeValueMemberN{Value: strconv.FormatInt(next, 10)}
+	var cond expression.ConditionBuilder
+	if expected == 0 {
+		cond = expression.AttributeNotExists(expression.Name(AttrPK))
+	} else {
+		cond = expression.Name(AttrVersion).Equal(expression.Value(expected))
+	}
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return 0, fmt.Errorf("build condition: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: av,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if isConditionFailed(err) {
+		return 0, ErrConflict
+	}
+	if err != nil {
+		return 0, fmt.Errorf("put %s: %w", key, err)
+	}
+	return next, nil
+}
+
+// Delete removes the item at key; a missing item is not an error.
+func (s *Store) Delete(ctx context.Context, key Key) error {
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key.av()}); err != nil {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// Update reads the item at key, lets change modify it, and writes it back under the
+// version it read, retrying a few times when a concurrent writer got there first. A
+// missing item starts from out's zero value. It suits small items that several
+// requests touch at once (the integration record) where the caller has no version.
+func Update[T any](ctx context.Context, s *Store, key Key, change func(*T) error) (T, int64, error) {
+	const attempts = 8
+	var zero T
+	for i := 0; i < attempts; i++ {
+		var cur T
+		version, err := s.Get(ctx, key, &cur)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return zero, 0, err
+		}
+		if err := change(&cur); err != nil {
+			return zero, 0, err
+		}
+		next, err := s.PutVersioned(ctx, key, cur, version)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return zero, 0, err
+		}
+		return cur, next, nil
+	}
+	return zero, 0, fmt.Errorf("update %s: %w after %d attempts", key, ErrConflict, attempts)
+}
+
+func (s *Store) encode(key Key, item any) (map[string]types.AttributeValue, error) {
+	av, err := attributevalue.MarshalMap(item)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", key, err)
+	}
+	for _, reserved := range []string{AttrPK, AttrSK, AttrVersion} {
+		if _, ok := av[reserved]; ok {
+			return nil, fmt.Errorf("encode %s: item uses reserved attribute %q", key, reserved)
+		}
+	}
+	av[AttrPK] = &types.AttributeValueMemberS{Value: key.pk()}
+	av[AttrSK] = &types.AttributeValueMemberS{Value: key.SK}
+	return av, nil
+}
+
+func (s *Store) expired(item map[string]types.AttributeValue) bool {
+	n, ok := item[AttrTTL].(*types.AttributeValueMemberN)
+	if !ok {
+		return false
+	}
+	ttl, err := strconv.ParseInt(n.Value, 10, 64)
+	return err == nil && ttl > 0 && ttl <= s.now().Unix()
+}
+
+func versionOf(item map[string]types.AttributeValue) int64 {
+	n, ok := item[AttrVersion].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0
+	}
+	v, _ := strconv.ParseInt(n.Value, 10, 64)
+	return v
+}
+
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
