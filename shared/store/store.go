@@ -98,7 +98,7 @@ func (s *Store) Get(ctx context.Context, key Key, out any) (version int64, err e
 	if res.Item == nil || s.expired(res.Item) {
 		return 0, ErrNotFound
 	}
-	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
+	if err := attributevalue.UnmarshalMapWithOptions(res.Item, out, decodeOpts); err != nil {
 		return 0, fmt.Errorf("decode %s: %w", key, err)
 	}
 	return versionOf(res.Item), nil
@@ -219,7 +219,7 @@ func Update[T any](ctx context.Context, s *Store, key Key, change func(*T) error
 }
 
 func (s *Store) encode(key Key, item any) (map[string]types.AttributeValue, error) {
-	av, err := attributevalue.MarshalMap(item)
+	av, err := attributevalue.MarshalMapWithOptions(item, encodeOpts)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", key, err)
 	}
@@ -232,6 +232,11 @@ func (s *Store) encode(key Key, item any) (map[string]types.AttributeValue, erro
 	av[AttrSK] = &types.AttributeValueMemberS{Value: key.SK}
 	return av, nil
 }
+
+// Items are described by their json tags, so one struct serves the API and the table
+// and a field's name is the same in both.
+func encodeOpts(o *attributevalue.EncoderOptions) { o.TagKey = "json" }
+func decodeOpts(o *attributevalue.DecoderOptions) { o.TagKey = "json" }
 
 func (s *Store) expired(item map[string]types.AttributeValue) bool {
 	n, ok := item[AttrTTL].(*types.AttributeValueMemberN)

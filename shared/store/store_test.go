@@ -15,8 +15,8 @@ import (
 func TestMain(m *testing.M) { storetest.Main(m) }
 
 type note struct {
-	Text  string `dynamodbav:"text"`
-	Count int    `dynamodbav:"count"`
+	Text  string `json:"text"`
+	Count int    `json:"count"`
 }
 
 func TestVersionedWrites(t *testing.T) {
@@ -156,7 +156,7 @@ func TestReservedAttributesAreRefused(t *testing.T) {
 	t.Parallel()
 	s := storetest.New(t)
 	type bad struct {
-		Version int `dynamodbav:"version"`
+		Version int `json:"version"`
 	}
 	if err := s.Put(context.Background(), store.Key{Account: "acme", SK: "X"}, bad{Version: 3}); err == nil {
 		t.Fatal("an item with its own version attribute was written")

@@ -1,0 +1,176 @@
+// Package apptest builds real dependencies for handler tests: a fresh DynamoDB Local
+// table, a signing key whose public half the verifier trusts, and a secrets box.
+package apptest
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sellchat/sellchat/shared/app"
+	"github.com/sellchat/sellchat/shared/auth"
+	"github.com/sellchat/sellchat/shared/secrets"
+	"github.com/sellchat/sellchat/shared/store/storetest"
+)
+
+// Audience is the audience test tokens are minted for.
+const Audience = "https://sellchat.test"
+
+var (
+	keyOnce           sync.Once
+	trustedKey, rogue *rsa.PrivateKey
+)
+
+// keys are generated once per test binary: RSA generation is slow and the keys are
+// not what the tests are about.
+func keys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
+	keyOnce.Do(func() {
+		var err error
+		if trustedKey, err = auth.NewKey(); err != nil {
+			t.Fatal(err)
+		}
+		if rogue, err = auth.NewKey(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return trustedKey, rogue
+}
+
+// Env is a test's view of one deployment.
+type Env struct {
+	Deps   *app.Deps
+	Signer auth.Signer // signs tokens the deployment trusts
+	Rogue  auth.Signer // signs with a key the deployment does not know
+}
+
+// New builds dependencies over a fresh table.
+func New(t testing.TB) *Env {
+	t.Helper()
+	key, rogueKey := keys(t)
+	pub, err := auth.EncodePublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := storetest.New(t)
+	rawKey, _ := secrets.ParseKey(secrets.NewKey())
+	box, _ := secrets.NewBox(rawKey)
+	verifierKey, err := auth.ParsePublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := app.Config{TableName: s.Table(), Region: "us-east-1", JWTPublicKey: string(pub), JWTAudience: Audience, PublicBaseURL: "https://sellchat.test"}
+	deps := &app.Deps{
+		Config:   cfg,
+		Store:    s,
+		Verifier: auth.NewVerifier(verifierKey, Audience, nil),
+		Box:      box,
+		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	}
+	return &Env{
+		Deps:   deps,
+		Signer: auth.Signer{Key: key, Audience: Audience},
+		Rogue:  auth.Signer{Key: rogueKey, Audience: Audience},
+	}
+}
+
+// Token signs a token for a user of account with role.
+func (e *Env) Token(t testing.TB, account string, role auth.Role) string {
+	t.Helper()
+	tok, err := e.Signer.Sign(auth.Identity{Account: account, UserID: "u-" + string(role), Email: string(role) + "@" + account + ".test", Name: "Test " + string(role), Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// ExpiredToken signs a token that expired an hour ago.
+func (e *Env) ExpiredToken(t testing.TB, account string, role auth.Role) string {
+	t.Helper()
+	s := e.Signer
+	s.Now = func() time.Time { return time.Now().Add(-2 * time.Hour) }
+	tok, err := s.Sign(auth.Identity{Account: account, UserID: "u-old", Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// RogueToken signs an otherwise valid token with an unknown key.
+func (e *Env) RogueToken(t testing.TB, account string, role auth.Role) string {
+	t.Helper()
+	tok, err := e.Rogue.Sign(auth.Identity{Account: account, UserID: "u-rogue", Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Request describes one call.
+type Request struct {
+	Method, Path, Token string
+	Body                any // string, []byte or a value to marshal
+	Header              map[string]string
+}
+
+// Response is a recorded answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v.
+func (r Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// ErrorCode returns error.code of a JSON error body ("" if it is not one).
+func (r Response) ErrorCode() string {
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Code
+}
+
+// Do serves req with h.
+func Do(t testing.TB, h http.Handler, req Request) Response {
+	t.Helper()
+	var body io.Reader
+	switch b := req.Body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	case []byte:
+		body = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	r := httptest.NewRequest(req.Method, req.Path, body)
+	if req.Token != "" {
+		r.Header.Set("Authorization", "Bearer "+req.Token)
+	}
+	for k, v := range req.Header {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return Response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+}

@@ -1,0 +1,70 @@
+package secrets
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+func TestSealedValuesOpenOnlyWhereTheyWereSealed(t *testing.T) {
+	t.Parallel()
+	key, err := ParseKey(NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := NewBox(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("whsec_0123456789")
+	sealed := box.Seal(secret, AAD("acme", "webhook_secret"))
+	if bytes.Contains(sealed, secret) {
+		t.Fatal("the sealed value contains the secret in clear")
+	}
+
+	t.Run("it opens with the same account and kind", func(t *testing.T) {
+		got, err := box.Open(sealed, AAD("acme", "webhook_secret"))
+		if err != nil || !bytes.Equal(got, secret) {
+			t.Fatalf("got %q, %v", got, err)
+		}
+	})
+	cases := []struct {
+		name   string
+		sealed []byte
+		aad    []byte
+	}{
+		{"it does not open for another account", sealed, AAD("globex", "webhook_secret")},
+		{"it does not open as another kind", sealed, AAD("acme", "admin_token")},
+		{"a flipped byte is refused", flip(sealed, len(sealed)-1), AAD("acme", "webhook_secret")},
+		{"a truncated value is refused", sealed[:10], AAD("acme", "webhook_secret")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := box.Open(c.sealed, c.aad); !errors.Is(err, ErrOpen) {
+				t.Fatalf("err = %v, want ErrOpen", err)
+			}
+		})
+	}
+	t.Run("another key cannot open it", func(t *testing.T) {
+		other, _ := ParseKey(NewKey())
+		box2, _ := NewBox(other)
+		if _, err := box2.Open(sealed, AAD("acme", "webhook_secret")); !errors.Is(err, ErrOpen) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestParseKeyRefusesWrongLengths(t *testing.T) {
+	t.Parallel()
+	for _, k := range []string{"", "c2hvcnQ=", "zz", "00112233"} {
+		if _, err := ParseKey(k); err == nil {
+			t.Errorf("ParseKey(%q) accepted a bad key", k)
+		}
+	}
+}
+
+func flip(b []byte, i int) []byte {
+	c := append([]byte(nil), b...)
+	c[i] ^= 0xff
+	return c
+}

@@ -1,0 +1,98 @@
+package settings
+
+import (
+	"time"
+)
+
+// Element is one of the integration's three parts, each switched on and off alone.
+type Element string
+
+// The three elements (rule 2).
+const (
+	ChatAppInSell     Element = "chat_app_in_sell"
+	SellAppInChat     Element = "sell_app_in_chat"
+	ChatHistoryInSell Element = "chat_history_in_sell"
+)
+
+// Elements lists the elements in the order the settings page shows them.
+var Elements = []Element{ChatAppInSell, SellAppInChat, ChatHistoryInSell}
+
+// ParseElement returns the element named s.
+func ParseElement(s string) (Element, bool) {
+	for _, e := range Elements {
+		if string(e) == s {
+			return e, true
+		}
+	}
+	return "", false
+}
+
+// ElementState is an element's switch and options.
+type ElementState struct {
+	Enabled      bool `json:"enabled"`
+	SignInOnLoad bool `json:"signInOnLoad,omitempty"` // chat_app_in_sell only
+}
+
+// SellUser names a Sell user.
+type SellUser struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// Integration is the account's connection state: the elements, whether Sell is
+// connected and by whom, and the chat webhook's signing secret (sealed).
+type Integration struct {
+	Elements        map[Element]ElementState `json:"elements"`
+	SellConnected   bool                     `json:"sellConnected"`
+	SuperiorManager *SellUser                `json:"superiorManager,omitempty"`
+	// WebhookSecret is sealed by package secrets; it never leaves the backend.
+	WebhookSecret []byte `json:"webhookSecret,omitempty"`
+	// HistoryConfirmedBy records who accepted that every agent with Sell access will
+	// see past chats, and when: the confirmation is a decision worth keeping.
+	HistoryConfirmedBy string    `json:"historyConfirmedBy,omitempty"`
+	HistoryConfirmedAt time.Time `json:"historyConfirmedAt,omitzero"`
+}
+
+// State returns the element's state; a never-touched element is disabled.
+func (in Integration) State(e Element) ElementState { return in.Elements[e] }
+
+// Enabled reports whether element e is on.
+func (in Integration) Enabled(e Element) bool { return in.Elements[e].Enabled }
+
+// ElementChange is a request to switch an element.
+type ElementChange struct {
+	Enabled      *bool `json:"enabled"`
+	Confirm      *bool `json:"confirm"`
+	SignInOnLoad *bool `json:"signInOnLoad"`
+}
+
+// HistoryWarning is what the admin must accept before chat history is shown in Sell.
+const HistoryWarning = "Showing chat history in Sell makes every past chat visible to every Chat agent who has Sell access, " +
+	"whatever Chat's own data-access settings say. Send \"confirm\": true to enable it."
+
+// Change applies c to element e. Switching an element never deletes anything: the
+// state only decides what is shown (rule 2).
+func (in *Integration) Change(e Element, c ElementChange, by string, now time.Time) error {
+	if c.Enabled == nil {
+		return invalid("enabled", "required", "enabled (true or false) is required.")
+	}
+	if c.SignInOnLoad != nil && e != ChatAppInSell {
+		return invalid("signInOnLoad", "not_applicable", "signInOnLoad applies only to %s.", ChatAppInSell)
+	}
+	if e == ChatHistoryInSell && *c.Enabled && (c.Confirm == nil || !*c.Confirm) {
+		return invalid("confirm", "confirmation_required", "%s", HistoryWarning)
+	}
+	if in.Elements == nil {
+		in.Elements = map[Element]ElementState{}
+	}
+	st := in.Elements[e]
+	st.Enabled = *c.Enabled
+	if c.SignInOnLoad != nil {
+		st.SignInOnLoad = *c.SignInOnLoad
+	}
+	in.Elements[e] = st
+	if e == ChatHistoryInSell && *c.Enabled {
+		in.HistoryConfirmedBy, in.HistoryConfirmedAt = by, now.UTC()
+	}
+	return nil
+}

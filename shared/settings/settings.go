@@ -1,0 +1,186 @@
+// Package settings holds the admin's configuration and its rules (design rules 2–6):
+// access mode, lead status and source, owners, and the three integration elements.
+// It knows nothing of HTTP or DynamoDB.
+package settings
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Access says which Chat agents see Sell data (rule 3).
+type Access string
+
+// Access modes.
+const (
+	AccessSellUsers Access = "sell_users" // agents with their own Sell user, seeing what that user sees
+	AccessAllAgents Access = "all_agents" // every agent, through the admin's token
+)
+
+// OwnerType says whether an owner is a Sell user or a distribution pool.
+type OwnerType string
+
+// Owner types.
+const (
+	OwnerUser OwnerType = "user"
+	OwnerPool OwnerType = "pool"
+)
+
+// Owner is a Sell user or pool (by its phantom user's id) that may own new leads.
+type Owner struct {
+	Type OwnerType `json:"type"`
+	ID   int64     `json:"id"`
+}
+
+// Settings is what the admin configures on the settings page.
+type Settings struct {
+	Access                    Access  `json:"access"`
+	LeadStatus                string  `json:"leadStatus"`
+	LeadSourceID              *int64  `json:"leadSourceId"`
+	Owners                    []Owner `json:"owners"`
+	AllowAgentsAssignAnyOwner bool    `json:"allowAgentsAssignAnyOwner"`
+}
+
+// MaxOwners bounds the owner list; the picker is meant for a team, not a directory.
+const MaxOwners = 100
+
+// Defaults are the settings before the admin changes anything: the cautious access
+// mode (agents see only what their own Sell user may see) and Sell's first status.
+func Defaults() Settings {
+	return Settings{Access: AccessSellUsers, LeadStatus: "New", Owners: []Owner{}}
+}
+
+// FieldError says which field of a change is wrong and why.
+type FieldError struct {
+	Field   string
+	Code    string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+func invalid(field, code, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ReadOnly lists fields clients see but may not change.
+var ReadOnly = map[string]bool{"superiorManager": true, "version": true}
+
+// Apply returns s with a partial update applied: only the fields present in patch
+// change. Fields are applied in a fixed order so the first error is deterministic.
+func (s Settings) Apply(patch map[string]json.RawMessage) (Settings, error) {
+	out := s
+	out.Owners = append([]Owner(nil), s.Owners...)
+	keys := make([]string, 0, len(patch))
+	for k := range patch {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, field := range keys {
+		raw := patch[field]
+		var err error
+		switch field {
+		case "access":
+			err = applyAccess(&out, raw)
+		case "leadStatus":
+			err = applyLeadStatus(&out, raw)
+		case "leadSourceId":
+			err = applyLeadSource(&out, raw)
+		case "owners":
+			err = applyOwners(&out, raw)
+		case "allowAgentsAssignAnyOwner":
+			err = decodeField(field, raw, "a boolean", &out.AllowAgentsAssignAnyOwner)
+		default:
+			if ReadOnly[field] {
+				return s, invalid(field, "read_only", "%s cannot be changed here.", field)
+			}
+			return s, invalid(field, "unknown_field", "%s is not a setting.", field)
+		}
+		if err != nil {
+			return s, err
+		}
+	}
+	return out, nil
+}
+
+func applyAccess(s *Settings, raw json.RawMessage) error {
+	var v string
+	if err := decodeField("access", raw, "a string", &v); err != nil {
+		return err
+	}
+	switch a := Access(v); a {
+	case AccessSellUsers, AccessAllAgents:
+		s.Access = a
+		return nil
+	}
+	return invalid("access", "invalid_value", "access must be %q or %q.", AccessSellUsers, AccessAllAgents)
+}
+
+func applyLeadStatus(s *Settings, raw json.RawMessage) error {
+	var v string
+	if err := decodeField("leadStatus", raw, "a string", &v); err != nil {
+		return err
+	}
+	v = strings.TrimSpace(v)
+	if v == "" || len(v) > 100 {
+		return invalid("leadStatus", "invalid_value", "leadStatus must be the name of a Sell lead status.")
+	}
+	s.LeadStatus = v
+	return nil
+}
+
+func applyLeadSource(s *Settings, raw json.RawMessage) error {
+	if isNull(raw) {
+		s.LeadSourceID = nil
+		return nil
+	}
+	var v int64
+	if err := decodeField("leadSourceId", raw, "a number or null", &v); err != nil {
+		return err
+	}
+	if v <= 0 {
+		return invalid("leadSourceId", "invalid_value", "leadSourceId must be the id of a Sell lead source.")
+	}
+	s.LeadSourceID = &v
+	return nil
+}
+
+func applyOwners(s *Settings, raw json.RawMessage) error {
+	var v []Owner
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if isNull(raw) || dec.Decode(&v) != nil {
+		return invalid("owners", "wrong_type", `owners must be a list of {"type":"user"|"pool","id":number}.`)
+	}
+	if len(v) > MaxOwners {
+		return invalid("owners", "too_many", "owners may list at most %d users and pools.", MaxOwners)
+	}
+	seen := map[Owner]bool{}
+	owners := make([]Owner, 0, len(v))
+	for i, o := range v {
+		if o.Type != OwnerUser && o.Type != OwnerPool {
+			return invalid(fmt.Sprintf("owners[%d].type", i), "invalid_value", `an owner's type must be "user" or "pool".`)
+		}
+		if o.ID <= 0 {
+			return invalid(fmt.Sprintf("owners[%d].id", i), "invalid_value", "an owner's id must be a Sell user id.")
+		}
+		if !seen[o] { // a repeated owner is kept once, in its first place
+			seen[o] = true
+			owners = append(owners, o)
+		}
+	}
+	s.Owners = owners
+	return nil
+}
+
+func decodeField(field string, raw json.RawMessage, want string, v any) error {
+	if isNull(raw) || json.Unmarshal(raw, v) != nil {
+		return invalid(field, "wrong_type", "%s must be %s.", field, want)
+	}
+	return nil
+}
+
+func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }

@@ -1,0 +1,53 @@
+package settings
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+)
+
+func patch(t *testing.T, s string) map[string]json.RawMessage {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestApplyLeavesTheOriginalUntouchedOnError(t *testing.T) {
+	t.Parallel()
+	orig := Defaults()
+	orig.Owners = []Owner{{OwnerUser, 1}}
+	_, err := orig.Apply(patch(t, `{"owners":[{"type":"pool","id":2}],"access":"bad"}`))
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "access" {
+		t.Fatalf("err = %v", err)
+	}
+	if len(orig.Owners) != 1 || orig.Owners[0].ID != 1 {
+		t.Fatalf("original changed: %+v", orig)
+	}
+}
+
+func TestOwnerErrorsNameTheEntry(t *testing.T) {
+	t.Parallel()
+	_, err := Defaults().Apply(patch(t, `{"owners":[{"type":"user","id":1},{"type":"user","id":0}]}`))
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "owners[1].id" {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestHistoryConfirmationIsRecorded(t *testing.T) {
+	t.Parallel()
+	var in Integration
+	yes := true
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	if err := in.Change(ChatHistoryInSell, ElementChange{Enabled: &yes, Confirm: &yes}, "361", now); err != nil {
+		t.Fatal(err)
+	}
+	if !in.Enabled(ChatHistoryInSell) || in.HistoryConfirmedBy != "361" || !in.HistoryConfirmedAt.Equal(now) {
+		t.Fatalf("%+v", in)
+	}
+}
