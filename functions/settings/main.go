@@ -1,0 +1,16 @@
+// Command settings is the settings Lambda: the admin's settings, the integration's
+// elements and webhook secret, behind API Gateway (HTTP API, payload v2).
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/sellchat/sellchat/shared/admin"
+	"github.com/sellchat/sellchat/shared/app"
+)
+
+func main() {
+	deps := app.MustLoad()
+	lambda.Start(httpadapter.NewV2(admin.New(deps)).ProxyWithContext)
+}

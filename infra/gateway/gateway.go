@@ -1,0 +1,81 @@
+// Package gateway mounts every function's routes on one handler, as API Gateway does
+// in AWS, and adds the local-only /dev/token route. It exists for `make run` and
+// tests; the SAM template never deploys it.
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+
+	"github.com/sellchat/sellchat/shared/admin"
+	"github.com/sellchat/sellchat/shared/app"
+	"github.com/sellchat/sellchat/shared/auth"
+	"github.com/sellchat/sellchat/shared/httpx"
+)
+
+// Functions returns each Lambda function's routes, keyed by its folder under
+// functions/. A new function is one line here; the template test checks that
+// template.yaml wires the same routes to the same functions.
+func Functions(d *app.Deps) map[string]*httpx.Router {
+	return map[string]*httpx.Router{
+		"settings": admin.New(d),
+	}
+}
+
+// New returns one handler serving every function plus POST /dev/token, which signs
+// tokens with signer (whose public key the deployment's verifier must trust).
+func New(d *app.Deps, signer auth.Signer) (http.Handler, error) {
+	rt := httpx.NewRouter(d.Logger)
+	fns := Functions(d)
+	names := make([]string, 0, len(fns))
+	for name := range fns {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	owner := map[string]string{}
+	for _, name := range names {
+		for _, p := range fns[name].Patterns() {
+			if other, dup := owner[p]; dup {
+				return nil, fmt.Errorf("route %q is served by both %s and %s", p, other, name)
+			}
+			owner[p] = name
+			rt.HandleHTTP(p, fns[name].Unwrapped())
+		}
+	}
+	rt.Handle("POST /dev/token", devToken(signer))
+	return rt, nil
+}
+
+type tokenRequest struct {
+	Account string    `json:"account"`
+	UserID  string    `json:"userId"`
+	Email   string    `json:"email"`
+	Name    string    `json:"name"`
+	Role    auth.Role `json:"role"`
+}
+
+// devToken stands in for the Zendesk apps framework, which signs the JWTs that
+// iframes send in production.
+func devToken(signer auth.Signer) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var req tokenRequest
+		if err := httpx.DecodeJSON(r, &req); err != nil {
+			return err
+		}
+		switch {
+		case !auth.ValidAccount(req.Account):
+			return httpx.Invalid("account", "invalid_value", "account must be a Zendesk subdomain such as \"acme\".")
+		case req.UserID == "":
+			return httpx.Invalid("userId", "required", "userId is required.")
+		case !req.Role.Valid():
+			return httpx.Invalid("role", "invalid_value", "role must be owner, admin or agent.")
+		}
+		tok, err := signer.Sign(auth.Identity{Account: req.Account, UserID: req.UserID, Email: req.Email, Name: req.Name, Role: req.Role})
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"token": tok})
+		return nil
+	}
+}

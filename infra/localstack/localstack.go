@@ -1,0 +1,219 @@
+// Package localstack runs the whole product on one machine for `make run`: DynamoDB
+// Local with data under .local/, every function behind one gateway, and local keys
+// standing in for the Zendesk apps framework's and the deployment's secrets.
+package localstack
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/sellchat/sellchat/infra/dynamolocal"
+	"github.com/sellchat/sellchat/infra/gateway"
+	"github.com/sellchat/sellchat/shared/app"
+	"github.com/sellchat/sellchat/shared/auth"
+	"github.com/sellchat/sellchat/shared/secrets"
+)
+
+// Options place the stack. Zero ports pick free ones (tests); `make run` uses the
+// documented defaults through FromEnv.
+type Options struct {
+	Dir          string // state: DynamoDB data, keys (default .local)
+	Port         int    // gateway
+	DynamoDBPort int
+	DynamoDB     string // an already running DynamoDB endpoint to use instead of starting one
+	InMemory     bool   // keep DynamoDB data in memory (tests)
+	Log          io.Writer
+}
+
+// OptionsFromEnv reads PORT, DYNAMODB_PORT and SELLCHAT_LOCAL_DIR with the documented defaults.
+func OptionsFromEnv() (Options, error) {
+	o := Options{Dir: envOr("SELLCHAT_LOCAL_DIR", ".local"), Log: os.Stderr}
+	var err error
+	if o.Port, err = port("PORT", 8080); err != nil {
+		return o, err
+	}
+	if o.DynamoDBPort, err = port("DYNAMODB_PORT", 8000); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	URL      string // gateway
+	DynamoDB string
+	Deps     *app.Deps
+	Signer   auth.Signer
+	ddb      *dynamolocal.Process
+	server   *http.Server
+	served   chan error
+}
+
+// TableName is the local table's name.
+const TableName = "sellchat"
+
+// Start brings the stack up and returns once every part answers.
+func Start(ctx context.Context, o Options) (*Stack, error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state folder %s: %w", o.Dir, err)
+	}
+	signingKey, err := loadOrCreateKey(filepath.Join(o.Dir, "jwt-private.pem"))
+	if err != nil {
+		return nil, err
+	}
+	encKey, err := loadOrCreateSecret(filepath.Join(o.Dir, "encryption.key"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Stack{DynamoDB: o.DynamoDB}
+	if s.DynamoDB == "" {
+		opts := dynamolocal.Options{Port: o.DynamoDBPort, Log: io.Discard}
+		if !o.InMemory {
+			opts.DBPath = filepath.Join(o.Dir, "dynamodb")
+		}
+		if s.ddb, err = dynamolocal.Start(ctx, opts); err != nil {
+			return nil, err
+		}
+		s.DynamoDB = s.ddb.Endpoint
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", o.Port))
+	if err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("gateway port: %w", err)
+	}
+	s.URL = "http://" + ln.Addr().String()
+	pub, err := auth.EncodePublicKey(&signingKey.PublicKey)
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
+	env := map[string]string{
+		"TABLE_NAME":        TableName,
+		"DYNAMODB_ENDPOINT": s.DynamoDB,
+		"JWT_PUBLIC_KEY":    string(pub),
+		"JWT_AUDIENCE":      s.URL,
+		"ENCRYPTION_KEY":    encKey,
+		"PUBLIC_BASE_URL":   s.URL,
+		"LOG_LEVEL":         os.Getenv("LOG_LEVEL"),
+	}
+	cfg, err := app.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
+	if s.Deps, err = app.Build(ctx, cfg); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	s.Deps.Logger = slog.New(slog.NewJSONHandler(o.Log, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if err := s.Deps.Store.CreateTable(ctx); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	s.Signer = auth.Signer{Key: signingKey, Audience: s.URL, TTL: 12 * time.Hour}
+	h, err := gateway.New(s.Deps, s.Signer)
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
+	s.server = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.served = make(chan error, 1)
+	go func() { s.served <- s.server.Serve(ln) }()
+	return s, nil
+}
+
+// Stop shuts the gateway down gracefully and stops DynamoDB Local.
+func (s *Stack) Stop() {
+	if s.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.server.Shutdown(ctx)
+		cancel()
+	}
+	s.ddb.Stop()
+}
+
+// Run starts the stack, prints where everything is and a line ending in "ready",
+// and serves until ctx ends (Ctrl-C).
+func Run(ctx context.Context, o Options, out io.Writer) error {
+	s, err := Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer s.Stop()
+	fmt.Fprintf(out, "sellchat local stack\n")
+	fmt.Fprintf(out, "  API gateway     %s   (every function; POST /dev/token for test tokens)\n", s.URL)
+	fmt.Fprintf(out, "  DynamoDB Local  %s   (table %q, data in %s)\n", s.DynamoDB, TableName, filepath.Join(o.Dir, "dynamodb"))
+	fmt.Fprintf(out, "  try: curl -s -XPOST %s/dev/token -d '{\"account\":\"acme\",\"userId\":\"1\",\"role\":\"admin\"}'\n", s.URL)
+	fmt.Fprintf(out, "local stack ready\n")
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(out, "stopping…")
+		return nil
+	case err := <-s.served:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	}
+}
+
+func loadOrCreateKey(path string) (*rsa.PrivateKey, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return auth.ParsePrivateKey(b)
+	}
+	key, err := auth.NewKey()
+	if err != nil {
+		return nil, err
+	}
+	pemText, err := auth.EncodePrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, pemText, 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return key, nil
+}
+
+func loadOrCreateSecret(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return string(b), nil
+	}
+	k := secrets.NewKey()
+	if err := os.WriteFile(path, []byte(k), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return k, nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func port(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	p, err := strconv.Atoi(v)
+	if err != nil || p < 0 || p > 65535 {
+		return 0, fmt.Errorf("%s must be a port number, got %q", name, v)
+	}
+	return p, nil
+}
