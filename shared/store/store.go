@@ -6,11 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -70,22 +71,28 @@ func (s *Store) Table() string { return s.table }
 func (s *Store) Client() *dynamodb.Client { return s.db }
 
 // NewClient builds a DynamoDB client. With an endpoint (DynamoDB Local) it uses fixed
-// dummy credentials, since the local engine ignores them; without one it uses the
-// Lambda's role through the default chain.
+// dummy credentials, since the local engine ignores them. Without one it reads the
+// credentials Lambda puts in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN). The SDK's full default chain would also work, but it links SSO,
+// STS and IMDS clients a Lambda never uses and pushes each bootstrap past 10 MB.
 func NewClient(ctx context.Context, region, endpoint string) (*dynamodb.Client, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
-	if endpoint != "" {
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
+	creds := credentials.NewStaticCredentialsProvider("local", "local", "")
+	if endpoint == "" {
+		id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+		if id == "" || secret == "" {
+			return nil, fmt.Errorf("no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and no DYNAMODB_ENDPOINT")
 		}
-	}), nil
+		creds = credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
+	}
+	opts := dynamodb.Options{
+		Region:      region,
+		Credentials: aws.NewCredentialsCache(creds),
+		HTTPClient:  awshttp.NewBuildableClient(),
+	}
+	if endpoint != "" {
+		opts.BaseEndpoint = aws.String(endpoint)
+	}
+	return dynamodb.New(opts), nil
 }
 
 // Get reads the item at key into out. An item whose TTL has passed counts as absent:

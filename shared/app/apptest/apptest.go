@@ -60,13 +60,15 @@ func New(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	s := storetest.New(t)
-	rawKey, _ := secrets.ParseKey(secrets.NewKey())
+	encKey := secrets.NewKey()
+	rawKey, _ := secrets.ParseKey(encKey)
 	box, _ := secrets.NewBox(rawKey)
 	verifierKey, err := auth.ParsePublicKey(pub)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := app.Config{TableName: s.Table(), Region: "us-east-1", JWTPublicKey: string(pub), JWTAudience: Audience, PublicBaseURL: "https://sellchat.test"}
+	cfg := app.Config{TableName: s.Table(), Region: "us-east-1", JWTPublicKey: string(pub), JWTAudience: Audience, EncryptionKey: encKey, PublicBaseURL: "https://sellchat.test",
+		DynamoDBEndpoint: storetest.Endpoint(t)}
 	deps := &app.Deps{
 		Config:   cfg,
 		Store:    s,
@@ -78,6 +80,17 @@ func New(t testing.TB) *Env {
 		Deps:   deps,
 		Signer: auth.Signer{Key: key, Audience: Audience},
 		Rogue:  auth.Signer{Key: rogueKey, Audience: Audience},
+	}
+}
+
+// Environ returns the deployment's configuration as the environment variables a
+// function binary reads.
+func (e *Env) Environ() []string {
+	c := e.Deps.Config
+	return []string{
+		"TABLE_NAME=" + c.TableName, "DYNAMODB_ENDPOINT=" + c.DynamoDBEndpoint,
+		"JWT_PUBLIC_KEY=" + c.JWTPublicKey, "JWT_AUDIENCE=" + c.JWTAudience,
+		"ENCRYPTION_KEY=" + c.EncryptionKey, "PUBLIC_BASE_URL=" + c.PublicBaseURL,
 	}
 }
 

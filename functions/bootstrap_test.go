@@ -1,0 +1,156 @@
+// Package functions_test runs the Lambda artifacts we ship: each function's bootstrap,
+// built by `make build` for this machine's architecture, polls an in-test Lambda
+// Runtime API and answers the API Gateway HTTP API v2 events in events/.
+package functions_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sellchat/sellchat/infra/lambdaruntime"
+	"github.com/sellchat/sellchat/shared/app/apptest"
+	"github.com/sellchat/sellchat/shared/auth"
+	"github.com/sellchat/sellchat/shared/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// expectation is what one event must produce. Cases run in order: later ones see
+// what earlier ones stored.
+type expectation struct {
+	event  string
+	status int
+	code   string // error.code, for error answers
+}
+
+var cases = map[string][]expectation{
+	"settings": {
+		{"get-settings", 200, ""},
+		{"patch-settings", 200, ""},
+		{"patch-settings-stale", 409, "version_conflict"},
+		{"patch-settings-no-if-match", 428, "if_match_required"},
+		{"patch-settings-malformed", 400, "malformed_json"},
+		{"patch-settings-invalid", 422, "invalid_value"},
+		{"get-settings-as-agent", 403, "forbidden"},
+		{"get-settings-no-token", 401, "unauthenticated"},
+		{"get-integration", 200, ""},
+		{"put-element", 200, ""},
+		{"put-element-history-unconfirmed", 422, "confirmation_required"},
+		{"put-element-unknown", 404, "unknown_element"},
+		{"put-webhook", 200, ""},
+		{"unknown-route", 404, "not_found"},
+	},
+}
+
+func TestBootstrapsAnswerTheirEvents(t *testing.T) {
+	bin := buildBootstraps(t)
+	for fn, exps := range cases {
+		t.Run(fn, func(t *testing.T) {
+			env := apptest.New(t)
+			tokens := map[string]string{
+				"{{ADMIN_TOKEN}}": env.Token(t, "acme", auth.RoleAdmin),
+				"{{AGENT_TOKEN}}": env.Token(t, "acme", auth.RoleAgent),
+			}
+			rt := lambdaruntime.NewServer()
+			defer rt.Close()
+			var logs bytes.Buffer
+			proc, err := rt.Start(filepath.Join(bin, fn, "bootstrap"), env.Environ(), &logs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if err := proc.Stop(); err != nil {
+					t.Error(err)
+				}
+				if t.Failed() {
+					t.Logf("function logs:\n%s", logs.String())
+				}
+			}()
+			for _, exp := range exps {
+				raw, err := os.ReadFile(filepath.Join("..", "events", fn, exp.event+".json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for k, v := range tokens {
+					raw = bytes.ReplaceAll(raw, []byte(k), []byte(v))
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				res, err := rt.Invoke(ctx, raw)
+				cancel()
+				if err != nil {
+					t.Fatalf("%s: %v", exp.event, err)
+				}
+				if res.Error != nil {
+					t.Fatalf("%s: the function reported an error: %s", exp.event, res.Error)
+				}
+				var out events.APIGatewayV2HTTPResponse
+				if err := json.Unmarshal(res.Payload, &out); err != nil {
+					t.Fatalf("%s: not an HTTP API response: %v: %s", exp.event, err, res.Payload)
+				}
+				if out.StatusCode != exp.status {
+					t.Errorf("%s: status %d, want %d: %s", exp.event, out.StatusCode, exp.status, out.Body)
+					continue
+				}
+				if !strings.HasPrefix(out.Headers["Content-Type"], "application/json") {
+					t.Errorf("%s: Content-Type %q", exp.event, out.Headers["Content-Type"])
+				}
+				if exp.code != "" && !strings.Contains(out.Body, `"code":"`+exp.code+`"`) {
+					t.Errorf("%s: body %s, want error code %s", exp.event, out.Body, exp.code)
+				}
+			}
+		})
+	}
+}
+
+func TestEveryEventFileIsExercised(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "events", "*", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	for fn, exps := range cases {
+		for _, e := range exps {
+			used[filepath.Join(fn, e.event+".json")] = true
+		}
+	}
+	var orphans []string
+	for _, f := range files {
+		rel, _ := filepath.Rel(filepath.Join("..", "events"), f)
+		if strings.HasPrefix(rel, "webhooks") {
+			continue // raw webhook payloads, not API Gateway events
+		}
+		if !used[rel] {
+			orphans = append(orphans, rel)
+		}
+	}
+	sort.Strings(orphans)
+	if len(orphans) > 0 {
+		t.Fatalf("events no test sends: %v", orphans)
+	}
+}
+
+// buildBootstraps builds with the Makefile's own recipe, so the flags under test are
+// the flags we ship with; only the architecture follows this machine.
+func buildBootstraps(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("make", "-s", "build", "ARCH="+runtime.GOARCH, "BUILD_DIR="+dir)
+	cmd.Dir = ".."
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make build: %v\n%s", err, out)
+	}
+	t.Logf("bootstraps:\n%s", out)
+	return filepath.Join(dir, runtime.GOARCH)
+}
