@@ -59,8 +59,12 @@ type Stack struct {
 	served   chan error
 }
 
-// TableName is the local table's name.
-const TableName = "sellchat"
+// The local table's name, and the audience of /dev/token's tokens: fixed, so a token
+// (like the data) survives a restart on another port.
+const (
+	TableName = "sellchat"
+	Audience  = "sellchat-local"
+)
 
 // Start brings the stack up and returns once every part answers.
 func Start(ctx context.Context, o Options) (*Stack, error) {
@@ -104,7 +108,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"TABLE_NAME":        TableName,
 		"DYNAMODB_ENDPOINT": s.DynamoDB,
 		"JWT_PUBLIC_KEY":    string(pub),
-		"JWT_AUDIENCE":      s.URL,
+		"JWT_AUDIENCE":      Audience,
 		"ENCRYPTION_KEY":    encKey,
 		"PUBLIC_BASE_URL":   s.URL,
 		"LOG_LEVEL":         os.Getenv("LOG_LEVEL"),
@@ -123,7 +127,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		s.Stop()
 		return nil, err
 	}
-	s.Signer = auth.Signer{Key: signingKey, Audience: s.URL, TTL: 12 * time.Hour}
+	s.Signer = auth.Signer{Key: signingKey, Audience: Audience, TTL: 12 * time.Hour}
 	h, err := gateway.New(s.Deps, s.Signer)
 	if err != nil {
 		s.Stop()

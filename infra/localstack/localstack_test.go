@@ -1,0 +1,134 @@
+package localstack_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sellchat/sellchat/infra/localstack"
+)
+
+// TestRunPrintsReadyAndServesSettings is `make run` in miniature: the stack prints a
+// line ending in "ready", mints a token at /dev/token and serves GET /settings with it.
+func TestRunPrintsReadyAndServesSettings(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- localstack.Run(ctx, localstack.Options{Dir: dir, InMemory: true}, pw)
+		pw.Close()
+	}()
+	var url string
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "API" && f[1] == "gateway" {
+			url = f[2]
+		}
+		if strings.HasSuffix(line, "ready") {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if url == "" {
+		t.Fatalf("no gateway URL before ready (err: %v)", sc.Err())
+	}
+
+	tok := devToken(t, url, `{"account":"acme","userId":"1","role":"admin"}`)
+	res := get(t, url+"/settings", tok)
+	if res.StatusCode != 200 {
+		t.Fatalf("GET /settings: %d", res.StatusCode)
+	}
+	var body map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&body)
+	if body["access"] != "sell_users" {
+		t.Fatalf("settings: %v", body)
+	}
+
+	t.Run("dev tokens refuse a bad role", func(t *testing.T) {
+		res, err := http.Post(url+"/dev/token", "application/json", strings.NewReader(`{"account":"acme","userId":"1","role":"root"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 422 {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+	})
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the stack did not stop")
+	}
+}
+
+// TestRestartKeepsState runs the stack twice over one state folder, as `make run`
+// does on a developer's machine: settings saved before the restart are there after.
+func TestRestartKeepsState(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := localstack.Start(ctx, localstack.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := devToken(t, s.URL, `{"account":"acme","userId":"1","role":"owner"}`)
+	req, _ := http.NewRequest("PATCH", s.URL+"/settings", strings.NewReader(`{"leadStatus":"Working"}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("If-Match", "0")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("PATCH: %v %v", res.StatusCode, err)
+	}
+	res.Body.Close()
+	s.Stop()
+
+	s, err = localstack.Start(ctx, localstack.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	// The signing key is kept under the state folder too, so the old token still works.
+	res = get(t, s.URL+"/settings", tok)
+	var body map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&body)
+	if res.StatusCode != 200 || body["leadStatus"] != "Working" {
+		t.Fatalf("after restart: %d %v", res.StatusCode, body)
+	}
+}
+
+func devToken(t *testing.T, url, body string) string {
+	t.Helper()
+	res, err := http.Post(url+"/dev/token", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct{ Token string }
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.Token == "" {
+		t.Fatalf("/dev/token: %d %v", res.StatusCode, err)
+	}
+	return out.Token
+}
+
+func get(t *testing.T, url, tok string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	return res
+}
