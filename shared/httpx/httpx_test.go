@@ -1,0 +1,99 @@
+package httpx
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+type payload struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+func router() *Router {
+	rt := NewRouter(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	rt.Handle("POST /things", func(w http.ResponseWriter, r *http.Request) error {
+		var p payload
+		if err := DecodeJSON(r, &p); err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusCreated, p)
+		return nil
+	})
+	return rt
+}
+
+func errorOf(t *testing.T, body string) (code, field string) {
+	t.Helper()
+	var e struct {
+		Error struct{ Code, Message, Field string } `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		t.Fatalf("not a JSON error: %q", body)
+	}
+	if e.Error.Message == "" {
+		t.Fatalf("error without a message: %s", body)
+	}
+	return e.Error.Code, e.Error.Field
+}
+
+func TestRequestsAreAnsweredInTheErrorShape(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, method, path string
+		body               io.Reader
+		status             int
+		code, field        string
+	}{
+		{"malformed JSON is 400", "POST", "/things", strings.NewReader(`{"name":`), 400, "malformed_json", ""},
+		{"two JSON values are 400", "POST", "/things", strings.NewReader(`{} {}`), 400, "malformed_json", ""},
+		{"an empty body is 400", "POST", "/things", strings.NewReader(``), 400, "empty_body", ""},
+		{"a wrong type names the field", "POST", "/things", strings.NewReader(`{"count":"three"}`), 422, "wrong_type", "count"},
+		{"an unknown field is named", "POST", "/things", strings.NewReader(`{"nmae":"x"}`), 422, "unknown_field", "nmae"},
+		{"a body over 1 MiB without a length is 413", "POST", "/things", io.MultiReader(strings.NewReader(`{"name":"`), strings.NewReader(strings.Repeat("x", MaxBody)), strings.NewReader(`"}`)), 413, "body_too_large", ""},
+		{"an unknown route is a JSON 404", "GET", "/elsewhere", nil, 404, "not_found", ""},
+		{"a wrong method is a JSON 405", "DELETE", "/things", nil, 405, "method_not_allowed", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest(c.method, c.path, c.body)
+			r.ContentLength = -1 // as a chunked upload: the limit must hold while reading
+			w := httptest.NewRecorder()
+			router().ServeHTTP(w, r)
+			if w.Code != c.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, c.status, w.Body)
+			}
+			code, field := errorOf(t, w.Body.String())
+			if code != c.code || field != c.field {
+				t.Fatalf("code %q field %q, want %q %q", code, field, c.code, c.field)
+			}
+		})
+	}
+}
+
+func TestAGoodRequestPasses(t *testing.T) {
+	t.Parallel()
+	w := httptest.NewRecorder()
+	router().ServeHTTP(w, httptest.NewRequest("POST", "/things", strings.NewReader(`{"name":"a","count":2}`)))
+	if w.Code != 201 || !strings.Contains(w.Body.String(), `"count":2`) {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if w.Header().Get("Allow") != "" {
+		t.Fatal("unexpected Allow header")
+	}
+}
+
+func TestMethodNotAllowedSaysWhatIsAllowed(t *testing.T) {
+	t.Parallel()
+	w := httptest.NewRecorder()
+	router().ServeHTTP(w, httptest.NewRequest("GET", "/things", nil))
+	if w.Code != 405 || !strings.Contains(w.Header().Get("Allow"), "POST") {
+		t.Fatalf("%d Allow=%q", w.Code, w.Header().Get("Allow"))
+	}
+}
