@@ -162,3 +162,54 @@ func TestReservedAttributesAreRefused(t *testing.T) {
 		t.Fatal("an item with its own version attribute was written")
 	}
 }
+
+func TestTakeHandsAnItemToExactlyOneCaller(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := context.Background()
+	key := store.Key{Account: "acme", SK: "STATE#abc"}
+	if err := s.Create(ctx, key, note{Text: "state"}, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var got atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var n note
+			err := s.Take(ctx, key, &n)
+			if err == nil && n.Text == "state" {
+				got.Add(1)
+			} else if !errors.Is(err, store.ErrNotFound) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got.Load() != 1 {
+		t.Fatalf("%d callers took the item, want 1", got.Load())
+	}
+}
+
+func TestQueryPrefixStaysInsideTheAccountAndPrefix(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := context.Background()
+	for _, k := range []store.Key{{"acme", "TOKEN#admin"}, {"acme", "TOKEN#agent#1"}, {"acme", "SETTINGS"}, {"globex", "TOKEN#admin"}} {
+		if err := s.Put(ctx, k, note{Text: k.String()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, err := s.QueryPrefix(ctx, "acme", "TOKEN#", 0, false)
+	if err != nil || len(items) != 2 || items[0].SK != "TOKEN#admin" {
+		t.Fatalf("got %v, %v", items, err)
+	}
+	n, err := s.DeletePrefix(ctx, "acme", "TOKEN#")
+	if err != nil || n != 2 {
+		t.Fatalf("deleted %d, %v", n, err)
+	}
+	if _, err := s.Get(ctx, store.Key{Account: "globex", SK: "TOKEN#admin"}, &note{}); err != nil {
+		t.Fatalf("globex's token went too: %v", err)
+	}
+}

@@ -174,21 +174,13 @@ func matches(v any, want string, mode filterMode) bool {
 	}
 }
 
-// sortable accepts a field that some record has, or any field of an empty
-// list (Sell validates against the schema, which we do not keep).
+// sortable accepts attributes the resources define or that some record
+// has (Sell validates against its schema, which we approximate).
 func sortable(recs []record, field string) bool {
-	if field == "" {
-		return false
-	}
-	if len(recs) == 0 {
+	if knownAttrs[field] {
 		return true
 	}
-	for _, m := range recs {
-		if _, ok := m[field]; ok {
-			return true
-		}
-	}
-	return field == "id" || field == "created_at" || field == "updated_at"
+	return slices.ContainsFunc(recs, func(m record) bool { _, ok := m[field]; return ok })
 }
 
 // compare orders numbers numerically, everything else as case-insensitive

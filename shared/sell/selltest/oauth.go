@@ -240,9 +240,8 @@ func (s *Sandbox) ExpireToken(accessToken string) {
 func (s *Sandbox) RevokeToken(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if at, ok := s.access[token]; ok {
+	if _, ok := s.access[token]; ok {
 		delete(s.access, token)
-		_ = at
 		return
 	}
 	if _, ok := s.refresh[token]; ok {

@@ -140,7 +140,7 @@ func DemoSeed() *Seed {
 			{ID: DemoAcmeID, CreatorID: DemoAdminID, OwnerID: DemoAdminID, IsOrganization: true, Name: "Acme Corp",
 				Email: "info@acme.example", Phone: "+1 212 555 0142", Website: "https://acme.example", Industry: "Manufacturing",
 				CustomerStatus: "current", ProspectStatus: "none", CustomFields: map[string]any{"Employees": "250"},
-				Address: &sell.Address{Line1: "5 Anvil Way", City: "New York", PostalCode: "10001", State: "NY", Country: "US"},
+				Address:   &sell.Address{Line1: "5 Anvil Way", City: "New York", PostalCode: "10001", State: "NY", Country: "US"},
 				CreatedAt: at(0), UpdatedAt: at(5)},
 			{ID: DemoPaulContactID, CreatorID: DemoAdminID, OwnerID: DemoRexID, FirstName: "Paul", LastName: "Person",
 				ContactID: DemoAcmeID, Title: "Head of Purchasing", Email: "paul@acme.example", Phone: "+44 20 7946 0958",

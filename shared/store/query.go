@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Item is one result of a prefix query: its sort key and its attributes, to decode.
+type Item struct {
+	SK      string
+	Version int64
+	attrs   map[string]types.AttributeValue
+}
+
+// Decode reads the item into out.
+func (it Item) Decode(out any) error {
+	if err := attributevalue.UnmarshalMapWithOptions(it.attrs, out, decodeOpts); err != nil {
+		return fmt.Errorf("decode %s: %w", it.SK, err)
+	}
+	return nil
+}
+
+// QueryPrefix returns the account's live items whose sort key starts with prefix, in
+// sort-key order (reverse when newestFirst), at most limit (0: all).
+func (s *Store) QueryPrefix(ctx context.Context, account, prefix string, limit int, newestFirst bool) ([]Item, error) {
+	keyCond := expression.Key(AttrPK).Equal(expression.Value(Key{Account: account}.pk())).
+		And(expression.Key(AttrSK).BeginsWith(prefix))
+	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build query: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ConsistentRead:            aws.Bool(true),
+		ScanIndexForward:          aws.Bool(!newestFirst),
+	}
+	var out []Item
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query %s/%s*: %w", account, prefix, err)
+		}
+		for _, attrs := range page.Items {
+			if s.expired(attrs) {
+				continue
+			}
+			sk, _ := attrs[AttrSK].(*types.AttributeValueMemberS)
+			out = append(out, Item{SK: sk.Value, Version: versionOf(attrs), attrs: attrs})
+			if limit > 0 && len(out) == limit {
+				return out, nil
+			}
+		}
+	}
+	return out, nil
+}
+
+// DeletePrefix deletes the account's items whose sort key starts with prefix and
+// returns how many it deleted.
+func (s *Store) DeletePrefix(ctx context.Context, account, prefix string) (int, error) {
+	items, err := s.QueryPrefix(ctx, account, prefix, 0, false)
+	if err != nil {
+		return 0, err
+	}
+	for _, it := range items {
+		if err := s.Delete(ctx, Key{Account: account, SK: it.SK}); err != nil {
+			return 0, err
+		}
+	}
+	return len(items), nil
+}
+
+// Take deletes the item at key and returns what it held, atomically: of concurrent
+// callers exactly one gets the item, the rest ErrNotFound. An expired item is
+// deleted but reported as not found. It makes single-use tokens (OAuth states).
+func (s *Store) Take(ctx context.Context, key Key, out any) error {
+	cond := expression.AttributeExists(expression.Name(AttrPK))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build condition: %w", err)
+	}
+	res, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &s.table, Key: key.av(),
+		ConditionExpression:      expr.Condition(),
+		ExpressionAttributeNames: expr.Names(),
+		ReturnValues:             types.ReturnValueAllOld,
+	})
+	if isConditionFailed(err) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("take %s: %w", key, err)
+	}
+	if res.Attributes == nil || s.expired(res.Attributes) {
+		return ErrNotFound
+	}
+	if err := attributevalue.UnmarshalMapWithOptions(res.Attributes, out, decodeOpts); err != nil {
+		return fmt.Errorf("decode %s: %w", key, err)
+	}
+	return nil
+}
