@@ -22,6 +22,7 @@ import (
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/secrets"
+	"github.com/sellchat/sellchat/shared/sell/selltest"
 )
 
 // Options place the stack. Zero ports pick free ones (tests); `make run` uses the
@@ -29,6 +30,7 @@ import (
 type Options struct {
 	Dir          string // state: DynamoDB data, keys (default .local)
 	Port         int    // gateway
+	SellPort     int    // Sell sandbox
 	DynamoDBPort int
 	DynamoDB     string // an already running DynamoDB endpoint to use instead of starting one
 	InMemory     bool   // keep DynamoDB data in memory (tests)
@@ -45,17 +47,23 @@ func OptionsFromEnv() (Options, error) {
 	if o.DynamoDBPort, err = port("DYNAMODB_PORT", 8000); err != nil {
 		return o, err
 	}
+	if o.SellPort, err = port("SELL_SANDBOX_PORT", 8081); err != nil {
+		return o, err
+	}
 	return o, nil
 }
 
 // Stack is a running local stack.
 type Stack struct {
 	URL      string // gateway
+	SellURL  string // Sell sandbox
+	Sell     *selltest.Sandbox
 	DynamoDB string
 	Deps     *app.Deps
 	Signer   auth.Signer
 	ddb      *dynamolocal.Process
 	server   *http.Server
+	sellSrv  *http.Server
 	served   chan error
 }
 
@@ -93,6 +101,17 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		s.DynamoDB = s.ddb.Endpoint
 	}
+	// The Sell sandbox, seeded with the demo data; its state lives for the run.
+	sellLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", o.SellPort))
+	if err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("Sell sandbox port: %w", err)
+	}
+	s.SellURL = "http://" + sellLn.Addr().String()
+	s.Sell = selltest.New(selltest.Options{Seed: selltest.DemoSeed()})
+	s.sellSrv = &http.Server{Handler: s.Sell, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.sellSrv.Serve(sellLn) }()
+
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", o.Port))
 	if err != nil {
 		s.Stop()
@@ -105,13 +124,16 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		return nil, err
 	}
 	env := map[string]string{
-		"TABLE_NAME":        TableName,
-		"DYNAMODB_ENDPOINT": s.DynamoDB,
-		"JWT_PUBLIC_KEY":    string(pub),
-		"JWT_AUDIENCE":      Audience,
-		"ENCRYPTION_KEY":    encKey,
-		"PUBLIC_BASE_URL":   s.URL,
-		"LOG_LEVEL":         os.Getenv("LOG_LEVEL"),
+		"TABLE_NAME":         TableName,
+		"DYNAMODB_ENDPOINT":  s.DynamoDB,
+		"JWT_PUBLIC_KEY":     string(pub),
+		"JWT_AUDIENCE":       Audience,
+		"ENCRYPTION_KEY":     encKey,
+		"PUBLIC_BASE_URL":    s.URL,
+		"SELL_API_URL":       s.SellURL,
+		"SELL_CLIENT_ID":     selltest.DefaultClientID,
+		"SELL_CLIENT_SECRET": selltest.DefaultClientSecret,
+		"LOG_LEVEL":          os.Getenv("LOG_LEVEL"),
 	}
 	cfg, err := app.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
@@ -146,6 +168,12 @@ func (s *Stack) Stop() {
 		_ = s.server.Shutdown(ctx)
 		cancel()
 	}
+	if s.sellSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.sellSrv.Shutdown(ctx)
+		cancel()
+		s.Sell.Close()
+	}
 	s.ddb.Stop()
 }
 
@@ -159,6 +187,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	defer s.Stop()
 	fmt.Fprintf(out, "sellchat local stack\n")
 	fmt.Fprintf(out, "  API gateway     %s   (every function; POST /dev/token for test tokens)\n", s.URL)
+	fmt.Fprintf(out, "  Sell sandbox    %s   (demo data; OAuth approves at once as ada@example.com, or login_hint)\n", s.SellURL)
 	fmt.Fprintf(out, "  DynamoDB Local  %s   (table %q, data in %s)\n", s.DynamoDB, TableName, filepath.Join(o.Dir, "dynamodb"))
 	fmt.Fprintf(out, "  try: curl -s -XPOST %s/dev/token -d '{\"account\":\"acme\",\"userId\":\"1\",\"role\":\"admin\"}'\n", s.URL)
 	fmt.Fprintf(out, "local stack ready\n")

@@ -12,9 +12,13 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/oauth2"
+
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/secrets"
+	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/store"
+	"github.com/sellchat/sellchat/shared/tokens"
 )
 
 // Config is the environment, parsed and checked.
@@ -27,6 +31,11 @@ type Config struct {
 	Accounts         []string // ACCOUNTS: comma-separated subdomains served; empty: any
 	EncryptionKey    string   // ENCRYPTION_KEY: 32 bytes, base64 or hex
 	PublicBaseURL    string   // PUBLIC_BASE_URL: where Zendesk reaches this API
+	SellAPIURL       string   // SELL_API_URL: Sell's API root (default https://api.getbase.com; the sandbox locally)
+	SellClientID     string   // SELL_CLIENT_ID: the Sell OAuth app's client id
+	SellClientSecret string   // SELL_CLIENT_SECRET
+	SellRedirectURL  string   // SELL_REDIRECT_URL: default PUBLIC_BASE_URL + /oauth/callback
+	SellScopes       []string // SELL_SCOPES: default "read write profile"
 	LogLevel         slog.Level
 }
 
@@ -40,6 +49,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		JWTAudience:      getenv("JWT_AUDIENCE"),
 		EncryptionKey:    getenv("ENCRYPTION_KEY"),
 		PublicBaseURL:    strings.TrimRight(getenv("PUBLIC_BASE_URL"), "/"),
+		SellAPIURL:       strings.TrimRight(getenv("SELL_API_URL"), "/"),
+		SellClientID:     getenv("SELL_CLIENT_ID"),
+		SellClientSecret: getenv("SELL_CLIENT_SECRET"),
+		SellRedirectURL:  getenv("SELL_REDIRECT_URL"),
+		SellScopes:       strings.Fields(getenv("SELL_SCOPES")),
+	}
+	if c.SellAPIURL == "" {
+		c.SellAPIURL = sell.DefaultBaseURL
+	}
+	if c.SellRedirectURL == "" && c.PublicBaseURL != "" {
+		c.SellRedirectURL = c.PublicBaseURL + "/oauth/callback"
+	}
+	if len(c.SellScopes) == 0 {
+		c.SellScopes = []string{"read", "write", "profile"}
 	}
 	if c.Region == "" {
 		c.Region = "us-east-1"
@@ -60,6 +83,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	need("JWT_AUDIENCE", c.JWTAudience)
 	need("ENCRYPTION_KEY", c.EncryptionKey)
 	need("PUBLIC_BASE_URL", c.PublicBaseURL)
+	need("SELL_CLIENT_ID", c.SellClientID)
+	need("SELL_CLIENT_SECRET", c.SellClientSecret)
 	if c.PublicBaseURL != "" {
 		if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("PUBLIC_BASE_URL must be an http(s) URL, got %q", c.PublicBaseURL))
@@ -87,7 +112,13 @@ type Deps struct {
 	Store    *store.Store
 	Verifier *auth.Verifier
 	Box      *secrets.Box
+	Vault    *tokens.Vault // Sell tokens at rest, and Sell clients made from them
 	Logger   *slog.Logger
+}
+
+// SellOAuth returns the Sell OAuth app's configuration.
+func (c Config) SellOAuth() *oauth2.Config {
+	return sell.OAuthConfig(c.SellAPIURL, c.SellClientID, c.SellClientSecret, c.SellRedirectURL, c.SellScopes)
 }
 
 // Build turns the configuration into dependencies.
@@ -109,9 +140,11 @@ func Build(ctx context.Context, c Config) (*Deps, error) {
 		return nil, err
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+	st := store.New(db, c.TableName)
 	return &Deps{
 		Config:   c,
-		Store:    store.New(db, c.TableName),
+		Store:    st,
+		Vault:    tokens.NewVault(st, box, c.SellOAuth(), c.SellAPIURL),
 		Verifier: auth.NewVerifier(key, c.JWTAudience, c.Accounts),
 		Box:      box,
 		Logger:   logger,

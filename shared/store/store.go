@@ -155,7 +155,7 @@ func (s *Store) Create(ctx context.Context, key Key, item any, ttl time.Time) er
 }
 
 // PutVersioned replaces the item at key only if its stored version is expected (0:
-// the item must not exist yet) and returns the new version. A stale expected version
+// the item must not exist yet, or carry no version) and returns the new version. A stale expected version
 // gets ErrConflict and writes nothing.
 func (s *Store) PutVersioned(ctx context.Context, key Key, item any, expected int64) (int64, error) {
 	av, err := s.encode(key, item)
@@ -166,7 +166,8 @@ func (s *Store) PutVersioned(ctx context.Context, key Key, item any, expected in
 	av[AttrVersion] = &types.AttributeValueMemberN{Value: strconv.FormatInt(next, 10)}
 	var cond expression.ConditionBuilder
 	if expected == 0 {
-		cond = expression.AttributeNotExists(expression.Name(AttrPK))
+		// Version 0 is "never written with a version": absent, or written by Put.
+		cond = expression.AttributeNotExists(expression.Name(AttrPK)).Or(expression.AttributeNotExists(expression.Name(AttrVersion)))
 	} else {
 		cond = expression.Name(AttrVersion).Equal(expression.Value(expected))
 	}

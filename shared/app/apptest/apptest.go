@@ -18,7 +18,9 @@ import (
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/secrets"
+	"github.com/sellchat/sellchat/shared/sell/selltest"
 	"github.com/sellchat/sellchat/shared/store/storetest"
+	"github.com/sellchat/sellchat/shared/tokens"
 )
 
 // Audience is the audience test tokens are minted for.
@@ -46,6 +48,7 @@ func keys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
 
 // Env is a test's view of one deployment.
 type Env struct {
+	Sell   *selltest.Server // the Sell sandbox the deployment talks to, seeded with the demo data
 	Deps   *app.Deps
 	Signer auth.Signer // signs tokens the deployment trusts
 	Rogue  auth.Signer // signs with a key the deployment does not know
@@ -67,16 +70,21 @@ func New(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := app.Config{TableName: s.Table(), Region: "us-east-1", JWTPublicKey: string(pub), JWTAudience: Audience, EncryptionKey: encKey, PublicBaseURL: "https://sellchat.test",
+	sb := selltest.NewServer(selltest.Options{})
+	t.Cleanup(sb.Close)
+	cfg := app.Config{SellAPIURL: sb.URL, SellClientID: selltest.DefaultClientID, SellClientSecret: selltest.DefaultClientSecret,
+		SellRedirectURL: "https://sellchat.test/oauth/callback", SellScopes: []string{"read", "write", "profile"}, TableName: s.Table(), Region: "us-east-1", JWTPublicKey: string(pub), JWTAudience: Audience, EncryptionKey: encKey, PublicBaseURL: "https://sellchat.test",
 		DynamoDBEndpoint: storetest.Endpoint(t)}
 	deps := &app.Deps{
 		Config:   cfg,
 		Store:    s,
 		Verifier: auth.NewVerifier(verifierKey, Audience, nil),
 		Box:      box,
+		Vault:    tokens.NewVault(s, box, cfg.SellOAuth(), sb.URL),
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 	return &Env{
+		Sell:   sb,
 		Deps:   deps,
 		Signer: auth.Signer{Key: key, Audience: Audience},
 		Rogue:  auth.Signer{Key: rogueKey, Audience: Audience},
@@ -91,6 +99,7 @@ func (e *Env) Environ() []string {
 		"TABLE_NAME=" + c.TableName, "DYNAMODB_ENDPOINT=" + c.DynamoDBEndpoint,
 		"JWT_PUBLIC_KEY=" + c.JWTPublicKey, "JWT_AUDIENCE=" + c.JWTAudience,
 		"ENCRYPTION_KEY=" + c.EncryptionKey, "PUBLIC_BASE_URL=" + c.PublicBaseURL,
+		"SELL_API_URL=" + c.SellAPIURL, "SELL_CLIENT_ID=" + c.SellClientID, "SELL_CLIENT_SECRET=" + c.SellClientSecret,
 	}
 }
 
