@@ -4,6 +4,7 @@ package apptest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rsa"
 	"encoding/json"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/secrets"
+	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
 	"github.com/sellchat/sellchat/shared/store/storetest"
 	"github.com/sellchat/sellchat/shared/tokens"
@@ -195,4 +197,46 @@ func Do(t testing.TB, h http.Handler, req Request) Response {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return Response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+}
+
+// Connect makes account look installed: the sandbox admin's token stored as the
+// admin token, Sell marked connected with the admin as superior manager, and the
+// Sell app in Chat and Chat app in Sell enabled (as install leaves them).
+func (e *Env) Connect(t testing.TB, account string) {
+	t.Helper()
+	ctx := context.Background()
+	admin, ok := e.Sell.User(selltest.DemoAdminEmail)
+	if !ok {
+		t.Fatal("the sandbox has no demo admin")
+	}
+	tok := e.Sell.TokenFor(selltest.DemoAdminEmail)
+	if err := e.Deps.Vault.Save(ctx, account, tokens.Admin(), tok, tokens.SellUser{ID: admin.ID, Name: admin.Name, Email: admin.Email}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.Deps.Store.UpdateIntegration(ctx, account, func(in *settings.Integration) error {
+		in.SellConnected = true
+		in.SuperiorManager = &settings.SellUser{ID: admin.ID, Name: admin.Name}
+		if in.Elements == nil {
+			in.Elements = map[settings.Element]settings.ElementState{}
+		}
+		in.Elements[settings.ChatAppInSell] = settings.ElementState{Enabled: true}
+		in.Elements[settings.SellAppInChat] = settings.ElementState{Enabled: true}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SignInAgent stores a Sell token for Zendesk user zendeskUserID acting as the
+// sandbox user with sellEmail, as agent sign-in does.
+func (e *Env) SignInAgent(t testing.TB, account, zendeskUserID, sellEmail string) {
+	t.Helper()
+	u, ok := e.Sell.User(sellEmail)
+	if !ok {
+		t.Fatalf("the sandbox has no user %s", sellEmail)
+	}
+	if err := e.Deps.Vault.Save(context.Background(), account, tokens.Agent(zendeskUserID), e.Sell.TokenFor(sellEmail), tokens.SellUser{ID: u.ID, Name: u.Name, Email: u.Email}); err != nil {
+		t.Fatal(err)
+	}
 }
