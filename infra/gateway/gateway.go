@@ -11,6 +11,7 @@ import (
 	"github.com/sellchat/sellchat/shared/admin"
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
+	"github.com/sellchat/sellchat/shared/connect"
 	"github.com/sellchat/sellchat/shared/httpx"
 )
 
@@ -20,6 +21,7 @@ import (
 func Functions(d *app.Deps) map[string]*httpx.Router {
 	return map[string]*httpx.Router{
 		"settings": admin.New(d),
+		"oauth":    connect.New(d),
 	}
 }
 
@@ -53,6 +55,12 @@ type tokenRequest struct {
 	Email   string    `json:"email"`
 	Name    string    `json:"name"`
 	Role    auth.Role `json:"role"`
+	// Chat facts default to an account that passes the install checks: Chat phase 4
+	// on the Professional plan, the caller its owner (for an owner) or an admin.
+	ChatPhase   int    `json:"chatPhase"`
+	ChatPlan    string `json:"chatPlan"`
+	ChatRole    string `json:"chatRole"`
+	SupportRole string `json:"supportRole"`
 }
 
 // devToken stands in for the Zendesk apps framework, which signs the JWTs that
@@ -71,7 +79,20 @@ func devToken(signer auth.Signer) httpx.HandlerFunc {
 		case !req.Role.Valid():
 			return httpx.Invalid("role", "invalid_value", "role must be owner, admin or agent.")
 		}
-		tok, err := signer.Sign(auth.Identity{Account: req.Account, UserID: req.UserID, Email: req.Email, Name: req.Name, Role: req.Role})
+		facts := auth.ChatFacts{Phase: req.ChatPhase, Plan: req.ChatPlan, Role: req.ChatRole, SupportRole: req.SupportRole}
+		if facts.Phase == 0 {
+			facts.Phase = 4
+		}
+		if facts.Plan == "" {
+			facts.Plan = "professional"
+		}
+		if facts.Role == "" {
+			facts.Role = string(req.Role)
+		}
+		if facts.SupportRole == "" && req.Role != auth.RoleAgent {
+			facts.SupportRole = "admin"
+		}
+		tok, err := signer.Sign(auth.Identity{Account: req.Account, UserID: req.UserID, Email: req.Email, Name: req.Name, Role: req.Role, Chat: facts})
 		if err != nil {
 			return err
 		}

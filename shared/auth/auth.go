@@ -39,6 +39,17 @@ type Identity struct {
 	Email   string
 	Name    string
 	Role    Role
+	Chat    ChatFacts // what the apps framework says of the Chat account, for install checks
+}
+
+// ChatFacts are facts about the caller's Chat and Support accounts that only the apps
+// framework's token carries (Sell can be asked about Sell; nobody we can call can be
+// asked about Chat's plan). Zero values mean "not told".
+type ChatFacts struct {
+	Phase       int    `json:"chat_phase,omitempty"`   // 3 or 4 are supported
+	Plan        string `json:"chat_plan,omitempty"`    // lite, team, professional, enterprise…
+	Role        string `json:"chat_role,omitempty"`    // owner, admin or agent in Chat
+	SupportRole string `json:"support_role,omitempty"` // admin, agent… in Support
 }
 
 // IsAdmin reports whether the caller may change the integration.
@@ -51,6 +62,7 @@ type Claims struct {
 	Email string `json:"email"`
 	Name  string `json:"name"`
 	Role  Role   `json:"role"`
+	ChatFacts
 }
 
 var subdomainPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -127,7 +139,7 @@ func (v *Verifier) Verify(raw string) (Identity, error) {
 	if !claims.Role.Valid() {
 		return Identity{}, fmt.Errorf("%w: unknown role %q", ErrInvalidToken, claims.Role)
 	}
-	return Identity{Account: account, UserID: claims.Subject, Email: claims.Email, Name: claims.Name, Role: claims.Role}, nil
+	return Identity{Account: account, UserID: claims.Subject, Email: claims.Email, Name: claims.Name, Role: claims.Role, Chat: claims.ChatFacts}, nil
 }
 
 type identityKey struct{}

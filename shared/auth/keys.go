@@ -83,7 +83,7 @@ func (s Signer) Sign(id Identity) (string, error) {
 			IssuedAt:  jwt.NewNumericDate(t),
 			ExpiresAt: jwt.NewNumericDate(t.Add(ttl)),
 		},
-		Email: id.Email, Name: id.Name, Role: id.Role,
+		Email: id.Email, Name: id.Name, Role: id.Role, ChatFacts: id.Chat,
 	}
 	return jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(s.Key)
 }

@@ -89,6 +89,11 @@ type Account struct {
 	Timezone   string `json:"timezone,omitempty"`
 	TimeFormat string `json:"time_format,omitempty"`
 	Phone      string `json:"phone,omitempty"`
+	// ZendeskSubdomain names the Zendesk account a Sell account lives on. ❓ The
+	// reference notes do not document how the API tells a Sell account on the
+	// Zendesk platform from a legacy (pre-Zendesk) one; sellchat assumes this field,
+	// absent on legacy accounts. The sandbox follows the same assumption.
+	ZendeskSubdomain string `json:"zendesk_subdomain,omitempty"`
 }
 
 // Lead is a Sell lead. Status is the status name, not an id. CustomFields is

@@ -51,6 +51,10 @@ type Integration struct {
 	// see past chats, and when: the confirmation is a decision worth keeping.
 	HistoryConfirmedBy string    `json:"historyConfirmedBy,omitempty"`
 	HistoryConfirmedAt time.Time `json:"historyConfirmedAt,omitzero"`
+	// Installed is set once the install checks passed (POST /integration/install).
+	Installed   bool      `json:"installed,omitempty"`
+	InstalledBy string    `json:"installedBy,omitempty"`
+	InstalledAt time.Time `json:"installedAt,omitzero"`
 }
 
 // State returns the element's state; a never-touched element is disabled.

@@ -29,8 +29,10 @@ func (it Item) Decode(out any) error {
 // QueryPrefix returns the account's live items whose sort key starts with prefix, in
 // sort-key order (reverse when newestFirst), at most limit (0: all).
 func (s *Store) QueryPrefix(ctx context.Context, account, prefix string, limit int, newestFirst bool) ([]Item, error) {
-	keyCond := expression.Key(AttrPK).Equal(expression.Value(Key{Account: account}.pk())).
-		And(expression.Key(AttrSK).BeginsWith(prefix))
+	keyCond := expression.Key(AttrPK).Equal(expression.Value(Key{Account: account}.pk()))
+	if prefix != "" { // DynamoDB refuses begins_with on an empty string; "" means all
+		keyCond = keyCond.And(expression.Key(AttrSK).BeginsWith(prefix))
+	}
 	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).Build()
 	if err != nil {
 		return nil, fmt.Errorf("build query: %w", err)

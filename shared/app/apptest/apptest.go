@@ -19,8 +19,8 @@ import (
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/secrets"
-	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
+	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/store/storetest"
 	"github.com/sellchat/sellchat/shared/tokens"
 )

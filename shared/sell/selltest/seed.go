@@ -78,7 +78,7 @@ func DemoSeed() *Seed {
 		return f
 	}
 	return &Seed{
-		Account: sell.Account{ID: 900, Name: "Example Inc. (sandbox)", Currency: "USD", Timezone: "UTC+00:00", TimeFormat: "24H"},
+		Account: sell.Account{ID: 900, Name: "Example Inc. (sandbox)", Currency: "USD", Timezone: "UTC+00:00", TimeFormat: "24H", ZendeskSubdomain: "acme"},
 		Users: []sell.User{
 			user(DemoAdminID, "Ada Admin", DemoAdminEmail, "admin", "active", 0),
 			user(DemoRexID, "Rex Rep", DemoRexEmail, "user", "active", DemoAdminID),

@@ -1,0 +1,16 @@
+// Command oauth is the oauth Lambda: connecting Sell (install), agents' Sell sign-in,
+// the install checks and uninstall, behind API Gateway (HTTP API, payload v2).
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/sellchat/sellchat/shared/app"
+	"github.com/sellchat/sellchat/shared/connect"
+)
+
+func main() {
+	deps := app.MustLoad()
+	lambda.Start(httpadapter.NewV2(connect.New(deps)).ProxyWithContext)
+}
