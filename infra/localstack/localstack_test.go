@@ -132,3 +132,50 @@ func get(t *testing.T, url, tok string) *http.Response {
 	t.Cleanup(func() { res.Body.Close() })
 	return res
 }
+
+// TestConnectSellHandsFree is issue 4's "done when": on the local stack, following
+// /oauth/start with an admin's token goes through the sandbox's authorize page and
+// back to /settings/, with no person involved, and the install checks then pass.
+func TestConnectSellHandsFree(t *testing.T) {
+	s, err := localstack.Start(context.Background(), localstack.Options{Dir: t.TempDir(), InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	tok := devToken(t, s.URL, `{"account":"acme","userId":"1","email":"ada@example.com","name":"Ada","role":"owner"}`)
+
+	var visited []string
+	client := &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		visited = append(visited, req.URL.Path)
+		if req.URL.Path == "/settings/" {
+			return http.ErrUseLastResponse // the page itself is the settings function's business
+		}
+		return nil
+	}}
+	req, _ := http.NewRequest("GET", s.URL+"/oauth/start?account=acme&purpose=install", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if strings.Join(visited, " ") != "/oauth2/authorize /oauth/callback /settings/" {
+		t.Fatalf("redirect chain %v (last status %d)", visited, res.StatusCode)
+	}
+
+	req, _ = http.NewRequest("POST", s.URL+"/integration/install", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("install: %d", res.StatusCode)
+	}
+	var in map[string]any
+	_ = json.NewDecoder(get(t, s.URL+"/integration", tok).Body).Decode(&in)
+	if in["sellConnected"] != true {
+		t.Fatalf("integration: %v", in)
+	}
+}
