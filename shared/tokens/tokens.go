@@ -84,6 +84,12 @@ var (
 
 // Vault stores and opens tokens, and builds Sell clients from them.
 type Vault struct {
+	// Limiters and Cache are shared by every client the vault makes; nil uses the
+	// process-wide ones. Tests that run several Sell sandboxes side by side give each
+	// its own, since the keys (account and holder) would otherwise collide.
+	Limiters *sell.Limiters
+	Cache    *sell.Cache
+
 	store   *store.Store
 	box     *secrets.Box
 	oauth   *oauth2.Config
@@ -197,7 +203,7 @@ func (v *Vault) Client(ctx context.Context, account string, h Holder) (*sell.Cli
 	// must be saved even if that request is cancelled.
 	bg := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, v.http)
 	ts := sell.PersistingTokenSource(bg, v.oauth, tok, save)
-	c, err := sell.New(sell.Options{BaseURL: v.sellURL, TokenSource: ts, Key: account + "/" + h.sk()})
+	c, err := sell.New(sell.Options{BaseURL: v.sellURL, TokenSource: ts, Key: account + "/" + h.sk(), Limiters: v.Limiters, Cache: v.Cache})
 	if err != nil {
 		return nil, rec, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/secrets"
+	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
 	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/store/storetest"
@@ -77,12 +78,15 @@ func New(t testing.TB) *Env {
 	cfg := app.Config{SellAPIURL: sb.URL, SellClientID: selltest.DefaultClientID, SellClientSecret: selltest.DefaultClientSecret,
 		SellRedirectURL: "https://sellchat.test/oauth/callback", SellScopes: []string{"read", "write", "profile"}, TableName: s.Table(), Region: "us-east-1", JWTPublicKey: string(pub), JWTAudience: Audience, EncryptionKey: encKey, PublicBaseURL: "https://sellchat.test",
 		DynamoDBEndpoint: storetest.Endpoint(t)}
+	vault := tokens.NewVault(s, box, cfg.SellOAuth(), sb.URL)
+	vault.Limiters = sell.NewLimiters(10, 5)
+	vault.Cache = sell.NewCache(time.Minute, nil)
 	deps := &app.Deps{
 		Config:   cfg,
 		Store:    s,
 		Verifier: auth.NewVerifier(verifierKey, Audience, nil),
 		Box:      box,
-		Vault:    tokens.NewVault(s, box, cfg.SellOAuth(), sb.URL),
+		Vault:    vault,
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 	return &Env{

@@ -1,0 +1,109 @@
+// Package access decides, for an agent's request from the Sell app in Chat, whether
+// the agent may see Sell data and with whose Sell token (design rules 2, 3 and 9):
+// the element must be on; in "sell_users" mode the agent's own Sell sign-in is used,
+// so Sell decides what they see; in "all_agents" mode the admin's token is.
+package access
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sellchat/sellchat/shared/app"
+	"github.com/sellchat/sellchat/shared/auth"
+	"github.com/sellchat/sellchat/shared/httpx"
+	"github.com/sellchat/sellchat/shared/sell"
+	"github.com/sellchat/sellchat/shared/settings"
+	"github.com/sellchat/sellchat/shared/tokens"
+)
+
+// NoSellAccessMessage is rule 9's guidance: it tells the agent who can fix it.
+const NoSellAccessMessage = "You don't have access to Sell data from Chat. In sell_users mode every agent must sign in " +
+	"with their own Sell user; otherwise ask your Zendesk admin to check the Access setting of the Sell integration " +
+	"(Settings › Access: \"all agents\" lets every Chat agent see Sell data)."
+
+// Errors of the agent routes, worded once.
+var (
+	ErrAppDisabled = &httpx.Error{Status: http.StatusForbidden, Code: "app_disabled",
+		Message: "The Sell app in Chat is switched off for this account. Ask your Zendesk admin to enable it."}
+	ErrNoSellAccess = &httpx.Error{Status: http.StatusForbidden, Code: "no_sell_access", Message: NoSellAccessMessage}
+	ErrNotConnected = &httpx.Error{Status: http.StatusConflict, Code: "sell_not_connected",
+		Message: "Sell is not connected for this account yet. Ask your Zendesk admin to connect it on the settings page."}
+)
+
+// Session is what an agent's request may use.
+type Session struct {
+	Identity    auth.Identity
+	Settings    settings.Settings
+	Integration settings.Integration
+	Sell        *sell.Client
+	Holder      tokens.Holder
+	// AgentSellUser is the agent's own Sell user when they signed in with Sell.
+	AgentSellUser *tokens.SellUser
+}
+
+// Open resolves the session for the caller of r.
+func Open(ctx context.Context, d *app.Deps, id auth.Identity) (*Session, error) {
+	s := &Session{Identity: id}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { s.Settings, _, err = d.Store.Settings(gctx, id.Account); return })
+	g.Go(func() (err error) { s.Integration, err = d.Store.Integration(gctx, id.Account); return })
+	var agentRec tokens.Record
+	var agentErr error
+	var agentClient *sell.Client
+	g.Go(func() error {
+		agentClient, agentRec, agentErr = d.Vault.Client(gctx, id.Account, tokens.Agent(id.UserID))
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if !s.Integration.Enabled(settings.SellAppInChat) {
+		return nil, ErrAppDisabled
+	}
+	if agentErr == nil {
+		s.AgentSellUser = &tokens.SellUser{ID: agentRec.SellUserID, Name: agentRec.SellUserName, Email: agentRec.SellEmail}
+	} else if !errors.Is(agentErr, tokens.ErrNoToken) && !errors.Is(agentErr, tokens.ErrBroken) {
+		return nil, agentErr
+	}
+	switch s.Settings.Access {
+	case settings.AccessAllAgents:
+		c, _, err := d.Vault.Client(ctx, id.Account, tokens.Admin())
+		if errors.Is(err, tokens.ErrNoToken) || errors.Is(err, tokens.ErrBroken) {
+			return nil, ErrNotConnected
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.Sell, s.Holder = c, tokens.Admin()
+	default: // sell_users, and anything unknown: the cautious mode
+		if agentErr != nil {
+			return nil, ErrNoSellAccess
+		}
+		s.Sell, s.Holder = agentClient, tokens.Agent(id.UserID)
+	}
+	return s, nil
+}
+
+// SellError maps a Sell failure in an agent's request to the contract. A token Sell
+// refuses is marked broken, so the next request answers at once instead of trying
+// again; the agent gets no_sell_access (their own token) or sell_not_connected (the
+// admin's).
+func (s *Session) SellError(ctx context.Context, d *app.Deps, err error) error {
+	if tokens.IsRefused(err) {
+		if mErr := d.Vault.MarkBroken(ctx, s.Identity.Account, s.Holder, "refused by Sell"); mErr != nil {
+			httpx.LoggerFrom(ctx).Warn("mark token broken", "err", mErr.Error())
+		}
+		if s.Holder == tokens.Admin() {
+			return ErrNotConnected
+		}
+		return ErrNoSellAccess
+	}
+	var apiErr *sell.APIError
+	if errors.As(err, &apiErr) && apiErr.Kind == sell.KindForbidden {
+		return ErrNoSellAccess
+	}
+	return &httpx.Error{Status: http.StatusBadGateway, Code: "sell_unavailable", Message: "Sell could not be reached. Try again in a moment.", Err: err}
+}
