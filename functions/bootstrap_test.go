@@ -59,6 +59,20 @@ var cases = map[string][]expectation{
 		{"install-not-connected", 409, "sell_not_connected"},
 		{"uninstall", 200, ""},
 	},
+	// The panel and leads events run against an account that is not installed: the
+	// bootstraps must answer with the contract's errors, which needs no Sell.
+	"panel": {
+		{"lookup-app-disabled", 403, "app_disabled"},
+		{"lookup-no-visitor", 422, "visitor_unidentified"},
+		{"lookup-no-token", 401, "unauthenticated"},
+		{"owners-app-disabled", 403, "app_disabled"},
+	},
+	"leads": {
+		{"create-app-disabled", 403, "app_disabled"},
+		{"create-no-idempotency-key", 400, "idempotency_key_required"},
+		{"create-invalid", 422, "required"},
+		{"create-no-token", 401, "unauthenticated"},
+	},
 }
 
 func TestBootstrapsAnswerTheirEvents(t *testing.T) {

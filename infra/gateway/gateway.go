@@ -13,6 +13,8 @@ import (
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/connect"
 	"github.com/sellchat/sellchat/shared/httpx"
+	"github.com/sellchat/sellchat/shared/leads"
+	"github.com/sellchat/sellchat/shared/panel"
 )
 
 // Functions returns each Lambda function's routes, keyed by its folder under
@@ -22,6 +24,8 @@ func Functions(d *app.Deps) map[string]*httpx.Router {
 	return map[string]*httpx.Router{
 		"settings": admin.New(d),
 		"oauth":    connect.New(d),
+		"panel":    panel.New(d),
+		"leads":    leads.New(d, nil),
 	}
 }
 

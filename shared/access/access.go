@@ -14,6 +14,7 @@ import (
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/httpx"
+	"github.com/sellchat/sellchat/shared/owners"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/tokens"
@@ -106,4 +107,27 @@ func (s *Session) SellError(ctx context.Context, d *app.Deps, err error) error {
 		return ErrNoSellAccess
 	}
 	return &httpx.Error{Status: http.StatusBadGateway, Code: "sell_unavailable", Message: "Sell could not be reached. Try again in a moment.", Err: err}
+}
+
+// OwnerOptions returns the owners the session's agent may pick (rule 6). The panel
+// offers them and lead creation checks the agent's choice against the same answer.
+func (s *Session) OwnerOptions(ctx context.Context, d *app.Deps) (owners.Options, error) {
+	var (
+		users []sell.User
+		pools []settings.Pool
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { users, err = s.Sell.Users(gctx); return })
+	g.Go(func() (err error) { pools, err = d.Store.Pools(gctx, s.Identity.Account); return })
+	if err := g.Wait(); err != nil {
+		return owners.Options{}, err
+	}
+	in := owners.Inputs{Settings: s.Settings, Pools: pools, SuperiorManager: s.Integration.SuperiorManager}
+	for _, u := range users {
+		in.Users = append(in.Users, owners.User{ID: u.ID, Name: u.Name, Active: u.IsActive()})
+	}
+	if a := s.AgentSellUser; a != nil {
+		in.AgentSellUser = &owners.User{ID: a.ID, Name: a.Name, Active: true}
+	}
+	return owners.For(in), nil
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/owners"
 	"github.com/sellchat/sellchat/shared/sell"
-	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/widgets"
 )
 
@@ -233,33 +232,10 @@ func (h *handler) owners(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	opts, err := Owners(r.Context(), h.deps, sess)
+	opts, err := sess.OwnerOptions(r.Context(), h.deps)
 	if err != nil {
 		return sess.SellError(r.Context(), h.deps, err)
 	}
 	httpx.WriteJSON(w, http.StatusOK, opts)
 	return nil
-}
-
-// Owners returns the owners the session's agent may pick (rule 6); the leads
-// function checks a chosen owner against the same answer.
-func Owners(ctx context.Context, d *app.Deps, sess *access.Session) (owners.Options, error) {
-	var (
-		users []sell.User
-		pools = []settings.Pool{}
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { users, err = sess.Sell.Users(gctx); return })
-	g.Go(func() (err error) { pools, err = d.Store.Pools(gctx, sess.Identity.Account); return })
-	if err := g.Wait(); err != nil {
-		return owners.Options{}, err
-	}
-	in := owners.Inputs{Settings: sess.Settings, Pools: pools, SuperiorManager: sess.Integration.SuperiorManager}
-	for _, u := range users {
-		in.Users = append(in.Users, owners.User{ID: u.ID, Name: u.Name, Active: u.IsActive()})
-	}
-	if a := sess.AgentSellUser; a != nil {
-		in.AgentSellUser = &owners.User{ID: a.ID, Name: a.Name, Active: true}
-	}
-	return owners.For(in), nil
 }

@@ -123,6 +123,19 @@ func (s *Store) Put(ctx context.Context, key Key, item any) error {
 	return nil
 }
 
+// PutWithTTL writes item at key unconditionally, to expire at ttl.
+func (s *Store) PutWithTTL(ctx context.Context, key Key, item any, ttl time.Time) error {
+	av, err := s.encode(key, item)
+	if err != nil {
+		return err
+	}
+	av[AttrTTL] = &types.AttributeValueMemberN{Value: strconv.FormatInt(ttl.Unix(), 10)}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: av}); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return nil
+}
+
 // Create writes item only if nothing lives at key yet (an expired leftover counts as
 // nothing); ErrExists otherwise. It is the "only once" primitive.
 func (s *Store) Create(ctx context.Context, key Key, item any, ttl time.Time) error {

@@ -1,0 +1,16 @@
+// Command leads is the leads Lambda: an agent creates a Sell lead from a chat,
+// behind API Gateway (HTTP API v2).
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/sellchat/sellchat/shared/app"
+	"github.com/sellchat/sellchat/shared/leads"
+)
+
+func main() {
+	deps := app.MustLoad()
+	lambda.Start(httpadapter.NewV2(leads.New(deps, nil)).ProxyWithContext)
+}

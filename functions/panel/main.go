@@ -1,0 +1,16 @@
+// Command panel is the panel Lambda: the Sell app in Chat's lookup of the visitor,
+// the owners an agent may pick, and the panel page, behind API Gateway (HTTP API v2).
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/sellchat/sellchat/shared/app"
+	"github.com/sellchat/sellchat/shared/panel"
+)
+
+func main() {
+	deps := app.MustLoad()
+	lambda.Start(httpadapter.NewV2(panel.New(deps)).ProxyWithContext)
+}
