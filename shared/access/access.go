@@ -17,6 +17,7 @@ import (
 	"github.com/sellchat/sellchat/shared/owners"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/settings"
+	"github.com/sellchat/sellchat/shared/store"
 	"github.com/sellchat/sellchat/shared/tokens"
 )
 
@@ -45,25 +46,28 @@ type Session struct {
 	AgentSellUser *tokens.SellUser
 }
 
-// Open resolves the session for the caller of r.
-func Open(ctx context.Context, d *app.Deps, id auth.Identity) (*Session, error) {
+// Open resolves the session for the caller. Everything it needs (settings,
+// integration, both tokens, and the items extra asks for) is read in one batch: each
+// read is a round trip to DynamoDB, and the panel's budget is a few milliseconds over
+// Sell's own latency.
+func Open(ctx context.Context, d *app.Deps, id auth.Identity, extra ...*store.Wanted) (*Session, error) {
 	s := &Session{Identity: id}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { s.Settings, _, err = d.Store.Settings(gctx, id.Account); return })
-	g.Go(func() (err error) { s.Integration, err = d.Store.Integration(gctx, id.Account); return })
-	var agentRec tokens.Record
-	var agentErr error
-	var agentClient *sell.Client
-	g.Go(func() error {
-		agentClient, agentRec, agentErr = d.Vault.Client(gctx, id.Account, tokens.Agent(id.UserID))
-		return nil
-	})
-	if err := g.Wait(); err != nil {
+	var (
+		st                 settings.Settings
+		agentRec, adminRec tokens.Record
+	)
+	wSettings := &store.Wanted{Key: store.SettingsKey(id.Account), Out: &st}
+	wIntegration := &store.Wanted{Key: store.IntegrationKey(id.Account), Out: &s.Integration}
+	wAgent := &store.Wanted{Key: tokens.Key(id.Account, tokens.Agent(id.UserID)), Out: &agentRec}
+	wAdmin := &store.Wanted{Key: tokens.Key(id.Account, tokens.Admin()), Out: &adminRec}
+	if err := d.Store.GetBatch(ctx, append([]*store.Wanted{wSettings, wIntegration, wAgent, wAdmin}, extra...)); err != nil {
 		return nil, err
 	}
+	s.Settings = store.DefaultedSettings(st, wSettings.Found)
 	if !s.Integration.Enabled(settings.SellAppInChat) {
 		return nil, ErrAppDisabled
 	}
+	agentClient, agentRec, agentErr := d.Vault.FromRecord(ctx, id.Account, tokens.Agent(id.UserID), agentRec, wAgent.Found)
 	if agentErr == nil {
 		s.AgentSellUser = &tokens.SellUser{ID: agentRec.SellUserID, Name: agentRec.SellUserName, Email: agentRec.SellEmail}
 	} else if !errors.Is(agentErr, tokens.ErrNoToken) && !errors.Is(agentErr, tokens.ErrBroken) {
@@ -71,7 +75,7 @@ func Open(ctx context.Context, d *app.Deps, id auth.Identity) (*Session, error) 
 	}
 	switch s.Settings.Access {
 	case settings.AccessAllAgents:
-		c, _, err := d.Vault.Client(ctx, id.Account, tokens.Admin())
+		c, _, err := d.Vault.FromRecord(ctx, id.Account, tokens.Admin(), adminRec, wAdmin.Found)
 		if errors.Is(err, tokens.ErrNoToken) || errors.Is(err, tokens.ErrBroken) {
 			return nil, ErrNotConnected
 		}

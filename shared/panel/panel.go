@@ -19,6 +19,7 @@ import (
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/owners"
 	"github.com/sellchat/sellchat/shared/sell"
+	"github.com/sellchat/sellchat/shared/store"
 	"github.com/sellchat/sellchat/shared/widgets"
 )
 
@@ -30,6 +31,7 @@ func New(d *app.Deps) *httpx.Router {
 	rt := httpx.NewRouter(d.Logger)
 	rt.Handle("GET /panel", d.Verifier.Require(h.lookup))
 	rt.Handle("GET /panel/owners", d.Verifier.Require(h.owners))
+	registerPage(rt)
 	return rt
 }
 
@@ -79,11 +81,21 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request) error {
 	case len(v.Name) > 200:
 		return httpx.Invalid("name", "invalid_value", "name is too long.")
 	}
-	sess, err := access.Open(r.Context(), h.deps, id)
+	// The published widgets are read in the same batch as the session.
+	states := make([]widgets.State, len(widgets.Names))
+	wants := make([]*store.Wanted, len(widgets.Names))
+	for i, name := range widgets.Names {
+		wants[i] = &store.Wanted{Key: store.WidgetKey(id.Account, name), Out: &states[i]}
+	}
+	sess, err := access.Open(r.Context(), h.deps, id, wants...)
 	if err != nil {
 		return err
 	}
-	out, err := h.find(r.Context(), sess, v)
+	published := map[widgets.Name][]string{}
+	for i, name := range widgets.Names {
+		published[name] = store.DefaultedWidget(states[i], wants[i].Found, name).Published
+	}
+	out, err := h.find(r.Context(), sess, v, published)
 	if err != nil {
 		return sess.SellError(r.Context(), h.deps, err)
 	}
@@ -91,27 +103,19 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// find runs the lookup: the two searches, the metadata (cached after the first call)
-// and the published widgets at once, then the deals of matched contacts (and the
+// find runs the lookup: the two searches and the metadata (cached after the first
+// call) at once, then the deals of matched contacts (and the
 // names of persons' companies that did not match themselves).
-func (h *handler) find(ctx context.Context, sess *access.Session, v Visitor) (Lookup, error) {
+func (h *handler) find(ctx context.Context, sess *access.Session, v Visitor, published map[widgets.Name][]string) (Lookup, error) {
 	var (
-		found  sell.Matches
-		meta   sell.Metadata
-		states = make([]widgets.State, len(widgets.Names))
+		found sell.Matches
+		meta  sell.Metadata
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { found, err = sess.Sell.Find(gctx, v.Email, v.Phone); return })
 	g.Go(func() (err error) { meta, err = sess.Sell.Metadata(gctx); return })
-	for i, name := range widgets.Names {
-		g.Go(func() (err error) { states[i], err = h.deps.Store.Widget(gctx, sess.Identity.Account, name); return })
-	}
 	if err := g.Wait(); err != nil {
 		return Lookup{}, err
-	}
-	published := map[widgets.Name][]string{}
-	for i, name := range widgets.Names {
-		published[name] = states[i].Published
 	}
 
 	var contactIDs []int64

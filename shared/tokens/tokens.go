@@ -127,6 +127,9 @@ func (v *Vault) Save(ctx context.Context, account string, h Holder, tok *oauth2.
 	return nil
 }
 
+// Key addresses holder's token item, for batch reads (see FromRecord).
+func Key(account string, h Holder) store.Key { return store.Key{Account: account, SK: h.sk()} }
+
 // Load returns holder's token and record: ErrNoToken when there is none, ErrBroken
 // (with the record) when Sell refused it before.
 func (v *Vault) Load(ctx context.Context, account string, h Holder) (*oauth2.Token, Record, error) {
@@ -137,6 +140,10 @@ func (v *Vault) Load(ctx context.Context, account string, h Holder) (*oauth2.Tok
 		}
 		return nil, Record{}, fmt.Errorf("load %s token of %s: %w", h, account, err)
 	}
+	return v.open(account, h, rec)
+}
+
+func (v *Vault) open(account string, h Holder, rec Record) (*oauth2.Token, Record, error) {
 	if rec.Status == StatusBroken {
 		return nil, rec, ErrBroken
 	}
@@ -185,6 +192,23 @@ func (v *Vault) Client(ctx context.Context, account string, h Holder) (*sell.Cli
 	if err != nil {
 		return nil, rec, err
 	}
+	return v.client(ctx, account, h, tok, rec)
+}
+
+// FromRecord is Client for a record the caller already read (a batch read): found
+// says whether the item existed.
+func (v *Vault) FromRecord(ctx context.Context, account string, h Holder, rec Record, found bool) (*sell.Client, Record, error) {
+	if !found {
+		return nil, Record{}, ErrNoToken
+	}
+	tok, rec, err := v.open(account, h, rec)
+	if err != nil {
+		return nil, rec, err
+	}
+	return v.client(ctx, account, h, tok, rec)
+}
+
+func (v *Vault) client(ctx context.Context, account string, h Holder, tok *oauth2.Token, rec Record) (*sell.Client, Record, error) {
 	save := func(ctx context.Context, nt *oauth2.Token) error {
 		sealed, err := v.seal(account, h, nt)
 		if err != nil {
