@@ -9,7 +9,7 @@ FUNCTIONS  := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: help setup run test build bench lint clean deploy
+.PHONY: help setup run test build bench lint clean deploy replay fuzz
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,14 @@ build-%Function:
 
 bench: setup ## run the benchmarks
 	go run ./infra/cmd/dynamolocal -- go test -run '^$$' -bench . -benchmem ./...
+
+replay: ## re-drive failed chats and unfinished history jobs (local stack running, or the AWS env; DLQ_URL optional)
+	go run ./infra/cmd/replay
+
+FUZZTIME ?= 20s
+fuzz: ## fuzz the chat parser and the webhook signature check (FUZZTIME each, default 20s)
+	go test -run '^$$' -fuzz '^FuzzParseChat$$' -fuzztime $(FUZZTIME) ./shared/chats/
+	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./shared/chats/ingest/
 
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

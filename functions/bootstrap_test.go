@@ -50,6 +50,25 @@ var cases = map[string][]expectation{
 		{"put-element-unknown", 404, "unknown_element"},
 		{"put-webhook", 200, ""},
 		{"unknown-route", 404, "not_found"},
+		// Sell metadata, pools and field display. The account here never connected
+		// Sell: Sell-backed routes say so, the rest work on the standard fields.
+		{"patch-settings-not-connected", 409, "sell_not_connected"},
+		{"get-sell-users-not-connected", 409, "sell_not_connected"},
+		{"post-lead-source-not-connected", 409, "sell_not_connected"},
+		{"get-lead-statuses-as-agent", 403, "forbidden"},
+		{"get-sell-fields-bad-widget", 422, "invalid_value"},
+		{"get-pools", 200, ""},
+		{"put-pool-not-connected", 409, "sell_not_connected"},
+		{"put-pool-blank-name", 422, "required"},
+		{"delete-pool-unknown", 404, "unknown_pool"},
+		{"get-widget", 200, ""},
+		{"get-widget-unknown", 404, "unknown_widget"},
+		{"put-widget-draft", 200, ""},
+		{"put-widget-draft-unknown-field", 422, "unknown_field"},
+		{"get-widget-preview", 200, ""},
+		{"post-widget-publish", 200, ""},
+		{"post-widget-publish-no-token", 401, "unauthenticated"},
+		{"get-settings-page-missing-file", 404, "not_found"},
 	},
 	"oauth": {
 		{"start-install", 302, ""},
@@ -72,6 +91,25 @@ var cases = map[string][]expectation{
 		{"create-no-idempotency-key", 400, "idempotency_key_required"},
 		{"create-invalid", 422, "required"},
 		{"create-no-token", 401, "unauthenticated"},
+	},
+	// Webhook events carry {{WEBHOOK_TIMESTAMP}}/{{WEBHOOK_SIGNATURE}}, filled in by
+	// signWebhookEvent (chathistory_test.go) with a valid signature.
+	"chatwebhook": {
+		{"post-chat", 202, ""},
+		{"post-chat-again", 202, ""},
+		{"post-offline-message", 202, ""},
+		{"post-chat-bad-signature", 401, "invalid_signature"},
+		{"post-chat-unsigned", 401, "invalid_signature"},
+		{"post-chat-unknown-account", 401, "invalid_signature"},
+		{"post-chat-no-id", 422, "required"},
+		{"post-chat-malformed", 400, "malformed_json"},
+	},
+	"feed": {
+		{"get-feed", 200, ""},
+		{"get-feed-no-token", 401, "unauthenticated"},
+		{"get-feed-bad-type", 422, "invalid_value"},
+		{"get-feed-bad-cursor", 400, "invalid_cursor"},
+		{"get-apps-config", 200, ""},
 	},
 }
 
@@ -107,6 +145,7 @@ func TestBootstrapsAnswerTheirEvents(t *testing.T) {
 				for k, v := range tokens {
 					raw = bytes.ReplaceAll(raw, []byte(k), []byte(v))
 				}
+				raw = signWebhookEvent(t, env, raw)
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				res, err := rt.Invoke(ctx, raw)
 				cancel()
@@ -145,6 +184,9 @@ func TestEveryEventFileIsExercised(t *testing.T) {
 		for _, e := range exps {
 			used[filepath.Join(fn, e.event+".json")] = true
 		}
+	}
+	for _, name := range streamEvents { // transcripts_test.go sends these
+		used[filepath.Join("transcripts", name)] = true
 	}
 	var orphans []string
 	for _, f := range files {

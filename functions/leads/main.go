@@ -8,9 +8,10 @@ import (
 
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/leads"
+	"github.com/sellchat/sellchat/shared/transcripts"
 )
 
 func main() {
 	deps := app.MustLoad()
-	lambda.Start(httpadapter.NewV2(leads.New(deps, nil)).ProxyWithContext)
+	lambda.Start(httpadapter.NewV2(leads.New(deps, transcripts.LeadAttacher(deps))).ProxyWithContext)
 }

@@ -66,10 +66,10 @@ func New(t testing.TB) context.Context {
 	return ctx
 }
 
-// Screenshot saves a full-page PNG as .screenshots/<name>.png and returns its path.
+// Screenshot saves a full-page PNG (quality 100 is what makes chromedp pick PNG) as .screenshots/<name>.png and returns its path.
 func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}

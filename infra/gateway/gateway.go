@@ -11,10 +11,13 @@ import (
 	"github.com/sellchat/sellchat/shared/admin"
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
+	"github.com/sellchat/sellchat/shared/chats/ingest"
 	"github.com/sellchat/sellchat/shared/connect"
+	"github.com/sellchat/sellchat/shared/feed"
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/leads"
 	"github.com/sellchat/sellchat/shared/panel"
+	"github.com/sellchat/sellchat/shared/transcripts"
 )
 
 // Functions returns each Lambda function's routes, keyed by its folder under
@@ -25,7 +28,11 @@ func Functions(d *app.Deps) map[string]*httpx.Router {
 		"settings": admin.New(d),
 		"oauth":    connect.New(d),
 		"panel":    panel.New(d),
-		"leads":    leads.New(d, nil),
+		"leads":    leads.New(d, transcripts.LeadAttacher(d)),
+		// chat history: the webhook and the feed; the transcripts function reads
+		// the table's stream (locally: infra/streams, started by localstack).
+		"chatwebhook": ingest.New(d),
+		"feed":        feed.New(d),
 	}
 }
 

@@ -19,10 +19,12 @@ import (
 
 	"github.com/sellchat/sellchat/infra/dynamolocal"
 	"github.com/sellchat/sellchat/infra/gateway"
+	"github.com/sellchat/sellchat/infra/streams"
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/secrets"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
+	"github.com/sellchat/sellchat/shared/transcripts"
 )
 
 // Options place the stack. Zero ports pick free ones (tests); `make run` uses the
@@ -65,6 +67,8 @@ type Stack struct {
 	server   *http.Server
 	sellSrv  *http.Server
 	served   chan error
+	// the stream poller feeding the transcripts handler, as Lambda does in AWS
+	stopStreams func()
 }
 
 // The local table's name, and the audience of /dev/token's tokens: fixed, so a token
@@ -157,12 +161,16 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	s.server = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.served = make(chan error, 1)
+	s.stopStreams = startStreams(s.Deps)
 	go func() { s.served <- s.server.Serve(ln) }()
 	return s, nil
 }
 
 // Stop shuts the gateway down gracefully and stops DynamoDB Local.
 func (s *Stack) Stop() {
+	if s.stopStreams != nil {
+		s.stopStreams()
+	}
 	if s.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = s.server.Shutdown(ctx)
@@ -249,4 +257,20 @@ func port(name string, def int) (int, error) {
 		return 0, fmt.Errorf("%s must be a port number, got %q", name, v)
 	}
 	return p, nil
+}
+
+// startStreams polls the table's stream and hands its records to the transcripts
+// function's own handler, so chats posted to the local webhook reach the feed the
+// way they do in AWS. It returns a function that stops the poller and waits for it.
+func startStreams(d *app.Deps) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	p := &streams.Poller{DB: d.Store.Client(), Table: d.Store.Table(), Handler: transcripts.New(d).Handle, Logger: d.Logger}
+	go func() {
+		defer close(done)
+		if err := p.Run(ctx); err != nil {
+			d.Logger.Error("stream poller stopped", "err", err.Error())
+		}
+	}()
+	return func() { cancel(); <-done }
 }

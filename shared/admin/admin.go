@@ -1,11 +1,14 @@
 // Package admin serves the routes of the settings function: the admin's settings, the
-// integration's elements and the chat webhook's secret. Every route is for a Zendesk
-// owner or admin of the account named by the caller's token.
+// integration's elements and the chat webhook's secret, Sell metadata for the page's
+// pickers, distribution pools, the widgets' field display, and the settings page
+// itself. Every JSON route is for a Zendesk owner or admin of the account named by the
+// caller's token; the page's static files are public.
 package admin
 
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
+	"github.com/sellchat/sellchat/shared/chats/chatstore"
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/secrets"
 	"github.com/sellchat/sellchat/shared/settings"
@@ -34,6 +38,21 @@ func New(d *app.Deps) *httpx.Router {
 	rt.Handle("GET /integration", admin(h.getIntegration))
 	rt.Handle("PUT /integration/elements/{name}", admin(h.putElement))
 	rt.Handle("PUT /integration/webhook", admin(h.putWebhook))
+	rt.Handle("GET /sell/users", admin(h.getSellUsers))
+	rt.Handle("GET /sell/lead-sources", admin(h.getLeadSources))
+	rt.Handle("POST /sell/lead-sources", admin(h.postLeadSource))
+	rt.Handle("GET /sell/lead-statuses", admin(h.getLeadStatuses))
+	rt.Handle("GET /sell/fields", admin(h.getSellFields))
+	rt.Handle("GET /pools", admin(h.getPools))
+	rt.Handle("PUT /pools/{sellUserId}", admin(h.putPool))
+	rt.Handle("DELETE /pools/{sellUserId}", admin(h.deletePool))
+	rt.Handle("GET /widgets/{widget}", admin(h.getWidget))
+	rt.Handle("PUT /widgets/{widget}/draft", admin(h.putDraft))
+	rt.Handle("GET /widgets/{widget}/preview", admin(h.previewWidget))
+	rt.Handle("POST /widgets/{widget}/publish", admin(h.publishWidget))
+	// The settings page itself is public: it holds no data and signs its own calls
+	// with the admin's token.
+	rt.HandleHTTP("GET /settings/{path...}", h.page())
 	return rt
 }
 
@@ -82,7 +101,21 @@ func (h *handler) patchSettings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fieldError(err)
 	}
-	newVersion, err := h.deps.Store.SaveSettings(r.Context(), id.Account, next, version)
+	if err := h.checkAgainstSell(r.Context(), id.Account, patch, &next); err != nil {
+		return err
+	}
+	save := h.deps.Store.SaveSettings
+	if _, ok := patch["owners"]; ok {
+		// Pool owners are checked again inside the write, so a pool unmarked since
+		// checkAgainstSell cannot slip in.
+		save = h.deps.Store.SaveSettingsCheckingPools
+	}
+	newVersion, err := save(r.Context(), id.Account, next, version)
+	var missing *store.MissingPoolError
+	if errors.As(err, &missing) {
+		return httpx.Invalid(fmt.Sprintf("owners[%d].id", missing.Index), "not_a_pool",
+			fmt.Sprintf("Sell user %d is not marked as a pool; mark it under Pools first.", missing.ID))
+	}
 	if errors.Is(err, store.ErrConflict) {
 		return staleVersion(-1)
 	}
@@ -145,6 +178,9 @@ type integrationView struct {
 	SuperiorManager  *settings.SellUser                         `json:"superiorManager"`
 	WebhookURL       string                                     `json:"webhookUrl"`
 	SigningSecretSet bool                                       `json:"signingSecretSet"`
+	// History is the progress of mirroring chat history into Sell (or removing it)
+	// after the last switch of chat_history_in_sell; absent before the first.
+	History *chatstore.Job `json:"history,omitempty"`
 }
 
 func (h *handler) view(account string, in settings.Integration) integrationView {
@@ -171,7 +207,11 @@ func (h *handler) getIntegration(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, h.view(id.Account, in))
+	v := h.view(id.Account, in)
+	if job, err := chatstore.New(h.deps.Store).Job(r.Context(), id.Account); err == nil && job.State != "" {
+		v.History = &job
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,7 +48,7 @@ func setup(t *testing.T) (*apptest.Env, http.Handler, string) {
 
 func TestSettingsStartWithDefaultsAndChangePartially(t *testing.T) {
 	t.Parallel()
-	_, h, tok := setup(t)
+	env, h, tok := setup(t)
 
 	res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/settings", Token: tok})
 	if res.Status != 200 {
@@ -62,9 +63,15 @@ func TestSettingsStartWithDefaultsAndChangePartially(t *testing.T) {
 		t.Fatalf("ETag = %q", res.Header.Get("ETag"))
 	}
 
+	// Owners, source and status are checked against Sell: connect it and mark the
+	// demo pool so the ids below are real.
+	env.Connect(t, "acme")
+	if res := apptest.Do(t, h, apptest.Request{Method: "PUT", Path: "/pools/1004", Token: tok, Body: `{"name":"Inbound"}`}); res.Status != 201 {
+		t.Fatalf("mark pool: %d %s", res.Status, res.Body)
+	}
 	res = apptest.Do(t, h, apptest.Request{Method: "PATCH", Path: "/settings", Token: tok,
 		Header: map[string]string{"If-Match": `"0"`},
-		Body:   `{"access":"all_agents","owners":[{"type":"user","id":7},{"type":"pool","id":9},{"type":"user","id":7}]}`})
+		Body:   `{"access":"all_agents","owners":[{"type":"user","id":1002},{"type":"pool","id":1004},{"type":"user","id":1002}]}`})
 	if res.Status != 200 {
 		t.Fatalf("PATCH: %d %s", res.Status, res.Body)
 	}
@@ -74,9 +81,9 @@ func TestSettingsStartWithDefaultsAndChangePartially(t *testing.T) {
 	}
 
 	res = apptest.Do(t, h, apptest.Request{Method: "PATCH", Path: "/settings", Token: tok,
-		Header: map[string]string{"If-Match": "1"}, Body: `{"leadSourceId":42,"allowAgentsAssignAnyOwner":true}`})
+		Header: map[string]string{"If-Match": "1"}, Body: `{"leadSourceId":5002,"allowAgentsAssignAnyOwner":true}`})
 	res.JSON(t, &got)
-	if res.Status != 200 || got.Access != "all_agents" || *got.LeadSourceID != 42 || !got.AllowAgentsAssignAnyOwner || got.Version != 2 {
+	if res.Status != 200 || got.Access != "all_agents" || *got.LeadSourceID != 5002 || !got.AllowAgentsAssignAnyOwner || got.Version != 2 {
 		t.Fatalf("second PATCH: %d %+v", res.Status, got)
 	}
 
@@ -90,7 +97,9 @@ func TestSettingsStartWithDefaultsAndChangePartially(t *testing.T) {
 
 func TestConcurrentPatchesWithOneVersionHaveOneWinner(t *testing.T) {
 	t.Parallel()
-	_, h, tok := setup(t)
+	env, h, tok := setup(t)
+	env.Connect(t, "acme") // lead statuses are checked against Sell
+	statuses := []string{"New", "Working", "Unqualified"}
 	var ok, conflict atomic.Int32
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
@@ -98,7 +107,7 @@ func TestConcurrentPatchesWithOneVersionHaveOneWinner(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			res := apptest.Do(t, h, apptest.Request{Method: "PATCH", Path: "/settings", Token: tok,
-				Header: map[string]string{"If-Match": "0"}, Body: fmt.Sprintf(`{"leadStatus":"Status %d"}`, i)})
+				Header: map[string]string{"If-Match": "0"}, Body: fmt.Sprintf(`{"leadStatus":%q}`, statuses[i%len(statuses)])})
 			switch res.Status {
 			case 200:
 				ok.Add(1)
@@ -115,7 +124,7 @@ func TestConcurrentPatchesWithOneVersionHaveOneWinner(t *testing.T) {
 	}
 	var got settingsBody
 	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/settings", Token: tok}).JSON(t, &got)
-	if got.Version != 1 || !strings.HasPrefix(got.LeadStatus, "Status ") {
+	if got.Version != 1 || !slices.Contains(statuses, got.LeadStatus) {
 		t.Fatalf("stored %+v", got)
 	}
 }
@@ -199,6 +208,7 @@ func TestWebhookSecretIsStoredSealedAndNeverShown(t *testing.T) {
 func TestBadInputChangesNothing(t *testing.T) {
 	t.Parallel()
 	env, h, tok := setup(t)
+	env.Connect(t, "acme")
 	// Some state to protect.
 	apptest.Do(t, h, apptest.Request{Method: "PATCH", Path: "/settings", Token: tok, Header: map[string]string{"If-Match": "0"}, Body: `{"leadStatus":"Working"}`})
 	apptest.Do(t, h, apptest.Request{Method: "PUT", Path: "/integration/elements/sell_app_in_chat", Token: tok, Body: `{"enabled":true}`})
@@ -300,12 +310,15 @@ func TestBadInputChangesNothing(t *testing.T) {
 func TestAnotherAccountNeitherSeesNorChangesOurs(t *testing.T) {
 	t.Parallel()
 	env, h, tok := setup(t)
-	apptest.Do(t, h, apptest.Request{Method: "PATCH", Path: "/settings", Token: tok, Header: map[string]string{"If-Match": "0"}, Body: `{"leadStatus":"Ours"}`})
+	env.Connect(t, "acme")
+	if res := apptest.Do(t, h, apptest.Request{Method: "PATCH", Path: "/settings", Token: tok, Header: map[string]string{"If-Match": "0"}, Body: `{"leadStatus":"Working"}`}); res.Status != 200 {
+		t.Fatalf("acme PATCH: %d %s", res.Status, res.Body)
+	}
 	other := env.Token(t, "globex", auth.RoleAdmin)
 
 	var got settingsBody
 	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/settings", Token: other}).JSON(t, &got)
-	if got.LeadStatus == "Ours" || got.Version != 0 {
+	if got.LeadStatus == "Working" || got.Version != 0 {
 		t.Fatalf("globex sees acme's settings: %+v", got)
 	}
 	// globex's write with acme's version is judged against globex's own (absent) item.
@@ -314,7 +327,7 @@ func TestAnotherAccountNeitherSeesNorChangesOurs(t *testing.T) {
 		t.Fatalf("globex PATCH with acme's version: %d %s", res.Status, res.Body)
 	}
 	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/settings", Token: tok}).JSON(t, &got)
-	if got.LeadStatus != "Ours" {
+	if got.LeadStatus != "Working" {
 		t.Fatalf("acme's settings changed: %+v", got)
 	}
 }

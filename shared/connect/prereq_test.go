@@ -34,7 +34,9 @@ func TestPrerequisites(t *testing.T) {
 		want  []string
 	}{
 		{"a phase 4 owner with a Sell admin passes", ok, []string{}},
-		{"a phase 3 Chat admin who is a Support admin passes", with(func(f *Facts) { f.Chat = auth.ChatFacts{Phase: 3, Plan: "professional", Role: "admin", SupportRole: "admin"} }), []string{}},
+		{"a phase 3 Chat admin who is a Support admin passes", with(func(f *Facts) {
+			f.Chat = auth.ChatFacts{Phase: 3, Plan: "professional", Role: "admin", SupportRole: "admin"}
+		}), []string{}},
 		{"a legacy Sell account must migrate", with(func(f *Facts) { f.SellAcct.ZendeskSubdomain = "" }), []string{"legacy_sell_account"}},
 		{"Sell on another subdomain is a mismatch", with(func(f *Facts) { f.SellAcct.ZendeskSubdomain = "globex" }), []string{"subdomain_mismatch"}},
 		{"a Sell user who is not admin cannot install", with(func(f *Facts) { f.SellUser.Role = "user" }), []string{"not_sell_admin"}},

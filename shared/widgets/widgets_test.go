@@ -21,7 +21,9 @@ func keysOf(fs []widgets.Field) []string {
 	return out
 }
 
-func demoFields(resource string) []sell.CustomField { return selltest.DemoSeed().CustomFields[resource] }
+func demoFields(resource string) []sell.CustomField {
+	return selltest.DemoSeed().CustomFields[resource]
+}
 
 func TestContactCustomFieldsGoToPersonsOrCompaniesByTheirFlags(t *testing.T) {
 	t.Parallel()
@@ -183,7 +185,7 @@ func TestRenderFormatsEveryFieldType(t *testing.T) {
 			"N": "15000", "NF": 1234567.5, "NNeg": "-1234.50", "B": true, "BF": false, "BS": "true",
 			"D": "4/27/2016", "DI": "2025-06-30", "DT": "4/28/2016 6:00", "L": "English", "LO": map[string]any{"id": 1, "name": "French"},
 			"M": []any{"Pricing", "Integrations"}, "MO": []any{map[string]any{"id": 1, "name": "Support"}},
-			"A": map[string]any{"line1": "5 Anvil Way", "city": "New York", "postal_code": "10001", "country": "US"},
+			"A":   map[string]any{"line1": "5 Anvil Way", "city": "New York", "postal_code": "10001", "country": "US"},
 			"Odd": "sometime soon",
 		}).(map[string]any),
 	}

@@ -24,7 +24,9 @@
     // pending is the submission being tried: its Idempotency-Key is reused when the
     // same body is sent again after a failure that left its fate unknown.
     pending: null,
-    lookupSeq: 0
+    lookupSeq: 0,
+    signingIn: false, // a Sell sign-in window was opened
+    awayForSignIn: false
   };
 
   function $(id) { return document.getElementById(id); }
@@ -549,6 +551,7 @@
     // Open the window now, inside the click, so popup blockers let it through; it is
     // pointed at Sell once the API has answered.
     var win = window.open("", "_blank");
+    state.signingIn = true;
     api("GET", "/oauth/start?purpose=agent").then(function (res) {
       var url = res.status === 200 && res.body && res.body.authorizeUrl;
       if (!url || !/^https?:\/\//.test(url)) {
@@ -592,9 +595,14 @@
     // "Create anyway" is a new decision, not a retry of the refused one: its body
     // differs (createAnyway), so submitLead gives it a key of its own.
     $("lead-anyway").addEventListener("click", function () { submitLead(true); });
-    // Coming back from the Sell sign-in window: look again without a click.
+    // Coming back from the Sell sign-in window: look again without a click. Only
+    // after a blur, so the click that opened the window does not count as a return.
+    window.addEventListener("blur", function () { state.awayForSignIn = state.signingIn; });
     window.addEventListener("focus", function () {
-      if (!$("problem").hidden && $("problem").dataset.code === "no_sell_access") { lookup(); }
+      if (state.awayForSignIn && $("problem").dataset.code === "no_sell_access" && !$("problem").hidden) {
+        state.awayForSignIn = false;
+        lookup();
+      }
     });
     if (!useAppsFramework()) { start(); }
   }

@@ -1,0 +1,16 @@
+// Command chatwebhook is the chat webhook Lambda: it verifies Zendesk's signature and
+// durably stores each finished chat, behind API Gateway (HTTP API, payload v2).
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/sellchat/sellchat/shared/app"
+	"github.com/sellchat/sellchat/shared/chats/ingest"
+)
+
+func main() {
+	deps := app.MustLoad()
+	lambda.Start(httpadapter.NewV2(ingest.New(deps)).ProxyWithContext)
+}

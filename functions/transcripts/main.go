@@ -1,0 +1,17 @@
+// Command transcripts is the stream Lambda: it matches newly stored chats to Sell
+// records, writes feed entries and mirrors them as notes, and runs the history job
+// when the switch flips. It reports partial batch failures (ReportBatchItemFailures).
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/sellchat/sellchat/shared/app"
+	"github.com/sellchat/sellchat/shared/transcripts"
+)
+
+func main() {
+	deps := app.MustLoad()
+	h := transcripts.New(deps)
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,112 @@
+package functions_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sellchat/sellchat/infra/lambdaruntime"
+	"github.com/sellchat/sellchat/shared/app/apptest"
+	"github.com/sellchat/sellchat/shared/chats"
+	"github.com/sellchat/sellchat/shared/chats/chatstore"
+	"github.com/sellchat/sellchat/shared/settings"
+)
+
+// streamEvents are the DynamoDB stream events in events/transcripts, sent by
+// TestTranscriptsBootstrapHandlesStreamEvents.
+var streamEvents = []string{"insert-chat.json", "history-enabled.json", "insert-offline-chat.json"}
+
+func TestTranscriptsBootstrapHandlesStreamEvents(t *testing.T) {
+	bin := buildBootstraps(t)
+	env := apptest.New(t)
+	env.Connect(t, "acme")
+	ctx := context.Background()
+	cs := chatstore.New(env.Deps.Store)
+	for _, name := range []string{"chat.json", "offline.json"} {
+		raw, err := os.ReadFile(filepath.Join("..", "shared", "chats", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := chats.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, _ := chatstore.NewChatItem(c, time.Now())
+		if err := cs.CreateChat(ctx, "acme", it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rt := lambdaruntime.NewServer()
+	defer rt.Close()
+	var logs bytes.Buffer
+	proc, err := rt.Start(filepath.Join(bin, "transcripts", "bootstrap"), env.Environ(), &logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := proc.Stop(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("function logs:\n%s", logs.String())
+		}
+	}()
+	invoke := func(name string) events.DynamoDBEventResponse {
+		t.Helper()
+		raw, err := os.ReadFile(filepath.Join("..", "events", "transcripts", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ictx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		res, err := rt.Invoke(ictx, raw)
+		if err != nil || res.Error != nil {
+			t.Fatalf("%s: %v %s", name, err, res.Error)
+		}
+		var out events.DynamoDBEventResponse
+		if err := json.Unmarshal(res.Payload, &out); err != nil {
+			t.Fatalf("%s: %v: %s", name, err, res.Payload)
+		}
+		return out
+	}
+
+	// History off: the chat is matched and its entry written, no note.
+	if out := invoke("insert-chat.json"); len(out.BatchItemFailures) != 0 {
+		t.Fatalf("failures %+v", out.BatchItemFailures)
+	}
+	e, err := cs.Entry(ctx, "acme", "FEED#lead#2001#2026-11-20T14:02:11Z#2401.10087.TYaHWx1xY7vAE")
+	if err != nil || e.NoteID != 0 {
+		t.Fatalf("entry %+v %v", e, err)
+	}
+	// The switch flips on: the job mirrors the entry as a note.
+	if _, err := env.Deps.Store.UpdateIntegration(ctx, "acme", func(in *settings.Integration) error {
+		in.Elements[settings.ChatHistoryInSell] = settings.ElementState{Enabled: true}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if out := invoke("history-enabled.json"); len(out.BatchItemFailures) != 0 {
+		t.Fatalf("failures %+v", out.BatchItemFailures)
+	}
+	if e, _ = cs.Entry(ctx, "acme", e.SK); e.NoteID == 0 {
+		t.Fatal("the history job left the entry without a note")
+	}
+	if job, _ := cs.Job(ctx, "acme"); job.State != chatstore.JobDone || job.Done != 1 {
+		t.Fatalf("job %+v", job)
+	}
+	// Sell fails throughout: the record is reported for a retry and the chat marked.
+	env.Sell.FailNext(100, 503)
+	out := invoke("insert-offline-chat.json")
+	if len(out.BatchItemFailures) != 1 || out.BatchItemFailures[0].ItemIdentifier != "300" {
+		t.Fatalf("failures %+v", out.BatchItemFailures)
+	}
+	if it, _ := cs.Chat(ctx, "acme", "2401.555.OFF"); it.Status != chats.StatusFailed || it.Reason == "" {
+		t.Fatalf("chat %+v", it)
+	}
+}

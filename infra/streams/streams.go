@@ -1,0 +1,326 @@
+// Package streams reads a DynamoDB table's stream, as Lambda's event source mapping
+// does in AWS, and hands the records to the same handler the transcripts Lambda
+// runs, in the same events.DynamoDBEvent shape. The local stack (make run) polls
+// DynamoDB Local's stream with it; tests use it to drive the handler from real
+// stream records.
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	st "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+)
+
+// Handler is a stream Lambda's handler with partial batch responses.
+type Handler func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
+
+// Client returns a DynamoDB Streams client next to db (same endpoint, region and
+// credentials).
+func Client(db *dynamodb.Client) *dynamodbstreams.Client {
+	o := db.Options()
+	return dynamodbstreams.New(dynamodbstreams.Options{
+		Region: o.Region, Credentials: o.Credentials, BaseEndpoint: o.BaseEndpoint, HTTPClient: o.HTTPClient,
+	})
+}
+
+// Convert turns a stream record as DynamoDB Streams returns it into the record a
+// Lambda receives.
+func Convert(r st.Record, streamARN string) events.DynamoDBEventRecord {
+	out := events.DynamoDBEventRecord{
+		AWSRegion:      aws.ToString(r.AwsRegion),
+		EventID:        aws.ToString(r.EventID),
+		EventName:      string(r.EventName),
+		EventSource:    "aws:dynamodb",
+		EventVersion:   aws.ToString(r.EventVersion),
+		EventSourceArn: streamARN,
+	}
+	if d := r.Dynamodb; d != nil {
+		out.Change = events.DynamoDBStreamRecord{
+			Keys:           convertMap(d.Keys),
+			NewImage:       convertMap(d.NewImage),
+			OldImage:       convertMap(d.OldImage),
+			SequenceNumber: aws.ToString(d.SequenceNumber),
+			SizeBytes:      aws.ToInt64(d.SizeBytes),
+			StreamViewType: string(d.StreamViewType),
+		}
+		if d.ApproximateCreationDateTime != nil {
+			out.Change.ApproximateCreationDateTime = events.SecondsEpochTime{Time: *d.ApproximateCreationDateTime}
+		}
+	}
+	return out
+}
+
+func convertMap(m map[string]st.AttributeValue) map[string]events.DynamoDBAttributeValue {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]events.DynamoDBAttributeValue, len(m))
+	for k, v := range m {
+		out[k] = convert(v)
+	}
+	return out
+}
+
+func convert(v st.AttributeValue) events.DynamoDBAttributeValue {
+	switch v := v.(type) {
+	case *st.AttributeValueMemberS:
+		return events.NewStringAttribute(v.Value)
+	case *st.AttributeValueMemberN:
+		return events.NewNumberAttribute(v.Value)
+	case *st.AttributeValueMemberB:
+		return events.NewBinaryAttribute(v.Value)
+	case *st.AttributeValueMemberBOOL:
+		return events.NewBooleanAttribute(v.Value)
+	case *st.AttributeValueMemberSS:
+		return events.NewStringSetAttribute(v.Value)
+	case *st.AttributeValueMemberNS:
+		return events.NewNumberSetAttribute(v.Value)
+	case *st.AttributeValueMemberBS:
+		return events.NewBinarySetAttribute(v.Value)
+	case *st.AttributeValueMemberL:
+		l := make([]events.DynamoDBAttributeValue, len(v.Value))
+		for i, e := range v.Value {
+			l[i] = convert(e)
+		}
+		return events.NewListAttribute(l)
+	case *st.AttributeValueMemberM:
+		return events.NewMapAttribute(convertMap(v.Value))
+	default:
+		return events.NewNullAttribute()
+	}
+}
+
+// Deliver hands records to h in batches, the way Lambda's event source mapping does
+// with ReportBatchItemFailures: after a partial failure the batch is sent again from
+// the first failed record, up to retries more times. It returns the records of the
+// last failed attempts (what Lambda would send to the on-failure destination).
+func Deliver(ctx context.Context, h Handler, records []events.DynamoDBEventRecord, batch, retries int) ([]events.DynamoDBEventRecord, error) {
+	if batch <= 0 {
+		batch = 100
+	}
+	var dead []events.DynamoDBEventRecord
+	for start := 0; start < len(records); start += batch {
+		b := records[start:min(start+batch, len(records))]
+		for attempt := 0; ; attempt++ {
+			resp, err := h(ctx, events.DynamoDBEvent{Records: b})
+			if ctx.Err() != nil {
+				return dead, ctx.Err()
+			}
+			from, failedSet := len(b), map[string]bool{}
+			if err != nil {
+				from = 0 // a failed invocation fails the whole batch
+				for _, r := range b {
+					failedSet[r.Change.SequenceNumber] = true
+				}
+			}
+			for _, f := range resp.BatchItemFailures {
+				failedSet[f.ItemIdentifier] = true
+				for i, r := range b {
+					if r.Change.SequenceNumber == f.ItemIdentifier && i < from {
+						from = i
+					}
+				}
+			}
+			if from == len(b) {
+				break
+			}
+			if attempt == retries {
+				for _, r := range b[from:] {
+					if failedSet[r.Change.SequenceNumber] {
+						dead = append(dead, r)
+					}
+				}
+				break
+			}
+			b = b[from:]
+		}
+	}
+	return dead, nil
+}
+
+// Poller follows a table's stream and delivers its records to Handler.
+type Poller struct {
+	DB        *dynamodb.Client
+	Table     string
+	Handler   Handler
+	BatchSize int           // records per invocation (25 when zero, as in template.yaml)
+	Retries   int           // retries of a failing batch (2 when zero; negative: none)
+	Idle      time.Duration // pause when the stream has nothing new (250 ms when zero)
+	// FromLatest starts at the stream's tip; by default every record still in the
+	// stream is read (processing is idempotent, and nothing stored while the
+	// stack was down is missed).
+	FromLatest bool
+	Logger     *slog.Logger
+	// OnDead is called with records given up on (the local dead-letter queue; the
+	// handler has already marked their chats failed).
+	OnDead func([]events.DynamoDBEventRecord)
+}
+
+// Run polls until ctx ends.
+func (p *Poller) Run(ctx context.Context) error {
+	if p.BatchSize <= 0 {
+		p.BatchSize = 25
+	}
+	if p.Retries == 0 {
+		p.Retries = 2
+	}
+	if p.Idle <= 0 {
+		p.Idle = 250 * time.Millisecond
+	}
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	sc := Client(p.DB)
+	arn, err := streamARN(ctx, p.DB, p.Table)
+	if err != nil {
+		return err
+	}
+	iters := map[string]*string{} // open shards → next iterator
+	done := map[string]bool{}
+	for ctx.Err() == nil {
+		if err := p.discover(ctx, sc, arn, iters, done); err != nil && ctx.Err() == nil {
+			p.Logger.Warn("stream: describe failed", "err", err.Error())
+		}
+		got := 0
+		for shard, it := range iters {
+			out, err := sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(1000)})
+			if err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				var expired *st.ExpiredIteratorException
+				if errors.As(err, &expired) {
+					delete(iters, shard) // rediscovered from its start; handling is idempotent
+					continue
+				}
+				p.Logger.Warn("stream: get records failed", "shard", shard, "err", err.Error())
+				continue
+			}
+			got += len(out.Records)
+			if len(out.Records) > 0 {
+				recs := make([]events.DynamoDBEventRecord, len(out.Records))
+				for i, r := range out.Records {
+					recs[i] = Convert(r, arn)
+				}
+				dead, err := Deliver(ctx, p.Handler, recs, p.BatchSize, max(p.Retries, 0))
+				if err != nil {
+					return nil
+				}
+				if len(dead) > 0 {
+					p.Logger.Warn("stream: records given up on", "count", len(dead))
+					if p.OnDead != nil {
+						p.OnDead(dead)
+					}
+				}
+			}
+			if out.NextShardIterator == nil {
+				delete(iters, shard)
+				done[shard] = true
+			} else {
+				iters[shard] = out.NextShardIterator
+			}
+		}
+		if got == 0 {
+			t := time.NewTimer(p.Idle)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+			case <-t.C:
+			}
+		}
+	}
+	return nil
+}
+
+func (p *Poller) discover(ctx context.Context, sc *dynamodbstreams.Client, arn string, iters map[string]*string, done map[string]bool) error {
+	var start *string
+	for {
+		out, err := sc.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(arn), ExclusiveStartShardId: start})
+		if err != nil {
+			return err
+		}
+		for _, sh := range out.StreamDescription.Shards {
+			id := aws.ToString(sh.ShardId)
+			if _, open := iters[id]; open || done[id] {
+				continue
+			}
+			kind := st.ShardIteratorTypeTrimHorizon
+			if p.FromLatest {
+				kind = st.ShardIteratorTypeLatest
+			}
+			it, err := sc.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(arn), ShardId: sh.ShardId, ShardIteratorType: kind})
+			if err != nil {
+				return err
+			}
+			iters[id] = it.ShardIterator
+		}
+		if start = out.StreamDescription.LastEvaluatedShardId; start == nil {
+			return nil
+		}
+	}
+}
+
+func streamARN(ctx context.Context, db *dynamodb.Client, table string) (string, error) {
+	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		return "", fmt.Errorf("describe table %s: %w", table, err)
+	}
+	if out.Table.LatestStreamArn == nil {
+		return "", fmt.Errorf("table %s has no stream", table)
+	}
+	return *out.Table.LatestStreamArn, nil
+}
+
+// ReadAll returns every record currently in the table's stream, oldest first per
+// shard, reading until want records are in hand or ctx ends (a stream has no end to
+// wait for).
+func ReadAll(ctx context.Context, db *dynamodb.Client, table string, want func([]events.DynamoDBEventRecord) bool) ([]events.DynamoDBEventRecord, error) {
+	arn, err := streamARN(ctx, db, table)
+	if err != nil {
+		return nil, err
+	}
+	sc := Client(db)
+	p := &Poller{}
+	iters, done := map[string]*string{}, map[string]bool{}
+	var all []events.DynamoDBEventRecord
+	for !want(all) {
+		if err := p.discover(ctx, sc, arn, iters, done); err != nil {
+			return all, err
+		}
+		got := 0
+		for shard, it := range iters {
+			out, err := sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it})
+			if err != nil {
+				return all, fmt.Errorf("get records: %w", err)
+			}
+			for _, r := range out.Records {
+				all = append(all, Convert(r, arn))
+			}
+			got += len(out.Records)
+			if out.NextShardIterator == nil {
+				delete(iters, shard)
+				done[shard] = true
+			} else {
+				iters[shard] = out.NextShardIterator
+			}
+		}
+		if got == 0 && !want(all) {
+			t := time.NewTimer(20 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return all, ctx.Err()
+			case <-t.C:
+			}
+		}
+	}
+	return all, nil
+}

@@ -1,0 +1,906 @@
+// The settings page. It talks to the settings function's JSON routes with the admin's
+// token and saves every change at once. Data from the API is only ever inserted with
+// textContent, never as HTML.
+"use strict";
+
+(function () {
+  const TOKEN_KEY = "sellchat.token";
+  const $ = (id) => document.getElementById(id);
+
+  // ---- the token -------------------------------------------------------------
+
+  // The apps framework hands the token over in the fragment (#token=…), which never
+  // reaches a server or a Referer; keep it for the tab only and drop it from the URL.
+  function takeToken() {
+    const m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
+    if (m) {
+      sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+
+  function claims(token) {
+    try {
+      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(atob(part));
+    } catch (e) {
+      return {};
+    }
+  }
+
+  // The account is the issuer's Zendesk subdomain, as the backend reads it.
+  function accountOf(c) {
+    const iss = String(c.iss || "");
+    const host = iss.replace(/^https?:\/\//, "").split("/")[0];
+    return host.split(".")[0];
+  }
+
+  let token = null;
+
+  // ---- calling the API -------------------------------------------------------
+
+  class APIError extends Error {
+    constructor(status, body) {
+      const e = (body && body.error) || {};
+      super(e.message || "The request failed (" + status + ").");
+      this.status = status;
+      this.code = e.code || "";
+      this.field = e.field || "";
+    }
+  }
+
+  async function api(method, path, body, headers) {
+    const h = Object.assign({ Accept: "application/json" }, headers || {});
+    if (token) h.Authorization = "Bearer " + token;
+    const opts = { method: method, headers: h };
+    if (body !== undefined) {
+      h["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(path, opts);
+    } catch (e) {
+      throw new APIError(0, { error: { message: "The network is unreachable. Check the connection and try again." } });
+    }
+    let data = null;
+    const text = await res.text();
+    if (text) {
+      try { data = JSON.parse(text); } catch (e) { data = null; }
+    }
+    if (!res.ok) {
+      if (res.status === 401) showSignIn("Your sign-in has expired or is not valid. Sign in again.");
+      throw new APIError(res.status, data);
+    }
+    return data;
+  }
+
+  // ---- small view helpers ----------------------------------------------------
+
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    for (const k in attrs || {}) {
+      if (k === "class") e.className = attrs[k];
+      else e.setAttribute(k, attrs[k]);
+    }
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  // status shows what happened to a change near its control.
+  function status(id, state, message) {
+    const s = $(id);
+    if (!s) return;
+    s.className = "status " + state;
+    s.textContent = message || { saving: "Saving…", saved: "Saved", failed: "Not saved" }[state] || "";
+  }
+
+  function failed(id, err) {
+    status(id, "failed", "Not saved: " + err.message);
+  }
+
+  function banner(message, kind) {
+    const b = $("banner");
+    b.className = "banner" + (kind === "info" ? " info" : "");
+    b.textContent = message;
+    b.hidden = !message;
+  }
+
+  function when(iso) {
+    if (!iso) return "never";
+    const d = new Date(iso);
+    return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  // ---- state -----------------------------------------------------------------
+
+  const state = {
+    integration: null,
+    settings: null,
+    users: [],
+    statuses: [],
+    sources: [],
+    pools: [],
+    widgets: {},
+    widget: "lead",
+  };
+
+  function connected() {
+    return !!(state.integration && state.integration.sellConnected);
+  }
+
+  // ---- sign-in ---------------------------------------------------------------
+
+  function showSignIn(message) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    token = null;
+    $("app").hidden = true;
+    $("signin").hidden = false;
+    if (message) banner(message);
+  }
+
+  async function localSignIn(ev) {
+    ev.preventDefault();
+    status("signin-status", "saving", "Signing in…");
+    const body = {
+      account: $("si-account").value.trim(),
+      userId: $("si-user").value.trim(),
+      name: $("si-name").value.trim(),
+      email: "",
+      role: $("si-role").value,
+    };
+    try {
+      const res = await fetch("/dev/token", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body),
+      });
+      const data = await res.json().catch(() => null);
+      if (res.status === 404 || res.status === 405) {
+        status("signin-status", "failed", "Local sign-in exists only on a local stack. Open this page from Zendesk.");
+        return;
+      }
+      if (!res.ok || !data || !data.token) {
+        status("signin-status", "failed", (data && data.error && data.error.message) || "Sign-in failed.");
+        return;
+      }
+      sessionStorage.setItem(TOKEN_KEY, data.token);
+      token = data.token;
+      status("signin-status", "saved", "Signed in");
+      banner("");
+      await start();
+    } catch (e) {
+      status("signin-status", "failed", "The server could not be reached.");
+    }
+  }
+
+  // ---- loading ---------------------------------------------------------------
+
+  async function loadAll() {
+    const [integration, settings, pools] = await Promise.all([
+      api("GET", "/integration"),
+      api("GET", "/settings"),
+      api("GET", "/pools"),
+    ]);
+    state.integration = integration;
+    state.settings = settings;
+    state.pools = pools.pools;
+    if (connected()) {
+      try {
+        const [users, statuses, sources] = await Promise.all([
+          api("GET", "/sell/users"),
+          api("GET", "/sell/lead-statuses"),
+          api("GET", "/sell/lead-sources"),
+        ]);
+        state.users = users.users;
+        state.statuses = statuses.leadStatuses;
+        state.sources = sources.leadSources;
+      } catch (e) {
+        banner("Sell data could not be loaded: " + e.message);
+      }
+    }
+    await loadWidget(state.widget);
+    renderAll();
+  }
+
+  async function start() {
+    const c = claims(token);
+    $("whoami").textContent = "Signed in as " + (c.name || c.email || c.sub || "unknown") + " · account " + accountOf(c);
+    $("signin").hidden = true;
+    try {
+      await loadAll();
+      $("app").hidden = false;
+      const q = new URLSearchParams(location.search);
+      if (q.get("connected") === "1") {
+        banner("Sell is connected.", "info");
+        history.replaceState(null, "", location.pathname);
+      }
+    } catch (e) {
+      if (e.status === 403) {
+        showSignIn("Only Zendesk admins and owners can change the integration's settings.");
+      } else if (e.status !== 401) {
+        banner("The settings could not be loaded: " + e.message);
+      }
+    }
+  }
+
+  function renderAll() {
+    renderConnection();
+    renderElements();
+    renderAccess();
+    renderStatuses();
+    renderSource();
+    renderOwners();
+    renderPools();
+    renderWidget();
+    for (const s of document.querySelectorAll(".needs-sell")) {
+      s.classList.toggle("disabled", !connected());
+      for (const c of s.querySelectorAll("input, select, button")) c.disabled = !connected();
+    }
+  }
+
+  // ---- connection ------------------------------------------------------------
+
+  function renderConnection() {
+    const on = connected();
+    $("conn-dot").className = "dot" + (on ? " on" : "");
+    $("conn-text").textContent = on ? "Sell is connected." : "Sell is not connected. Connect it to choose statuses, sources, owners and custom fields.";
+    const sm = state.integration.superiorManager;
+    $("conn-manager").textContent = sm ? "Connected by " + sm.name + ", the superior manager." : "";
+    $("connect-sell").textContent = on ? "Connect Sell again" : "Connect Sell";
+  }
+
+  async function connectSell() {
+    status("connect-status", "saving", "Opening Sell…");
+    try {
+      const acct = accountOf(claims(token));
+      const res = await api("GET", "/oauth/start?account=" + encodeURIComponent(acct) + "&purpose=install");
+      if (!res || !res.authorizeUrl) throw new APIError(502, null);
+      location.assign(res.authorizeUrl);
+    } catch (e) {
+      failed("connect-status", e);
+    }
+  }
+
+  // ---- elements --------------------------------------------------------------
+
+  const ELEMENTS = ["chat_app_in_sell", "sell_app_in_chat", "chat_history_in_sell"];
+
+  function renderElements() {
+    const els = state.integration.elements || {};
+    for (const name of ELEMENTS) {
+      const st = els[name] || { enabled: false };
+      $("el-" + name).checked = !!st.enabled;
+      $("dot-" + name).className = "dot" + (st.enabled ? " on" : "");
+    }
+    const chatApp = els.chat_app_in_sell || {};
+    $("el-signInOnLoad").checked = !!chatApp.signInOnLoad;
+    $("el-signInOnLoad").disabled = !chatApp.enabled;
+  }
+
+  async function putElement(name, body) {
+    const sid = "status-" + name;
+    status(sid, "saving");
+    try {
+      state.integration = await api("PUT", "/integration/elements/" + name, body);
+      renderElements();
+      status(sid, "saved", body.enabled ? "Saved: on" : "Saved: off");
+    } catch (e) {
+      renderElements();
+      failed(sid, e);
+    }
+  }
+
+  let historyReturnFocus = null;
+
+  function onElementToggle(ev) {
+    const input = ev.target;
+    const name = input.dataset.element;
+    if (name === "chat_history_in_sell" && input.checked) {
+      input.checked = false; // nothing changes until the admin confirms
+      historyReturnFocus = input;
+      $("history-dialog").showModal();
+      $("history-cancel").focus();
+      return;
+    }
+    const body = { enabled: input.checked };
+    if (name === "chat_app_in_sell") body.signInOnLoad = $("el-signInOnLoad").checked;
+    putElement(name, body);
+  }
+
+  function closeHistoryDialog() {
+    $("history-dialog").close();
+    if (historyReturnFocus) historyReturnFocus.focus();
+  }
+
+  // ---- settings (PATCH with the version we loaded) ---------------------------
+
+  // Changes are sent one at a time, each with the version the previous one returned:
+  // two quick clicks would otherwise race and the second would look like someone
+  // else's change.
+  let patchQueue = Promise.resolve();
+
+  function patchSettings(patch, statusId) {
+    status(statusId, "saving");
+    const run = patchQueue.then(() => sendPatch(patch, statusId));
+    patchQueue = run.catch(() => {});
+    return run;
+  }
+
+  async function sendPatch(patch, statusId) {
+    try {
+      state.settings = await api("PATCH", "/settings", patch, { "If-Match": String(state.settings.version) });
+      status(statusId, "saved");
+      renderAccess();
+      renderStatuses();
+      renderSource();
+      renderOwners();
+      renderPools();
+      return true;
+    } catch (e) {
+      if (e.status === 409 && e.code === "version_conflict") {
+        banner("Someone else changed the settings meanwhile. The page now shows their version; make your change again.");
+        await loadAll();
+        status(statusId, "failed", "Not saved: the settings had changed");
+        return false;
+      }
+      failed(statusId, e);
+      renderAccess();
+      renderStatuses();
+      renderSource();
+      renderOwners();
+      return false;
+    }
+  }
+
+  function renderAccess() {
+    const a = state.settings.access;
+    $("access-sell_users").checked = a === "sell_users";
+    $("access-all_agents").checked = a === "all_agents";
+  }
+
+  function renderStatuses() {
+    const sel = $("lead-status-select");
+    clear(sel);
+    const names = state.statuses.map((s) => s.name);
+    if (!names.includes(state.settings.leadStatus)) names.unshift(state.settings.leadStatus);
+    for (const n of names) {
+      const o = el("option", { value: n }, n);
+      if (n === state.settings.leadStatus) o.selected = true;
+      sel.appendChild(o);
+    }
+  }
+
+  // ---- lead source combobox --------------------------------------------------
+
+  const combo = { options: [], active: -1 };
+
+  function currentSourceName() {
+    const id = state.settings.leadSourceId;
+    if (id == null) return "";
+    const s = state.sources.find((x) => x.id === id);
+    return s ? s.name : "#" + id;
+  }
+
+  function renderSource() {
+    const input = $("source-input");
+    if (document.activeElement !== input) input.value = currentSourceName();
+  }
+
+  function sameName(a, b) {
+    return a.trim().toLowerCase() === b.trim().toLowerCase();
+  }
+
+  function openSourceList() {
+    const input = $("source-input");
+    const list = $("source-list");
+    const q = input.value.trim();
+    const lower = q.toLowerCase();
+    combo.options = state.sources
+      .filter((s) => !lower || s.name.toLowerCase().includes(lower))
+      .map((s) => ({ kind: "pick", source: s, label: s.name }));
+    if (q && !state.sources.some((s) => sameName(s.name, q))) {
+      combo.options.push({ kind: "create", name: q.replace(/\s+/g, " "), label: "Create \u201c" + q.replace(/\s+/g, " ") + "\u201d" });
+    }
+    clear(list);
+    combo.options.forEach((o, i) => {
+      const li = el("li", { role: "option", id: "source-opt-" + i, "aria-selected": "false", class: o.kind === "create" ? "create" : "" }, o.label);
+      li.addEventListener("mousedown", (ev) => { ev.preventDefault(); chooseSource(i); });
+      list.appendChild(li);
+    });
+    combo.active = -1;
+    list.hidden = combo.options.length === 0;
+    input.setAttribute("aria-expanded", String(!list.hidden));
+    input.removeAttribute("aria-activedescendant");
+  }
+
+  function closeSourceList() {
+    $("source-list").hidden = true;
+    $("source-input").setAttribute("aria-expanded", "false");
+    $("source-input").removeAttribute("aria-activedescendant");
+    combo.active = -1;
+  }
+
+  function moveActive(delta) {
+    if ($("source-list").hidden) openSourceList();
+    const n = combo.options.length;
+    if (!n) return;
+    combo.active = (combo.active + delta + n) % n;
+    combo.options.forEach((_, i) => $("source-opt-" + i).setAttribute("aria-selected", String(i === combo.active)));
+    const active = $("source-opt-" + combo.active);
+    $("source-input").setAttribute("aria-activedescendant", active.id);
+    active.scrollIntoView({ block: "nearest" });
+  }
+
+  async function chooseSource(i) {
+    const o = combo.options[i];
+    closeSourceList();
+    if (!o) return;
+    let source = o.source;
+    if (o.kind === "create") {
+      status("lead-source-status", "saving", "Creating the source in Sell…");
+      try {
+        source = await api("POST", "/sell/lead-sources", { name: o.name });
+      } catch (e) {
+        failed("lead-source-status", e);
+        return;
+      }
+      if (!state.sources.some((s) => s.id === source.id)) state.sources.push(source);
+      state.sources.sort((a, b) => a.name.localeCompare(b.name));
+    }
+    $("source-input").value = source.name;
+    await patchSettings({ leadSourceId: source.id }, "lead-source-status");
+  }
+
+  function onSourceKey(ev) {
+    switch (ev.key) {
+      case "ArrowDown": ev.preventDefault(); moveActive(1); break;
+      case "ArrowUp": ev.preventDefault(); moveActive(-1); break;
+      case "Enter":
+        ev.preventDefault();
+        if (combo.active >= 0) chooseSource(combo.active);
+        else if (combo.options.length === 1) chooseSource(0);
+        else {
+          const q = $("source-input").value.trim();
+          const idx = combo.options.findIndex((o) => (o.kind === "pick" && sameName(o.source.name, q)) || o.kind === "create");
+          if (idx >= 0) chooseSource(idx);
+        }
+        break;
+      case "Escape":
+        closeSourceList();
+        $("source-input").value = currentSourceName();
+        break;
+    }
+  }
+
+  // ---- owners ----------------------------------------------------------------
+
+  function poolIDs() {
+    return new Set(state.pools.map((p) => p.sellUserId));
+  }
+
+  function renderOwners() {
+    const sm = state.integration.superiorManager;
+    $("superior-manager").textContent = sm ? sm.name : "not set (connect Sell)";
+    const owners = state.settings.owners || [];
+    const chosen = new Set(owners.map((o) => o.type + ":" + o.id));
+    const pools = poolIDs();
+    const users = $("owner-users");
+    clear(users);
+    for (const u of state.users) {
+      if (!u.active || pools.has(u.id)) continue;
+      users.appendChild(ownerItem("user", u.id, u.name, chosen));
+    }
+    const pl = $("owner-pools");
+    clear(pl);
+    for (const p of state.pools) pl.appendChild(ownerItem("pool", p.sellUserId, p.name, chosen));
+    $("owner-pools-empty").hidden = state.pools.length > 0;
+    $("allow-any").checked = !!state.settings.allowAgentsAssignAnyOwner;
+    let explain;
+    if (owners.length) explain = "Agents must choose one of the " + owners.length + " owner(s) ticked above.";
+    else if (state.settings.allowAgentsAssignAnyOwner) explain = "Agents may choose any Sell user or pool.";
+    else if (state.settings.access === "all_agents") explain = "With nothing ticked, the superior manager owns every new lead.";
+    else explain = "With nothing ticked, the agent's own Sell user owns the lead.";
+    $("owners-explain").textContent = explain;
+  }
+
+  function ownerItem(type, id, name, chosen) {
+    const li = el("li");
+    const label = el("label", { class: "choice" });
+    const box = el("input", { type: "checkbox", "data-type": type, "data-id": String(id) });
+    box.checked = chosen.has(type + ":" + id);
+    box.disabled = !connected();
+    box.addEventListener("change", onOwnerToggle);
+    label.appendChild(box);
+    label.appendChild(el("span", {}, name));
+    li.appendChild(label);
+    return li;
+  }
+
+  // Owner changes are queued as "add" or "remove" and turned into a list only when
+  // sent, so a quick second click builds on the first instead of undoing it.
+  let ownerQueue = Promise.resolve();
+
+  function onOwnerToggle(ev) {
+    const box = ev.target;
+    const o = { type: box.dataset.type, id: Number(box.dataset.id) };
+    const add = box.checked;
+    status("owners-status", "saving");
+    ownerQueue = ownerQueue.then(() => {
+      let owners = (state.settings.owners || []).filter((x) => !(x.type === o.type && x.id === o.id));
+      if (add) owners = owners.concat([o]); // keep the order in which owners were added
+      return patchSettings({ owners: owners }, "owners-status");
+    }).catch(() => {});
+  }
+
+  // ---- pools -----------------------------------------------------------------
+
+  function userName(id) {
+    const u = state.users.find((x) => x.id === id);
+    return u ? u.name + " (" + u.email + ")" : "Sell user " + id;
+  }
+
+  function renderPools() {
+    const rows = $("pool-rows");
+    clear(rows);
+    const owners = state.settings.owners || [];
+    for (const p of state.pools) {
+      const inUse = owners.some((o) => o.type === "pool" && o.id === p.sellUserId);
+      const tr = el("tr");
+      tr.appendChild(el("td", {}, userName(p.sellUserId)));
+      const nameCell = el("td");
+      const nameInput = el("input", { "aria-label": "Name of the pool " + p.name, maxlength: "100" });
+      nameInput.value = p.name;
+      nameInput.addEventListener("change", () => markPool(p.sellUserId, nameInput.value));
+      nameCell.appendChild(nameInput);
+      tr.appendChild(nameCell);
+      const act = el("td");
+      const unmark = el("button", { type: "button", class: "small" }, "Unmark");
+      unmark.setAttribute("aria-label", "Unmark " + p.name + " as a pool");
+      if (inUse) {
+        unmark.disabled = true;
+        unmark.title = "This pool is one of the owners; remove it from Owners first.";
+      }
+      unmark.addEventListener("click", () => unmarkPool(p.sellUserId));
+      act.appendChild(unmark);
+      tr.appendChild(act);
+      rows.appendChild(tr);
+    }
+    $("pools-empty").hidden = state.pools.length > 0;
+    const sel = $("pool-user");
+    clear(sel);
+    const marked = poolIDs();
+    sel.appendChild(el("option", { value: "" }, "Choose a Sell user…"));
+    for (const u of state.users) {
+      if (marked.has(u.id) || !u.active) continue;
+      sel.appendChild(el("option", { value: String(u.id) }, u.name + " (" + u.email + ")"));
+    }
+  }
+
+  async function reloadPoolsAndUsers() {
+    const [pools, users] = await Promise.all([api("GET", "/pools"), api("GET", "/sell/users")]);
+    state.pools = pools.pools;
+    state.users = users.users;
+    renderPools();
+    renderOwners();
+  }
+
+  async function markPool(id, name) {
+    status("pools-status", "saving");
+    try {
+      await api("PUT", "/pools/" + id, { name: name });
+      await reloadPoolsAndUsers();
+      status("pools-status", "saved");
+      return true;
+    } catch (e) {
+      failed("pools-status", e);
+      return false;
+    }
+  }
+
+  async function unmarkPool(id) {
+    status("pools-status", "saving");
+    try {
+      await api("DELETE", "/pools/" + id);
+      await reloadPoolsAndUsers();
+      status("pools-status", "saved", "Unmarked");
+      $("pool-user").focus();
+    } catch (e) {
+      failed("pools-status", e);
+    }
+  }
+
+  async function onPoolSubmit(ev) {
+    ev.preventDefault();
+    const id = $("pool-user").value;
+    const name = $("pool-name").value;
+    if (!id) { status("pools-status", "failed", "Choose the Sell user that stands for the pool."); return; }
+    if (await markPool(id, name)) $("pool-name").value = "";
+  }
+
+  // ---- field display ---------------------------------------------------------
+
+  async function loadWidget(name) {
+    state.widgets[name] = await api("GET", "/widgets/" + name);
+  }
+
+  function catalogueByKey(w) {
+    const m = new Map();
+    for (const f of w.fields) m.set(f.key, f);
+    return m;
+  }
+
+  // focusAfter names the control to focus once a re-render has replaced the lists,
+  // so keyboard users keep their place.
+  let focusAfter = null;
+
+  function renderWidget() {
+    const w = state.widgets[state.widget];
+    if (!w) return;
+    const byKey = catalogueByKey(w);
+    $("widget-dates").textContent = "Last modified: " + when(w.modifiedAt) + " · Published: " + when(w.publishedAt) +
+      (w.unpublished ? " · The draft has unpublished changes." : "");
+    $("widget-custom-note").hidden = w.customFieldsAvailable;
+
+    const q = $("field-search").value.trim().toLowerCase();
+    const chosen = new Set(w.draft);
+    const avail = $("available");
+    clear(avail);
+    for (const f of w.fields) {
+      if (chosen.has(f.key)) continue;
+      if (q && !f.label.toLowerCase().includes(q) && !f.key.toLowerCase().includes(q)) continue;
+      const li = el("li", { class: "addable", "data-key": f.key });
+      li.appendChild(el("span", { class: "name" }, f.label));
+      li.appendChild(el("span", { class: "type" }, f.custom ? "custom · " + f.type : f.type));
+      const add = el("button", { type: "button", class: "small", "aria-label": "Add " + f.label, "data-action": "add", "data-key": f.key }, "+");
+      li.appendChild(add);
+      li.addEventListener("click", (ev) => { if (ev.target === li || ev.target.tagName === "SPAN") addField(f.key); });
+      avail.appendChild(li);
+    }
+    if (!avail.firstChild) avail.appendChild(el("li", { class: "hint" }, q ? "No field matches." : "Every field is shown."));
+
+    const ol = $("chosen");
+    clear(ol);
+    w.draft.forEach((key, i) => {
+      const f = byKey.get(key);
+      const label = f ? f.label : key.replace(/^custom:/, "") + " (no longer in Sell)";
+      const li = el("li", { draggable: "true", "data-key": key, "data-index": String(i), class: f ? "" : "missing" });
+      li.appendChild(el("span", { class: "name" }, label));
+      const up = el("button", { type: "button", class: "small", "aria-label": "Move " + label + " up", "data-action": "up", "data-key": key }, "Up");
+      up.disabled = i === 0;
+      const down = el("button", { type: "button", class: "small", "aria-label": "Move " + label + " down", "data-action": "down", "data-key": key }, "Down");
+      down.disabled = i === w.draft.length - 1;
+      const rm = el("button", { type: "button", class: "small", "aria-label": "Remove " + label, "data-action": "remove", "data-key": key }, "Remove");
+      li.appendChild(up);
+      li.appendChild(down);
+      li.appendChild(rm);
+      li.addEventListener("dragstart", onDragStart);
+      li.addEventListener("dragover", onDragOver);
+      li.addEventListener("dragleave", () => li.classList.remove("drop-target"));
+      li.addEventListener("drop", onDrop);
+      li.addEventListener("dragend", () => li.classList.remove("dragging"));
+      ol.appendChild(li);
+    });
+    $("chosen-empty").hidden = w.draft.length > 0;
+
+    if (focusAfter) {
+      const target = document.querySelector(focusAfter.selector) || document.querySelector(focusAfter.fallback || "#field-search");
+      if (target && !target.disabled) target.focus();
+      else if (target) {
+        const other = target.parentElement && target.parentElement.querySelector("button:not([disabled])");
+        if (other) other.focus();
+      }
+      focusAfter = null;
+    }
+  }
+
+  // Draft edits are queued, and each computes its list from the draft the previous
+  // edit saved, so quick clicks never undo one another.
+  let draftQueue = Promise.resolve();
+
+  function editDraft(change, focus) {
+    const name = state.widget;
+    status("widget-status", "saving");
+    draftQueue = draftQueue.then(() => {
+      const fields = change(state.widgets[name].draft.slice());
+      if (!fields) { status("widget-status", "", ""); return; }
+      return saveDraft(name, fields, focus);
+    }).catch(() => {});
+  }
+
+  async function saveDraft(name, fields, focus) {
+    try {
+      state.widgets[name] = await api("PUT", "/widgets/" + name + "/draft", { fields: fields });
+      focusAfter = focus || null;
+      if (name === state.widget) renderWidget();
+      status("widget-status", "saved", "Draft saved");
+      $("preview").hidden = true;
+    } catch (e) {
+      failed("widget-status", e);
+    }
+  }
+
+  function addField(key) {
+    editDraft((draft) => (draft.includes(key) ? null : draft.concat([key])),
+      { selector: '#chosen button[data-action="remove"][data-key="' + CSS.escape(key) + '"]', fallback: "#field-search" });
+  }
+
+  function moveField(key, delta) {
+    const action = delta < 0 ? "up" : "down";
+    editDraft((draft) => {
+      const i = draft.indexOf(key);
+      const j = i + delta;
+      if (i < 0 || j < 0 || j >= draft.length) return null;
+      draft.splice(i, 1);
+      draft.splice(j, 0, key);
+      return draft;
+    }, { selector: '#chosen button[data-action="' + action + '"][data-key="' + CSS.escape(key) + '"]' });
+  }
+
+  function removeField(key) {
+    const draft = state.widgets[state.widget].draft;
+    const i = draft.indexOf(key);
+    const next = draft[i + 1] || draft[i - 1];
+    editDraft((d) => d.filter((k) => k !== key), {
+      selector: next ? '#chosen button[data-action="remove"][data-key="' + CSS.escape(next) + '"]' : "#field-search",
+    });
+  }
+
+  let dragKey = null;
+
+  function onDragStart(ev) {
+    dragKey = ev.currentTarget.dataset.key;
+    ev.currentTarget.classList.add("dragging");
+    ev.dataTransfer.effectAllowed = "move";
+    ev.dataTransfer.setData("text/plain", dragKey);
+  }
+
+  function onDragOver(ev) {
+    ev.preventDefault();
+    ev.dataTransfer.dropEffect = "move";
+    ev.currentTarget.classList.add("drop-target");
+  }
+
+  function onDrop(ev) {
+    ev.preventDefault();
+    const target = ev.currentTarget;
+    target.classList.remove("drop-target");
+    const key = dragKey || ev.dataTransfer.getData("text/plain");
+    dragKey = null;
+    const to = Number(target.dataset.index);
+    editDraft((draft) => {
+      const from = draft.indexOf(key);
+      if (from < 0 || from === to) return null;
+      draft.splice(from, 1);
+      draft.splice(to, 0, key);
+      return draft;
+    });
+  }
+
+  function onListClick(ev) {
+    const b = ev.target.closest("button[data-action]");
+    if (!b) return;
+    const key = b.dataset.key;
+    switch (b.dataset.action) {
+      case "add": addField(key); break;
+      case "up": moveField(key, -1); break;
+      case "down": moveField(key, 1); break;
+      case "remove": removeField(key); break;
+    }
+  }
+
+  async function review() {
+    status("widget-status", "saving", "Loading the preview…");
+    await draftQueue; // review what was just saved, not the draft before it
+    try {
+      const p = await api("GET", "/widgets/" + state.widget + "/preview");
+      const dl = $("preview-list");
+      clear(dl);
+      for (const f of p.fields) {
+        dl.appendChild(el("dt", {}, f.label));
+        dl.appendChild(el("dd", {}, f.value));
+      }
+      if (!p.fields.length) dl.appendChild(el("dd", {}, "No fields."));
+      $("preview").hidden = false;
+      status("widget-status", "saved", "Preview below (sample data)");
+    } catch (e) {
+      failed("widget-status", e);
+    }
+  }
+
+  async function publish() {
+    status("widget-status", "saving", "Publishing…");
+    await draftQueue; // publish the last edit too
+    try {
+      state.widgets[state.widget] = await api("POST", "/widgets/" + state.widget + "/publish");
+      renderWidget();
+      status("widget-status", "saved", "Published: agents see it on their next lookup");
+    } catch (e) {
+      failed("widget-status", e);
+    }
+  }
+
+  async function selectTab(name, focus) {
+    for (const t of document.querySelectorAll('[role="tab"]')) {
+      const on = t.dataset.widget === name;
+      t.setAttribute("aria-selected", String(on));
+      t.tabIndex = on ? 0 : -1;
+      if (on && focus) t.focus();
+    }
+    $("widget-panel").setAttribute("aria-labelledby", "tab-" + name);
+    state.widget = name;
+    $("preview").hidden = true;
+    status("widget-status", "", "");
+    try {
+      if (!state.widgets[name]) await loadWidget(name);
+      renderWidget();
+    } catch (e) {
+      failed("widget-status", e);
+    }
+  }
+
+  function onTabKey(ev) {
+    const tabs = Array.from(document.querySelectorAll('[role="tab"]'));
+    const i = tabs.indexOf(ev.target);
+    if (i < 0) return;
+    let j = -1;
+    if (ev.key === "ArrowRight") j = (i + 1) % tabs.length;
+    else if (ev.key === "ArrowLeft") j = (i - 1 + tabs.length) % tabs.length;
+    else if (ev.key === "Home") j = 0;
+    else if (ev.key === "End") j = tabs.length - 1;
+    if (j >= 0) {
+      ev.preventDefault();
+      selectTab(tabs[j].dataset.widget, true);
+    }
+  }
+
+  // ---- wiring ----------------------------------------------------------------
+
+  function wire() {
+    $("signin-form").addEventListener("submit", localSignIn);
+    $("connect-sell").addEventListener("click", connectSell);
+    for (const name of ELEMENTS) $("el-" + name).addEventListener("change", onElementToggle);
+    $("el-signInOnLoad").addEventListener("change", (ev) =>
+      putElement("chat_app_in_sell", { enabled: $("el-chat_app_in_sell").checked, signInOnLoad: ev.target.checked }));
+    $("history-confirm").addEventListener("click", () => {
+      closeHistoryDialog();
+      putElement("chat_history_in_sell", { enabled: true, confirm: true });
+    });
+    $("history-cancel").addEventListener("click", closeHistoryDialog);
+    $("history-dialog").addEventListener("cancel", () => { if (historyReturnFocus) setTimeout(() => historyReturnFocus.focus(), 0); });
+
+    for (const r of document.querySelectorAll('input[name="access"]')) {
+      r.addEventListener("change", (ev) => patchSettings({ access: ev.target.value }, "access-status"));
+    }
+    $("lead-status-select").addEventListener("change", (ev) => patchSettings({ leadStatus: ev.target.value }, "lead-status-status"));
+
+    const si = $("source-input");
+    si.addEventListener("input", openSourceList);
+    si.addEventListener("focus", openSourceList);
+    si.addEventListener("keydown", onSourceKey);
+    si.addEventListener("blur", () => { closeSourceList(); renderSource(); });
+
+    $("allow-any").addEventListener("change", (ev) => patchSettings({ allowAgentsAssignAnyOwner: ev.target.checked }, "owners-status"));
+    $("pool-form").addEventListener("submit", onPoolSubmit);
+
+    $("field-search").addEventListener("input", renderWidget);
+    $("available").addEventListener("click", onListClick);
+    $("chosen").addEventListener("click", onListClick);
+    $("review").addEventListener("click", review);
+    $("publish").addEventListener("click", publish);
+    for (const t of document.querySelectorAll('[role="tab"]')) {
+      t.addEventListener("click", () => selectTab(t.dataset.widget, false));
+      t.addEventListener("keydown", onTabKey);
+    }
+  }
+
+  wire();
+  token = takeToken();
+  if (token) start();
+  else showSignIn("");
+})();
