@@ -24,6 +24,8 @@ import (
 var web embed.FS
 
 // PagePath is where the panel page lives; the Chat app's manifest points its iframe here.
+// "/apps/panel" (no slash) serves the same page: API Gateway's HTTP API cannot route a
+// path ending in "/" and sends both spellings to the "/apps/panel" route.
 const PagePath = "/apps/panel/"
 
 // DefaultFrameAncestors are the hosts allowed to frame the page: the Zendesk apps
@@ -72,8 +74,10 @@ var pageContentTypes = map[string]string{
 }
 
 // loadPage reads the embedded files. index.html is rewritten so that it asks for
-// each asset as "name?v=<hash of the asset>": the asset can then be cached for good
-// (a new deployment changes the URL), while index.html itself is revalidated.
+// each asset as "/apps/panel/name?v=<hash of the asset>": the asset can then be cached
+// for good (a new deployment changes the URL) while index.html itself is revalidated,
+// and the absolute path works whether the page was opened with the trailing slash
+// or without it.
 func loadPage() map[string]pageAsset {
 	assets := map[string]pageAsset{}
 	_ = fs.WalkDir(web, "web", func(p string, d fs.DirEntry, err error) error {
@@ -98,7 +102,7 @@ func loadPage() map[string]pageAsset {
 				continue
 			}
 			for _, attr := range []string{`src="`, `href="`} {
-				body = bytes.ReplaceAll(body, []byte(attr+name+`"`), []byte(attr+name+"?v="+a.version+`"`))
+				body = bytes.ReplaceAll(body, []byte(attr+name+`"`), []byte(attr+PagePath+name+"?v="+a.version+`"`))
 			}
 		}
 		index.body, index.version = body, shortHash(body)
@@ -114,7 +118,8 @@ func shortHash(b []byte) string {
 
 // registerPage adds the panel page's routes. The files are public: they hold no data,
 // and the page signs its own calls with the agent's token from the apps framework.
-// Both patterns are also valid HTTP API paths, so template.yaml can wire them as is.
+// template.yaml wires the same two routes: "/apps/panel" and "/apps/panel/{file+}"
+// (HTTP API's spelling of the rest-of-path wildcard {file...}).
 func registerPage(rt *httpx.Router) {
 	ancestors, ok := frameAncestors(os.Getenv)
 	if !ok {
@@ -123,8 +128,8 @@ func registerPage(rt *httpx.Router) {
 		slog.Default().Warn("FRAME_ANCESTORS holds something other than plain sources; using the default", "default", DefaultFrameAncestors)
 	}
 	h := &pageHandler{assets: loadPage(), csp: PageCSP(ancestors)}
-	rt.HandleHTTP("GET "+PagePath, h)
-	rt.HandleHTTP("GET "+PagePath+"{file}", h)
+	rt.HandleHTTP("GET "+strings.TrimSuffix(PagePath, "/"), h)
+	rt.HandleHTTP("GET "+PagePath+"{file...}", h)
 }
 
 type pageHandler struct {
@@ -133,14 +138,8 @@ type pageHandler struct {
 }
 
 func (h *pageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("file")
+	name := r.PathValue("file") // "" for the page itself; deeper paths match no asset
 	if name == "" {
-		// "GET /apps/panel/" is a subtree pattern in ServeMux: only the folder itself
-		// is the page; deeper paths are unknown files.
-		if r.URL.Path != PagePath {
-			h.notFound(w, r)
-			return
-		}
 		name = "index.html"
 	}
 	a, ok := h.assets[name]

@@ -77,7 +77,11 @@ func TestThePanelPageIsServedWithAStrictPolicy(t *testing.T) {
 				t.Errorf("%s has no version: a new deployment could run an old script", ref)
 				continue
 			}
-			a := getPage(t, h, "/apps/panel/"+ref, nil)
+			if !strings.HasPrefix(ref, "/apps/panel/") {
+				t.Errorf("%s is relative: it would miss when the page is opened as /apps/panel", ref)
+				continue
+			}
+			a := getPage(t, h, ref, nil)
 			if a.Status != http.StatusOK {
 				t.Errorf("GET %s: %d %s", ref, a.Status, a.Body)
 				continue
@@ -94,7 +98,7 @@ func TestThePanelPageIsServedWithAStrictPolicy(t *testing.T) {
 				t.Errorf("%s Content-Type = %q, want %q", ref, got, wantType)
 			}
 			// Without (or with a stale) version the asset is served but revalidated.
-			stale := getPage(t, h, "/apps/panel/"+name+"?v=0000", nil)
+			stale := getPage(t, h, name+"?v=0000", nil)
 			if stale.Status != http.StatusOK || stale.Header.Get("Cache-Control") != "no-cache" {
 				t.Errorf("%s with a stale version: %d %q", name, stale.Status, stale.Header.Get("Cache-Control"))
 			}
@@ -110,9 +114,10 @@ func TestThePanelPageIsServedWithAStrictPolicy(t *testing.T) {
 		}
 	})
 
-	t.Run("the folder without its slash redirects to the page", func(t *testing.T) {
+	t.Run("the folder without its slash is the same page", func(t *testing.T) {
+		// API Gateway routes both spellings to /apps/panel; a redirect could loop.
 		r := getPage(t, h, "/apps/panel", nil)
-		if r.Status/100 != 3 || r.Header.Get("Location") != "/apps/panel/" {
+		if r.Status != http.StatusOK || string(r.Body) != string(res.Body) || r.Header.Get("Content-Security-Policy") == "" {
 			t.Fatalf("%d %v", r.Status, r.Header)
 		}
 	})

@@ -142,6 +142,7 @@
         var v = (d && d.visitor) || {};
         state.visitor = { email: v.email || "", phone: v.phone || "", name: v.name || v.display_name || "" };
         state.chatId = v.chat_id || state.chatId;
+        prefilled = false; // another visitor (or new details): fill the form again
         start();
       });
     }
@@ -179,9 +180,14 @@
     visitor_unidentified: "Nothing to look up yet"
   };
 
+  // Codes that describe the set-up rather than a failure: shown as a notice, not an
+  // alarm, because nothing is broken and retrying will not change them.
+  var notices = { no_sell_access: true, app_disabled: true, sell_not_connected: true, unauthenticated: true, visitor_unidentified: true };
+
   function problem(err, opts) {
     setStatus("");
     $("problem").dataset.code = err.code || "";
+    $("problem").className = "card problem" + (notices[err.code] ? " notice" : "");
     $("problem-title").textContent = titles[err.code] || "Something went wrong";
     $("problem-message").textContent = err.message || "";
     show($("sell-signin"), !!(opts && opts.signIn));
@@ -252,7 +258,7 @@
       var group = document.createElement("section");
       group.className = "group group-" + type;
       group.dataset.type = type;
-      group.appendChild(text("h3", typeLabels[type][of.length === 1 ? 0 : 1] + " (" + of.length + ")", "group-title"));
+      group.appendChild(text("h3", typeLabels[type][1] + " (" + of.length + ")", "group-title"));
       var list = document.createElement("ul");
       list.className = "matches";
       of.forEach(function (m) { list.appendChild(renderMatch(m)); });
@@ -429,6 +435,7 @@
 
   function submitLead(createAnyway) {
     clearFieldErrors();
+    show($("created"), false); // a new submission: the last success is old news
     show($("lead-anyway"), false);
     var owners = state.owners;
     var body = leadBody(createAnyway);
