@@ -73,7 +73,7 @@ var ReadOnly = map[string]bool{"superiorManager": true, "version": true}
 // change. Fields are applied in a fixed order so the first error is deterministic.
 func (s Settings) Apply(patch map[string]json.RawMessage) (Settings, error) {
 	out := s
-	out.Owners = append([]Owner(nil), s.Owners...)
+	out.Owners = append([]Owner{}, s.Owners...) // never nil: clients get [] for "no owners"
 	keys := make([]string, 0, len(patch))
 	for k := range patch {
 		keys = append(keys, k)

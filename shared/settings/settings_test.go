@@ -3,6 +3,7 @@ package settings
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,5 +50,17 @@ func TestHistoryConfirmationIsRecorded(t *testing.T) {
 	}
 	if !in.Enabled(ChatHistoryInSell) || in.HistoryConfirmedBy != "361" || !in.HistoryConfirmedAt.Equal(now) {
 		t.Fatalf("%+v", in)
+	}
+}
+
+func TestOwnersStayAListWhenAPatchDoesNotTouchThem(t *testing.T) {
+	t.Parallel()
+	got, err := Defaults().Apply(patch(t, `{"access":"all_agents"}`))
+	if err != nil || got.Owners == nil {
+		t.Fatalf("owners %#v, err %v; want an empty list", got.Owners, err)
+	}
+	raw, _ := json.Marshal(got)
+	if !strings.Contains(string(raw), `"owners":[]`) {
+		t.Fatalf("encoded as %s", raw)
 	}
 }
