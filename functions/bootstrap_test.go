@@ -68,6 +68,7 @@ var cases = map[string][]expectation{
 		{"get-widget-preview", 200, ""},
 		{"post-widget-publish", 200, ""},
 		{"post-widget-publish-no-token", 401, "unauthenticated"},
+		{"get-settings-page", 200, ""},
 		{"get-settings-page-missing-file", 404, "not_found"},
 	},
 	"oauth": {
@@ -85,6 +86,8 @@ var cases = map[string][]expectation{
 		{"lookup-no-visitor", 422, "visitor_unidentified"},
 		{"lookup-no-token", 401, "unauthenticated"},
 		{"owners-app-disabled", 403, "app_disabled"},
+		{"get-panel-page", 200, ""},
+		{"get-panel-page-missing-file", 404, "not_found"},
 	},
 	"leads": {
 		{"create-app-disabled", 403, "app_disabled"},
@@ -110,8 +113,13 @@ var cases = map[string][]expectation{
 		{"get-feed-bad-type", 422, "invalid_value"},
 		{"get-feed-bad-cursor", 400, "invalid_cursor"},
 		{"get-apps-config", 200, ""},
+		{"get-feed-page", 200, ""},
+		{"get-feed-page-missing-file", 404, "not_found"},
 	},
 }
+
+// pageEvents answer with a static page (shared/webpage) instead of JSON.
+var pageEvents = map[string]bool{"get-settings-page": true, "get-panel-page": true, "get-feed-page": true}
 
 func TestBootstrapsAnswerTheirEvents(t *testing.T) {
 	bin := buildBootstraps(t)
@@ -163,7 +171,13 @@ func TestBootstrapsAnswerTheirEvents(t *testing.T) {
 					t.Errorf("%s: status %d, want %d: %s", exp.event, out.StatusCode, exp.status, out.Body)
 					continue
 				}
-				if out.StatusCode != 302 && !strings.HasPrefix(out.Headers["Content-Type"], "application/json") {
+				switch {
+				case pageEvents[exp.event]:
+					if !strings.HasPrefix(out.Headers["Content-Type"], "text/html") || !strings.Contains(out.Headers["Content-Security-Policy"], "frame-ancestors") ||
+						!strings.Contains(out.Body, "<!") {
+						t.Errorf("%s: not the page: %q %v", exp.event, out.Headers["Content-Type"], out.Headers)
+					}
+				case out.StatusCode != 302 && !strings.HasPrefix(out.Headers["Content-Type"], "application/json"):
 					t.Errorf("%s: Content-Type %q", exp.event, out.Headers["Content-Type"])
 				}
 				if exp.code != "" && !strings.Contains(out.Body, `"code":"`+exp.code+`"`) {

@@ -6,9 +6,11 @@
 package admin
 
 import (
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,7 +23,13 @@ import (
 	"github.com/sellchat/sellchat/shared/secrets"
 	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/store"
+	"github.com/sellchat/sellchat/shared/webpage"
 )
+
+// web holds the settings page: plain HTML, CSS and JavaScript, no build step.
+//
+//go:embed web
+var web embed.FS
 
 type handler struct {
 	deps *app.Deps
@@ -51,8 +59,10 @@ func New(d *app.Deps) *httpx.Router {
 	rt.Handle("GET /widgets/{widget}/preview", admin(h.previewWidget))
 	rt.Handle("POST /widgets/{widget}/publish", admin(h.publishWidget))
 	// The settings page itself is public: it holds no data and signs its own calls
-	// with the admin's token.
-	rt.HandleHTTP("GET /settings/{path...}", h.page())
+	// with the admin's token. It lives at /settings/ (where the Sell install returns,
+	// /settings/?connected=1); GET /settings stays the settings API above.
+	page, _ := fs.Sub(web, "web")
+	webpage.Mount(rt, "/settings", page, webpage.FolderOnly(), webpage.Logger(d.Logger))
 	return rt
 }
 

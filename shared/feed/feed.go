@@ -1,6 +1,6 @@
 // Package feed serves the Chat app in Sell: GET /feed (a record's chat history,
 // newest first), GET /apps/config (what the iframes need to know) and the static
-// page at /apps/feed/ that shows the history inside Sell.
+// page at /apps/feed (and /apps/feed/) that shows the history inside Sell.
 package feed
 
 import (
@@ -9,8 +9,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -23,30 +23,25 @@ import (
 	"github.com/sellchat/sellchat/shared/chats/chatstore"
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/settings"
+	"github.com/sellchat/sellchat/shared/webpage"
 )
 
 // PageSize is how many chats one page of the feed holds.
 const PageSize = 20
 
-// DefaultFrameAncestors are the Zendesk hosts allowed to frame the page.
-const DefaultFrameAncestors = "https://*.zendesk.com https://*.zopim.com"
-
-//go:embed static
-var static embed.FS
+// web holds the feed page Sell's iframe loads: plain HTML, CSS and JavaScript.
+//
+//go:embed web
+var web embed.FS
 
 type handler struct {
-	deps           *app.Deps
-	chats          *chatstore.Store
-	frameAncestors string
+	deps  *app.Deps
+	chats *chatstore.Store
 }
 
-// New returns the feed function's routes. FRAME_ANCESTORS (space-separated sources)
-// says who may frame the page; DefaultFrameAncestors when unset.
+// New returns the feed function's routes.
 func New(d *app.Deps) *httpx.Router {
-	h := &handler{deps: d, frameAncestors: os.Getenv("FRAME_ANCESTORS")}
-	if h.frameAncestors == "" {
-		h.frameAncestors = DefaultFrameAncestors
-	}
+	h := &handler{deps: d}
 	if d.Store != nil {
 		h.chats = chatstore.New(d.Store)
 	}
@@ -54,8 +49,9 @@ func New(d *app.Deps) *httpx.Router {
 	signedIn := func(f httpx.HandlerFunc) httpx.HandlerFunc { return d.Verifier.Require(f) }
 	rt.Handle("GET /feed", signedIn(h.feed))
 	rt.Handle("GET /apps/config", signedIn(h.config))
-	rt.Handle("GET /apps/feed/", h.page)
-	rt.Handle("GET /apps/feed/{asset}", h.asset)
+	// The page is public: it holds no data and signs its calls with the agent's token.
+	page, _ := fs.Sub(web, "web")
+	webpage.Mount(rt, "/apps/feed", page, webpage.Logger(d.Logger))
 	return rt
 }
 
@@ -236,44 +232,5 @@ func (h *handler) config(w http.ResponseWriter, r *http.Request) error {
 		Elements: els, SignInOnLoad: in.State(settings.ChatAppInSell).SignInOnLoad,
 		ChatSubdomain: id.Account, HistoryVisible: in.Enabled(settings.ChatHistoryInSell),
 	})
-	return nil
-}
-
-var assets = map[string]string{
-	"index.html": "text/html; charset=utf-8",
-	"feed.js":    "text/javascript; charset=utf-8",
-	"feed.css":   "text/css; charset=utf-8",
-}
-
-func (h *handler) page(w http.ResponseWriter, r *http.Request) error {
-	// "GET /apps/feed/" is a subtree pattern: only the folder itself is the page.
-	if r.URL.Path != "/apps/feed/" {
-		return httpx.ErrNotFound
-	}
-	return h.serve(w, "index.html")
-}
-
-func (h *handler) asset(w http.ResponseWriter, r *http.Request) error {
-	return h.serve(w, r.PathValue("asset"))
-}
-
-func (h *handler) serve(w http.ResponseWriter, name string) error {
-	ctype, ok := assets[name]
-	if !ok {
-		return httpx.ErrNotFound
-	}
-	b, err := static.ReadFile("static/" + name)
-	if err != nil {
-		return err
-	}
-	hd := w.Header()
-	hd.Set("Content-Type", ctype)
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Referrer-Policy", "no-referrer")
-	// No inline script or style anywhere; the page talks only to this origin.
-	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors "+h.frameAncestors)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
 	return nil
 }

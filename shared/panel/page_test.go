@@ -13,142 +13,53 @@ import (
 
 	"github.com/sellchat/sellchat/shared/app/apptest"
 	"github.com/sellchat/sellchat/shared/panel"
+	"github.com/sellchat/sellchat/shared/webpage"
 )
 
-func getPage(t *testing.T, h http.Handler, path string, header map[string]string) apptest.Response {
-	t.Helper()
-	return apptest.Do(t, h, apptest.Request{Method: "GET", Path: path, Header: header})
-}
-
-// assetRefs returns the src/href of index.html's scripts and stylesheets as served.
+// assetRef finds index.html's scripts and stylesheets as served.
 var assetRef = regexp.MustCompile(`(?:src|href)="([^"]+)"`)
 
-func TestThePanelPageIsServedWithAStrictPolicy(t *testing.T) {
+// TestThePanelPageIsServedAtBothSpellings checks how the panel function mounts its
+// page; shared/webpage tests the serving itself (headers, ETags, caching, 404s).
+func TestThePanelPageIsServedAtBothSpellings(t *testing.T) {
+	t.Parallel()
 	env := apptest.New(t)
 	h := panel.New(env.Deps)
-
-	res := getPage(t, h, "/apps/panel/", nil)
-	if res.Status != http.StatusOK {
-		t.Fatalf("GET /apps/panel/: %d %s", res.Status, res.Body)
+	get := func(path string) apptest.Response {
+		return apptest.Do(t, h, apptest.Request{Method: "GET", Path: path})
 	}
-	t.Run("the page carries the CSP, nosniff, no-referrer and revalidates", func(t *testing.T) {
-		want := map[string]string{
-			"Content-Type":            "text/html; charset=utf-8",
-			"Content-Security-Policy": panel.PageCSP(panel.DefaultFrameAncestors),
-			"X-Content-Type-Options":  "nosniff",
-			"Referrer-Policy":         "no-referrer",
-			"Cache-Control":           "no-cache",
-		}
-		for k, v := range want {
-			if got := res.Header.Get(k); got != v {
-				t.Errorf("%s = %q, want %q", k, got, v)
-			}
-		}
-		csp := res.Header.Get("Content-Security-Policy")
-		for _, d := range []string{"default-src 'self'", "script-src 'self';", "style-src 'self';", "img-src 'self' data:", "connect-src 'self'",
-			"frame-ancestors https://*.zendesk.com https://*.zopim.com"} {
-			if !strings.Contains(csp, d) {
-				t.Errorf("CSP %q lacks %q", csp, d)
-			}
-		}
-		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
-			t.Errorf("CSP allows inline code: %q", csp)
-		}
-		if res.Header.Get("ETag") == "" {
-			t.Error("no ETag: revalidation would download the page every time")
-		}
-	})
-
-	t.Run("an unchanged page revalidates to a 304", func(t *testing.T) {
-		again := getPage(t, h, "/apps/panel/", map[string]string{"If-None-Match": res.Header.Get("ETag")})
-		if again.Status != http.StatusNotModified {
-			t.Fatalf("%d", again.Status)
-		}
-	})
-
-	t.Run("assets are asked for by version and then cached for good", func(t *testing.T) {
-		refs := assetRef.FindAllStringSubmatch(string(res.Body), -1)
-		if len(refs) < 2 {
-			t.Fatalf("index.html references %d assets, want the script and the stylesheet", len(refs))
-		}
-		for _, m := range refs {
-			ref := m[1]
-			if !strings.Contains(ref, "?v=") {
-				t.Errorf("%s has no version: a new deployment could run an old script", ref)
-				continue
-			}
-			if !strings.HasPrefix(ref, "/apps/panel/") {
-				t.Errorf("%s is relative: it would miss when the page is opened as /apps/panel", ref)
-				continue
-			}
-			a := getPage(t, h, ref, nil)
-			if a.Status != http.StatusOK {
-				t.Errorf("GET %s: %d %s", ref, a.Status, a.Body)
-				continue
-			}
-			if got := a.Header.Get("Cache-Control"); got != "public, max-age=31536000, immutable" {
-				t.Errorf("%s Cache-Control = %q", ref, got)
-			}
-			if a.Header.Get("Content-Security-Policy") == "" || a.Header.Get("X-Content-Type-Options") != "nosniff" {
-				t.Errorf("%s lacks the security headers: %v", ref, a.Header)
-			}
-			name, _, _ := strings.Cut(ref, "?")
-			wantType := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}[filepath.Ext(name)]
-			if got := a.Header.Get("Content-Type"); got != wantType {
-				t.Errorf("%s Content-Type = %q, want %q", ref, got, wantType)
-			}
-			// Without (or with a stale) version the asset is served but revalidated.
-			stale := getPage(t, h, name+"?v=0000", nil)
-			if stale.Status != http.StatusOK || stale.Header.Get("Cache-Control") != "no-cache" {
-				t.Errorf("%s with a stale version: %d %q", name, stale.Status, stale.Header.Get("Cache-Control"))
-			}
-		}
-	})
-
-	t.Run("unknown files are a JSON 404", func(t *testing.T) {
-		for _, p := range []string{"/apps/panel/nope.js", "/apps/panel/index.htm", "/apps/panel/web/panel.js", "/apps/panel/%2e%2e%2fpanel.go", "/apps/panel/panel.js/x"} {
-			r := getPage(t, h, p, nil)
-			if r.Status != http.StatusNotFound || r.ErrorCode() != "not_found" || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-				t.Errorf("GET %s: %d %q %s", p, r.Status, r.Header.Get("Content-Type"), r.Body)
-			}
-		}
-	})
-
-	t.Run("the folder without its slash is the same page", func(t *testing.T) {
-		// API Gateway routes both spellings to /apps/panel; a redirect could loop.
-		r := getPage(t, h, "/apps/panel", nil)
-		if r.Status != http.StatusOK || string(r.Body) != string(res.Body) || r.Header.Get("Content-Security-Policy") == "" {
-			t.Fatalf("%d %v", r.Status, r.Header)
-		}
-	})
-
-	t.Run("the page is public: no token needed", func(t *testing.T) {
-		// Checked above without Authorization; the data routes still need one.
-		r := getPage(t, h, "/panel?email=vera@example.com", nil)
-		if r.Status != http.StatusUnauthorized {
-			t.Fatalf("GET /panel without a token: %d", r.Status)
-		}
-	})
-}
-
-func TestFrameAncestorsComeFromTheEnvironmentWhenTheyArePlainSources(t *testing.T) {
-	env := apptest.New(t)
-	cases := []struct {
-		name, value, want string
-	}{
-		{"unset uses Zendesk's hosts", "", panel.DefaultFrameAncestors},
-		{"plain sources are used as given", "https://acme.zendesk.com  http://localhost:3000", "https://acme.zendesk.com http://localhost:3000"},
-		{"a smuggled directive falls back to the default", "https://x.example; script-src *", panel.DefaultFrameAncestors},
-		{"'none' is accepted", "'none'", "'none'"},
+	res := get(panel.PagePath + "?email=vera@example.com")
+	if res.Status != http.StatusOK || res.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("GET %s: %d %s", panel.PagePath, res.Status, res.Body)
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Setenv("FRAME_ANCESTORS", c.value)
-			res := getPage(t, panel.New(env.Deps), "/apps/panel/", nil)
-			if got, want := res.Header.Get("Content-Security-Policy"), panel.PageCSP(c.want); got != want {
-				t.Fatalf("CSP = %q, want %q", got, want)
-			}
-		})
+	if csp := res.Header.Get("Content-Security-Policy"); csp != webpage.CSP(webpage.DefaultFrameAncestors) {
+		t.Errorf("CSP %q", csp)
+	}
+	// API Gateway routes both spellings to /apps/panel; a redirect could loop.
+	if bare := get("/apps/panel"); bare.Status != http.StatusOK || string(bare.Body) != string(res.Body) {
+		t.Errorf("GET /apps/panel: %d", bare.Status)
+	}
+	refs := assetRef.FindAllStringSubmatch(string(res.Body), -1)
+	if len(refs) != 2 {
+		t.Fatalf("index.html references %d files, want panel.css and panel.js", len(refs))
+	}
+	for _, m := range refs {
+		if !strings.HasPrefix(m[1], "/apps/panel/panel.") || !strings.Contains(m[1], "?v=") {
+			t.Errorf("%s is not absolute and versioned", m[1])
+			continue
+		}
+		if a := get(m[1]); a.Status != http.StatusOK || a.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+			t.Errorf("GET %s: %d %q", m[1], a.Status, a.Header.Get("Cache-Control"))
+		}
+	}
+	for _, p := range []string{"/apps/panel/nope.js", "/apps/panel/web/panel.js", "/apps/panel/%2e%2e%2fpanel.go"} {
+		if r := get(p); r.Status != http.StatusNotFound || r.ErrorCode() != "not_found" {
+			t.Errorf("GET %s: %d %s", p, r.Status, r.Body)
+		}
+	}
+	// The page is public; the data routes still need a token.
+	if r := get("/panel?email=vera@example.com"); r.Status != http.StatusUnauthorized {
+		t.Fatalf("GET /panel without a token: %d", r.Status)
 	}
 }
 

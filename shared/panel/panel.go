@@ -6,7 +6,9 @@ package panel
 
 import (
 	"context"
+	"embed"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"sort"
 	"strings"
@@ -20,8 +22,19 @@ import (
 	"github.com/sellchat/sellchat/shared/owners"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/store"
+	"github.com/sellchat/sellchat/shared/webpage"
 	"github.com/sellchat/sellchat/shared/widgets"
 )
+
+// web holds the panel page the Zendesk Chat iframe loads: plain HTML, CSS and
+// JavaScript, no build step, no framework.
+//
+//go:embed web
+var web embed.FS
+
+// PagePath is where the panel page lives; the Chat app's manifest points its iframe
+// here. "/apps/panel" (no slash) serves the same page.
+const PagePath = "/apps/panel/"
 
 type handler struct{ deps *app.Deps }
 
@@ -31,7 +44,9 @@ func New(d *app.Deps) *httpx.Router {
 	rt := httpx.NewRouter(d.Logger)
 	rt.Handle("GET /panel", d.Verifier.Require(h.lookup))
 	rt.Handle("GET /panel/owners", d.Verifier.Require(h.owners))
-	registerPage(rt)
+	// The page is public: it holds no data and signs its calls with the agent's token.
+	page, _ := fs.Sub(web, "web")
+	webpage.Mount(rt, strings.TrimSuffix(PagePath, "/"), page, webpage.Logger(d.Logger))
 	return rt
 }
 
