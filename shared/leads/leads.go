@@ -129,7 +129,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 
 func (h *handler) createLead(ctx context.Context, sess *access.Session, req Request) (Created, error) {
 	if !req.CreateAnyway && req.Email != "" {
-		found, err := sess.Sell.Find(ctx, req.Email, "")
+		found, err := sess.Sell.Find(ctx, sell.Visitor{Email: req.Email})
 		if err != nil {
 			return Created{}, sess.SellError(ctx, h.deps, err)
 		}

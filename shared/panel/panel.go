@@ -20,6 +20,7 @@ import (
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/owners"
+	"github.com/sellchat/sellchat/shared/phone"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/store"
 	"github.com/sellchat/sellchat/shared/webpage"
@@ -127,7 +128,10 @@ func (h *handler) find(ctx context.Context, sess *access.Session, v Visitor, pub
 		meta  sell.Metadata
 	)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { found, err = sess.Sell.Find(gctx, v.Email, v.Phone); return })
+	g.Go(func() (err error) {
+		found, err = sess.Sell.Find(gctx, sell.Visitor{Email: v.Email, Phone: v.Phone, ReadPhone: phone.E164})
+		return
+	})
 	g.Go(func() (err error) { meta, err = sess.Sell.Metadata(gctx); return })
 	if err := g.Wait(); err != nil {
 		return Lookup{}, err

@@ -1,6 +1,8 @@
-// Package phone normalises the contact details a chat visitor gives us (phone
-// numbers to E.164, emails to trimmed lower case) so that matching against Sell
-// records compares like with like.
+// Package phone reads the phone numbers a chat visitor gives us, and those Sell
+// stores as free text, as E.164, so that matching compares like with like. It is
+// the only package that links libphonenumber's metadata (about 7 MB of binary):
+// only the functions that match visitors import it. Emails are compared by
+// sell.SameEmail.
 package phone
 
 import (
@@ -50,16 +52,5 @@ func Equal(a, b, region string) bool {
 	return ok && na == nb
 }
 
-// NormalizeEmail trims and lower-cases an email address. Sell and Chat both
-// treat addresses case-insensitively in practice, and visitors often paste
-// them with surrounding spaces.
-func NormalizeEmail(s string) string {
-	return strings.ToLower(strings.TrimSpace(s))
-}
-
-// EqualEmail reports whether a and b are the same non-empty address after
-// NormalizeEmail.
-func EqualEmail(a, b string) bool {
-	na := NormalizeEmail(a)
-	return na != "" && na == NormalizeEmail(b)
-}
+// E164 reads raw in DefaultRegion: the sell.Visitor.ReadPhone every lookup uses.
+func E164(raw string) (string, bool) { return Normalize(raw, DefaultRegion) }

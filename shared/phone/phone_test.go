@@ -49,27 +49,3 @@ func TestEqual(t *testing.T) {
 		})
 	}
 }
-
-func TestEmail(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		a, b string
-		want bool
-	}{
-		{"case and surrounding spaces are ignored", " Vera@Example.COM ", "vera@example.com", true},
-		{"different addresses are not equal", "vera@example.com", "vera@example.org", false},
-		{"two empty addresses are not equal", "", " ", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := EqualEmail(tt.a, tt.b); got != tt.want {
-				t.Errorf("EqualEmail(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
-			}
-		})
-	}
-	if got := NormalizeEmail(" A@B.C "); got != "a@b.c" {
-		t.Errorf("NormalizeEmail = %q", got)
-	}
-}

@@ -117,7 +117,7 @@ func TestPersistingTokenSource(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 50 {
 			wg.Go(func() {
-				if _, err := c.Find(ctx, selltest.DemoVeraEmail, "+14155550100"); err != nil {
+				if _, err := c.Find(ctx, visitor(selltest.DemoVeraEmail, "+14155550100")); err != nil {
 					t.Error(err)
 				}
 			})

@@ -28,7 +28,7 @@ func BenchmarkFind(b *testing.B) {
 	ctx := context.Background()
 	srv.ResetCalls()
 	for b.Loop() {
-		if _, err := c.Find(ctx, selltest.DemoVeraEmail, "+1 415 555 0100"); err != nil {
+		if _, err := c.Find(ctx, visitor(selltest.DemoVeraEmail, "+1 415 555 0100")); err != nil {
 			b.Fatal(err)
 		}
 	}

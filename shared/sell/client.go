@@ -24,7 +24,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/sellchat/sellchat/shared/phone"
 	"github.com/sellchat/sellchat/shared/sell/internal/wire"
 )
 
@@ -59,9 +58,6 @@ type Options struct {
 	Limiters *Limiters
 	// Cache holds metadata; a process-wide cache with DefaultCacheTTL when nil.
 	Cache *Cache
-	// Region reads phone numbers without a country code; phone.DefaultRegion
-	// when empty.
-	Region string
 	// MaxAttempts bounds tries per request, including the first; 4 when zero.
 	MaxAttempts int
 	// MaxRetryAfter is the longest Retry-After the client waits for; a longer
@@ -87,7 +83,6 @@ type Client struct {
 	key     string
 	lims    *Limiters
 	cache   *Cache
-	region  string
 	tries   int
 	maxRA   time.Duration
 	backoff func(int) time.Duration
@@ -109,7 +104,7 @@ func New(opts Options) (*Client, error) {
 	}
 	c := &Client{
 		base: base, ts: opts.TokenSource, hc: opts.HTTPClient, ua: opts.UserAgent,
-		key: opts.Key, lims: opts.Limiters, cache: opts.Cache, region: opts.Region,
+		key: opts.Key, lims: opts.Limiters, cache: opts.Cache,
 		tries: opts.MaxAttempts, maxRA: opts.MaxRetryAfter, backoff: opts.Backoff,
 		sleep: opts.Sleep, now: opts.Now,
 	}
@@ -124,9 +119,6 @@ func New(opts Options) (*Client, error) {
 	}
 	if c.cache == nil {
 		c.cache = defaultCache
-	}
-	if c.region == "" {
-		c.region = phone.DefaultRegion
 	}
 	if c.tries <= 0 {
 		c.tries = 4

@@ -320,7 +320,7 @@ func TestVisibility(t *testing.T) {
 		}
 	})
 	t.Run("a rep does not find another rep's lead by email", func(t *testing.T) {
-		ls, err := rex.FindLeads(ctx, "liam@example.org", "")
+		ls, err := rex.FindLeads(ctx, sell.Visitor{Email: "liam@example.org"})
 		if err != nil || len(ls) != 0 {
 			t.Fatalf("FindLeads = %v, %v", ls, err)
 		}
@@ -360,7 +360,7 @@ func TestFind(t *testing.T) {
 				{"nothing to match on matches nothing", "", "n/a", nil, nil},
 			}
 			for _, tt := range tests {
-				m, err := c.Find(ctx, tt.email, tt.phone)
+				m, err := c.Find(ctx, visitor(tt.email, tt.phone))
 				if err != nil {
 					t.Fatalf("%s: %v", tt.name, err)
 				}
@@ -384,7 +384,7 @@ func TestFind(t *testing.T) {
 		t.Parallel()
 		srv := newServer(t, selltest.Options{})
 		c := clientFor(t, srv, selltest.DemoAdminEmail)
-		m, err := c.Find(context.Background(), selltest.DemoVeraEmail, "+1 415 555 0100")
+		m, err := c.Find(context.Background(), visitor(selltest.DemoVeraEmail, "+1 415 555 0100"))
 		if err != nil || len(m.Leads) != 1 {
 			t.Fatalf("Find = %+v, %v", m, err)
 		}
@@ -400,7 +400,7 @@ func TestFind(t *testing.T) {
 		srv := newServer(t, selltest.Options{DisableSearchAPI: true})
 		c := clientFor(t, srv, selltest.DemoAdminEmail)
 		for range 3 {
-			if _, err := c.Find(context.Background(), selltest.DemoVeraEmail, ""); err != nil {
+			if _, err := c.Find(context.Background(), visitor(selltest.DemoVeraEmail, "")); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -643,5 +643,20 @@ func TestPoolRotation(t *testing.T) {
 	rex, rita := counts[selltest.DemoRexID], counts[selltest.DemoRitaID]
 	if rex+rita != 100 || rex-rita > 1 || rita-rex > 1 || len(counts) != 2 {
 		t.Fatalf("owners = %v, want 100 leads split evenly between the two members", counts)
+	}
+}
+
+// A phone search without a way to read phones must say so, not silently match on
+// the email alone: that would hide a visitor from the agent.
+func TestAPhoneSearchNeedsAPhoneReader(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, selltest.Options{})
+	c := clientFor(t, srv, selltest.DemoAdminEmail)
+	_, err := c.Find(context.Background(), sell.Visitor{Email: selltest.DemoVeraEmail, Phone: "+1 415 555 0100"})
+	if !errors.Is(err, sell.ErrNoPhoneReader) {
+		t.Fatalf("Find without ReadPhone = %v, want ErrNoPhoneReader", err)
+	}
+	if srv.TotalCalls() != 0 {
+		t.Errorf("%d Sell calls made for a lookup that cannot be done", srv.TotalCalls())
 	}
 }

@@ -8,9 +8,15 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/sellchat/sellchat/shared/phone"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
 )
+
+// visitor is a lookup as the functions make it, phones read by shared/phone.
+func visitor(email, number string) sell.Visitor {
+	return sell.Visitor{Email: email, Phone: number, ReadPhone: phone.E164}
+}
 
 // newServer starts a demo-seeded sandbox without its rate limit unless the
 // test sets one, since most tests make bursts of calls.

@@ -97,3 +97,27 @@ func TestLimitersShareOneLimiterPerKey(t *testing.T) {
 		t.Error("different keys share a limiter")
 	}
 }
+
+func TestSameEmail(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		a, b string
+		want bool
+	}{
+		{"case and surrounding spaces are ignored", " Vera@Example.COM ", "vera@example.com", true},
+		{"different addresses are not equal", "vera@example.com", "vera@example.org", false},
+		{"two empty addresses are not equal", "", " ", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := SameEmail(tt.a, tt.b); got != tt.want {
+				t.Errorf("SameEmail(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+			}
+		})
+	}
+	if got := NormalizeEmail(" A@B.C "); got != "a@b.c" {
+		t.Errorf("NormalizeEmail = %q", got)
+	}
+}

@@ -3,12 +3,13 @@ package sell
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/sellchat/sellchat/shared/phone"
 	"github.com/sellchat/sellchat/shared/sell/internal/wire"
 )
 
@@ -25,21 +26,45 @@ import (
 // call per lookup. Both paths compare the results locally (E.164 for phones,
 // case-insensitive for emails), so a looser search never yields a wrong match.
 
+// A Visitor is who to look for: an email, a phone number, or both.
+type Visitor struct {
+	Email string
+	Phone string
+	// ReadPhone reads a phone number as E.164 (ok false when raw is not a
+	// number); it is required when Phone is set. The caller brings it
+	// (shared/phone.E164) because sell itself reads no phone numbers: the phone
+	// library's metadata and protobuf runtime add 7 MB to a binary, and only
+	// the functions that match visitors need them.
+	ReadPhone func(raw string) (e164 string, ok bool)
+}
+
+// ErrNoPhoneReader is returned by a search for a phone without a ReadPhone.
+var ErrNoPhoneReader = errors.New("sell: a phone search needs Visitor.ReadPhone")
+
+// NormalizeEmail is how emails are compared: trimmed, case-insensitive.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// SameEmail reports whether a and b are the same, non-empty email.
+func SameEmail(a, b string) bool {
+	na := NormalizeEmail(a)
+	return na != "" && na == NormalizeEmail(b)
+}
+
 // Matches are the Sell records matching a visitor.
 type Matches struct {
 	Leads    []Lead
 	Contacts []Contact
 }
 
-// Find returns the leads and contacts whose email equals email or whose phone
-// or mobile equals phone (E.164 comparison); either may be empty. The two
+// Find returns the leads and contacts whose email equals v.Email or whose phone
+// or mobile equals v.Phone (E.164 comparison); either may be empty. The two
 // searches run concurrently: two Sell calls and one round trip with the
 // Search API.
-func (c *Client) Find(ctx context.Context, email, phoneNumber string) (Matches, error) {
+func (c *Client) Find(ctx context.Context, v Visitor) (Matches, error) {
 	var m Matches
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { m.Leads, err = c.FindLeads(gctx, email, phoneNumber); return })
-	g.Go(func() (err error) { m.Contacts, err = c.FindContacts(gctx, email, phoneNumber); return })
+	g.Go(func() (err error) { m.Leads, err = c.FindLeads(gctx, v); return })
+	g.Go(func() (err error) { m.Contacts, err = c.FindContacts(gctx, v); return })
 	if err := g.Wait(); err != nil {
 		return Matches{}, err
 	}
@@ -47,12 +72,12 @@ func (c *Client) Find(ctx context.Context, email, phoneNumber string) (Matches, 
 }
 
 // FindLeads returns the leads matching email or phone (see Find).
-func (c *Client) FindLeads(ctx context.Context, email, phoneNumber string) ([]Lead, error) {
+func (c *Client) FindLeads(ctx context.Context, v Visitor) ([]Lead, error) {
 	out, err := find(ctx, c, searchSpec[Lead]{
 		resource: "leads", attrs: leadAttrs,
 		id:      func(l Lead) int64 { return l.ID },
 		contact: func(l Lead) (string, string, string) { return l.Email, l.Phone, l.Mobile },
-	}, email, phoneNumber)
+	}, v)
 	if err != nil {
 		return nil, fmt.Errorf("sell: find leads: %w", err)
 	}
@@ -61,12 +86,12 @@ func (c *Client) FindLeads(ctx context.Context, email, phoneNumber string) ([]Le
 
 // FindContacts returns the persons and companies matching email or phone
 // (see Find).
-func (c *Client) FindContacts(ctx context.Context, email, phoneNumber string) ([]Contact, error) {
+func (c *Client) FindContacts(ctx context.Context, v Visitor) ([]Contact, error) {
 	out, err := find(ctx, c, searchSpec[Contact]{
 		resource: "contacts", attrs: contactAttrs,
 		id:      func(ct Contact) int64 { return ct.ID },
 		contact: func(ct Contact) (string, string, string) { return ct.Email, ct.Phone, ct.Mobile },
-	}, email, phoneNumber)
+	}, v)
 	if err != nil {
 		return nil, fmt.Errorf("sell: find contacts: %w", err)
 	}
@@ -97,10 +122,16 @@ type searchSpec[T any] struct {
 // this is not someone a chat agent can act on anyway.
 const searchPerPage = 100
 
-func find[T any](ctx context.Context, c *Client, s searchSpec[T], email, phoneNumber string) ([]T, error) {
-	em := phone.NormalizeEmail(email)
-	ph, phOK := phone.Normalize(phoneNumber, c.region)
-	if em == "" && !phOK {
+func find[T any](ctx context.Context, c *Client, s searchSpec[T], v Visitor) ([]T, error) {
+	em := NormalizeEmail(v.Email)
+	var ph string
+	if strings.TrimSpace(v.Phone) != "" {
+		if v.ReadPhone == nil {
+			return nil, ErrNoPhoneReader
+		}
+		ph, _ = v.ReadPhone(v.Phone)
+	}
+	if em == "" && ph == "" {
 		return nil, nil
 	}
 	offKey, err := c.cacheKey("v3off/" + s.resource)
@@ -115,18 +146,25 @@ func find[T any](ctx context.Context, c *Client, s searchSpec[T], email, phoneNu
 		} else if err != nil {
 			return nil, err
 		} else {
-			return keepMatches(c, s, found, em, ph), nil
+			return keepMatches(s, found, em, ph, v.ReadPhone), nil
 		}
 	}
 	found, err = searchV2(ctx, c, s, em, ph)
 	if err != nil {
 		return nil, err
 	}
-	return keepMatches(c, s, found, em, ph), nil
+	return keepMatches(s, found, em, ph, v.ReadPhone), nil
 }
 
 // keepMatches drops duplicates and records that do not really match.
-func keepMatches[T any](c *Client, s searchSpec[T], in []T, em, ph string) []T {
+func keepMatches[T any](s searchSpec[T], in []T, em, ph string, readPhone func(string) (string, bool)) []T {
+	samePhone := func(raw string) bool {
+		if ph == "" || strings.TrimSpace(raw) == "" {
+			return false
+		}
+		got, ok := readPhone(raw)
+		return ok && got == ph
+	}
 	seen := make(map[int64]bool, len(in))
 	var out []T
 	for _, r := range in {
@@ -135,8 +173,7 @@ func keepMatches[T any](c *Client, s searchSpec[T], in []T, em, ph string) []T {
 			continue
 		}
 		e, p, m := s.contact(r)
-		hit := (em != "" && phone.EqualEmail(e, em)) ||
-			(ph != "" && (phone.Equal(p, ph, c.region) || phone.Equal(m, ph, c.region)))
+		hit := (em != "" && SameEmail(e, em)) || samePhone(p) || samePhone(m)
 		if hit {
 			seen[id] = true
 			out = append(out, r)

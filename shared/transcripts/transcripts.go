@@ -19,6 +19,7 @@ import (
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/chats"
 	"github.com/sellchat/sellchat/shared/chats/chatstore"
+	"github.com/sellchat/sellchat/shared/phone"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/store"
@@ -199,7 +200,7 @@ func (p *Processor) processOnce(ctx context.Context, account, chatID string) (ch
 // match finds the visitor's leads and contacts (email, then phone in E.164: the
 // client's Find does both and re-checks every hit) and the contacts' deals.
 func match(ctx context.Context, client *sell.Client, c chats.Chat) ([]chats.Record, error) {
-	m, err := client.Find(ctx, c.Visitor.Email, c.Visitor.Phone)
+	m, err := client.Find(ctx, sell.Visitor{Email: c.Visitor.Email, Phone: c.Visitor.Phone, ReadPhone: phone.E164})
 	if err != nil {
 		return nil, fmt.Errorf("find visitor in Sell: %w", err)
 	}

@@ -178,7 +178,7 @@ func (s *Sandbox) eval(f *wire.SearchFilter, m record) bool {
 func (s *Sandbox) equal(attrName string, got, want any) bool {
 	switch attrName {
 	case wire.SearchAttrEmail:
-		return phone.EqualEmail(str(got), str(want))
+		return sell.SameEmail(str(got), str(want))
 	case wire.SearchAttrPhone, wire.SearchAttrMobile:
 		return phone.Equal(str(got), str(want), s.opts.Region)
 	}
