@@ -7,11 +7,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/sellchat/sellchat/shared/app"
+	"github.com/sellchat/sellchat/shared/phone"
 	"github.com/sellchat/sellchat/shared/transcripts"
 )
 
 func main() {
 	deps := app.MustLoad()
-	h := transcripts.New(deps)
+	h := transcripts.New(deps, phone.E164)
 	lambda.Start(h.Handle)
 }

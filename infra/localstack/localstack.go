@@ -22,6 +22,7 @@ import (
 	"github.com/sellchat/sellchat/infra/streams"
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
+	"github.com/sellchat/sellchat/shared/phone"
 	"github.com/sellchat/sellchat/shared/secrets"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
 	"github.com/sellchat/sellchat/shared/transcripts"
@@ -265,7 +266,7 @@ func port(name string, def int) (int, error) {
 func startStreams(d *app.Deps) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	p := &streams.Poller{DB: d.Store.Client(), Table: d.Store.Table(), Handler: transcripts.New(d).Handle, Logger: d.Logger}
+	p := &streams.Poller{DB: d.Store.Client(), Table: d.Store.Table(), Handler: transcripts.New(d, phone.E164).Handle, Logger: d.Logger}
 	go func() {
 		defer close(done)
 		if err := p.Run(ctx); err != nil {

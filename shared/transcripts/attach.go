@@ -20,7 +20,7 @@ var ErrUnknownChat = errors.New("transcripts: no such chat")
 // is enabled. Calling it again for the same chat and record changes nothing.
 // resourceType is sell.ResourceLead, sell.ResourceContact or sell.ResourceDeal.
 func Attach(ctx context.Context, d *app.Deps, account, chatID, resourceType string, resourceID int64) error {
-	return New(d).Attach(ctx, account, chatID, resourceType, resourceID)
+	return NewWith(d, Options{}).Attach(ctx, account, chatID, resourceType, resourceID)
 }
 
 // Attach is the package-level Attach on this processor.
@@ -69,7 +69,7 @@ func (p *Processor) Attach(ctx context.Context, account, chatID, resourceType st
 // chat: the chat's history is attached to the new lead. A chat sellchat never
 // received (its webhook is not set up, say) is not an error for the lead.
 func LeadAttacher(d *app.Deps) func(ctx context.Context, account, chatID string, leadID int64) error {
-	p := New(d)
+	p := NewWith(d, Options{}) // attaching matches nothing: no phone reader needed
 	return func(ctx context.Context, account, chatID string, leadID int64) error {
 		err := p.Attach(ctx, account, chatID, sell.ResourceLead, leadID)
 		if errors.Is(err, ErrUnknownChat) {

@@ -15,6 +15,7 @@ import (
 	"github.com/sellchat/sellchat/shared/chats"
 	"github.com/sellchat/sellchat/shared/chats/chatstore"
 	"github.com/sellchat/sellchat/shared/chats/ingest"
+	"github.com/sellchat/sellchat/shared/phone"
 	"github.com/sellchat/sellchat/shared/secrets"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
@@ -112,7 +113,7 @@ func TestAThousandChatsThroughAFaultySellEndInTheFeedOnceOrFailedThenReplayed(t 
 	ingested := time.Since(began)
 
 	sb.SetFaults(selltest.Faults{ErrorRate: 0.3, ErrorStatus: 503, Latency: 2 * time.Millisecond})
-	p := transcripts.NewWith(env.Deps, transcripts.Options{Sell: fastSell(sb), Workers: 32, Attempts: 1, Backoff: func(int) time.Duration { return 2 * time.Millisecond }})
+	p := transcripts.NewWith(env.Deps, transcripts.Options{ReadPhone: phone.E164, Sell: fastSell(sb), Workers: 32, Attempts: 1, Backoff: func(int) time.Duration { return 2 * time.Millisecond }})
 	recs := streamed(t, env, chatsN)
 	dead, err := streams.Deliver(ctx, p.Handle, recs, 100, 1)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/sellchat/sellchat/shared/app/apptest"
 	"github.com/sellchat/sellchat/shared/chats"
 	"github.com/sellchat/sellchat/shared/chats/chatstore"
+	"github.com/sellchat/sellchat/shared/phone"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
 	"github.com/sellchat/sellchat/shared/settings"
@@ -41,7 +42,7 @@ func newEnv(t *testing.T) (*apptest.Env, *transcripts.Processor) {
 	t.Helper()
 	env := apptest.New(t)
 	env.Connect(t, "acme")
-	p := transcripts.NewWith(env.Deps, transcripts.Options{Backoff: func(int) time.Duration { return time.Millisecond }})
+	p := transcripts.NewWith(env.Deps, transcripts.Options{ReadPhone: phone.E164, Backoff: func(int) time.Duration { return time.Millisecond }})
 	return env, p
 }
 

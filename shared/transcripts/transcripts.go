@@ -19,7 +19,6 @@ import (
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/chats"
 	"github.com/sellchat/sellchat/shared/chats/chatstore"
-	"github.com/sellchat/sellchat/shared/phone"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/store"
@@ -45,6 +44,11 @@ type Options struct {
 	Workers int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// ReadPhone reads visitors' and records' phone numbers as E.164 for matching
+	// (phone.E164 in production); chats with a phone fail without it. It is
+	// passed in rather than imported so that the leads function, which links
+	// this package only to attach a chat to a new lead, stays 7 MB smaller.
+	ReadPhone func(raw string) (e164 string, ok bool)
 }
 
 // Processor matches chats, writes feed entries and mirrors notes.
@@ -55,8 +59,10 @@ type Processor struct {
 	o      Options
 }
 
-// New returns the production processor.
-func New(d *app.Deps) *Processor { return NewWith(d, Options{}) }
+// New returns the production processor, matching phones with readPhone.
+func New(d *app.Deps, readPhone func(string) (string, bool)) *Processor {
+	return NewWith(d, Options{ReadPhone: readPhone})
+}
 
 // NewWith returns a processor with options (tests: a fast Sell client, short backoff).
 func NewWith(d *app.Deps, o Options) *Processor {
@@ -172,7 +178,7 @@ func (p *Processor) processOnce(ctx context.Context, account, chatID string) (ch
 	if err != nil {
 		return chatstore.Outcome{}, fmt.Errorf("sell client: %w", err)
 	}
-	records, err := match(ctx, client, c)
+	records, err := match(ctx, client, c, p.o.ReadPhone)
 	if err != nil {
 		return chatstore.Outcome{}, err
 	}
@@ -199,8 +205,11 @@ func (p *Processor) processOnce(ctx context.Context, account, chatID string) (ch
 
 // match finds the visitor's leads and contacts (email, then phone in E.164: the
 // client's Find does both and re-checks every hit) and the contacts' deals.
-func match(ctx context.Context, client *sell.Client, c chats.Chat) ([]chats.Record, error) {
-	m, err := client.Find(ctx, sell.Visitor{Email: c.Visitor.Email, Phone: c.Visitor.Phone, ReadPhone: phone.E164})
+func match(ctx context.Context, client *sell.Client, c chats.Chat, readPhone func(string) (string, bool)) ([]chats.Record, error) {
+	m, err := client.Find(ctx, sell.Visitor{Email: c.Visitor.Email, Phone: c.Visitor.Phone, ReadPhone: readPhone})
+	if errors.Is(err, sell.ErrNoPhoneReader) {
+		return nil, &Permanent{err}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("find visitor in Sell: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/sellchat/sellchat/shared/chats"
 	"github.com/sellchat/sellchat/shared/chats/chatstore"
 	"github.com/sellchat/sellchat/shared/chats/ingest"
+	"github.com/sellchat/sellchat/shared/phone"
 	"github.com/sellchat/sellchat/shared/secrets"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
@@ -218,7 +219,7 @@ func TestSellFailuresAreRetriedThenRecorded(t *testing.T) {
 func TestAnAccountWithoutSellFailsAtOnceWithAReason(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t) // not connected
-	p := transcripts.New(env.Deps)
+	p := transcripts.New(env.Deps, phone.E164)
 	id := storeChat(t, env, "acme", chatJSON("c-nosell", "vera@example.com", "", start))
 	resp := handle(t, p, streamed(t, env, 1))
 	if len(resp.BatchItemFailures) != 0 {
@@ -230,13 +231,31 @@ func TestAnAccountWithoutSellFailsAtOnceWithAReason(t *testing.T) {
 	}
 }
 
+// A processor built without a phone reader (the leads function's, which only
+// attaches) must not quietly match a phone-only visitor to nothing.
+func TestAProcessorWithoutAPhoneReaderFailsPhoneChatsVisibly(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.Connect(t, "acme")
+	p := transcripts.NewWith(env.Deps, transcripts.Options{Backoff: func(int) time.Duration { return time.Millisecond }})
+	id := storeChat(t, env, "acme", chatJSON("c-nophone", "", "+1 415 555 0100", start))
+	resp := handle(t, p, streamed(t, env, 1))
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatal("a chat no retry can help was sent back to the stream")
+	}
+	it, _ := chatstore.New(env.Deps.Store).Chat(context.Background(), "acme", id)
+	if it.Status != chats.StatusFailed || !strings.Contains(it.Reason, "ReadPhone") {
+		t.Fatalf("chat %+v, want failed naming the missing phone reader", it)
+	}
+}
+
 func TestANoteCreatedBeforeACrashIsFoundNotDuplicated(t *testing.T) {
 	t.Parallel()
 	env, _ := newEnv(t)
 	setHistory(t, env, "acme", true)
 	now := time.Now()
 	clock := func() time.Time { return now }
-	p := transcripts.NewWith(env.Deps, transcripts.Options{Now: clock, Lease: time.Minute, Backoff: func(int) time.Duration { return time.Millisecond }})
+	p := transcripts.NewWith(env.Deps, transcripts.Options{ReadPhone: phone.E164, Now: clock, Lease: time.Minute, Backoff: func(int) time.Duration { return time.Millisecond }})
 	id := storeChat(t, env, "acme", chatJSON("c-crash", "vera@example.com", "", start))
 	c, _ := chats.Parse([]byte(chatJSON("c-crash", "vera@example.com", "", start)))
 	cs := chatstore.New(env.Deps.Store)

@@ -32,6 +32,7 @@ import (
 	"github.com/sellchat/sellchat/infra/streams"
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
+	"github.com/sellchat/sellchat/shared/phone"
 	"github.com/sellchat/sellchat/shared/secrets"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
@@ -54,7 +55,7 @@ func run(ctx context.Context, out *os.File) error {
 	if err != nil {
 		return err
 	}
-	p := transcripts.New(deps)
+	p := transcripts.New(deps, phone.E164)
 	if url := os.Getenv("DLQ_URL"); url != "" {
 		n, err := drainDLQ(ctx, deps, p, url)
 		if err != nil {
