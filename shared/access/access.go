@@ -6,7 +6,9 @@ package access
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"golang.org/x/sync/errgroup"
@@ -44,6 +46,15 @@ type Session struct {
 	Holder      tokens.Holder
 	// AgentSellUser is the agent's own Sell user when they signed in with Sell.
 	AgentSellUser *tokens.SellUser
+	// Credential names the stored token Sell is called with (its holder and a hash
+	// of its sealed bytes, which change whenever the token does): two sessions
+	// with the same Credential see exactly the same Sell data.
+	Credential string
+}
+
+func credential(h tokens.Holder, rec tokens.Record) string {
+	sum := sha256.Sum256(rec.Sealed)
+	return fmt.Sprintf("%v/%x", h, sum[:12])
 }
 
 // Open resolves the session for the caller. Everything it needs (settings,
@@ -82,12 +93,12 @@ func Open(ctx context.Context, d *app.Deps, id auth.Identity, extra ...*store.Wa
 		if err != nil {
 			return nil, err
 		}
-		s.Sell, s.Holder = c, tokens.Admin()
+		s.Sell, s.Holder, s.Credential = c, tokens.Admin(), credential(tokens.Admin(), adminRec)
 	default: // sell_users, and anything unknown: the cautious mode
 		if agentErr != nil {
 			return nil, ErrNoSellAccess
 		}
-		s.Sell, s.Holder = agentClient, tokens.Agent(id.UserID)
+		s.Sell, s.Holder, s.Credential = agentClient, tokens.Agent(id.UserID), credential(tokens.Agent(id.UserID), agentRec)
 	}
 	return s, nil
 }

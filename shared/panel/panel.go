@@ -20,7 +20,6 @@ import (
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/owners"
-	"github.com/sellchat/sellchat/shared/phone"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/store"
 	"github.com/sellchat/sellchat/shared/webpage"
@@ -37,7 +36,10 @@ var web embed.FS
 // here. "/apps/panel" (no slash) serves the same page.
 const PagePath = "/apps/panel/"
 
-type handler struct{ deps *app.Deps }
+type handler struct {
+	deps   *app.Deps
+	recent recentClients
+}
 
 // New returns the panel function's routes.
 func New(d *app.Deps) *httpx.Router {
@@ -103,33 +105,44 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request) error {
 	for i, name := range widgets.Names {
 		wants[i] = &store.Wanted{Key: store.WidgetKey(id.Account, name), Out: &states[i]}
 	}
+	agentKey := id.Account + "/" + id.UserID
+	pre := h.recent.startEarly(r.Context(), agentKey, v)
 	sess, err := access.Open(r.Context(), h.deps, id, wants...)
 	if err != nil {
+		pre.drop()
+		h.recent.forget(agentKey)
 		return err
 	}
 	published := map[widgets.Name][]string{}
 	for i, name := range widgets.Names {
 		published[name] = store.DefaultedWidget(states[i], wants[i].Found, name).Published
 	}
-	out, err := h.find(r.Context(), sess, v, published)
+	out, err := h.find(r.Context(), sess, v, published, pre)
 	if err != nil {
+		h.recent.forget(agentKey)
 		return sess.SellError(r.Context(), h.deps, err)
 	}
+	h.recent.put(agentKey, sess)
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
-// find runs the lookup: the two searches and the metadata (cached after the first
-// call) at once, then the deals of matched contacts (and the
-// names of persons' companies that did not match themselves).
-func (h *handler) find(ctx context.Context, sess *access.Session, v Visitor, published map[widgets.Name][]string) (Lookup, error) {
+// find runs the lookup: the two searches (unless pre already made them with the
+// session's credential) and the metadata (cached after the first call) at once,
+// then the deals of matched contacts (and the names of persons' companies that did
+// not match themselves).
+func (h *handler) find(ctx context.Context, sess *access.Session, v Visitor, published map[widgets.Name][]string, pre *early) (Lookup, error) {
 	var (
 		found sell.Matches
 		meta  sell.Metadata
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		found, err = sess.Sell.Find(gctx, sell.Visitor{Email: v.Email, Phone: v.Phone, ReadPhone: phone.E164})
+		if m, ok := pre.take(sess.Credential); ok {
+			found = m
+			return nil
+		}
+		found, err = sess.Sell.Find(gctx, visitorQuery(v))
 		return
 	})
 	g.Go(func() (err error) { meta, err = sess.Sell.Metadata(gctx); return })
