@@ -7,10 +7,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -18,7 +25,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/sellchat/sellchat/infra/gateway"
 	"github.com/sellchat/sellchat/infra/lambdaruntime"
+	"github.com/sellchat/sellchat/infra/openapi"
+	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/app/apptest"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/store/storetest"
@@ -54,6 +64,7 @@ var cases = map[string][]expectation{
 		// Sell: Sell-backed routes say so, the rest work on the standard fields.
 		{"patch-settings-not-connected", 409, "sell_not_connected"},
 		{"get-sell-users-not-connected", 409, "sell_not_connected"},
+		{"get-lead-sources-not-connected", 409, "sell_not_connected"},
 		{"post-lead-source-not-connected", 409, "sell_not_connected"},
 		{"get-lead-statuses-as-agent", 403, "forbidden"},
 		{"get-sell-fields-bad-widget", 422, "invalid_value"},
@@ -122,6 +133,7 @@ var cases = map[string][]expectation{
 var pageEvents = map[string]bool{"get-settings-page": true, "get-panel-page": true, "get-feed-page": true}
 
 func TestBootstrapsAnswerTheirEvents(t *testing.T) {
+	contract := loadContract(t)
 	bin := buildBootstraps(t)
 	for fn, exps := range cases {
 		t.Run(fn, func(t *testing.T) {
@@ -171,6 +183,7 @@ func TestBootstrapsAnswerTheirEvents(t *testing.T) {
 					t.Errorf("%s: status %d, want %d: %s", exp.event, out.StatusCode, exp.status, out.Body)
 					continue
 				}
+				checkDocumented(t, contract, exp.event, raw, out)
 				switch {
 				case pageEvents[exp.event]:
 					if !strings.HasPrefix(out.Headers["Content-Type"], "text/html") || !strings.Contains(out.Headers["Content-Security-Policy"], "frame-ancestors") ||
@@ -215,6 +228,165 @@ func TestEveryEventFileIsExercised(t *testing.T) {
 	sort.Strings(orphans)
 	if len(orphans) > 0 {
 		t.Fatalf("events no test sends: %v", orphans)
+	}
+}
+
+// loadContract reads openapi.yaml, the written HTTP contract, as a router over its
+// operations.
+func loadContract(t *testing.T) *openapi.Router {
+	t.Helper()
+	doc, err := openapi.Load(filepath.Join("..", "openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := doc.Operations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := openapi.NewRouter(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
+// checkDocumented holds one real answer of a bootstrap against openapi.yaml: its
+// status must be one the operation names, and its media type one that response
+// documents. The operation is the one Go's mux picks for the request's path, as the
+// function did (GET /settings/ is the page, GET /settings the API). An event for a
+// route outside the contract (unknown-route) is not checked.
+func checkDocumented(t *testing.T, contract *openapi.Router, event string, raw []byte, out events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	var req events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		t.Fatalf("%s: %v", event, err)
+	}
+	op, ok := contract.Match(req.RequestContext.HTTP.Method, req.RawPath)
+	if !ok {
+		return
+	}
+	res, ok := op.Response(out.StatusCode)
+	if !ok {
+		t.Errorf("%s: %s answered %d, which openapi.yaml does not document for %s %s", event, op.Pattern, out.StatusCode, op.Method, op.Path)
+		return
+	}
+	if out.StatusCode >= 300 && out.StatusCode < 400 {
+		return // a redirect's body is Go's courtesy link, not part of the contract
+	}
+	mt, _, _ := mime.ParseMediaType(out.Headers["Content-Type"])
+	if documented := openapi.MediaTypes(res); !slices.Contains(documented, mt) {
+		t.Errorf("%s: %s answered %d as %q; openapi.yaml documents %v", event, op.Pattern, out.StatusCode, mt, documented)
+	}
+}
+
+// TestEveryServedRouteHasAnEvent: every route a function serves is driven through its
+// built bootstrap by at least one event of that function's cases (so by the test
+// above), and every event's routeKey tells the truth about its request, as API
+// Gateway would have routed it. Routes are compared in HTTP API's spelling ({file+}).
+func TestEveryServedRouteHasAnEvent(t *testing.T) {
+	fns := gateway.Functions(&app.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	owner := map[string]string{} // route key → function folder
+	for fn, rt := range fns {
+		if _, ok := cases[fn]; !ok {
+			t.Errorf("functions/%s has no events in cases", fn)
+		}
+		for _, p := range rt.Patterns() {
+			owner[strings.ReplaceAll(p, "...}", "+}")] = fn
+		}
+	}
+	covered := map[string]bool{}
+	for fn, exps := range cases {
+		for _, exp := range exps {
+			name := fn + "/" + exp.event
+			raw, err := os.ReadFile(filepath.Join("..", "events", fn, exp.event+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			checkRouteKey(t, name, ev)
+			switch want, served := owner[ev.RouteKey]; {
+			case !served:
+				// Only an event about unknown routes may name a route nobody serves;
+				// any other would be a misspelt routeKey hiding a route with no event.
+				if exp.status != http.StatusNotFound || exp.code != "not_found" {
+					t.Errorf("%s: routeKey %q is served by no function", name, ev.RouteKey)
+				}
+			case want != fn:
+				t.Errorf("%s: routeKey %q is served by functions/%s, not %s", name, ev.RouteKey, want, fn)
+			default:
+				covered[ev.RouteKey] = true
+			}
+		}
+	}
+	var missing []string
+	for rk, fn := range owner {
+		if !covered[rk] {
+			missing = append(missing, rk+" ("+fn+")")
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("served routes with no event in cases: %v", missing)
+	}
+	if len(owner) == 0 {
+		t.Fatal("no function serves any route: the comparison above proved nothing")
+	}
+}
+
+var routeParam = regexp.MustCompile(`\{([^{}+]+)\+?\}`)
+
+// checkRouteKey checks that an event is self-consistent: routeKey (twice), method and
+// path agree, the route matches the path as API Gateway matches it (a greedy {name+}
+// takes the rest of the path; "<base>/" goes to the "<base>" route, as an HTTP API
+// route cannot end in "/"), and pathParameters hold what the route extracts.
+func checkRouteKey(t *testing.T, name string, ev events.APIGatewayV2HTTPRequest) {
+	t.Helper()
+	method, route, _ := strings.Cut(ev.RouteKey, " ")
+	switch {
+	case ev.RequestContext.RouteKey != ev.RouteKey:
+		t.Errorf("%s: routeKey %q but requestContext.routeKey %q", name, ev.RouteKey, ev.RequestContext.RouteKey)
+	case ev.RequestContext.HTTP.Method != method:
+		t.Errorf("%s: routeKey %q but method %s", name, ev.RouteKey, ev.RequestContext.HTTP.Method)
+	case ev.RequestContext.HTTP.Path != ev.RawPath:
+		t.Errorf("%s: rawPath %q but requestContext.http.path %q", name, ev.RawPath, ev.RequestContext.HTTP.Path)
+	}
+	var names []string
+	for _, m := range routeParam.FindAllStringSubmatch(route, -1) {
+		names = append(names, m[1])
+	}
+	mux := http.NewServeMux()
+	var got map[string]string
+	mux.HandleFunc(method+" "+strings.ReplaceAll(route, "+}", "...}"), func(_ http.ResponseWriter, r *http.Request) {
+		got = map[string]string{}
+		for _, n := range names {
+			got[n] = r.PathValue(n)
+		}
+	})
+	for _, p := range []string{ev.RawPath, strings.TrimSuffix(ev.RawPath, "/")} {
+		if got == nil && p != "" {
+			mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(method, p, nil))
+		}
+	}
+	if got == nil {
+		t.Errorf("%s: routeKey %q does not match path %q", name, ev.RouteKey, ev.RawPath)
+		return
+	}
+	want := ev.PathParameters
+	if want == nil {
+		want = map[string]string{}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%s: pathParameters %v, but the route gives %v", name, want, got)
+		return
+	}
+	for k, v := range got {
+		if want[k] != v {
+			t.Errorf("%s: pathParameters %v, but the route gives %v", name, want, got)
+			return
+		}
 	}
 }
 
