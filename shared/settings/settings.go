@@ -97,7 +97,7 @@ func (s Settings) Apply(patch map[string]json.RawMessage) (Settings, error) {
 			if ReadOnly[field] {
 				return s, invalid(field, "read_only", "%s cannot be changed here.", field)
 			}
-			return s, invalid(field, "unknown_field", "%s is not a setting.", field)
+			return s, invalid(field, "unknown_field", "%q is not a setting.", field)
 		}
 		if err != nil {
 			return s, err
