@@ -42,16 +42,18 @@ build-%Function:
 	fn=$$(echo '$*' | tr '[:upper:]' '[:lower:]'); \
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) go build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$$fn
 
-bench: setup ## run the benchmarks
-	go run ./infra/cmd/dynamolocal -- go test -run '^$$' -bench . -benchmem ./...
+bench: setup ## measure the performance figures against their targets; writes .bench/results.json
+	go run ./infra/cmd/dynamolocal -- go run ./infra/cmd/bench
 
 replay: ## re-drive failed chats and unfinished history jobs (local stack running, or the AWS env; DLQ_URL optional)
 	go run ./infra/cmd/replay
 
 FUZZTIME ?= 20s
-fuzz: ## fuzz the chat parser and the webhook signature check (FUZZTIME each, default 20s)
+fuzz: ## fuzz the chat parser, the webhook signature check, settings patches and JWTs (FUZZTIME each, default 20s)
 	go test -run '^$$' -fuzz '^FuzzParseChat$$' -fuzztime $(FUZZTIME) ./shared/chats/
 	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./shared/chats/ingest/
+	go test -run '^$$' -fuzz '^FuzzSettingsPatch$$' -fuzztime $(FUZZTIME) ./shared/settings/
+	go test -run '^$$' -fuzz '^FuzzVerifyJWT$$' -fuzztime $(FUZZTIME) ./shared/auth/
 
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -147,6 +147,10 @@ func (s *Server) Start(path string, env []string, logs io.Writer) (*Process, err
 	return p, nil
 }
 
+// PID is the bootstrap's process id, for reading its /proc status (peak memory in
+// the benchmarks).
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
 // Stop kills the bootstrap (Lambda freezes and later kills environments; there is
 // no graceful path to test here).
 func (p *Process) Stop() error {

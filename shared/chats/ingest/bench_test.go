@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,7 +91,9 @@ func BenchmarkIngestVsPutItem(b *testing.B) {
 }
 
 // BenchmarkAckWithSlowSell: Sell answering after 2 s does not move the ack's latency,
-// because the webhook never calls Sell (compare with -bench 'Ack').
+// because the webhook never calls Sell. It reports the acks' p50 and p99 with Sell at
+// 0 and at 2 s side by side; make bench holds the 2 s p99 to ≤ 200 ms, a tenth of
+// Sell's latency (our target: the issue only says the ack must not wait on Sell).
 func BenchmarkAckWithSlowSell(b *testing.B) {
 	for _, latency := range []time.Duration{0, 2 * time.Second} {
 		b.Run(fmt.Sprintf("sell-latency-%v", latency), func(b *testing.B) {
@@ -99,16 +102,30 @@ func BenchmarkAckWithSlowSell(b *testing.B) {
 			SetSecret(b, env, "acme", secret)
 			env.Sell.SetFaults(selltest.Faults{Latency: latency})
 			h := ingest.New(env.Deps)
+			took := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if res := apptest.Do(b, h, signedRequest(b, fmt.Sprintf("ack-%d", seq.Add(1)))); res.Status != http.StatusAccepted {
+				b.StopTimer()
+				req := signedRequest(b, fmt.Sprintf("ack-%d", seq.Add(1)))
+				b.StartTimer()
+				start := time.Now()
+				if res := apptest.Do(b, h, req); res.Status != http.StatusAccepted {
 					b.Fatalf("%d %s", res.Status, res.Body)
 				}
+				took = append(took, time.Since(start))
 			}
 			b.StopTimer()
 			if n := env.Sell.TotalCalls(); n != 0 {
 				b.Fatalf("the ack called Sell %d times", n)
 			}
+			// The tail is what a slow Sell would move if the ack waited on it; the
+			// mean (ns/op) would hide a few slow acks among many fast ones.
+			slices.Sort(took)
+			b.ReportMetric(ms(took[len(took)/2]), "p50-ms")
+			b.ReportMetric(ms(took[max((len(took)*99+99)/100, 1)-1]), "p99-ms") // nearest rank
+			b.ReportMetric(ms(latency), "sell-latency-ms")
 		})
 	}
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,253 @@
+// Command bench is `make bench`: it runs the project's benchmarks, each of which
+// measures a figure and its reference side by side in the same run (a lookup and one
+// Sell round trip, the webhook and a bare PutItem, a function's cold start and a
+// hello-world's), prints the figures against their targets and writes them to
+// .bench/results.json as a list of {"name","value","unit","target","met"}.
+//
+//	go run ./infra/cmd/dynamolocal -- go run ./infra/cmd/bench [-out FILE] [-only REGEXP]
+//
+// Under dynamolocal every benchmark shares one DynamoDB Local; alone, each test
+// binary starts its own. It exits 1 when a benchmark fails or a figure with a target
+// was not measured, not when a target is missed: the table says so, and the figures
+// are what the run is for.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sellchat/sellchat/infra/bench"
+)
+
+// run is one `go test -bench` invocation. Each has its own -benchtime: the Sell
+// benchmarks pace every operation at 0.5 s, the ingest ones need thousands.
+type run struct {
+	pkg, bench, benchtime string
+}
+
+var runs = []run{
+	// 40 paced lookups per case: the p50 is steady at that, and p99 is the slowest.
+	{"./shared/panel", "^BenchmarkLookup$", "40x"},
+	{"./shared/leads", "^BenchmarkCreateLead$", "20x"},
+	{"./shared/chats/ingest", "^BenchmarkIngestVsPutItem$", "4000x"},
+	{"./shared/chats/ingest", "^BenchmarkAckWithSlowSell$", "400x"},
+	// 25 starts of each bootstrap (and of hello beside each): cheap, and a shared
+	// machine's noise needs the samples.
+	{"./infra/bench", "^BenchmarkColdStart$", "25x"},
+	{"./infra/bench", "^BenchmarkPeakRSS$", "1x"},
+}
+
+func main() {
+	out := flag.String("out", filepath.Join(".bench", "results.json"), "where to write the results (relative to the module root)")
+	only := flag.String("only", "", "run only the benchmarks whose package or name match this regexp")
+	flag.Parse()
+	os.Exit(mainErr(*out, *only))
+}
+
+func mainErr(out, only string) int {
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	var filter *regexp.Regexp
+	if only != "" {
+		if filter, err = regexp.Compile(only); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -only:", err)
+			return 1
+		}
+	}
+	fns, err := functions(root)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	procs := runtime.GOMAXPROCS(0)
+	fmt.Printf("bench: %s, %d CPUs (GOMAXPROCS %d), %s/%s, %s; DynamoDB Local %s\n",
+		cpuModel(), runtime.NumCPU(), procs, runtime.GOOS, runtime.GOARCH, runtime.Version(), orDefault(os.Getenv("DYNAMODB_ENDPOINT"), "per test binary"))
+
+	lines := map[string]bench.Line{}
+	var failed []string
+	for _, r := range runs {
+		if filter != nil && !filter.MatchString(r.pkg+" "+r.bench) {
+			continue
+		}
+		start := time.Now()
+		fmt.Printf("\n== %s %s (-benchtime %s)\n", r.pkg, r.bench, r.benchtime)
+		if err := goTest(root, r, procs, lines); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %s %s: %v\n", r.pkg, r.bench, err)
+			failed = append(failed, r.pkg+" "+r.bench)
+		}
+		fmt.Printf("== %s done in %s\n", r.pkg, time.Since(start).Round(time.Second))
+	}
+
+	results := bench.Collect(figures(fns), lines)
+	if filter != nil {
+		results = measuredOnly(results)
+	}
+	fmt.Println()
+	if err := bench.WriteTable(os.Stdout, results); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(root, out)
+	}
+	if err := bench.WriteJSON(out, results); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	fmt.Println("\nwrote", out)
+	var missing []string
+	for _, r := range results {
+		if r.Value == nil && r.Target != nil {
+			missing = append(missing, r.Name)
+		}
+	}
+	if len(failed) > 0 || len(missing) > 0 {
+		fmt.Fprintf(os.Stderr, "bench: failed runs %v; figures with a target not measured %v\n", failed, missing)
+		return 1
+	}
+	return 0
+}
+
+// goTest runs one benchmark and parses its lines as they come, echoing them.
+func goTest(root string, r run, procs int, lines map[string]bench.Line) error {
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", r.bench, "-benchtime", r.benchtime, "-benchmem",
+		"-count", "1", "-cpu", fmt.Sprint(procs), "-timeout", "30m", r.pkg)
+	cmd.Dir = root
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	perr := bench.Parse(stdout, procs, os.Stdout, lines)
+	_, _ = io.Copy(io.Discard, stdout) // let go test finish writing if Parse stopped early
+	if err := cmd.Wait(); err != nil {
+		return err
+	}
+	return perr
+}
+
+// figures lists what make bench reports, and where each comes from. Targets are
+// the issue's unless Note says otherwise.
+func figures(fns []string) []bench.Figure {
+	var f []bench.Figure
+	for _, c := range []string{"lead", "person-with-deals"} {
+		b := "BenchmarkLookup/" + c
+		f = append(f,
+			bench.Figure{Name: "lookup p50 (" + c + ")", Bench: b, Metric: "p50-ms", Unit: "ms"},
+			bench.Figure{Name: "lookup p99 (" + c + ")", Bench: b, Metric: "p99-ms", Unit: "ms"},
+			bench.Figure{Name: "one Sell round trip (" + c + " run)", Bench: b, Metric: "sell-roundtrip-ms", Unit: "ms"},
+			bench.Figure{Name: "lookup p50 / Sell round trip (" + c + ")", Bench: b, Metric: "p50/roundtrip", Unit: "×", Target: bench.AtMost(1.15)},
+			bench.Figure{Name: "lookup p99 / Sell round trip (" + c + ")", Bench: b, Metric: "p99/roundtrip", Unit: "×"},
+			bench.Figure{Name: "Sell calls per warm lookup (" + c + ")", Bench: b, Metric: "sell-calls/op", Unit: "calls", Target: bench.AtMost(2)},
+		)
+	}
+	for _, c := range []string{"new-email", "create-anyway"} {
+		b := "BenchmarkCreateLead/" + c
+		f = append(f,
+			bench.Figure{Name: "lead creation p50 (" + c + ")", Bench: b, Metric: "p50-ms", Unit: "ms"},
+			bench.Figure{Name: "one Sell create-lead (" + c + " run)", Bench: b, Metric: "sell-write-ms", Unit: "ms"},
+			bench.Figure{Name: "lead creation p50 / Sell write (" + c + ")", Bench: b, Metric: "p50/write", Unit: "×", Target: bench.AtMost(1.5), Note: "ours"},
+			bench.Figure{Name: "Sell calls per lead creation (" + c + ")", Bench: b, Metric: "sell-calls/op", Unit: "calls"},
+		)
+	}
+	f = append(f,
+		bench.Figure{Name: "webhook acks per second", Bench: "BenchmarkIngestVsPutItem", Metric: "acks/s", Unit: "/s"},
+		bench.Figure{Name: "raw PutItems per second", Bench: "BenchmarkIngestVsPutItem", Metric: "puts/s", Unit: "/s"},
+		bench.Figure{Name: "webhook ingest rate / PutItem rate", Bench: "BenchmarkIngestVsPutItem", Metric: "ratio", Unit: "×", Target: bench.AtLeast(0.5)},
+		bench.Figure{Name: "webhook ack p50, Sell at 0 s", Bench: "BenchmarkAckWithSlowSell/sell-latency-0s", Metric: "p50-ms", Unit: "ms"},
+		bench.Figure{Name: "webhook ack p99, Sell at 0 s", Bench: "BenchmarkAckWithSlowSell/sell-latency-0s", Metric: "p99-ms", Unit: "ms"},
+		bench.Figure{Name: "webhook ack p50, Sell at 2 s", Bench: "BenchmarkAckWithSlowSell/sell-latency-2s", Metric: "p50-ms", Unit: "ms"},
+		// The issue asks that the ack not wait on Sell; a tenth of Sell's latency is
+		// the bound we hold it to (an ack that waited once would take 2 s).
+		bench.Figure{Name: "webhook ack p99, Sell at 2 s", Bench: "BenchmarkAckWithSlowSell/sell-latency-2s", Metric: "p99-ms", Unit: "ms", Target: bench.AtMost(200), Note: "ours: a tenth of Sell's 2 s"},
+	)
+	for _, fn := range fns {
+		b := "BenchmarkColdStart/" + fn
+		f = append(f,
+			bench.Figure{Name: "cold start " + fn, Bench: b, Metric: "cold-start-ms", Unit: "ms"},
+			bench.Figure{Name: "cold start hello (" + fn + " run)", Bench: b, Metric: "hello-ms", Unit: "ms"},
+			bench.Figure{Name: "cold start " + fn + " / hello", Bench: b, Metric: "cold/hello", Unit: "×", Target: bench.AtMost(1.5)},
+			bench.Figure{Name: "cold start " + fn + " to a DynamoDB answer", Bench: b, Metric: "first-answer-ms", Unit: "ms"},
+		)
+	}
+	for _, fn := range append(fns, "hello") {
+		b := "BenchmarkPeakRSS/" + fn
+		size, rss := bench.Figure{Name: "bootstrap size " + fn, Bench: b, Metric: "bootstrap-MB", Unit: "MB"},
+			bench.Figure{Name: "peak RSS " + fn + " (300 events)", Bench: b, Metric: "peak-rss-MB", Unit: "MB"}
+		if fn != "hello" { // the baseline is shown, not judged
+			size.Target, rss.Target = bench.AtMost(10), bench.AtMost(64)
+		}
+		f = append(f, size, rss)
+	}
+	return f
+}
+
+// measuredOnly drops the figures of benchmarks -only left out.
+func measuredOnly(rs []bench.Result) []bench.Result {
+	var out []bench.Result
+	for _, r := range rs {
+		if r.Value != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func moduleRoot() (string, error) {
+	b, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(b))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("run from inside the sellchat module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// functions lists functions/<name>/main.go, as the Makefile's FUNCTIONS does.
+func functions(root string) ([]string, error) {
+	paths, err := filepath.Glob(filepath.Join(root, "functions", "*", "main.go"))
+	if err != nil || len(paths) == 0 {
+		return nil, fmt.Errorf("no functions/*/main.go under %s", root)
+	}
+	var out []string
+	for _, p := range paths {
+		out = append(out, filepath.Base(filepath.Dir(p)))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if k, v, ok := strings.Cut(string(line), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
