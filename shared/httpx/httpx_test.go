@@ -97,3 +97,35 @@ func TestMethodNotAllowedSaysWhatIsAllowed(t *testing.T) {
 		t.Fatalf("%d Allow=%q", w.Code, w.Header().Get("Allow"))
 	}
 }
+
+// A plain request id from outside is echoed (and logged); anything else is replaced
+// by one of ours, so a client cannot put text of its choosing into logs or headers.
+func TestRequestIDsAreEchoedOnlyWhenPlain(t *testing.T) {
+	t.Parallel()
+	rt := router()
+	long := strings.Repeat("a", 129)
+	for id, echoed := range map[string]bool{
+		"req-1":                                  true,
+		"1-67891233-abcdef012345678912345:a.b_c": true,
+		strings.Repeat("a", 128):                 true,
+		long:                                     false,
+		"":                                       false,
+		"evil\r\nSet-Cookie: x=1":                false,
+		"id with spaces":                         false,
+		"ünïcode":                                false,
+	} {
+		req := httptest.NewRequest("GET", "/nowhere", nil)
+		if id != "" {
+			req.Header["X-Request-Id"] = []string{id}
+		}
+		rec := httptest.NewRecorder()
+		rt.ServeHTTP(rec, req)
+		got := rec.Header().Get("X-Request-Id")
+		if echoed && got != id {
+			t.Errorf("id %q was not echoed: got %q", id, got)
+		}
+		if !echoed && (got == id || got == "" || !plainRequestID(got)) {
+			t.Errorf("id %q: answered with %q, want a fresh plain id", id, got)
+		}
+	}
+}

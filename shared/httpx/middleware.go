@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"time"
 )
 
@@ -17,9 +16,23 @@ const (
 	requestIDKey
 )
 
-// requestIDPattern bounds what we echo back: an id from outside is kept only when it
-// is short and plain, so a client cannot inject text into our logs or headers.
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+// plainRequestID bounds what we echo back: an id from outside is kept only when it is
+// short and plain (1 to 128 of A-Z a-z 0-9 . _ : -), so a client cannot inject text
+// into our logs or headers. A loop, not a regexp: the bounded repetition compiled at
+// start-up cost a third of a millisecond of every cold start.
+func plainRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // LoggerFrom returns the request's logger (carrying the request id and, once known,
 // the account), or the default logger outside a request.
@@ -87,7 +100,7 @@ func Wrap(h http.Handler, base *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if !requestIDPattern.MatchString(id) {
+		if !plainRequestID(id) {
 			id = newID()
 		}
 		w.Header().Set("X-Request-Id", id)
