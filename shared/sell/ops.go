@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -324,4 +325,36 @@ func (c *Client) Notes(ctx context.Context, resourceType string, resourceID int6
 		return nil, fmt.Errorf("sell: list notes of %s %d: %w", resourceType, resourceID, err)
 	}
 	return ns, nil
+}
+
+// maxNotePagesSince bounds NotesSince (100,000 notes): past it, an error rather than
+// a partial list, since a caller searching for one note must not miss it.
+const maxNotePagesSince = 1000
+
+// NotesSince lists the notes of one record, newest first, reading pages until it
+// reaches notes Sell dates before since (Notes stops at 1,000, which on a busy
+// record may not reach back far enough).
+func (c *Client) NotesSince(ctx context.Context, resourceType string, resourceID int64, since time.Time) ([]Note, error) {
+	q := url.Values{
+		"resource_type": {resourceType},
+		"resource_id":   {strconv.FormatInt(resourceID, 10)},
+		"sort_by":       {"created_at:desc"},
+		"per_page":      {strconv.Itoa(wire.MaxPerPage)},
+	}
+	var all []Note
+	for page := 1; page <= maxNotePagesSince; page++ {
+		q.Set("page", strconv.Itoa(page))
+		ns, err := listPage[Note](ctx, c, "/v2/notes", q)
+		if err != nil {
+			return nil, fmt.Errorf("sell: list notes of %s %d: %w", resourceType, resourceID, err)
+		}
+		all = append(all, ns...)
+		if len(ns) < wire.MaxPerPage {
+			return all, nil
+		}
+		if last := ns[len(ns)-1].CreatedAt; !last.IsZero() && last.Before(since) {
+			return all, nil
+		}
+	}
+	return nil, fmt.Errorf("sell: list notes of %s %d: more than %d notes since %s", resourceType, resourceID, maxNotePagesSince*wire.MaxPerPage, since.Format(time.RFC3339))
 }

@@ -304,9 +304,17 @@ func (p *Processor) record(ctx context.Context, account, sk, owner string, noteI
 	return err
 }
 
+// sellClockSkew is how far Sell's clock may lag ours: a note of an entry is looked
+// for among the notes Sell dates from the entry's creation less this.
+const sellClockSkew = time.Hour
+
 // findMarked returns the id of the note on e's record that carries chatID's marker.
+// It reads back to the entry's creation however many notes the record got since: a
+// busy record may have more than a thousand newer notes by the time a note whose
+// answer was lost is looked for (a replay, hours later), and missing it would
+// create a second one.
 func findMarked(ctx context.Context, client *sell.Client, e chatstore.Entry, chatID string) (int64, error) {
-	notes, err := client.Notes(ctx, e.ResourceType, e.ResourceID)
+	notes, err := client.NotesSince(ctx, e.ResourceType, e.ResourceID, e.CreatedAt.Add(-sellClockSkew))
 	if err != nil {
 		return 0, err
 	}

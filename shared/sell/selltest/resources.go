@@ -465,14 +465,25 @@ func (s *Sandbox) noteVisibleLocked(c caller, n *sell.Note) bool {
 
 func (s *Sandbox) listNotes(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
+	// The record filters are applied again by serveList; applying them first spares
+	// converting every note of the account when the sandbox holds many (the soak).
+	q := r.URL.Query()
+	typ, rid := q.Get("resource_type"), q.Get("resource_id")
 	s.mu.Lock()
-	var recs []record
+	var notes []sell.Note
 	for _, n := range s.notes {
+		if (q.Has("resource_type") && n.ResourceType != typ) || (q.Has("resource_id") && strconv.FormatInt(n.ResourceID, 10) != rid) {
+			continue
+		}
 		if s.noteVisibleLocked(c, n) {
-			recs = append(recs, toRecord(n))
+			notes = append(notes, *n)
 		}
 	}
 	s.mu.Unlock()
+	recs := make([]record, len(notes))
+	for i, n := range notes {
+		recs[i] = toRecord(n)
+	}
 	serveList(w, r, notesSpec, recs)
 }
 
