@@ -9,7 +9,7 @@ FUNCTIONS  := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: help setup run test build bench lint clean deploy replay fuzz
+.PHONY: help setup run test build bench lint clean deploy replay fuzz soak
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ build-%Function:
 
 bench: setup ## measure the performance figures against their targets; writes .bench/results.json
 	go run ./infra/cmd/dynamolocal -- go run ./infra/cmd/bench
+
+soak: setup ## load and faults at full size (10,000 webhooks, 200 PATCHes, 200 leads); prints figures, fails on any loss
+	go run ./infra/cmd/dynamolocal -- go test -count=1 -v -timeout 45m ./infra/soak -soak
 
 replay: ## re-drive failed chats and unfinished history jobs (local stack running, or the AWS env; DLQ_URL optional)
 	go run ./infra/cmd/replay

@@ -1,0 +1,75 @@
+package soak_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sellchat/sellchat/infra/soak"
+	"github.com/sellchat/sellchat/shared/store/storetest"
+)
+
+// -soak runs the scenarios at full size and prints the figures (make soak).
+var full = flag.Bool("soak", false, "run the scenarios at full size and print the figures")
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+func size() soak.Size {
+	if *full {
+		return soak.Full()
+	}
+	return soak.Small()
+}
+
+// budget bounds a scenario: it stops by itself (the context ends every request and
+// the stream handler), and the test fails, rather than hanging.
+func budget(t *testing.T, small, big time.Duration) context.Context {
+	d := small
+	if *full {
+		d = big
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+type figures interface {
+	Check() error
+	String() string
+}
+
+func report(t *testing.T, f figures, err error) {
+	t.Helper()
+	if *full {
+		fmt.Println(f.String()) // the figures are the point of make soak
+	} else {
+		t.Log("\n" + f.String())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWebhookDeliveriesThroughAFaultySellAreNeitherLostNorDoubled(t *testing.T) {
+	ctx := budget(t, 4*time.Minute, 20*time.Minute)
+	f, err := soak.Webhooks(ctx, t, size().Webhooks)
+	report(t, f, err)
+}
+
+func TestConcurrentSettingsPatchesLoseNoUpdate(t *testing.T) {
+	ctx := budget(t, 2*time.Minute, 10*time.Minute)
+	f, err := soak.Settings(ctx, t, size().Patches)
+	report(t, f, err)
+}
+
+func TestConcurrentLeadRetriesCreateOneLeadPerKey(t *testing.T) {
+	ctx := budget(t, 2*time.Minute, 10*time.Minute)
+	s := size()
+	f, err := soak.Leads(ctx, t, s.Leads, s.LeadKeys)
+	report(t, f, err)
+}
