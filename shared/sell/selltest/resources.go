@@ -98,37 +98,58 @@ func (s *Sandbox) getUser(w http.ResponseWriter, r *http.Request) {
 	writeOne(w, http.StatusOK, "user", cp)
 }
 
-func (s *Sandbox) listLeads(w http.ResponseWriter, r *http.Request) {
+// leadKeys, contactKeys and dealKeys give what visibility is decided by: the
+// record's id and its owner.
+func leadKeys(l *sell.Lead) (id, owner int64)       { return l.ID, l.OwnerID }
+func contactKeys(c *sell.Contact) (id, owner int64) { return c.ID, c.OwnerID }
+func dealKeys(d *sell.Deal) (id, owner int64)       { return d.ID, d.OwnerID }
+
+// listOwned serves a list of leads, contacts or deals: the records the caller's
+// token may see, then filtered, sorted and paged by spec as Sell does.
+func listOwned[T any](s *Sandbox, w http.ResponseWriter, r *http.Request, resource string, all map[int64]*T, spec listSpec, keys func(*T) (id, owner int64)) {
 	c := callerOf(r)
 	s.mu.Lock()
 	var recs []record
-	for _, l := range s.leads {
-		if s.canSeeLocked(c, sell.ResourceLead, l.ID, l.OwnerID) {
-			recs = append(recs, toRecord(l))
+	for _, v := range all {
+		if id, owner := keys(v); s.canSeeLocked(c, resource, id, owner) {
+			recs = append(recs, toRecord(v))
 		}
 	}
 	s.mu.Unlock()
-	serveList(w, r, leadsSpec, recs)
+	serveList(w, r, spec, recs)
 }
 
-func (s *Sandbox) getLead(w http.ResponseWriter, r *http.Request) {
+// getOwned serves the lead, contact or deal named in the path; one the caller's
+// token may not see is answered as Sell answers a missing one, 404.
+func getOwned[T any](s *Sandbox, w http.ResponseWriter, r *http.Request, resource string, all map[int64]*T, keys func(*T) (id, owner int64)) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
 	}
 	c := callerOf(r)
 	s.mu.Lock()
-	l, ok := s.leads[id]
-	var cp sell.Lead
-	if ok = ok && s.canSeeLocked(c, sell.ResourceLead, l.ID, l.OwnerID); ok {
-		cp = *l
+	v, ok := all[id]
+	var cp T
+	if ok {
+		_, owner := keys(v)
+		if ok = s.canSeeLocked(c, resource, id, owner); ok {
+			cp = *v
+		}
 	}
 	s.mu.Unlock()
 	if !ok {
 		notFound(w)
 		return
 	}
-	writeOne(w, http.StatusOK, "lead", cp)
+	writeOne(w, http.StatusOK, resource, cp)
+}
+
+func (s *Sandbox) listLeads(w http.ResponseWriter, r *http.Request) {
+	listOwned(s, w, r, sell.ResourceLead, s.leads, leadsSpec, leadKeys)
+}
+
+func (s *Sandbox) getLead(w http.ResponseWriter, r *http.Request) {
+	getOwned(s, w, r, sell.ResourceLead, s.leads, leadKeys)
 }
 
 // decodeData reads {"data":{…}} into dst, refusing attributes dst does not
@@ -295,69 +316,19 @@ func (s *Sandbox) newIDLocked() int64 {
 }
 
 func (s *Sandbox) listContacts(w http.ResponseWriter, r *http.Request) {
-	c := callerOf(r)
-	s.mu.Lock()
-	var recs []record
-	for _, ct := range s.contacts {
-		if s.canSeeLocked(c, sell.ResourceContact, ct.ID, ct.OwnerID) {
-			recs = append(recs, toRecord(ct))
-		}
-	}
-	s.mu.Unlock()
-	serveList(w, r, contactsSpec, recs)
+	listOwned(s, w, r, sell.ResourceContact, s.contacts, contactsSpec, contactKeys)
 }
 
 func (s *Sandbox) getContact(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
-	}
-	c := callerOf(r)
-	s.mu.Lock()
-	ct, ok := s.contacts[id]
-	var cp sell.Contact
-	if ok = ok && s.canSeeLocked(c, sell.ResourceContact, ct.ID, ct.OwnerID); ok {
-		cp = *ct
-	}
-	s.mu.Unlock()
-	if !ok {
-		notFound(w)
-		return
-	}
-	writeOne(w, http.StatusOK, "contact", cp)
+	getOwned(s, w, r, sell.ResourceContact, s.contacts, contactKeys)
 }
 
 func (s *Sandbox) listDeals(w http.ResponseWriter, r *http.Request) {
-	c := callerOf(r)
-	s.mu.Lock()
-	var recs []record
-	for _, d := range s.deals {
-		if s.canSeeLocked(c, sell.ResourceDeal, d.ID, d.OwnerID) {
-			recs = append(recs, toRecord(d))
-		}
-	}
-	s.mu.Unlock()
-	serveList(w, r, dealsSpec, recs)
+	listOwned(s, w, r, sell.ResourceDeal, s.deals, dealsSpec, dealKeys)
 }
 
 func (s *Sandbox) getDeal(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
-	}
-	c := callerOf(r)
-	s.mu.Lock()
-	d, ok := s.deals[id]
-	var cp sell.Deal
-	if ok = ok && s.canSeeLocked(c, sell.ResourceDeal, d.ID, d.OwnerID); ok {
-		cp = *d
-	}
-	s.mu.Unlock()
-	if !ok {
-		notFound(w)
-		return
-	}
-	writeOne(w, http.StatusOK, "deal", cp)
+	getOwned(s, w, r, sell.ResourceDeal, s.deals, dealKeys)
 }
 
 func (s *Sandbox) listSources(w http.ResponseWriter, r *http.Request) {
