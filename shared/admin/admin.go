@@ -114,6 +114,12 @@ func (h *handler) patchSettings(w http.ResponseWriter, r *http.Request) error {
 	if err := h.checkAgainstSell(r.Context(), id.Account, patch, &next); err != nil {
 		return err
 	}
+	// Read before the write: once the settings are saved nothing may fail the
+	// request, or a retry would meet its own save as a version conflict.
+	in, err := h.deps.Store.Integration(r.Context(), id.Account)
+	if err != nil {
+		return err
+	}
 	save := h.deps.Store.SaveSettings
 	if _, ok := patch["owners"]; ok {
 		// Pool owners are checked again inside the write, so a pool unmarked since
@@ -129,10 +135,6 @@ func (h *handler) patchSettings(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, store.ErrConflict) {
 		return staleVersion(-1)
 	}
-	if err != nil {
-		return err
-	}
-	in, err := h.deps.Store.Integration(r.Context(), id.Account)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,7 +49,31 @@ var (
 	ErrMalformed       = &Error{Status: http.StatusBadRequest, Code: "malformed_json", Message: "The request body is not valid JSON."}
 	ErrNotFound        = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such route."}
 	ErrInternal        = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "Something went wrong on our side; it has been logged."}
+	ErrUnavailable     = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Message: "The service is busy and could not answer in time. Try again in a moment."}
 )
+
+// throttleCodes are the error codes with which AWS services (DynamoDB above all)
+// say "too much at once, slow down": the request did nothing and may be retried.
+var throttleCodes = map[string]bool{
+	"ThrottlingException":                    true,
+	"ProvisionedThroughputExceededException": true,
+	"RequestLimitExceeded":                   true,
+	"LimitExceededException":                 true,
+}
+
+// transient reports whether err is a dependency that ran out of time or asked us
+// to slow down, rather than a fault of ours: the client is told to retry (503),
+// not that something broke (500). Writes that span items are single
+// condition-checked requests, so a retry finds either all of one or none of it.
+func transient(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	// The AWS SDK's API errors carry their code through this method (smithy's
+	// APIError); httpx need not import the SDK to read it.
+	var coded interface{ ErrorCode() string }
+	return errors.As(err, &coded) && throttleCodes[coded.ErrorCode()]
+}
 
 type errorBody struct {
 	Error errorPayload `json:"error"`
@@ -62,13 +87,21 @@ type errorPayload struct {
 }
 
 // WriteError answers with the JSON error shape. An error that is not an *Error is
-// an internal fault: the client gets a generic 500 and the cause goes to the log.
+// an internal fault: the client gets a generic 500 and the cause goes to the log;
+// a timeout or throttling of a dependency is a 503 with Retry-After instead.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var he *Error
-	if !errors.As(err, &he) {
+	switch {
+	case errors.As(err, &he):
+	case transient(err):
+		LoggerFrom(r.Context()).Warn("dependency timed out or throttled", "err", err.Error())
+		he = ErrUnavailable
+		w.Header().Set("Retry-After", "1")
+	default:
 		LoggerFrom(r.Context()).Error("internal error", "err", err.Error())
 		he = ErrInternal
-	} else if he.Status >= 500 {
+	}
+	if he.Status >= 500 && he != ErrUnavailable {
 		LoggerFrom(r.Context()).Error("server error", "code", he.Code, "err", he.Error())
 	}
 	WriteJSON(w, he.Status, errorBody{Error: errorPayload{Code: he.Code, Message: he.Message, Field: he.Field, Details: he.Details}})

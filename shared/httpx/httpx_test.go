@@ -1,13 +1,18 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/aws/smithy-go"
 )
 
 type payload struct {
@@ -127,5 +132,42 @@ func TestRequestIDsAreEchoedOnlyWhenPlain(t *testing.T) {
 		if !echoed && (got == id || got == "" || !plainRequestID(got)) {
 			t.Errorf("id %q: answered with %q, want a fresh plain id", id, got)
 		}
+	}
+}
+
+func TestADependencyThatTimesOutOrThrottlesIsA503NotA500(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		err    error
+		status int
+		code   string
+	}{
+		{"a deadline hit while the store answered", fmt.Errorf("load settings acme: %w", context.DeadlineExceeded), 503, "temporarily_unavailable"},
+		{"DynamoDB throttling", fmt.Errorf("save settings acme: %w", &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}), 503, "temporarily_unavailable"},
+		{"provisioned throughput exceeded", &smithy.GenericAPIError{Code: "ProvisionedThroughputExceededException"}, 503, "temporarily_unavailable"},
+		{"another AWS error stays internal", &smithy.GenericAPIError{Code: "ValidationException", Message: "bad key"}, 500, "internal"},
+		{"a plain fault stays internal", errors.New("nil map"), 500, "internal"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			rt := NewRouter(slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			rt.Handle("GET /x", func(http.ResponseWriter, *http.Request) error { return c.err })
+			w := httptest.NewRecorder()
+			rt.ServeHTTP(w, httptest.NewRequest("GET", "/x", nil))
+			if w.Code != c.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, c.status, w.Body)
+			}
+			if code, _ := errorOf(t, w.Body.String()); code != c.code {
+				t.Fatalf("code %q, want %q", code, c.code)
+			}
+			if retry := w.Header().Get("Retry-After"); (c.status == 503) != (retry != "") {
+				t.Fatalf("Retry-After %q on a %d", retry, c.status)
+			}
+			if strings.Contains(w.Body.String(), "Rate exceeded") || strings.Contains(w.Body.String(), "bad key") {
+				t.Fatalf("the cause leaked: %s", w.Body)
+			}
+		})
 	}
 }
