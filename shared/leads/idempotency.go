@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -27,6 +28,9 @@ type record struct {
 	Created  time.Time       `json:"created"`
 }
 
+// maxPollPause caps the pause between reads of a claim held by another request.
+const maxPollPause = 400 * time.Millisecond
+
 const (
 	recPending = "pending"
 	recDone    = "done"
@@ -39,10 +43,17 @@ func idemKey(account, userID, key string) store.Key {
 	return store.Key{Account: account, SK: "IDEMP#lead#" + hex.EncodeToString(sum[:16])}
 }
 
+// ClaimLease is how long a pending claim holds its key. A request that took the
+// claim and died (its Lambda timed out or was stopped between claim and answer)
+// cannot release it, so the claim expires by itself: after the lease a retry takes
+// the key again rather than hearing "in progress" for a day. It is far above the
+// function's timeout (template.yaml), so a live holder never loses its claim.
+const ClaimLease = 2 * time.Minute
+
 // claim reserves key for a request with body hash h. It returns a stored answer to
 // replay, or nil when the caller holds the claim and must do the work.
 func claim(ctx context.Context, s *store.Store, key store.Key, h string, now time.Time, wait time.Duration) (*record, error) {
-	err := s.Create(ctx, key, record{BodyHash: h, Status: recPending, Created: now.UTC()}, now.Add(IdempotencyTTL))
+	err := s.Create(ctx, key, record{BodyHash: h, Status: recPending, Created: now.UTC()}, now.Add(ClaimLease))
 	if err == nil {
 		return nil, nil
 	}
@@ -50,8 +61,10 @@ func claim(ctx context.Context, s *store.Store, key store.Key, h string, now tim
 		return nil, err
 	}
 	// Someone used this key before, or is using it right now: wait for their answer
-	// rather than doing the work twice.
+	// rather than doing the work twice. The reads back off: many retries of one key
+	// polling at a fixed pace would load the table more than the work they wait on.
 	deadline := time.Now().Add(wait)
+	pause := 25 * time.Millisecond
 	for {
 		var rec record
 		if _, err := s.Get(ctx, key, &rec); err != nil {
@@ -75,20 +88,30 @@ func claim(ctx context.Context, s *store.Store, key store.Key, h string, now tim
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(min(pause/2+rand.N(pause/2+1), time.Until(deadline)+time.Millisecond)):
 		}
+		pause = min(2*pause, maxPollPause)
 	}
 }
 
-// finish stores the answer for later retries.
+// finish stores the answer for later retries. The lead exists by now, so it tries
+// a few times, and even when the caller has gone: a lost answer would leave the
+// retries of this key nothing to replay once the claim's lease ran out.
 func finish(ctx context.Context, s *store.Store, key store.Key, h string, code int, response any, created time.Time) error {
 	raw, err := json.Marshal(response)
 	if err != nil {
 		return fmt.Errorf("encode answer: %w", err)
 	}
 	rec := record{BodyHash: h, Status: recDone, Code: code, Response: raw, Created: created.UTC()}
-	// The item is replaced whole, so the expiry is written again with it.
-	return s.PutWithTTL(ctx, key, rec, created.Add(IdempotencyTTL))
+	ctx = context.WithoutCancel(ctx)
+	for attempt := 1; ; attempt++ {
+		// The item is replaced whole, so the expiry is written again with it.
+		err = s.PutWithTTL(ctx, key, rec, created.Add(IdempotencyTTL))
+		if err == nil || attempt == 3 {
+			return err
+		}
+		time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+	}
 }
 
 // release forgets a claim whose work failed, so a retry can try again.

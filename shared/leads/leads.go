@@ -113,8 +113,9 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := finish(ctx, h.deps.Store, ikey, hash, http.StatusCreated, created, started); err != nil {
-		// The lead exists; the agent must hear so. A retry with this key will wait and
-		// then be told the request is in progress rather than create a second lead.
+		// The lead exists; the agent must hear so. Until the claim's lease ends a
+		// retry with this key is told the request is in progress; after it, the retry
+		// meets this lead in the duplicate check (409 already_exists).
 		httpx.LoggerFrom(ctx).Error("store idempotent answer", "err", err.Error(), "lead", created.Lead.ID)
 	}
 	if req.ChatID != "" && h.after != nil {
