@@ -21,7 +21,7 @@ setup: ## fetch Go modules, DynamoDB Local and Chromium (needs Go, Java 17+, npm
 	go run ./infra/cmd/dynamolocal -fetch
 	infra/scripts/install-chromium.sh
 
-run: setup ## start the local stack (DynamoDB Local, gateway) until Ctrl-C
+run: setup ## start the local stack (DynamoDB Local, the Sell sandbox, the gateway) until Ctrl-C
 	go run ./infra/cmd/local
 
 test: setup ## run every test against one DynamoDB Local started for the run
