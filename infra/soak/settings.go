@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -25,6 +26,7 @@ type SettingsFigures struct {
 	Admins    int // concurrent admins, one PATCH each
 	Saved     int // PATCHes answered 200
 	Conflicts int // 409s, each followed by a fresh read and a retry
+	Busy      int // 503s (the store timed out or throttled: nothing was written), retried the same way
 	Attempts  int // PATCHes sent in all
 	Failed    int // admins that never saved (other answers, or out of time)
 	Final     int64
@@ -45,8 +47,8 @@ func (f *SettingsFigures) Check() error {
 
 func (f *SettingsFigures) String() string {
 	s := fmt.Sprintf("settings: %d concurrent PATCH /settings (read version, add own owner, If-Match, retry on 409): %v\n"+
-		"  saved %d, 409 conflicts %d (%d PATCHes in all, %.1f per save), failed %d, final version %d\n  lost updates %d",
-		f.Admins, round(f.Took), f.Saved, f.Conflicts, f.Attempts, float64(f.Attempts)/float64(max(f.Saved, 1)), f.Failed, f.Final, f.LostUpdates)
+		"  saved %d, 409 conflicts %d, 503 busy %d (%d PATCHes in all, %.1f per save), failed %d, final version %d\n  lost updates %d",
+		f.Admins, round(f.Took), f.Saved, f.Conflicts, f.Busy, f.Attempts, float64(f.Attempts)/float64(max(f.Saved, 1)), f.Failed, f.Final, f.LostUpdates)
 	if p := f.problems.String(); p != "" {
 		s += "\n" + p
 	}
@@ -98,7 +100,16 @@ func Settings(ctx context.Context, t testing.TB, n int) (*SettingsFigures, error
 			<-start
 			for try := 0; ; try++ {
 				var cur settingsView
-				if err := s.getSettings(ctx, tok, &cur); err != nil {
+				err := s.getSettings(ctx, tok, &cur)
+				if errors.Is(err, errBusy) {
+					mu.Lock()
+					f.Busy++
+					mu.Unlock()
+					if sleep(ctx, time.Duration(rng.Int64N(int64(100*time.Millisecond)))) == nil {
+						continue
+					}
+				}
+				if err != nil {
 					mu.Lock()
 					f.Failed++
 					f.problems.add("admin %d: %v", i, err)
@@ -127,15 +138,18 @@ func Settings(ctx context.Context, t testing.TB, n int) (*SettingsFigures, error
 					saves = append(saves, saved{admin: i, view: v})
 				case status == http.StatusConflict:
 					f.Conflicts++
+				case status == http.StatusServiceUnavailable:
+					f.Busy++
 				default:
 					f.Failed++
 					f.problems.add("admin %d: %d %s", i, status, body)
 				}
 				mu.Unlock()
-				if err != nil || status != http.StatusConflict {
+				if err != nil || (status != http.StatusConflict && status != http.StatusServiceUnavailable) {
 					return
 				}
-				// Someone saved first: back off a little (full jitter), then read again.
+				// Someone saved first, or the store was too busy to answer in time: back
+				// off a little (full jitter), then read again.
 				wait := time.Duration(rng.Int64N(int64(min(5*time.Millisecond<<min(try, 7), 500*time.Millisecond)) + 1))
 				if sleep(ctx, wait) != nil {
 					mu.Lock()
@@ -223,6 +237,9 @@ func diff(want, got []settings.Owner) string {
 	return fmt.Sprintf("missing [%s], unexpected [%s]", strings.Join(missing, " "), strings.Join(extra, " "))
 }
 
+// errBusy is a 503: the deployment could not answer in time and wrote nothing.
+var errBusy = errors.New("503 temporarily unavailable")
+
 func (s *stack) getSettings(ctx context.Context, token string, v *settingsView) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/settings", nil)
 	if err != nil {
@@ -235,6 +252,9 @@ func (s *stack) getSettings(ctx context.Context, token string, v *settingsView) 
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode == http.StatusServiceUnavailable {
+		return fmt.Errorf("GET /settings: %w", errBusy)
+	}
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET /settings: %d %s", res.StatusCode, raw)
 	}
