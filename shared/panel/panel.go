@@ -107,9 +107,9 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request) error {
 	}
 	agentKey := id.Account + "/" + id.UserID
 	pre := h.recent.startEarly(r.Context(), agentKey, v)
+	defer pre.drop() // whatever of it was not used
 	sess, err := access.Open(r.Context(), h.deps, id, wants...)
 	if err != nil {
-		pre.drop()
 		h.recent.forget(agentKey)
 		return err
 	}
@@ -117,12 +117,12 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request) error {
 	for i, name := range widgets.Names {
 		published[name] = store.DefaultedWidget(states[i], wants[i].Found, name).Published
 	}
-	out, err := h.find(r.Context(), sess, v, published, pre)
+	out, next, err := h.find(r.Context(), sess, v, published, pre)
 	if err != nil {
 		h.recent.forget(agentKey)
 		return sess.SellError(r.Context(), h.deps, err)
 	}
-	h.recent.put(agentKey, sess)
+	h.recent.put(agentKey, sess, v, next)
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -130,8 +130,9 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request) error {
 // find runs the lookup: the two searches (unless pre already made them with the
 // session's credential) and the metadata (cached after the first call) at once,
 // then the deals of matched contacts (and the names of persons' companies that did
-// not match themselves).
-func (h *handler) find(ctx context.Context, sess *access.Session, v Visitor, published map[widgets.Name][]string, pre *early) (Lookup, error) {
+// not match themselves), unless pre already fetched exactly those. It also returns
+// the ids that second step needed, for the next lookup's pre.
+func (h *handler) find(ctx context.Context, sess *access.Session, v Visitor, published map[widgets.Name][]string, pre *early) (Lookup, second, error) {
 	var (
 		found sell.Matches
 		meta  sell.Metadata
@@ -147,7 +148,7 @@ func (h *handler) find(ctx context.Context, sess *access.Session, v Visitor, pub
 	})
 	g.Go(func() (err error) { meta, err = sess.Sell.Metadata(gctx); return })
 	if err := g.Wait(); err != nil {
-		return Lookup{}, err
+		return Lookup{}, second{}, err
 	}
 
 	var contactIDs []int64
@@ -164,25 +165,28 @@ func (h *handler) find(ctx context.Context, sess *access.Session, v Visitor, pub
 			missingCompanies = append(missingCompanies, c.ContactID)
 		}
 	}
-	var deals []sell.Deal
-	g, gctx = errgroup.WithContext(ctx)
-	if len(contactIDs) > 0 {
-		g.Go(func() (err error) { deals, err = sess.Sell.DealsForContacts(gctx, contactIDs...); return })
+	var shownCompanies []int64 // fetched only when the person widget shows them
+	if contains(published[widgets.Person], "company") {
+		shownCompanies = missingCompanies
 	}
-	if len(missingCompanies) > 0 && contains(published[widgets.Person], "company") {
-		var extra []sell.Contact
-		g.Go(func() (err error) {
-			extra, err = sess.Sell.Contacts(gctx, missingCompanies...)
-			for _, c := range extra {
-				companies[c.ID] = c.DisplayName()
-			}
-			return err
-		})
+	need := newSecond(contactIDs, shownCompanies)
+	deals, extra, ok := pre.takeNext(sess.Credential, need)
+	if !ok {
+		g, gctx = errgroup.WithContext(ctx)
+		if len(need.contacts) > 0 {
+			g.Go(func() (err error) { deals, err = sess.Sell.DealsForContacts(gctx, need.contacts...); return })
+		}
+		if len(need.companies) > 0 {
+			g.Go(func() (err error) { extra, err = sess.Sell.Contacts(gctx, need.companies...); return })
+		}
+		if err := g.Wait(); err != nil {
+			return Lookup{}, second{}, err
+		}
 	}
-	if err := g.Wait(); err != nil {
-		return Lookup{}, err
+	for _, c := range extra {
+		companies[c.ID] = c.DisplayName()
 	}
-	return render(v, found, deals, companies, meta, published), nil
+	return render(v, found, deals, companies, meta, published), need, nil
 }
 
 // render turns what Sell returned into the panel's matches: leads, then people, then

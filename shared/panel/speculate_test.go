@@ -2,11 +2,15 @@ package panel_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/sellchat/sellchat/shared/app/apptest"
 	"github.com/sellchat/sellchat/shared/panel"
+	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
 	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/tokens"
@@ -115,6 +119,192 @@ func TestAnEarlySearchIsShownOnlyForTheSameCredential(t *testing.T) {
 		calls := w.env.Sell.TotalCalls()
 		if _, res := w.lookup(t, "email=vera@example.com"); res.Status != 403 || w.env.Sell.TotalCalls() != calls {
 			t.Fatalf("the refused token was tried again: %d, calls %d → %d", res.Status, calls, w.env.Sell.TotalCalls())
+		}
+	})
+}
+
+// seeded is a demo contact as seeded, to change in the sandbox.
+func seeded(t *testing.T, id int64) sell.Contact {
+	for _, c := range selltest.DemoSeed().Contacts {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no contact %d in the demo seed", id)
+	return sell.Contact{}
+}
+
+// callsSince is how many calls each route got since before was taken.
+func (w *warm) callsSince(before map[string]int) map[string]int {
+	d := w.env.Sell.CallCounts()
+	for k, n := range before {
+		if d[k] -= n; d[k] == 0 {
+			delete(d, k)
+		}
+	}
+	return d
+}
+
+func dealNames(m panel.Match) []string {
+	var names []string
+	for _, d := range m.Deals {
+		names = append(names, d.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// A repeat lookup of the same visitor by the same agent asks for the deals and
+// company names its last lookup needed alongside the searches. Each case changes
+// what Sell holds, or who asks, between two warm lookups and checks the answer is
+// the fresh one all the same.
+func TestARepeatLookupFetchesTheDealsWithTheSearches(t *testing.T) {
+	t.Parallel()
+	const paul = "email=paul@acme.example"
+	paulsDeals := []string{"Acme annual plan", "Acme onboarding"}
+
+	t.Run("the deals and company are asked for before any search answers", func(t *testing.T) {
+		t.Parallel()
+		w := newWarm(t)
+		setAccess(t, w.env, settings.AccessAllAgents)
+		w.lookup(t, paul)
+		before := w.env.Sell.CallCounts()
+		// Every call hangs, then fails once: the deals of a lookup that waited for its
+		// search could only be asked for after a search was retried.
+		w.env.Sell.SetFaults(selltest.Faults{HangRate: 1, MaxHang: 2 * time.Second})
+		done := make(chan apptest.Response, 1)
+		go func() {
+			done <- apptest.Do(t, w.h, apptest.Request{Method: "GET", Path: "/panel?" + paul, Token: w.tok})
+		}()
+		for c := w.callsSince(before); c["GET /v2/deals"] == 0 || c["GET /v2/contacts"] == 0; c = w.callsSince(before) {
+			if c["POST /v3/contacts/search"] > 1 || c["POST /v3/leads/search"] > 1 {
+				w.env.Sell.SetFaults(selltest.Faults{})
+				t.Fatalf("a search was retried before the deals and company were asked for: %v", c)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		w.env.Sell.SetFaults(selltest.Faults{}) // the retries answer
+		res := <-done
+		var out panel.Lookup
+		if res.Status == 200 {
+			res.JSON(t, &out)
+		}
+		if res.Status != 200 || len(out.Matches) != 1 || !slices.Equal(dealNames(out.Matches[0]), paulsDeals) || !hasField(out.Matches[0], "company", "Acme Corp") {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+	})
+	t.Run("a deal and a company name changed since are shown, at no extra calls", func(t *testing.T) {
+		t.Parallel()
+		w := newWarm(t)
+		setAccess(t, w.env, settings.AccessAllAgents)
+		w.lookup(t, paul)
+		w.env.Sell.AddDeal(sell.Deal{OwnerID: selltest.DemoRexID, Name: "Acme support", ContactID: selltest.DemoPaulContactID, Value: "300", Currency: "USD"})
+		acme := seeded(t, selltest.DemoAcmeID)
+		acme.Name = "Acme Corporation"
+		w.env.Sell.AddContact(acme)
+		before := w.env.Sell.CallCounts()
+		out, res := w.lookup(t, paul)
+		if res.Status != 200 || len(out.Matches) != 1 {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		if got := dealNames(out.Matches[0]); !slices.Equal(got, []string{"Acme annual plan", "Acme onboarding", "Acme support"}) {
+			t.Errorf("deals %v", got)
+		}
+		if !hasField(out.Matches[0], "company", "Acme Corporation") {
+			t.Errorf("fields %+v", out.Matches[0].Fields)
+		}
+		want := map[string]int{"POST /v3/leads/search": 1, "POST /v3/contacts/search": 1, "GET /v2/deals": 1, "GET /v2/contacts": 1}
+		if got := w.callsSince(before); !maps.Equal(got, want) {
+			t.Errorf("a repeat lookup made %v, want %v", got, want)
+		}
+	})
+	t.Run("a new contact with the visitor's email", func(t *testing.T) {
+		t.Parallel()
+		w := newWarm(t)
+		setAccess(t, w.env, settings.AccessAllAgents)
+		w.lookup(t, paul)
+		paula := w.env.Sell.AddContact(sell.Contact{OwnerID: selltest.DemoAdminID, FirstName: "Paula", LastName: "Person", Email: "paul@acme.example"})
+		w.env.Sell.AddDeal(sell.Deal{OwnerID: selltest.DemoAdminID, Name: "Paula's trial", ContactID: paula.ID, Value: "10", Currency: "USD"})
+		out, res := w.lookup(t, paul)
+		if res.Status != 200 || len(out.Matches) != 2 || out.Matches[0].ID != selltest.DemoPaulContactID || out.Matches[1].ID != paula.ID {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		if !slices.Equal(dealNames(out.Matches[0]), paulsDeals) || !slices.Equal(dealNames(out.Matches[1]), []string{"Paula's trial"}) {
+			t.Fatalf("deals %+v", out.Matches)
+		}
+	})
+	t.Run("the visitor moving to another company", func(t *testing.T) {
+		t.Parallel()
+		w := newWarm(t)
+		setAccess(t, w.env, settings.AccessAllAgents)
+		w.lookup(t, paul)
+		globex := w.env.Sell.AddContact(sell.Contact{OwnerID: selltest.DemoAdminID, IsOrganization: true, Name: "Globex", Email: "info@globex.example"})
+		moved := seeded(t, selltest.DemoPaulContactID)
+		moved.ContactID = globex.ID
+		w.env.Sell.AddContact(moved)
+		out, res := w.lookup(t, paul)
+		if res.Status != 200 || len(out.Matches) != 1 || !hasField(out.Matches[0], "company", "Globex") || !slices.Equal(dealNames(out.Matches[0]), paulsDeals) {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+	})
+	t.Run("another visitor gets no speculation", func(t *testing.T) {
+		t.Parallel()
+		w := newWarm(t)
+		setAccess(t, w.env, settings.AccessAllAgents)
+		w.lookup(t, paul)
+		before := w.env.Sell.CallCounts()
+		out, res := w.lookup(t, "email=vera@example.com")
+		if res.Status != 200 || len(out.Matches) != 1 || out.Matches[0].ID != selltest.DemoVeraLeadID {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		want := map[string]int{"POST /v3/leads/search": 1, "POST /v3/contacts/search": 1}
+		if got := w.callsSince(before); !maps.Equal(got, want) {
+			t.Errorf("Vera's lookup made %v, want %v: Paul's deals were asked for", got, want)
+		}
+	})
+	t.Run("a failed early call does not fail the lookup", func(t *testing.T) {
+		t.Parallel()
+		w := newWarm(t)
+		setAccess(t, w.env, settings.AccessAllAgents)
+		w.lookup(t, paul)
+		time.Sleep(600 * time.Millisecond) // the client's rate limiter refills: the early calls go out at once
+		before := w.env.Sell.CallCounts()
+		// The latency keeps the fresh calls behind the four early ones, which fail
+		// (a 400 is not retried).
+		w.env.Sell.SetFaults(selltest.Faults{Latency: 200 * time.Millisecond})
+		w.env.Sell.FailNext(4, 400)
+		out, res := w.lookup(t, paul)
+		if res.Status != 200 || len(out.Matches) != 1 || !slices.Equal(dealNames(out.Matches[0]), paulsDeals) || !hasField(out.Matches[0], "company", "Acme Corp") {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		if got := w.callsSince(before)["GET /v2/deals"]; got != 2 {
+			t.Errorf("deals asked for %d times, want 2 (early, failed; then again)", got)
+		}
+	})
+	t.Run("a changed credential", func(t *testing.T) {
+		t.Parallel()
+		w := newWarm(t)
+		// Rex does not see Rita's deal with Paul; the admin's token does.
+		w.env.Sell.AddDeal(sell.Deal{OwnerID: selltest.DemoRitaID, Name: "Rita's referral", ContactID: selltest.DemoPaulContactID, Value: "50", Currency: "USD"})
+		withRitas := append(slices.Clone(paulsDeals), "Rita's referral")
+		w.env.SignInAgent(t, "acme", "361", selltest.DemoRexEmail)
+		for i, c := range []struct {
+			access settings.Access
+			deals  []string
+		}{
+			{settings.AccessSellUsers, paulsDeals},
+			{settings.AccessAllAgents, withRitas},
+			{settings.AccessSellUsers, paulsDeals},
+			{settings.AccessAllAgents, withRitas},
+		} {
+			setAccess(t, w.env, c.access)
+			out, res := w.lookup(t, paul)
+			if res.Status != 200 || len(out.Matches) != 1 {
+				t.Fatalf("lookup %d: %d %s", i, res.Status, res.Body)
+			}
+			if got := dealNames(out.Matches[0]); !slices.Equal(got, c.deals) {
+				t.Errorf("lookup %d in %s mode: deals %v, want %v", i, c.access, got, c.deals)
+			}
 		}
 	})
 }
