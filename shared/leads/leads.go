@@ -89,25 +89,43 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 	if err := req.validate(); err != nil {
 		return err
 	}
-	sess, err := access.Open(ctx, h.deps, id)
-	if err != nil {
-		return err
-	}
 	ikey := idemKey(id.Account, id.UserID, key)
 	hash := bodyHash(req)
 	started := h.now()
-	prior, err := claim(ctx, h.deps.Store, ikey, hash, started, h.wait)
+	// The key is claimed while the session is read: two DynamoDB round trips at
+	// once instead of one after the other. A claim taken for a request the session
+	// then refuses is released, so a refused request leaves nothing behind.
+	claimed := make(chan claimResult, 1)
+	go func() {
+		prior, err := claim(ctx, h.deps.Store, ikey, hash, started, h.wait)
+		claimed <- claimResult{prior, err}
+	}()
+	sess, err := access.Open(ctx, h.deps, id)
+	c := <-claimed
 	if err != nil {
+		if c.err == nil && c.prior == nil {
+			release(ctx, h.deps.Store, ikey)
+		}
 		return err
 	}
-	if prior != nil {
+	if c.err != nil {
+		return c.err
+	}
+	if prior := c.prior; prior != nil {
 		w.Header().Set("Idempotent-Replayed", "true")
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(prior.Code)
 		_, _ = w.Write(append(prior.Response, '\n'))
 		return nil
 	}
-	created, err := h.createLead(ctx, sess, req)
+	// The owner options (the account's pools, Sell's users, mostly cached) are read
+	// while Sell is searched for the visitor.
+	opts := make(chan ownerOptions, 1)
+	go func() {
+		o, err := sess.OwnerOptions(ctx, h.deps)
+		opts <- ownerOptions{o, err}
+	}()
+	created, err := h.createLead(ctx, sess, req, opts)
 	if err != nil {
 		release(ctx, h.deps.Store, ikey)
 		return err
@@ -128,7 +146,19 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *handler) createLead(ctx context.Context, sess *access.Session, req Request) (Created, error) {
+// claimResult is what claim answered.
+type claimResult struct {
+	prior *record
+	err   error
+}
+
+// ownerOptions is what access.Session.OwnerOptions answered.
+type ownerOptions struct {
+	opts owners.Options
+	err  error
+}
+
+func (h *handler) createLead(ctx context.Context, sess *access.Session, req Request, pending <-chan ownerOptions) (Created, error) {
 	if !req.CreateAnyway && req.Email != "" {
 		found, err := sess.Sell.Find(ctx, sell.Visitor{Email: req.Email})
 		if err != nil {
@@ -140,10 +170,11 @@ func (h *handler) createLead(ctx context.Context, sess *access.Session, req Requ
 				Details: map[string]any{"matches": existing}}
 		}
 	}
-	opts, err := sess.OwnerOptions(ctx, h.deps)
-	if err != nil {
-		return Created{}, sess.SellError(ctx, h.deps, err)
+	o := <-pending
+	if o.err != nil {
+		return Created{}, sess.SellError(ctx, h.deps, o.err)
 	}
+	opts := o.opts
 	owner, hasOwner, err := opts.Resolve(req.Owner)
 	if err != nil {
 		var oe *owners.Error

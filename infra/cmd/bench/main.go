@@ -157,13 +157,24 @@ func figures(fns []string) []bench.Figure {
 			bench.Figure{Name: "Sell calls per warm lookup (" + c + ")", Bench: b, Metric: "sell-calls/op", Unit: "calls", Target: bench.AtMost(2)},
 		)
 	}
-	for _, c := range []string{"new-email", "create-anyway"} {
-		b := "BenchmarkCreateLead/" + c
+	// The issue sets no lead-creation target. Ours allow the Sell round trips each
+	// path must make one after the other, plus half of one for our own DynamoDB
+	// work: create-anyway makes one (the write), new-email two (the duplicate check
+	// the issue asks for, then the write, which depends on it).
+	for _, c := range []struct {
+		name   string
+		target float64
+		note   string
+	}{
+		{"new-email", 2.5, "ours: the duplicate check and the write are two Sell round trips in sequence, plus half of one"},
+		{"create-anyway", 1.5, "ours: one Sell round trip, plus half of one"},
+	} {
+		b := "BenchmarkCreateLead/" + c.name
 		f = append(f,
-			bench.Figure{Name: "lead creation p50 (" + c + ")", Bench: b, Metric: "p50-ms", Unit: "ms"},
-			bench.Figure{Name: "one Sell create-lead (" + c + " run)", Bench: b, Metric: "sell-write-ms", Unit: "ms"},
-			bench.Figure{Name: "lead creation p50 / Sell write (" + c + ")", Bench: b, Metric: "p50/write", Unit: "×", Target: bench.AtMost(1.5), Note: "ours"},
-			bench.Figure{Name: "Sell calls per lead creation (" + c + ")", Bench: b, Metric: "sell-calls/op", Unit: "calls"},
+			bench.Figure{Name: "lead creation p50 (" + c.name + ")", Bench: b, Metric: "p50-ms", Unit: "ms"},
+			bench.Figure{Name: "one Sell create-lead (" + c.name + " run)", Bench: b, Metric: "sell-write-ms", Unit: "ms"},
+			bench.Figure{Name: "lead creation p50 / Sell write (" + c.name + ")", Bench: b, Metric: "p50/write", Unit: "×", Target: bench.AtMost(c.target), Note: c.note},
+			bench.Figure{Name: "Sell calls per lead creation (" + c.name + ")", Bench: b, Metric: "sell-calls/op", Unit: "calls"},
 		)
 	}
 	f = append(f,
