@@ -24,8 +24,10 @@ setup: ## fetch Go modules, DynamoDB Local and Chromium (needs Go, Java 17+, npm
 run: setup ## start the local stack (DynamoDB Local, the Sell sandbox, the gateway) until Ctrl-C
 	go run ./infra/cmd/local
 
-test: setup ## run every test against one DynamoDB Local started for the run
+CI_FUZZTIME ?= 5s
+test: setup ## run every test against one DynamoDB Local started for the run, then each fuzz target briefly
 	go run ./infra/cmd/dynamolocal -- go test $(TEST_FLAGS) ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(CI_FUZZTIME)
 
 build: ## build every function's bootstrap for provided.al2023 (ARCH=arm64|amd64)
 	@for fn in $(FUNCTIONS); do \
