@@ -3,6 +3,8 @@ package auth
 import (
 	"crypto/rsa"
 	"errors"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -114,4 +116,26 @@ func TestVerify(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+// isSubdomain replaced the pattern ^[a-z0-9][a-z0-9-]{0,62}$; it must keep its answers.
+func TestIsSubdomainKeepsThePatternsAnswers(t *testing.T) {
+	t.Parallel()
+	pattern := regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	cases := []string{"", "a", "acme", "acme-2", "-acme", "acme-", "Acme", "ac me", "ac.me", "é",
+		strings.Repeat("a", 63), strings.Repeat("a", 64), "0" + strings.Repeat("-", 62), "a\n"}
+	alphabet := "az09-A.\x00"
+	for n := 0; n < 2000; n++ { // every string of up to 3 characters over alphabet
+		s, k := "", n
+		for k > 0 {
+			s += string(alphabet[k%len(alphabet)])
+			k /= len(alphabet)
+		}
+		cases = append(cases, s)
+	}
+	for _, s := range cases {
+		if got, want := isSubdomain(s), pattern.MatchString(s); got != want {
+			t.Errorf("isSubdomain(%q) = %v, the pattern says %v", s, got, want)
+		}
+	}
 }
