@@ -55,12 +55,6 @@ func report(t *testing.T, f figures, err error) {
 	}
 }
 
-func TestWebhookDeliveriesThroughAFaultySellAreNeitherLostNorDoubled(t *testing.T) {
-	ctx := budget(t, 4*time.Minute, 20*time.Minute)
-	f, err := soak.Webhooks(ctx, t, size().Webhooks)
-	report(t, f, err)
-}
-
 func TestConcurrentSettingsPatchesLoseNoUpdate(t *testing.T) {
 	ctx := budget(t, 2*time.Minute, 10*time.Minute)
 	f, err := soak.Settings(ctx, t, size().Patches)
@@ -71,5 +65,14 @@ func TestConcurrentLeadRetriesCreateOneLeadPerKey(t *testing.T) {
 	ctx := budget(t, 2*time.Minute, 10*time.Minute)
 	s := size()
 	f, err := soak.Leads(ctx, t, s.Leads, s.LeadKeys)
+	report(t, f, err)
+}
+
+// The webhook scenario runs last: its table's stream (tens of thousands of records,
+// kept by DynamoDB Local after the table is dropped, as DynamoDB keeps a stream for a
+// day) slows the engine's single SQLite queue for whatever runs after it.
+func TestWebhookDeliveriesThroughAFaultySellAreNeitherLostNorDoubled(t *testing.T) {
+	ctx := budget(t, 4*time.Minute, 20*time.Minute)
+	f, err := soak.Webhooks(ctx, t, size().Webhooks)
 	report(t, f, err)
 }
