@@ -151,3 +151,22 @@ func httpAPIRoute(t *testing.T, ev serverless.Function_EventSource) (string, str
 	}
 	return "", ""
 }
+
+// Chats in the dead-letter queue are missing from Sell's feed until make replay runs:
+// the template must raise an alarm on them.
+func TestTheDeadLetterQueueRaisesAnAlarm(t *testing.T) {
+	tmpl := load(t)
+	if len(tmpl.GetAllSQSQueueResources()) == 0 {
+		t.Fatal("no dead-letter queue")
+	}
+	found := false
+	for _, a := range tmpl.GetAllCloudWatchAlarmResources() {
+		if a.Namespace != nil && *a.Namespace == "AWS/SQS" && a.MetricName != nil && *a.MetricName == "ApproximateNumberOfMessagesVisible" &&
+			a.Threshold != nil && *a.Threshold <= 1 {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no alarm on visible messages in the dead-letter queue")
+	}
+}
