@@ -76,6 +76,16 @@ type Record struct {
 
 func (r Record) String() string { return r.Type + ":" + strconv.FormatInt(r.ID, 10) }
 
+// ParseRecord reads a Record back from its String form ("lead:2001").
+func ParseRecord(s string) (Record, bool) {
+	typ, id, ok := strings.Cut(s, ":")
+	n, err := strconv.ParseInt(id, 10, 64)
+	if !ok || err != nil || n <= 0 || !ValidResource(typ) {
+		return Record{}, false
+	}
+	return Record{Type: typ, ID: n}, true
+}
+
 // FeedPrefix is the key prefix of every feed entry of one record. Entries sort by the
 // chat's start time, so a reverse query reads the feed newest first.
 func FeedPrefix(r Record) string { return "FEED#" + r.Type + "#" + strconv.FormatInt(r.ID, 10) + "#" }

@@ -48,6 +48,14 @@ func (p *Processor) Attach(ctx context.Context, account, chatID, resourceType st
 	if err != nil {
 		return err
 	}
+	// The record joins the chat's records whatever happens to its note, so that
+	// reprocessing the chat (a replay) makes sure of the note too.
+	outcome := chatstore.Outcome{Status: chats.StatusMatched, Records: []string{r.String()}}
+	if item.Status == chats.StatusFailed {
+		// Other records of the chat still wait for their notes: stay where replay
+		// looks.
+		outcome.Status, outcome.Reason = chats.StatusFailed, item.Reason
+	}
 	if in.Enabled(settings.ChatHistoryInSell) {
 		err := p.retry(ctx, func() error {
 			client, err := p.o.Sell(ctx, account)
@@ -57,12 +65,16 @@ func (p *Processor) Attach(ctx context.Context, account, chatID, resourceType st
 			return p.ensureNote(ctx, client, account, e.SK, c)
 		})
 		if err != nil {
-			// The entry is in the feed; the note follows with the next
-			// mirroring job or replay.
+			// The entry is in the feed; the chat is marked failed so that make
+			// replay (or the dead-letter alarm's reader) brings the note.
+			outcome.Status, outcome.Reason = chats.StatusFailed, "note on "+r.String()+": "+reasonOf(err)
+			if serr := p.chats.SetOutcome(context.WithoutCancel(ctx), account, chatID, outcome, p.o.Now()); serr != nil {
+				p.logger.Error("could not mark chat failed", "account", account, "chat_id", chatID, "err", serr.Error())
+			}
 			return fmt.Errorf("attach chat %s of %s: note: %w", chatID, account, err)
 		}
 	}
-	return p.chats.SetOutcome(ctx, account, chatID, chatstore.Outcome{Status: chats.StatusMatched, Records: []string{r.String()}}, p.o.Now())
+	return p.chats.SetOutcome(ctx, account, chatID, outcome, p.o.Now())
 }
 
 // LeadAttacher returns what the leads function calls after creating a lead from a

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -171,16 +172,26 @@ func (p *Processor) processOnce(ctx context.Context, account, chatID string) (ch
 	if err != nil {
 		return chatstore.Outcome{}, err
 	}
-	if c.Visitor.Email == "" && c.Visitor.Phone == "" {
+	// The records the chat is already in (a lead created from it, say, whose email
+	// may not be the visitor's) keep it: a retry makes sure their notes exist too.
+	records := storedRecords(item)
+	if len(records) == 0 && c.Visitor.Email == "" && c.Visitor.Phone == "" {
 		return chatstore.Outcome{Status: chats.StatusUnmatched}, nil
 	}
 	client, err := p.o.Sell(ctx, account)
 	if err != nil {
 		return chatstore.Outcome{}, fmt.Errorf("sell client: %w", err)
 	}
-	records, err := match(ctx, client, c, p.o.ReadPhone)
-	if err != nil {
-		return chatstore.Outcome{}, err
+	if c.Visitor.Email != "" || c.Visitor.Phone != "" {
+		matched, err := match(ctx, client, c, p.o.ReadPhone)
+		if err != nil {
+			return chatstore.Outcome{}, err
+		}
+		for _, r := range matched {
+			if !slices.Contains(records, r) {
+				records = append(records, r)
+			}
+		}
 	}
 	if len(records) == 0 {
 		return chatstore.Outcome{Status: chats.StatusUnmatched}, nil
@@ -194,13 +205,39 @@ func (p *Processor) processOnce(ctx context.Context, account, chatID string) (ch
 		// Chats that arrive while history is disabled are matched and kept, but
 		// reach Sell only when it is enabled again (the mirroring job).
 		if in.Enabled(settings.ChatHistoryInSell) {
-			if err := p.ensureNote(ctx, client, account, e.SK, c); err != nil {
+			err := p.ensureNote(ctx, client, account, e.SK, c)
+			if recordGone(err) {
+				// The record was deleted in Sell since it matched or was attached:
+				// there is nowhere to put the note, and no retry will make one.
+				p.logger.Warn("record gone from Sell; no note", "account", account, "chat_id", c.ID, "record", r.String())
+				err = nil
+			}
+			if err != nil {
 				return chatstore.Outcome{}, err
 			}
 		}
 		out.Records = append(out.Records, r.String())
 	}
 	return out, nil
+}
+
+// recordGone reports whether Sell refused a note because its record no longer
+// exists: a 404, or the 422 on resource_id Sell gives for a note on a missing record.
+func recordGone(err error) bool {
+	var ae *sell.APIError
+	return errors.Is(err, sell.ErrNotFound) ||
+		(errors.As(err, &ae) && ae.Kind == sell.KindValidation && strings.TrimPrefix(ae.Field, "/") == "resource_id")
+}
+
+// storedRecords are the records whose feed the chat is in already.
+func storedRecords(it chatstore.ChatItem) []chats.Record {
+	var out []chats.Record
+	for _, s := range it.Records {
+		if r, ok := chats.ParseRecord(s); ok {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // match finds the visitor's leads and contacts (email, then phone in E.164: the

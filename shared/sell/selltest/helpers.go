@@ -57,6 +57,13 @@ func (s *Sandbox) AddLead(l sell.Lead) sell.Lead {
 	return l
 }
 
+// DeleteLead removes a lead, as when a rep deletes it in Sell.
+func (s *Sandbox) DeleteLead(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.leads, id)
+}
+
 // AddContact stores a contact as is.
 func (s *Sandbox) AddContact(c sell.Contact) sell.Contact {
 	s.mu.Lock()
