@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -98,7 +99,9 @@ func Parse(raw []byte) (Chat, error) {
 	if err := dec.Decode(&obj); err != nil || obj == nil {
 		return Chat{}, ErrMalformed
 	}
-	if dec.More() {
+	// Decoder.More answers false before a stray "]" or "}", so one more token must
+	// be io.EOF: anything after the one chat object makes the delivery malformed.
+	if _, err := dec.Token(); err != io.EOF {
 		return Chat{}, ErrMalformed
 	}
 	c := Chat{Raw: append(json.RawMessage(nil), bytes.TrimSpace(raw)...)}

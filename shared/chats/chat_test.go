@@ -108,7 +108,7 @@ func TestParseRefusesWhatCannotBeStored(t *testing.T) {
 			}
 		})
 	}
-	for _, body := range []string{``, `[]`, `null`, `"chat"`, `{"id":`, `{} {}`} {
+	for _, body := range []string{``, `[]`, `null`, `"chat"`, `{"id":`, `{} {}`, `{"id":"1","visitor":{}}]`, `{"id":"1","visitor":{}}}`, `{"id":"1","visitor":{}} 1`} {
 		if _, err := chats.Parse([]byte(body)); !errors.Is(err, chats.ErrMalformed) {
 			t.Errorf("%q: err = %v, want ErrMalformed", body, err)
 		}

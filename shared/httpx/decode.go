@@ -33,10 +33,18 @@ func DecodeJSON(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
-	if dec.More() {
+	if !AtEnd(dec) {
 		return ErrMalformed
 	}
 	return nil
+}
+
+// AtEnd reports whether dec has nothing left but white space. Decoder.More is not
+// the test: it answers false before a stray "]" or "}", so `{"a":1}]` would pass
+// as one object; reading one more token finds io.EOF only when the value stood alone.
+func AtEnd(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return err == io.EOF
 }
 
 func decodeError(err error) error {

@@ -57,6 +57,9 @@ func TestRequestsAreAnsweredInTheErrorShape(t *testing.T) {
 	}{
 		{"malformed JSON is 400", "POST", "/things", strings.NewReader(`{"name":`), 400, "malformed_json", ""},
 		{"two JSON values are 400", "POST", "/things", strings.NewReader(`{} {}`), 400, "malformed_json", ""},
+		{"a stray ] after the value is 400", "POST", "/things", strings.NewReader(`{"name":"x"}]`), 400, "malformed_json", ""},
+		{"a stray } after the value is 400", "POST", "/things", strings.NewReader(`{"name":"x"}}`), 400, "malformed_json", ""},
+		{"a second value after white space is 400", "POST", "/things", strings.NewReader("{\"name\":\"x\"}\n 7"), 400, "malformed_json", ""},
 		{"an empty body is 400", "POST", "/things", strings.NewReader(``), 400, "empty_body", ""},
 		{"a wrong type names the field", "POST", "/things", strings.NewReader(`{"count":"three"}`), 422, "wrong_type", "count"},
 		{"an unknown field is named", "POST", "/things", strings.NewReader(`{"nmae":"x"}`), 422, "unknown_field", "nmae"},
