@@ -187,6 +187,9 @@ func FuzzParseChat(f *testing.F) {
 			}
 			return
 		}
+		if !json.Valid(c.Raw) { // one JSON value and nothing after it: what is stored must read back
+			t.Fatalf("accepted a body that is not one JSON value: %q", body)
+		}
 		if c.ID == "" || len(c.ID) > chats.MaxIDLength || strings.ContainsAny(c.ID, "\n\r\t ") {
 			t.Fatalf("unusable id %q", c.ID)
 		}
