@@ -116,6 +116,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 		body = []byte(`{"error":{"code":"internal","message":"Something went wrong on our side; it has been logged."}}`)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))

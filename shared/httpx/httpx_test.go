@@ -66,6 +66,9 @@ func TestRequestsAreAnsweredInTheErrorShape(t *testing.T) {
 		{"a body over 1 MiB without a length is 413", "POST", "/things", io.MultiReader(strings.NewReader(`{"name":"`), strings.NewReader(strings.Repeat("x", MaxBody)), strings.NewReader(`"}`)), 413, "body_too_large", ""},
 		{"an unknown route is a JSON 404", "GET", "/elsewhere", nil, 404, "not_found", ""},
 		{"a wrong method is a JSON 405", "DELETE", "/things", nil, 405, "method_not_allowed", ""},
+		{"dot segments are a JSON 404, not a redirect", "GET", "/things/../../go.mod", nil, 404, "not_found", ""},
+		{"dot segments to a served route are a JSON 404", "POST", "/x/../things", strings.NewReader(`{}`), 404, "not_found", ""},
+		{"doubled slashes are a JSON 404", "POST", "//things", strings.NewReader(`{}`), 404, "not_found", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -76,6 +79,9 @@ func TestRequestsAreAnsweredInTheErrorShape(t *testing.T) {
 			router().ServeHTTP(w, r)
 			if w.Code != c.status {
 				t.Fatalf("status %d, want %d: %s", w.Code, c.status, w.Body)
+			}
+			if ct, ns := w.Header().Get("Content-Type"), w.Header().Get("X-Content-Type-Options"); !strings.HasPrefix(ct, "application/json") || ns != "nosniff" {
+				t.Fatalf("Content-Type %q, X-Content-Type-Options %q: want JSON, nosniff", ct, ns)
 			}
 			code, field := errorOf(t, w.Body.String())
 			if code != c.code || field != c.field {

@@ -104,6 +104,8 @@ func Wrap(h http.Handler, base *slog.Logger) http.Handler {
 			id = newID()
 		}
 		w.Header().Set("X-Request-Id", id)
+		// Every answer, JSON or page or replayed body, is read as the type it says.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		logger := base.With("request_id", id)
 		slot := &accountSlot{}
 		ctx := context.WithValue(r.Context(), requestIDKey, id)

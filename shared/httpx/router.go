@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path"
+	"strings"
 )
 
 // HandlerFunc is a handler that returns an error; the router turns the error into the
@@ -49,27 +51,40 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rt *Router) dispatch(w http.ResponseWriter, r *http.Request) {
+	if !clean(r.URL.Path) {
+		// ServeMux would redirect to the cleaned path (even when it names a served
+		// route); a path that is not in its clean form names no route of ours.
+		WriteError(w, r, ErrNotFound)
+		return
+	}
 	h, pattern := rt.mux.Handler(r)
 	if pattern != "" {
 		rt.mux.ServeHTTP(w, r)
 		return
 	}
 	// No pattern matched: ServeMux would answer 404, 405 (with Allow) or a redirect
-	// in plain text. Let it decide, then say the same thing in JSON.
+	// in plain text. Let it decide, then say it in JSON. Its redirects (a path with
+	// dot segments or doubled slashes, to the cleaned path) are answered as a 404:
+	// API Gateway routes the path as sent, every route is served at each spelling
+	// it has, and a redirect would be the one answer of the API that is not JSON.
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
-	switch rec.Code {
-	case http.StatusMethodNotAllowed:
+	if rec.Code == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", rec.Header().Get("Allow"))
 		WriteError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "This route does not accept " + r.Method + "."})
-	case http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusTemporaryRedirect, http.StatusFound:
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-	default:
-		WriteError(w, r, ErrNotFound)
+		return
 	}
+	WriteError(w, r, ErrNotFound)
+}
+
+// clean reports whether p is already what ServeMux would clean it to: rooted,
+// without dot segments or doubled slashes (a trailing slash is kept).
+func clean(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 // Unwrapped serves the routes without the shared conventions; the local gateway
