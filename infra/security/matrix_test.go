@@ -99,6 +99,9 @@ var rows = []row{
 
 	// The feed function. Lead 2001 has A's chat in its feed; B's feed of it is empty.
 	{route: "GET /feed", access: anyRole, method: "GET", path: "/feed?resourceType=lead&resourceId=2001", cross: ok200, control: true},
+	// A's chat by its id: to B it is in no feed of B's, so not found.
+	{route: "GET /feed/chats/{chatId}/messages", access: anyRole, method: "GET", path: "/feed/chats/acme-chat-1/messages?resourceType=lead&resourceId=2001",
+		cross: want{404, "chat_not_found", false}, control: true},
 	{route: "GET /apps/config", access: anyRole, method: "GET", path: "/apps/config", cross: ok200},
 	{route: "GET /apps/feed", access: page, method: "GET", path: "/apps/feed"},
 	{route: "GET /apps/feed/{file...}", access: page, method: "GET", path: "/apps/feed/feed.js"},

@@ -1,9 +1,12 @@
 package feed_test
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -114,4 +117,61 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestThePageShowsTheRestOfALongTranscript: a chat longer than the feed's preview
+// shows its first messages and a "Show the rest" control, which loads the rest page
+// after page, in order, and then goes away. The limits are shrunk so that the rest
+// takes several pages.
+func TestThePageShowsTheRestOfALongTranscript(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	setHistory(t, env, "acme", true)
+	all := texts(37, func(i int) string { return fmt.Sprintf("line %02d <b>not bold</b>", i) })
+	storeChat(t, env, "acme", vera, "long", base.Add(time.Hour), all)
+	storeChat(t, env, "acme", vera, "short", base, all[:3])
+	lim := feed.DefaultLimits
+	lim.PreviewMessages, lim.MessagesPage = 5, 7
+	srv := httptest.NewServer(feed.NewWithLimits(env.Deps, lim))
+	t.Cleanup(srv.Close)
+	tok, err := env.Signer.Sign(auth.Identity{Account: "acme", UserID: "7", Name: "Rex Rep", Role: auth.RoleAgent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := browsertest.New(t)
+	const long, short = `#chats .chat[data-chat-id="long"]`, `#chats .chat[data-chat-id="short"]`
+	shown := func(chat string) []string {
+		t.Helper()
+		got, err := chromedp.Run(b, chromedp.Evaluate[[]string](`[...document.querySelectorAll('`+chat+` .messages .text')].map(s => s.textContent)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if err := chromedp.Do(b, chromedp.Navigate(srv.URL+"/apps/feed/?resourceType=lead&resourceId=2001#token="+url.QueryEscape(tok)),
+		chromedp.WaitVisible(chromedp.CSS(long+" .rest"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := shown(long); !equal(got, all[:5]) {
+		t.Fatalf("the long chat shows %v, want its first 5 messages", got)
+	}
+	label, err := chromedp.Run(b, chromedp.Evaluate[string](`document.querySelector('`+long+` .rest').textContent`))
+	if err != nil || !strings.Contains(label, "32 more messages") {
+		t.Fatalf("the control says %q (%v)", label, err)
+	}
+	if restShown, err := chromedp.Run(b, chromedp.Evaluate[bool](`!document.querySelector('`+short+` .rest').hidden`)); err != nil || restShown {
+		t.Fatalf("a whole chat offers the rest too (%v)", err)
+	}
+	browsertest.Screenshot(t, b, "feed-page-truncated-transcript")
+
+	if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(long+" .rest")), chromedp.WaitNotVisible(chromedp.CSS(long+" .rest"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := shown(long); !equal(got, all) {
+		t.Fatalf("after 'Show the rest' the chat shows %v, want all %d messages in order", got, len(all))
+	}
+	if imgs, err := chromedp.Run(b, chromedp.Evaluate[int](`document.querySelectorAll("#chats b").length`)); err != nil || imgs != 0 {
+		t.Fatalf("chat text became elements: %d (%v)", imgs, err)
+	}
+	browsertest.Screenshot(t, b, "feed-page-whole-transcript")
 }

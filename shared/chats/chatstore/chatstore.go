@@ -134,6 +134,21 @@ func (cs *Store) Chat(ctx context.Context, account, chatID string) (ChatItem, er
 	return it, nil
 }
 
+// FeedChat loads chat chatID of account only if it is in r's feed; ErrNotFound when
+// the chat does not exist or has no entry in that feed. A caller allowed to read one
+// record's feed can therefore not read any other chat by guessing its id.
+func (cs *Store) FeedChat(ctx context.Context, account string, r chats.Record, chatID string) (ChatItem, error) {
+	it, err := cs.Chat(ctx, account, chatID)
+	if err != nil {
+		return ChatItem{}, err
+	}
+	// The entry's key holds the chat's start as stored (see NewEntry's callers).
+	if _, err := cs.Entry(ctx, account, chats.FeedKey(r, chats.Chat{ID: chatID, Start: it.Start})); err != nil {
+		return ChatItem{}, err
+	}
+	return it, nil
+}
+
 // Outcome is the result of one processing attempt.
 type Outcome struct {
 	Status  string

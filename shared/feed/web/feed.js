@@ -44,6 +44,40 @@
     dl.append(dt, dd);
   }
 
+  function renderMessage(m) {
+    const li = document.createElement("li");
+    const at = document.createElement("time");
+    at.dateTime = m.at;
+    at.textContent = m.at ? new Date(m.at).toLocaleTimeString(undefined, { timeStyle: "short" }) : "";
+    const from = document.createElement("span");
+    from.className = "from";
+    from.textContent = m.from + ":";
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = m.text;
+    li.append(at, from, text);
+    if (m.textTruncated) {
+      const cut = document.createElement("span");
+      cut.className = "cut muted";
+      cut.textContent = " (message shortened)";
+      li.append(cut);
+    }
+    return li;
+  }
+
+  // fetchJSON calls the API with the agent's token: {ok, status, body, message}.
+  async function fetchJSON(url) {
+    const token = sessionStorage.getItem(KEY);
+    let res;
+    try {
+      res = await fetch(url, { headers: { Authorization: "Bearer " + token } });
+    } catch (e) {
+      return { ok: false, status: 0, body: {}, message: "Could not reach sellchat. Try again later." };
+    }
+    const body = await res.json().catch(() => ({}));
+    return { ok: res.ok, status: res.status, body, message: body.error && body.error.message };
+  }
+
   function render(item) {
     const node = $("chat-template").content.firstElementChild.cloneNode(true);
     node.dataset.chatId = item.chatId;
@@ -67,19 +101,39 @@
     fact(dl, "Rating", [item.rating, item.comment].filter(Boolean).join(": "));
     fact(dl, "Tags", (item.tags || []).join(", "));
     const ol = node.querySelector(".messages");
-    for (const m of item.messages || []) {
-      const li = document.createElement("li");
-      const at = document.createElement("time");
-      at.dateTime = m.at;
-      at.textContent = m.at ? new Date(m.at).toLocaleTimeString(undefined, { timeStyle: "short" }) : "";
-      const from = document.createElement("span");
-      from.className = "from";
-      from.textContent = m.from + ":";
-      const text = document.createElement("span");
-      text.className = "text";
-      text.textContent = m.text;
-      li.append(at, from, text);
-      ol.append(li);
+    for (const m of item.messages || []) ol.append(renderMessage(m));
+    if (item.truncated && item.messagesCursor) {
+      const more = node.querySelector(".rest");
+      let cursor = item.messagesCursor;
+      const left = () => (item.messageCount || 0) - ol.children.length;
+      const label = () => { more.textContent = "Show the rest (" + left() + " more " + (left() === 1 ? "message" : "messages") + ")"; };
+      label();
+      more.hidden = false;
+      more.addEventListener("click", async () => {
+        more.disabled = true;
+        const note = node.querySelector(".rest-status");
+        note.textContent = "Loading…";
+        // Page after page until the transcript ends: each answer is bounded in size.
+        while (cursor) {
+          const page = await fetchJSON("/feed/chats/" + encodeURIComponent(item.chatId) + "/messages?" +
+            new URLSearchParams({ resourceType, resourceId, cursor }));
+          if (!page.ok) {
+            note.textContent = page.message || "The rest of this chat could not be loaded.";
+            more.disabled = false;
+            return;
+          }
+          if (!page.body.historyVisible) {
+            note.textContent = "Chat history in Sell is turned off.";
+            more.hidden = true;
+            return;
+          }
+          for (const m of page.body.messages || []) ol.append(renderMessage(m));
+          cursor = page.body.nextCursor || "";
+          label();
+        }
+        note.textContent = "";
+        more.hidden = true;
+      });
     }
     return node;
   }
