@@ -62,6 +62,11 @@ type state struct {
 
 const statePrefix = "STATE#"
 
+// errNoProof refuses a Sell sign-in for a caller whose identity carries no email:
+// the only proof that the Sell user is the caller is the same email on both sides.
+var errNoProof = &httpx.Error{Status: http.StatusForbidden, Code: "sell_user_mismatch",
+	Message: "Your Zendesk identity carries no email address, so sellchat cannot check that the Sell user who signs in is you. Add an email to your Zendesk user and try again."}
+
 func (h *handler) start(w http.ResponseWriter, r *http.Request) error {
 	id, _ := auth.From(r.Context())
 	q := r.URL.Query()
@@ -77,6 +82,12 @@ func (h *handler) start(w http.ResponseWriter, r *http.Request) error {
 	case PurposeAgent:
 	default:
 		return httpx.Invalid("purpose", "invalid_value", `purpose must be "install" or "agent".`)
+	}
+	if id.Email == "" {
+		// The callback proves the Sell user is the caller by comparing emails; without
+		// the caller's email nothing could be proved, and whoever approved in Sell
+		// (a forwarded link clicked by an admin) would become this caller's Sell access.
+		return errNoProof
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -151,7 +162,11 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) error {
 	r = httpx.SetAccount(r, account)
 	// The Sell user must be the Zendesk user who started: otherwise someone could
 	// send their own sign-in link to a colleague and collect the colleague's Sell access.
-	if st.Email != "" && !sell.SameEmail(st.Email, me.Email) {
+	// A state without an email (left by an older version) proves nothing: refused.
+	if st.Email == "" {
+		return h.fail(w, r, errNoProof.Status, errNoProof.Code, errNoProof.Message)
+	}
+	if !sell.SameEmail(st.Email, me.Email) {
 		return h.fail(w, r, http.StatusForbidden, "sell_user_mismatch", "You are signed in to Sell as "+me.Email+", but started as "+st.Email+". Sign in to Sell with your own user and try again.")
 	}
 	user := tokens.SellUser{ID: me.ID, Name: me.Name, Email: me.Email}

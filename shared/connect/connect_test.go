@@ -337,3 +337,49 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		t.Fatalf("bad requests changed the table: %s", b)
 	}
 }
+
+// A caller whose identity carries no email cannot prove that the Sell user who
+// approves is them: a forwarded link, approved by an admin in Sell, would otherwise
+// make the admin's Sell access theirs (as agent) or the account's (as installer).
+func TestASignInThatCannotProveWhoIsSigningInIsRefused(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	h := connect.New(env.Deps)
+	ctx := context.Background()
+	for _, purpose := range []string{"agent", "install"} {
+		t.Run(purpose+": starting without an email is refused and stores nothing", func(t *testing.T) {
+			anon := owner
+			anon.UserID, anon.Email = "377", ""
+			before := storetest.Snapshot(t, env.Deps.Store)
+			res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/oauth/start?purpose=" + purpose, Token: sign(t, env, anon),
+				Header: map[string]string{"Accept": "application/json"}})
+			if res.Status != 403 || res.ErrorCode() != "sell_user_mismatch" {
+				t.Fatalf("%d %s", res.Status, res.Body)
+			}
+			if after := storetest.Snapshot(t, env.Deps.Store); len(after) != len(before) {
+				t.Fatalf("items %d → %d", len(before), len(after))
+			}
+		})
+		t.Run(purpose+": a pending sign-in without an email is refused at the callback", func(t *testing.T) {
+			// A real code, approved in Sell as the sandbox admin, brought back with a
+			// state that names no email (as one left by an earlier version would).
+			q := authorize(t, env, h, sign(t, env, owner), purpose)
+			nonce := "noemailnoemailnoemail" + purpose
+			if err := env.Deps.Store.Create(ctx, store.Key{Account: "acme", SK: "STATE#" + nonce},
+				map[string]any{"userId": "377", "purpose": purpose, "created": time.Now().UTC()}, time.Now().Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			q.Set("state", "acme."+nonce)
+			res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/oauth/callback?" + q.Encode(), Header: map[string]string{"Accept": "application/json"}})
+			if res.Status != 403 || res.ErrorCode() != "sell_user_mismatch" {
+				t.Fatalf("%d %s", res.Status, res.Body)
+			}
+			if _, _, err := env.Deps.Vault.Load(ctx, "acme", tokens.Agent("377")); !errors.Is(err, tokens.ErrNoToken) {
+				t.Fatalf("the agent got a Sell token: %v", err)
+			}
+			if _, _, err := env.Deps.Vault.Load(ctx, "acme", tokens.Admin()); !errors.Is(err, tokens.ErrNoToken) {
+				t.Fatalf("an admin token was stored: %v", err)
+			}
+		})
+	}
+}
