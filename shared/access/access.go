@@ -75,7 +75,9 @@ func Open(ctx context.Context, d *app.Deps, id auth.Identity, extra ...*store.Wa
 		return nil, err
 	}
 	s.Settings = store.DefaultedSettings(st, wSettings.Found)
-	if !s.Integration.Enabled(settings.SellAppInChat) {
+	// Elements switch on only once installed, but an account switched on before
+	// that rule (or whose stored state says otherwise) must not reach Sell either.
+	if !s.Integration.Installed || !s.Integration.Enabled(settings.SellAppInChat) {
 		return nil, ErrAppDisabled
 	}
 	agentClient, agentRec, agentErr := d.Vault.FromRecord(ctx, id.Account, tokens.Agent(id.UserID), agentRec, wAgent.Found)

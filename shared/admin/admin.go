@@ -174,6 +174,10 @@ func staleVersion(current int64) error {
 }
 
 // fieldError maps a domain validation error to a 422.
+// errNotInstalled answers a switch-on before POST /integration/install passed.
+var errNotInstalled = &httpx.Error{Status: http.StatusConflict, Code: "not_installed",
+	Message: "Install the integration first: connect Sell, then run the install checks (POST /integration/install); elements can be switched on once every check passes."}
+
 func fieldError(err error) error {
 	var fe *settings.FieldError
 	if errors.As(err, &fe) {
@@ -187,6 +191,7 @@ func fieldError(err error) error {
 type integrationView struct {
 	Elements         map[settings.Element]settings.ElementState `json:"elements"`
 	SellConnected    bool                                       `json:"sellConnected"`
+	Installed        bool                                       `json:"installed"`
 	SuperiorManager  *settings.SellUser                         `json:"superiorManager"`
 	WebhookURL       string                                     `json:"webhookUrl"`
 	SigningSecretSet bool                                       `json:"signingSecretSet"`
@@ -207,6 +212,7 @@ func (h *handler) view(account string, in settings.Integration) integrationView 
 	return integrationView{
 		Elements:         els,
 		SellConnected:    in.SellConnected,
+		Installed:        in.Installed,
 		SuperiorManager:  in.SuperiorManager,
 		WebhookURL:       h.deps.Config.PublicBaseURL + "/webhooks/chat/" + account,
 		SigningSecretSet: len(in.WebhookSecret) > 0,
@@ -241,6 +247,9 @@ func (h *handler) putElement(w http.ResponseWriter, r *http.Request) error {
 	in, err := h.deps.Store.UpdateIntegration(r.Context(), id.Account, func(in *settings.Integration) error {
 		return in.Change(el, change, id.UserID, h.now())
 	})
+	if errors.Is(err, settings.ErrNotInstalled) {
+		return errNotInstalled
+	}
 	if err != nil {
 		return fieldError(err)
 	}

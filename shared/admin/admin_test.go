@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"github.com/sellchat/sellchat/shared/admin"
 	"github.com/sellchat/sellchat/shared/app/apptest"
 	"github.com/sellchat/sellchat/shared/auth"
+	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/store/storetest"
 )
 
@@ -129,9 +131,22 @@ func TestConcurrentPatchesWithOneVersionHaveOneWinner(t *testing.T) {
 	}
 }
 
+// installed marks the account as POST /integration/install leaves it, without
+// switching anything on (the install flow itself is tested in shared/connect).
+func installed(t *testing.T, env *apptest.Env, account string) {
+	t.Helper()
+	if _, err := env.Deps.Store.UpdateIntegration(context.Background(), account, func(in *settings.Integration) error {
+		in.Installed = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestElementsSwitchAloneAndHistoryNeedsConfirmation(t *testing.T) {
 	t.Parallel()
-	_, h, tok := setup(t)
+	env, h, tok := setup(t)
+	installed(t, env, "acme")
 	put := func(name, body string) apptest.Response {
 		return apptest.Do(t, h, apptest.Request{Method: "PUT", Path: "/integration/elements/" + name, Token: tok, Body: body})
 	}
@@ -165,7 +180,8 @@ func TestElementsSwitchAloneAndHistoryNeedsConfirmation(t *testing.T) {
 
 func TestConcurrentElementSwitchesAreAllKept(t *testing.T) {
 	t.Parallel()
-	_, h, tok := setup(t)
+	env, h, tok := setup(t)
+	installed(t, env, "acme")
 	var wg sync.WaitGroup
 	for _, name := range []string{"chat_app_in_sell", "sell_app_in_chat"} {
 		wg.Add(1)

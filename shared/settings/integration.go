@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"errors"
 	"time"
 )
 
@@ -74,11 +75,20 @@ type ElementChange struct {
 const HistoryWarning = "Showing chat history in Sell makes every past chat visible to every Chat agent who has Sell access, " +
 	"whatever Chat's own data-access settings say. Send \"confirm\": true to enable it."
 
+// ErrNotInstalled refuses to switch an element on before the install checks passed:
+// the checks (a Zendesk Sell account, the Chat plan and phase, the installer's
+// rights) are what make the elements safe to use, so they are not advisory.
+var ErrNotInstalled = errors.New("the integration is not installed")
+
 // Change applies c to element e. Switching an element never deletes anything: the
-// state only decides what is shown (rule 2).
+// state only decides what is shown (rule 2). An element can be switched on only on
+// an installed account; switching off is always allowed.
 func (in *Integration) Change(e Element, c ElementChange, by string, now time.Time) error {
 	if c.Enabled == nil {
 		return invalid("enabled", "required", "enabled (true or false) is required.")
+	}
+	if *c.Enabled && !in.Installed {
+		return ErrNotInstalled
 	}
 	if c.SignInOnLoad != nil && e != ChatAppInSell {
 		return invalid("signInOnLoad", "not_applicable", "signInOnLoad applies only to %s.", ChatAppInSell)

@@ -218,7 +218,7 @@ func (e *Env) Connect(t testing.TB, account string) {
 		t.Fatal(err)
 	}
 	_, err := e.Deps.Store.UpdateIntegration(ctx, account, func(in *settings.Integration) error {
-		in.SellConnected = true
+		in.SellConnected, in.Installed = true, true
 		in.SuperiorManager = &settings.SellUser{ID: admin.ID, Name: admin.Name}
 		if in.Elements == nil {
 			in.Elements = map[settings.Element]settings.ElementState{}
