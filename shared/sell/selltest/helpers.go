@@ -17,6 +17,7 @@ import (
 
 // AddUser adds a Sell user (users cannot be created through the API).
 func (s *Sandbox) AddUser(u sell.User) sell.User {
+	defer s.changed()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if u.ID == 0 {
@@ -36,6 +37,7 @@ func (s *Sandbox) AddUser(u sell.User) sell.User {
 // AddPool creates a distribution pool: a phantom user named
 // "Pool: <name>" whose leads are assigned to members in turn.
 func (s *Sandbox) AddPool(name string, members ...int64) sell.User {
+	defer s.changed()
 	u := s.AddUser(sell.User{Name: wire.PoolPhantomPrefix + name,
 		Email: "pool-" + strings.ToLower(strings.ReplaceAll(name, " ", "-")) + "@example.com"})
 	s.mu.Lock()
@@ -46,6 +48,7 @@ func (s *Sandbox) AddPool(name string, members ...int64) sell.User {
 
 // AddLead stores a lead as is (no validation).
 func (s *Sandbox) AddLead(l sell.Lead) sell.Lead {
+	defer s.changed()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l.ID == 0 {
@@ -59,6 +62,7 @@ func (s *Sandbox) AddLead(l sell.Lead) sell.Lead {
 
 // DeleteLead removes a lead, as when a rep deletes it in Sell.
 func (s *Sandbox) DeleteLead(id int64) {
+	defer s.changed()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.leads, id)
@@ -66,6 +70,7 @@ func (s *Sandbox) DeleteLead(id int64) {
 
 // AddContact stores a contact as is.
 func (s *Sandbox) AddContact(c sell.Contact) sell.Contact {
+	defer s.changed()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.ID == 0 {
@@ -79,6 +84,7 @@ func (s *Sandbox) AddContact(c sell.Contact) sell.Contact {
 
 // AddDeal stores a deal as is.
 func (s *Sandbox) AddDeal(d sell.Deal) sell.Deal {
+	defer s.changed()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if d.ID == 0 {
@@ -103,6 +109,7 @@ func (s *Sandbox) stampLocked(created, updated *time.Time) {
 // MakeVisible lets a non-admin user see a record they do not own, as
 // sharing or team permissions would in Sell.
 func (s *Sandbox) MakeVisible(userID int64, resourceType string, id int64) {
+	defer s.changed()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.visible[visKey{userID, resourceType, id}] = true

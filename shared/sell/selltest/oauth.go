@@ -212,6 +212,7 @@ func (s *Sandbox) writeToken(w http.ResponseWriter, t *oauth2.Token) {
 // through OAuth with the default scopes (read, write, profile). Pass scopes
 // to narrow them. It panics when no such user exists: it is a test helper.
 func (s *Sandbox) TokenFor(email string, scopes ...string) *oauth2.Token {
+	defer s.changed()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.userByEmailLocked(email)
@@ -227,6 +228,7 @@ func (s *Sandbox) TokenFor(email string, scopes ...string) *oauth2.Token {
 // ExpireToken makes an access token expired (the refresh token still
 // works), as happens to a Lambda holding a token for more than an hour.
 func (s *Sandbox) ExpireToken(accessToken string) {
+	defer s.changed()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if at, ok := s.access[accessToken]; ok {
@@ -238,6 +240,7 @@ func (s *Sandbox) ExpireToken(accessToken string) {
 // also revokes the access tokens issued with it, like an app being
 // disconnected in Sell's settings.
 func (s *Sandbox) RevokeToken(token string) {
+	defer s.changed()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.access[token]; ok {
@@ -256,6 +259,7 @@ func (s *Sandbox) RevokeToken(token string) {
 
 // RevokeUser revokes every token of the user with that email.
 func (s *Sandbox) RevokeUser(email string) {
+	defer s.changed()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.userByEmailLocked(email)

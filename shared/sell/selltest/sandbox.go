@@ -14,6 +14,9 @@
 //	srv := &http.Server{Handler: sb}
 //	go srv.Serve(ln)
 //
+// A sandbox lives in memory unless Options.StateFile names a file to keep its
+// state in; the local stack does that, so a restart keeps its Sell data.
+//
 // Behaviour the reference notes leave open follows the same assumptions as the
 // client (shared/sell/internal/wire/assumptions.go); docs/sell-sandbox.md
 // describes the whole sandbox and its demo data.
@@ -64,6 +67,14 @@ type Options struct {
 	Region string
 	// Now is the clock for tokens, rate limits and timestamps.
 	Now func() time.Time
+	// StateFile, when set, keeps the sandbox's state in that JSON file so that
+	// it survives a restart, as a real Sell account would: records, users,
+	// pools, and the OAuth codes and tokens it issued. Open (or New) loads the
+	// file in place of Seed when it exists; every change (an API write, an OAuth
+	// exchange, a helper such as AddLead) is written back atomically at once,
+	// and again on Close. Empty, the default for tests, keeps everything in
+	// memory. The local stack (make run) sets it to .local/sell-sandbox.json.
+	StateFile string
 }
 
 // Default OAuth client credentials of the sandbox.
@@ -93,6 +104,7 @@ type Sandbox struct {
 	mux       *http.ServeMux
 	closed    chan struct{}
 	closeOnce sync.Once
+	saveMu    sync.Mutex // orders writes of StateFile (see Save)
 
 	mu        sync.Mutex
 	rng       *mrand.Rand
@@ -132,8 +144,19 @@ type visKey struct {
 }
 
 // New returns a sandbox handler. Call Close when done so that hanging
-// requests (see Faults) are released.
+// requests (see Faults) are released. With Options.StateFile set it panics
+// when the file cannot be read or created; Open reports that as an error.
 func New(opts Options) *Sandbox {
+	s, err := Open(opts)
+	if err != nil {
+		panic("selltest: " + err.Error())
+	}
+	return s
+}
+
+// newSandbox applies the defaults of opts and returns an empty sandbox, ready
+// to be loaded from a seed or a saved state.
+func newSandbox(opts Options) *Sandbox {
 	if opts.ClientID == "" {
 		opts.ClientID = DefaultClientID
 	}
@@ -180,13 +203,16 @@ func New(opts Options) *Sandbox {
 		grants:    map[string]int{},
 		searchOff: opts.DisableSearchAPI,
 	}
-	s.load(opts.Seed)
 	s.routes()
 	return s
 }
 
-// Close releases requests held by a hang fault. The handler keeps working.
-func (s *Sandbox) Close() { s.closeOnce.Do(func() { close(s.closed) }) }
+// Close releases requests held by a hang fault and, with Options.StateFile,
+// saves the state a last time. The handler keeps working (and saving).
+func (s *Sandbox) Close() {
+	s.closeOnce.Do(func() { close(s.closed) })
+	s.changed()
+}
 
 func (s *Sandbox) routes() {
 	m := http.NewServeMux()
@@ -229,7 +255,9 @@ func (s *Sandbox) routes() {
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", newRequestID())
 	if strings.HasPrefix(r.URL.Path, "/oauth2/") {
+		// authorize issues a code, the token endpoint tokens: both change state.
 		s.mux.ServeHTTP(w, r)
+		s.changed()
 		return
 	}
 	s.mu.Lock()
@@ -263,6 +291,11 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(w, r.WithContext(withCaller(r.Context(), c)))
+	// Reads change nothing worth keeping (v3 search is a POST that only reads);
+	// any other call may have changed the state.
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && !strings.HasPrefix(r.URL.Path, "/v3/") {
+		s.changed()
+	}
 }
 
 func scopeFor(r *http.Request) string {

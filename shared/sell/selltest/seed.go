@@ -8,25 +8,26 @@ import (
 )
 
 // Seed is the initial content of a sandbox.
+// The JSON names are those of a persistent sandbox's state file (Options.StateFile).
 type Seed struct {
-	Account      sell.Account
-	Users        []sell.User
-	Pools        []Pool
-	LeadStatuses []sell.LeadStatus
-	LeadSources  []sell.LeadSource
+	Account      sell.Account      `json:"account"`
+	Users        []sell.User       `json:"users"`
+	Pools        []Pool            `json:"pools"`
+	LeadStatuses []sell.LeadStatus `json:"leadStatuses"`
+	LeadSources  []sell.LeadSource `json:"leadSources"`
 	// CustomFields maps a resource type (sell.ResourceLead…) to its fields.
-	CustomFields map[string][]sell.CustomField
-	Leads        []sell.Lead
-	Contacts     []sell.Contact
-	Deals        []sell.Deal
-	Notes        []sell.Note
+	CustomFields map[string][]sell.CustomField `json:"customFields"`
+	Leads        []sell.Lead                   `json:"leads"`
+	Contacts     []sell.Contact                `json:"contacts"`
+	Deals        []sell.Deal                   `json:"deals"`
+	Notes        []sell.Note                   `json:"notes"`
 }
 
 // Pool is a distribution pool: leads created with OwnerID = PhantomID go to
 // Members in turn. The phantom must be among Seed.Users.
 type Pool struct {
-	PhantomID int64
-	Members   []int64
+	PhantomID int64   `json:"phantomId"`
+	Members   []int64 `json:"members"`
 }
 
 // Ids of the demo seed, for tests and demos. Each kind of record has its own
