@@ -47,6 +47,7 @@
       this.status = status;
       this.code = e.code || "";
       this.field = e.field || "";
+      this.details = e.details;
     }
   }
 
@@ -134,6 +135,12 @@
     return !!(state.integration && state.integration.sellConnected);
   }
 
+  // installed is true once POST /integration/install passed; until then the backend
+  // refuses to switch any element on.
+  function installed() {
+    return !!(state.integration && state.integration.installed);
+  }
+
   // ---- sign-in ---------------------------------------------------------------
 
   function showSignIn(message) {
@@ -151,7 +158,7 @@
       account: $("si-account").value.trim(),
       userId: $("si-user").value.trim(),
       name: $("si-name").value.trim(),
-      email: "",
+      email: $("si-email").value.trim(),
       role: $("si-role").value,
     };
     try {
@@ -219,6 +226,9 @@
       if (q.get("connected") === "1") {
         banner("Sell is connected.", "info");
         history.replaceState(null, "", location.pathname);
+        // Back from Sell's sign-in: the install checks are the next step, so run them
+        // once now (the query is gone, so a reload does not run them again).
+        if (connected() && !installed()) await runInstall();
       }
     } catch (e) {
       if (e.status === 403) {
@@ -253,6 +263,100 @@
     const sm = state.integration.superiorManager;
     $("conn-manager").textContent = sm ? "Connected by " + sm.name + ", the superior manager." : "";
     $("connect-sell").textContent = on ? "Connect Sell again" : "Connect Sell";
+    renderInstall();
+  }
+
+  // ---- install ---------------------------------------------------------------
+
+  function renderInstall() {
+    const done = installed();
+    const canRun = connected() && !done;
+    $("install-dot").className = "dot" + (done ? " on" : "");
+    $("install-text").textContent = done ? "Installed." : connected()
+      ? "Not installed yet. Run the install checks: once every check passes, the integration is installed and the Chat app in Sell and the Sell app in Chat switch on."
+      : "Not installed. Connect Sell first, then run the install checks.";
+    $("run-install").hidden = !canRun;
+    // The next step is the primary action: connecting, then installing.
+    $("connect-sell").classList.toggle("primary", !connected());
+    $("run-install").classList.toggle("primary", canRun);
+    if (!canRun) showFailures([]);
+  }
+
+  // showFailures lists the failed install checks, each with what to do, and ties
+  // them to the button as its description so a screen reader hears why to retry.
+  function showFailures(checks) {
+    const list = $("install-checks");
+    clear(list);
+    for (const c of checks) {
+      const code = String((c && c.code) || "");
+      const message = String((c && c.message) || code || "A check failed.");
+      list.appendChild(el("li", { "data-code": code }, message));
+    }
+    $("install-failures-h").textContent = checks.length === 1
+      ? "One install check failed. Fix it, then run the checks again:"
+      : checks.length + " install checks failed. Fix them, then run the checks again:";
+    $("install-failures").hidden = checks.length === 0;
+    if (checks.length) $("run-install").setAttribute("aria-describedby", "install-failures");
+    else $("run-install").removeAttribute("aria-describedby");
+  }
+
+  // refreshIntegration reloads GET /integration after something changed it behind
+  // the page's back (an install, an uninstall elsewhere).
+  async function refreshIntegration() {
+    const wasConnected = connected();
+    try {
+      state.integration = await api("GET", "/integration");
+    } catch (e) {
+      // Keep what the page knows; the caller has already said what happened.
+    }
+    if (connected() !== wasConnected) {
+      renderAll();
+    } else {
+      renderConnection();
+      renderElements();
+      renderOwners();
+    }
+  }
+
+  let installing = false;
+
+  async function runInstall() {
+    if (installing) return;
+    installing = true;
+    const button = $("run-install");
+    const hadFocus = document.activeElement === button;
+    // Not disabled: a disabled button loses the focus, and a keyboard user retrying
+    // after a failure would be thrown back to the top of the page.
+    button.setAttribute("aria-disabled", "true");
+    status("install-status", "saving", "Running the install checks…");
+    try {
+      const res = (await api("POST", "/integration/install")) || {};
+      // Show the install from its own answer at once, then reload the rest (the
+      // elements it switched on, the superior manager).
+      state.integration = Object.assign({}, state.integration, {
+        installed: true,
+        sellConnected: true,
+        elements: res.elements || state.integration.elements,
+        superiorManager: res.superiorManager || state.integration.superiorManager,
+      });
+      showFailures([]);
+      await refreshIntegration();
+      status("install-status", "saved", "Installed: every check passed.");
+      // The button is gone now; keep keyboard users where the outcome is.
+      if (hadFocus) $("install-state").focus();
+    } catch (e) {
+      if (e.status === 422 && e.code === "prerequisites_failed" && Array.isArray(e.details)) {
+        showFailures(e.details);
+        status("install-status", "failed", "Not installed: " + e.message);
+      } else {
+        showFailures([]);
+        status("install-status", "failed", "Not installed: " + e.message);
+        if (e.status === 409) await refreshIntegration(); // e.g. Sell no longer connected
+      }
+    } finally {
+      installing = false;
+      button.removeAttribute("aria-disabled");
+    }
   }
 
   async function connectSell() {
@@ -273,14 +377,23 @@
 
   function renderElements() {
     const els = state.integration.elements || {};
+    const ready = installed();
+    $("elements-note").hidden = ready;
     for (const name of ELEMENTS) {
       const st = els[name] || { enabled: false };
-      $("el-" + name).checked = !!st.enabled;
+      const input = $("el-" + name);
+      input.checked = !!st.enabled;
+      // Before the install only switching off is possible (should one be on).
+      input.disabled = !ready && !st.enabled;
+      if (ready) input.removeAttribute("aria-describedby");
+      else input.setAttribute("aria-describedby", "elements-note");
+      input.closest("li").classList.toggle("disabled", input.disabled);
       $("dot-" + name).className = "dot" + (st.enabled ? " on" : "");
     }
     const chatApp = els.chat_app_in_sell || {};
     $("el-signInOnLoad").checked = !!chatApp.signInOnLoad;
-    $("el-signInOnLoad").disabled = !chatApp.enabled;
+    // Its change re-sends "enabled": true, which waits for the install too.
+    $("el-signInOnLoad").disabled = !chatApp.enabled || !ready;
   }
 
   async function putElement(name, body) {
@@ -291,6 +404,11 @@
       renderElements();
       status(sid, "saved", body.enabled ? "Saved: on" : "Saved: off");
     } catch (e) {
+      if (e.status === 409 && e.code === "not_installed") {
+        // Someone uninstalled meanwhile (or the page was stale): show it as it is.
+        state.integration.installed = false;
+        await refreshIntegration();
+      }
       renderElements();
       failed(sid, e);
     }
@@ -864,6 +982,7 @@
   function wire() {
     $("signin-form").addEventListener("submit", localSignIn);
     $("connect-sell").addEventListener("click", connectSell);
+    $("run-install").addEventListener("click", runInstall);
     for (const name of ELEMENTS) $("el-" + name).addEventListener("change", onElementToggle);
     $("el-signInOnLoad").addEventListener("change", (ev) =>
       putElement("chat_app_in_sell", { enabled: $("el-chat_app_in_sell").checked, signInOnLoad: ev.target.checked }));
