@@ -3,26 +3,19 @@ package feed
 import (
 	"encoding/json"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sellchat/sellchat/shared/chats"
+	"github.com/sellchat/sellchat/shared/httpx"
 )
 
-// A Lambda behind API Gateway answers with one buffered JSON document of at most
-// 6 MB ("Invocation payload (request and response): 6 MB each for request and
-// response (synchronous)",
-// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html); an HTTP
-// API would pass 10 MB (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html),
-// so Lambda's is the limit that binds. aws-lambda-go-api-proxy's httpadapter (v2)
-// puts our body into that document as a JSON string (base64 only when the body is
-// not valid UTF-8, which encoding/json never writes), so what counts is the body's
-// size once escaped again: see lambdaBytes.
+// Answers are bounded as Lambda carries them: see httpx.MaxAnswerBytes and
+// httpx.LambdaBytes for the limit and how a body is counted.
 const (
 	// MaxPageBytes bounds one answer of GET /feed or GET /feed/chats/{chatId}/messages,
-	// counted as lambdaBytes: two thirds of Lambda's 6 MB, leaving room for the
+	// counted as httpx.LambdaBytes: two thirds of Lambda's 6 MB, leaving room for the
 	// headers, the envelope and any misjudgement.
-	MaxPageBytes = 4 << 20
-	// MaxItemBytes bounds one chat in a feed page (lambdaBytes): a single chat always
+	MaxPageBytes = httpx.MaxAnswerBytes
+	// MaxItemBytes bounds one chat in a feed page (httpx.LambdaBytes): a single chat always
 	// fits in a page, and even PageSize chats this large (5 MiB) stay under Lambda's
 	// limit; MaxPageBytes stops such a page earlier still.
 	MaxItemBytes = 256 << 10
@@ -36,7 +29,7 @@ const (
 	// documented limit on a Chat message and the webhook takes chats of up to 1 MiB,
 	// so a single message could
 	// otherwise outgrow any page; longer texts are cut and marked textTruncated.
-	// At 7 bytes a byte in the worst case (see lambdaBytes) a message stays far
+	// At 7 bytes a byte in the worst case (see httpx.LambdaBytes) a message stays far
 	// under MaxPageBytes, so every page of messages holds at least one.
 	MaxMessageText = 64 << 10
 )
@@ -57,8 +50,8 @@ const (
 // them to see pages stop early without storing megabytes.
 type limits struct {
 	pageItems       int // chats per feed page
-	pageBytes       int // lambdaBytes of one answer
-	itemBytes       int // lambdaBytes of one chat in a feed page
+	pageBytes       int // httpx.LambdaBytes of one answer
+	itemBytes       int // httpx.LambdaBytes of one chat in a feed page
 	previewMessages int // messages of a chat in a feed page
 	messagesPage    int // messages per page of a chat's messages
 }
@@ -68,57 +61,8 @@ var defaultLimits = limits{
 	previewMessages: PreviewMessages, messagesPage: MessagesPageSize,
 }
 
-// lambdaBytes is the size b takes inside the Lambda response document, where the
-// adapter carries the body as a JSON string: '"' and '\' take two bytes, control
-// characters, '<', '>', '&' and U+2028/U+2029 six (encoding/json's escapes), any
-// other byte of valid UTF-8 one. Our bodies are JSON that already escapes the
-// six-byte cases, so in practice only quotes and backslashes grow; counting all of
-// them keeps the bound true whatever encoder writes the document. A byte of the
-// original text thus costs at most 7 (e.g. '<' → \u003c → \\u003c).
-func lambdaBytes(b []byte) int {
-	n := 0
-	for i := 0; i < len(b); {
-		c := b[i]
-		switch {
-		case c == '"' || c == '\\':
-			n += 2
-		case c < 0x20 || c == '<' || c == '>' || c == '&':
-			n += 6
-		case c == 0xE2 && i+2 < len(b) && b[i+1] == 0x80 && (b[i+2] == 0xA8 || b[i+2] == 0xA9):
-			n += 6
-			i += 3
-			continue
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && size == 1 {
-				n += 6 // replaced by \ufffd
-			} else {
-				n += size
-			}
-			i += size
-			continue
-		default:
-			n++
-		}
-		i++
-	}
-	return n
-}
-
-// clip cuts s to at most max bytes on a rune boundary, marking the cut with "…".
-func clip(s string, max int) (string, bool) {
-	if len(s) <= max {
-		return s, false
-	}
-	cut := max - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…", true
-}
-
 func clipped(s string, max int) string {
-	out, _ := clip(s, max)
+	out, _ := httpx.Clip(s, max)
 	return out
 }
 
@@ -138,7 +82,7 @@ func transcript(c chats.Chat) []Message {
 	msgs := c.Messages()
 	out := make([]Message, len(msgs))
 	for i, m := range msgs {
-		text, cut := clip(m.Text, MaxMessageText)
+		text, cut := httpx.Clip(m.Text, MaxMessageText)
 		out[i] = Message{At: m.At.UTC(), From: clipped(m.From, maxShortField), Text: text, TextTruncated: cut}
 	}
 	return out
@@ -165,7 +109,7 @@ func head(c chats.Chat, start time.Time) Item {
 }
 
 // fit counts how many of msgs, from the first, fit in count messages and budget
-// lambdaBytes, each encoded message plus its comma counted; fixed is what the rest
+// httpx.LambdaBytes, each encoded message plus its comma counted; fixed is what the rest
 // of the answer costs. With atLeastOne the first message is taken whatever it costs,
 // so that paging through a transcript always moves on (MaxMessageText keeps it
 // under MaxPageBytes).
@@ -176,7 +120,7 @@ func fit(msgs []Message, count, budget, fixed int, atLeastOne bool) int {
 			break
 		}
 		b, _ := json.Marshal(m) // a Message always marshals
-		cost := lambdaBytes(b) + 1
+		cost := httpx.LambdaBytes(b) + 1
 		if used+cost > budget && !(atLeastOne && n == 0) {
 			break
 		}

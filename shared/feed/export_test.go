@@ -20,5 +20,5 @@ func NewWithLimits(d *app.Deps, l Limits) *httpx.Router {
 		previewMessages: l.PreviewMessages, messagesPage: l.MessagesPage})
 }
 
-// LambdaBytes is lambdaBytes, the size of a body inside the Lambda response.
-var LambdaBytes = lambdaBytes
+// LambdaBytes is httpx.LambdaBytes, the size of a body inside the Lambda response.
+var LambdaBytes = httpx.LambdaBytes

@@ -207,7 +207,7 @@ func (h *handler) feed(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		cost := lambdaBytes(b) + 1
+		cost := httpx.LambdaBytes(b) + 1
 		// The page ends before the chat that would cross the budget, and the cursor
 		// resumes right after the last entry read, so nothing is lost or repeated.
 		// The first chat always goes in: MaxItemBytes is far below the budget.
@@ -276,7 +276,7 @@ func (h *handler) item(account string, rec chats.Record, c *storedChat) ([]byte,
 	if err != nil {
 		return nil, fmt.Errorf("encode feed item %s: %w", c.ID, err)
 	}
-	n := fit(all, h.lim.previewMessages, h.lim.itemBytes, lambdaBytes(pb), false)
+	n := fit(all, h.lim.previewMessages, h.lim.itemBytes, httpx.LambdaBytes(pb), false)
 	it.Messages = all[:n]
 	if n < len(all) {
 		it.Truncated, it.MessagesCursor = true, rest(n)

@@ -54,7 +54,7 @@ func newStage(t *testing.T) *stage {
 		t.Fatal(err)
 	}
 	if _, err := s.Deps.Store.UpdateIntegration(ctx, "acme", func(in *settings.Integration) error {
-		in.SellConnected = true
+		in.SellConnected, in.Installed = true, true
 		in.SuperiorManager = &settings.SellUser{ID: admin.ID, Name: admin.Name}
 		if in.Elements == nil {
 			in.Elements = map[settings.Element]settings.ElementState{}

@@ -37,13 +37,18 @@ var web embed.FS
 const PagePath = "/apps/panel/"
 
 type handler struct {
-	deps   *app.Deps
-	recent recentClients
+	deps     *app.Deps
+	recent   recentClients
+	maxBytes int // of a lookup's answer; httpx.MaxAnswerBytes, smaller in tests
 }
 
 // New returns the panel function's routes.
 func New(d *app.Deps) *httpx.Router {
-	h := &handler{deps: d}
+	return newRouter(d, httpx.MaxAnswerBytes)
+}
+
+func newRouter(d *app.Deps, maxBytes int) *httpx.Router {
+	h := &handler{deps: d, maxBytes: maxBytes}
 	rt := httpx.NewRouter(d.Logger)
 	rt.Handle("GET /panel", d.Verifier.Require(h.lookup))
 	rt.Handle("GET /panel/owners", d.Verifier.Require(h.owners))
@@ -83,6 +88,9 @@ type Lookup struct {
 	Visitor Visitor `json:"visitor"`
 	Matches []Match `json:"matches"`
 	NoMatch string  `json:"noMatch,omitempty"`
+	// Omitted counts the matches left out because the answer would have outgrown
+	// its byte bound (see bound); absent when every match is shown.
+	Omitted int `json:"omitted,omitempty"`
 }
 
 func (h *handler) lookup(w http.ResponseWriter, r *http.Request) error {
@@ -123,6 +131,7 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request) error {
 		return sess.SellError(r.Context(), h.deps, err)
 	}
 	h.recent.put(agentKey, sess, v, next)
+	bound(&out, h.maxBytes)
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -216,6 +216,9 @@ func Catalogue(w Name, customFields []sell.CustomField) []Field {
 		f := Field{Key: CustomPrefix + cf.Name, Label: cf.Name, Type: t, Custom: true}
 		if t == TypeList || t == TypeMultiList {
 			for _, c := range cf.Choices {
+				if len(f.Choices) == MaxChoices {
+					break
+				}
 				f.Choices = append(f.Choices, c.Name)
 			}
 		}
@@ -264,6 +267,12 @@ func NewState(w Name) State {
 
 // Dirty reports whether the draft differs from what agents see.
 func (s State) Dirty() bool { return !slices.Equal(s.Draft, s.Published) }
+
+// MaxChoices bounds the choices a catalogue lists for one list field. They serve
+// samples (the preview shows the first) and pickers; Sell does not bound a list
+// field's choices, and thousands of them on many fields would take the catalogue's
+// answer past Lambda's 6 MB response.
+const MaxChoices = 100
 
 // MaxFields bounds a widget's list; a panel beside a chat has room for a few dozen.
 const MaxFields = 50

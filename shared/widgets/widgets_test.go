@@ -3,6 +3,7 @@ package widgets_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -349,4 +350,21 @@ func TestPreviewUsesASampleOfEachFieldsType(t *testing.T) {
 	if got := widgets.Preview(widgets.Company, []string{"name"}, widgets.Catalogue(widgets.Company, nil)); got[0].Value != "Example Corp" {
 		t.Errorf("a company's sample name reads as a company: %q", got[0].Value)
 	}
+}
+
+func TestACatalogueListsABoundedNumberOfChoices(t *testing.T) {
+	t.Parallel()
+	cf := sell.CustomField{Name: "Region", Type: "list"}
+	for i := range widgets.MaxChoices * 3 {
+		cf.Choices = append(cf.Choices, sell.Choice{ID: int64(i + 1), Name: fmt.Sprint("choice ", i)})
+	}
+	for _, f := range widgets.Catalogue(widgets.Lead, []sell.CustomField{cf}) {
+		if f.Key == widgets.CustomPrefix+"Region" {
+			if len(f.Choices) != widgets.MaxChoices || f.Choices[0] != "choice 0" {
+				t.Fatalf("%d choices, first %q", len(f.Choices), f.Choices[0])
+			}
+			return
+		}
+	}
+	t.Fatal("the custom field is not in the catalogue")
 }

@@ -265,6 +265,11 @@
       group.appendChild(list);
       groups.appendChild(group);
     });
+    // The answer is bounded in size; the backend counts the matches it left out.
+    if (data.omitted > 0) {
+      groups.appendChild(text("p", data.omitted + (data.omitted === 1 ? " more match is" : " more matches are") +
+        " not shown here. Search Sell for the rest.", "omitted"));
+    }
     show($("results"), true);
   }
 
