@@ -87,14 +87,15 @@ func (in *Integration) Change(e Element, c ElementChange, by string, now time.Ti
 	if c.Enabled == nil {
 		return invalid("enabled", "required", "enabled (true or false) is required.")
 	}
-	if *c.Enabled && !in.Installed {
-		return ErrNotInstalled
-	}
 	if c.SignInOnLoad != nil && e != ChatAppInSell {
 		return invalid("signInOnLoad", "not_applicable", "signInOnLoad applies only to %s.", ChatAppInSell)
 	}
 	if e == ChatHistoryInSell && *c.Enabled && (c.Confirm == nil || !*c.Confirm) {
 		return invalid("confirm", "confirmation_required", "%s", HistoryWarning)
+	}
+	// The body is checked first, so a malformed switch says what is wrong with it.
+	if *c.Enabled && !in.Installed {
+		return ErrNotInstalled
 	}
 	if in.Elements == nil {
 		in.Elements = map[Element]ElementState{}

@@ -42,7 +42,7 @@ func TestOwnerErrorsNameTheEntry(t *testing.T) {
 
 func TestHistoryConfirmationIsRecorded(t *testing.T) {
 	t.Parallel()
-	var in Integration
+	in := Integration{Installed: true}
 	yes := true
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	if err := in.Change(ChatHistoryInSell, ElementChange{Enabled: &yes, Confirm: &yes}, "361", now); err != nil {
@@ -50,6 +50,29 @@ func TestHistoryConfirmationIsRecorded(t *testing.T) {
 	}
 	if !in.Enabled(ChatHistoryInSell) || in.HistoryConfirmedBy != "361" || !in.HistoryConfirmedAt.Equal(now) {
 		t.Fatalf("%+v", in)
+	}
+}
+
+func TestElementsSwitchOnOnlyOnceInstalled(t *testing.T) {
+	t.Parallel()
+	yes, no := true, false
+	var in Integration
+	for _, e := range Elements {
+		if err := in.Change(e, ElementChange{Enabled: &yes, Confirm: &yes}, "1", time.Now()); !errors.Is(err, ErrNotInstalled) {
+			t.Fatalf("%s on before install: err = %v", e, err)
+		}
+		if err := in.Change(e, ElementChange{Enabled: &no}, "1", time.Now()); err != nil {
+			t.Fatalf("%s off before install: %v", e, err)
+		}
+	}
+	// A malformed switch says what is wrong with it before the install is asked for.
+	var fe *FieldError
+	if err := in.Change(ChatHistoryInSell, ElementChange{Enabled: &yes}, "1", time.Now()); !errors.As(err, &fe) || fe.Code != "confirmation_required" {
+		t.Fatalf("unconfirmed history: err = %v", err)
+	}
+	in.Installed = true
+	if err := in.Change(SellAppInChat, ElementChange{Enabled: &yes}, "1", time.Now()); err != nil || !in.Enabled(SellAppInChat) {
+		t.Fatalf("after install: %v %+v", err, in)
 	}
 }
 
