@@ -23,11 +23,14 @@ import (
 type Handler func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
 
 // Client returns a DynamoDB Streams client next to db (same endpoint, region and
-// credentials).
+// credentials) and bounded as db is: the same HTTP client (its per-attempt
+// timeout), retryer and stack options (store's per-operation deadline), so a
+// stalled engine fails a stream read within seconds instead of holding the poller.
 func Client(db *dynamodb.Client) *dynamodbstreams.Client {
 	o := db.Options()
 	return dynamodbstreams.New(dynamodbstreams.Options{
 		Region: o.Region, Credentials: o.Credentials, BaseEndpoint: o.BaseEndpoint, HTTPClient: o.HTTPClient,
+		Retryer: o.Retryer, APIOptions: o.APIOptions,
 	})
 }
 
@@ -154,6 +157,10 @@ type Poller struct {
 	BatchSize int           // records per invocation (25 when zero, as in template.yaml)
 	Retries   int           // retries of a failing batch (2 when zero; negative: none)
 	Idle      time.Duration // pause when the stream has nothing new (250 ms when zero)
+	// Timeout bounds one invocation of Handler, as the function's Timeout does in
+	// Lambda (DefaultTimeout when zero): the handler's context ends then, and an
+	// invocation still running is a failed one, its batch sent again.
+	Timeout time.Duration
 	// FromLatest starts at the stream's tip; by default every record still in the
 	// stream is read (processing is idempotent, and nothing stored while the
 	// stack was down is missed).
@@ -164,7 +171,12 @@ type Poller struct {
 	OnDead func([]events.DynamoDBEventRecord)
 }
 
-// Run polls until ctx ends.
+// DefaultTimeout is the transcripts function's Timeout in template.yaml.
+const DefaultTimeout = 300 * time.Second
+
+// Run polls until ctx ends. A stalled table fails each read within the store's
+// operation deadline; the poller logs it and tries again, as Lambda's event source
+// mapping keeps polling.
 func (p *Poller) Run(ctx context.Context) error {
 	if p.BatchSize <= 0 {
 		p.BatchSize = 25
@@ -175,13 +187,22 @@ func (p *Poller) Run(ctx context.Context) error {
 	if p.Idle <= 0 {
 		p.Idle = 250 * time.Millisecond
 	}
+	if p.Timeout <= 0 {
+		p.Timeout = DefaultTimeout
+	}
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
 	sc := Client(p.DB)
 	arn, err := streamARN(ctx, p.DB, p.Table)
-	if err != nil {
-		return err
+	for err != nil {
+		// Only a table that did not answer in time is worth waiting for; a missing
+		// table or stream is a mistake that polling will not mend.
+		if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		p.Logger.Warn("stream: describe table timed out", "err", err.Error())
+		arn, err = streamARN(ctx, p.DB, p.Table)
 	}
 	iters := map[string]*string{} // open shards → next iterator
 	done := map[string]bool{}
@@ -196,9 +217,16 @@ func (p *Poller) Run(ctx context.Context) error {
 				if ctx.Err() != nil {
 					break
 				}
-				var expired *st.ExpiredIteratorException
-				if errors.As(err, &expired) {
-					delete(iters, shard) // rediscovered from its start; handling is idempotent
+				// An iterator that expired, or that points at records trimmed
+				// since, never works again
+				// (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetRecords.html):
+				// the shard is rediscovered from its oldest record (handling is
+				// idempotent). DynamoDB Local answers an iterator taken while its
+				// shard was empty with TrimmedDataAccessException once any other
+				// table is created; kept, that iterator held the poller for good.
+				if renewable(err) {
+					p.Logger.Debug("stream: iterator renewed", "shard", shard, "err", err.Error())
+					delete(iters, shard)
 					continue
 				}
 				p.Logger.Warn("stream: get records failed", "shard", shard, "err", err.Error())
@@ -210,7 +238,7 @@ func (p *Poller) Run(ctx context.Context) error {
 				for i, r := range out.Records {
 					recs[i] = Convert(r, arn)
 				}
-				dead, err := Deliver(ctx, p.Handler, recs, p.BatchSize, max(p.Retries, 0))
+				dead, err := Deliver(ctx, p.invoke, recs, p.BatchSize, max(p.Retries, 0))
 				if err != nil {
 					return nil
 				}
@@ -240,6 +268,37 @@ func (p *Poller) Run(ctx context.Context) error {
 	return nil
 }
 
+// invoke runs Handler once under Timeout, as Lambda runs one invocation: the
+// handler's context carries the deadline, and a handler still running when it
+// passes is abandoned (Lambda would stop it) and its batch counted as failed.
+func (p *Poller) invoke(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
+	defer cancel()
+	type result struct {
+		resp events.DynamoDBEventResponse
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := p.Handler(ctx, ev)
+		done <- result{resp, err}
+	}()
+	select {
+	case r := <-done:
+		return r.resp, r.err
+	case <-ctx.Done():
+		return events.DynamoDBEventResponse{}, fmt.Errorf("stream: invocation of %d records timed out after %s: %w", len(ev.Records), p.Timeout, ctx.Err())
+	}
+}
+
+// renewable reports whether err says a shard iterator is spent (expired, or past
+// the shard's trim point) and a new one is needed.
+func renewable(err error) bool {
+	var expired *st.ExpiredIteratorException
+	var trimmed *st.TrimmedDataAccessException
+	return errors.As(err, &expired) || errors.As(err, &trimmed)
+}
+
 func (p *Poller) discover(ctx context.Context, sc *dynamodbstreams.Client, arn string, iters map[string]*string, done map[string]bool) error {
 	var start *string
 	for {
@@ -261,6 +320,9 @@ func (p *Poller) discover(ctx context.Context, sc *dynamodbstreams.Client, arn s
 				return err
 			}
 			iters[id] = it.ShardIterator
+			if p.Logger != nil {
+				p.Logger.Debug("stream: shard opened", "shard", id)
+			}
 		}
 		if start = out.StreamDescription.LastEvaluatedShardId; start == nil {
 			return nil

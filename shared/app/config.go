@@ -37,6 +37,10 @@ type Config struct {
 	SellRedirectURL  string   // SELL_REDIRECT_URL: default PUBLIC_BASE_URL + /oauth/callback
 	SellScopes       []string // SELL_SCOPES: default "read write profile"
 	LogLevel         slog.Level
+	// DynamoDBTimeouts bound each DynamoDB call; not read from the environment (zero:
+	// store.DefaultTimeouts in AWS, store.LocalTimeouts on DynamoDB Local). Fault
+	// tests set it to try the deployed values against a local engine.
+	DynamoDBTimeouts store.Timeouts
 }
 
 // FromEnv reads the configuration; every problem is reported, not just the first.
@@ -135,7 +139,7 @@ func Build(ctx context.Context, c Config) (*Deps, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ENCRYPTION_KEY: %w", err)
 	}
-	db, err := store.NewClient(ctx, c.Region, c.DynamoDBEndpoint)
+	db, err := store.NewClientWith(ctx, c.Region, c.DynamoDBEndpoint, c.DynamoDBTimeouts)
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,7 @@ func SetAccount(r *http.Request, account string) *http.Request {
 }
 
 // Wrap applies the conventions every route shares, outermost first: request id,
-// access log, panic recovery and the body limit.
+// access log, panic recovery, the time budget (DefaultBudget) and the body limit.
 func Wrap(h http.Handler, base *slog.Logger) http.Handler {
 	if base == nil {
 		base = slog.Default()
@@ -111,6 +111,8 @@ func Wrap(h http.Handler, base *slog.Logger) http.Handler {
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		ctx = context.WithValue(ctx, accountSlotKey, slot)
 		ctx = WithLogger(ctx, logger)
+		ctx, cancel := budget(ctx)
+		defer cancel()
 		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -75,7 +74,13 @@ func (s *Store) Client() *dynamodb.Client { return s.db }
 // credentials Lambda puts in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 // AWS_SESSION_TOKEN). The SDK's full default chain would also work, but it links SSO,
 // STS and IMDS clients a Lambda never uses and pushes each bootstrap past 10 MB.
+// Every call is bounded by DefaultTimeouts (LocalTimeouts with an endpoint).
 func NewClient(ctx context.Context, region, endpoint string) (*dynamodb.Client, error) {
+	return NewClientWith(ctx, region, endpoint, Timeouts{})
+}
+
+// NewClientWith is NewClient with other time limits; a zero field keeps the default.
+func NewClientWith(ctx context.Context, region, endpoint string, t Timeouts) (*dynamodb.Client, error) {
 	creds := credentials.NewStaticCredentialsProvider("local", "local", "")
 	if endpoint == "" {
 		id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
@@ -87,8 +92,8 @@ func NewClient(ctx context.Context, region, endpoint string) (*dynamodb.Client, 
 	opts := dynamodb.Options{
 		Region:      region,
 		Credentials: aws.NewCredentialsCache(creds),
-		HTTPClient:  awshttp.NewBuildableClient(),
 	}
+	t.bound(&opts, endpoint != "")
 	if endpoint != "" {
 		opts.BaseEndpoint = aws.String(endpoint)
 	}

@@ -57,7 +57,9 @@ func Endpoint(t testing.TB) string {
 // Client returns a DynamoDB client for the test engine.
 func Client(t testing.TB) *dynamodb.Client {
 	t.Helper()
-	db, err := store.NewClient(context.Background(), "us-east-1", Endpoint(t))
+	// Setting tables up is not a request: a CreateTable on an engine shared by a
+	// whole parallel test run may take longer than a request's DynamoDB deadline.
+	db, err := store.NewClientWith(context.Background(), "us-east-1", Endpoint(t), store.Timeouts{Attempt: time.Minute, Operation: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
