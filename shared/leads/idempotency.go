@@ -53,17 +53,28 @@ const ClaimLease = 2 * time.Minute
 // claim reserves key for a request with body hash h. It returns a stored answer to
 // replay, or nil when the caller holds the claim and must do the work.
 func claim(ctx context.Context, s *store.Store, key store.Key, h string, now time.Time, wait time.Duration) (*record, error) {
-	err := s.Create(ctx, key, record{BodyHash: h, Status: recPending, Created: now.UTC()}, now.Add(ClaimLease))
-	if err == nil {
-		return nil, nil
-	}
-	if !errors.Is(err, store.ErrExists) {
+	taken, err := takeKey(ctx, s, key, h, now)
+	if err != nil || taken {
 		return nil, err
 	}
-	// Someone used this key before, or is using it right now: wait for their answer
-	// rather than doing the work twice. The reads back off: many retries of one key
-	// polling at a fixed pace would load the table more than the work they wait on.
-	deadline := time.Now().Add(wait)
+	return awaitAnswer(ctx, s, key, h, now, time.Now().Add(wait))
+}
+
+// takeKey is claim's first step alone: one conditional write, true when the caller
+// now holds the key.
+func takeKey(ctx context.Context, s *store.Store, key store.Key, h string, now time.Time) (bool, error) {
+	err := s.Create(ctx, key, record{BodyHash: h, Status: recPending, Created: now.UTC()}, now.Add(ClaimLease))
+	if errors.Is(err, store.ErrExists) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// awaitAnswer is claim's second step, for a key someone used before or is using
+// right now: it waits for their answer rather than doing the work twice, until
+// deadline. The reads back off: many retries of one key polling at a fixed pace
+// would load the table more than the work they wait on.
+func awaitAnswer(ctx context.Context, s *store.Store, key store.Key, h string, now, deadline time.Time) (*record, error) {
 	pause := 25 * time.Millisecond
 	for {
 		var rec record

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/sellchat/sellchat/shared/access"
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
@@ -92,31 +94,67 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 	ikey := idemKey(id.Account, id.UserID, key)
 	hash := bodyHash(req)
 	started := h.now()
-	// The key is claimed while the session is read: two DynamoDB round trips at
-	// once instead of one after the other. A claim taken for a request the session
-	// then refuses is released, so a refused request leaves nothing behind.
-	claimed := make(chan claimResult, 1)
-	go func() {
-		prior, err := claim(ctx, h.deps.Store, ikey, hash, started, h.wait)
-		claimed <- claimResult{prior, err}
-	}()
-	sess, err := access.Open(ctx, h.deps, id)
-	c := <-claimed
-	if err != nil {
-		if c.err == nil && c.prior == nil {
+	deadline := time.Now().Add(h.wait)
+	// The duplicate check (unless the agent chose createAnyway) claims the visitor's
+	// email, so that requests for one new email under different keys create one lead
+	// (emailclaim.go).
+	var email *emailClaim
+	if !req.CreateAnyway && req.Email != "" {
+		email = newEmailClaim(h.deps.Store, id.Account, req.Email, ikey, hash)
+	}
+	var (
+		claims               errgroup.Group
+		keyErr, emailErr     error
+		keyHeld, leadCreated bool
+	)
+	// Whatever ends this request before it has a lead gives both claims back, so a
+	// refused or failed request leaves nothing behind and a retry can succeed.
+	defer func() {
+		_ = claims.Wait() // a panic may leave them in flight
+		if keyHeld && !leadCreated {
 			release(ctx, h.deps.Store, ikey)
 		}
+		email.release(ctx)
+	}()
+	// The key and the email are claimed while the session is read: three DynamoDB
+	// round trips at once instead of one after the other.
+	claims.Go(func() error { keyHeld, keyErr = takeKey(ctx, h.deps.Store, ikey, hash, started); return nil })
+	if email != nil {
+		claims.Go(func() error { emailErr = email.try(ctx, started); return nil })
+	}
+	sess, err := access.Open(ctx, h.deps, id)
+	_ = claims.Wait()
+	if err != nil {
 		return err
 	}
-	if c.err != nil {
-		return c.err
+	if keyErr != nil {
+		return keyErr
 	}
-	if prior := c.prior; prior != nil {
-		w.Header().Set("Idempotent-Replayed", "true")
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(prior.Code)
-		_, _ = w.Write(append(prior.Response, '\n'))
-		return nil
+	if !keyHeld {
+		// Another request has this key: its answer is this one's. An email claim taken
+		// meanwhile goes back first, so the request that holds the key never waits on
+		// the email for its own retry.
+		email.release(ctx)
+		prior, err := awaitAnswer(ctx, h.deps.Store, ikey, hash, started, deadline)
+		if err != nil {
+			return err
+		}
+		if prior != nil {
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(prior.Code)
+			_, _ = w.Write(append(prior.Response, '\n'))
+			return nil
+		}
+		keyHeld = true // the first request failed and gave the key back
+	}
+	if emailErr != nil {
+		return emailErr
+	}
+	if winner, err := email.await(ctx, deadline); err != nil {
+		return err
+	} else if winner != nil {
+		return alreadyExists("Another request has just created a lead with this email. Open it, or create the lead anyway.", []existingRecord{*winner})
 	}
 	// The owner options (the account's pools, Sell's users, mostly cached) are read
 	// while Sell is searched for the visitor.
@@ -127,13 +165,16 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 	}()
 	created, err := h.createLead(ctx, sess, req, opts)
 	if err != nil {
-		release(ctx, h.deps.Store, ikey)
 		return err
 	}
+	leadCreated = true
+	// The email's other requests find the lead through the claim, in this answer.
+	email.keep()
 	if err := finish(ctx, h.deps.Store, ikey, hash, http.StatusCreated, created, started); err != nil {
 		// The lead exists; the agent must hear so. Until the claim's lease ends a
-		// retry with this key is told the request is in progress; after it, the retry
-		// meets this lead in the duplicate check (409 already_exists).
+		// retry with this key (or another request for the email) is told the request
+		// is in progress; after it, the retry meets this lead in the duplicate check
+		// (409 already_exists).
 		httpx.LoggerFrom(ctx).Error("store idempotent answer", "err", err.Error(), "lead", created.Lead.ID)
 	}
 	if req.ChatID != "" && h.after != nil {
@@ -144,12 +185,6 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 	httpx.LoggerFrom(ctx).Info("lead created", "lead", created.Lead.ID, "owner", created.Lead.OwnerID, "by", id.UserID)
 	httpx.WriteJSON(w, http.StatusCreated, created)
 	return nil
-}
-
-// claimResult is what claim answered.
-type claimResult struct {
-	prior *record
-	err   error
 }
 
 // ownerOptions is what access.Session.OwnerOptions answered.
@@ -165,9 +200,7 @@ func (h *handler) createLead(ctx context.Context, sess *access.Session, req Requ
 			return Created{}, sess.SellError(ctx, h.deps, err)
 		}
 		if existing := describe(found); len(existing) > 0 {
-			return Created{}, &httpx.Error{Status: http.StatusConflict, Code: "already_exists",
-				Message: "Sell already has a lead or contact with this email. Open it, or create the lead anyway.",
-				Details: map[string]any{"matches": existing}}
+			return Created{}, alreadyExists("Sell already has a lead or contact with this email. Open it, or create the lead anyway.", existing)
 		}
 	}
 	o := <-pending
@@ -240,6 +273,12 @@ type existingRecord struct {
 	Type string `json:"type"`
 	ID   int64  `json:"id"`
 	Name string `json:"name"`
+}
+
+// alreadyExists is the 409 that names the records holding the email already.
+func alreadyExists(message string, matches []existingRecord) error {
+	return &httpx.Error{Status: http.StatusConflict, Code: "already_exists", Message: message,
+		Details: map[string]any{"matches": matches}}
 }
 
 func describe(m sell.Matches) []existingRecord {
