@@ -169,11 +169,7 @@ func TestBadFeedRequestsAreRefused(t *testing.T) {
 	}
 	raw, _ := base64.RawURLEncoding.DecodeString(p.NextCursor)
 	forged := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(raw), `"a":"acme"`, `"a":"globex"`, 1)))
-	cases := []struct {
-		name, method, path, token string
-		status                    int
-		code, field               string
-	}{
+	cases := []refusal{
 		{"no token", "GET", "/feed?resourceType=lead&resourceId=2001", "", 401, "unauthenticated", ""},
 		{"a token from an unknown key", "GET", "/feed?resourceType=lead&resourceId=2001", env.RogueToken(t, "acme", auth.RoleAgent), 401, "invalid_token", ""},
 		{"an expired token", "GET", "/feed?resourceType=lead&resourceId=2001", env.ExpiredToken(t, "acme", auth.RoleAgent), 401, "invalid_token", ""},
@@ -192,23 +188,7 @@ func TestBadFeedRequestsAreRefused(t *testing.T) {
 		{"a path below the page", "GET", "/apps/feed/a/b", "", 404, "not_found", ""},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			before := storetest.Snapshot(t, env.Deps.Store)
-			res := apptest.Do(t, h, apptest.Request{Method: c.method, Path: c.path, Token: c.token})
-			if res.Status != c.status || res.ErrorCode() != c.code {
-				t.Fatalf("%d %s, want %d %s", res.Status, res.Body, c.status, c.code)
-			}
-			var e struct {
-				Error struct{ Message, Field string } `json:"error"`
-			}
-			res.JSON(t, &e)
-			if e.Error.Message == "" || e.Error.Field != c.field {
-				t.Fatalf("error %+v", e.Error)
-			}
-			if after := storetest.Snapshot(t, env.Deps.Store); !reflect.DeepEqual(before, after) {
-				t.Fatal("the table changed")
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { c.refusedAndUnchanged(t, env, h) })
 	}
 	t.Run("another account sees none of acme's chats", func(t *testing.T) {
 		var p feedPage
@@ -274,5 +254,31 @@ func TestThePageIsServedAtBothSpellings(t *testing.T) {
 	js := get("/apps/feed/feed.js").Body
 	if strings.Contains(string(js), "innerHTML") || strings.Contains(string(js), "insertAdjacentHTML") {
 		t.Fatal("the script inserts HTML")
+	}
+}
+
+// refusal is a request a route must refuse with an error, leaving the table as it was.
+type refusal struct {
+	name, method, path, token string
+	status                    int
+	code, field               string
+}
+
+func (c refusal) refusedAndUnchanged(t *testing.T, env *apptest.Env, h http.Handler) {
+	t.Helper()
+	before := storetest.Snapshot(t, env.Deps.Store)
+	res := apptest.Do(t, h, apptest.Request{Method: c.method, Path: c.path, Token: c.token})
+	if res.Status != c.status || res.ErrorCode() != c.code {
+		t.Fatalf("%d %s, want %d %s", res.Status, res.Body, c.status, c.code)
+	}
+	var e struct {
+		Error struct{ Message, Field string } `json:"error"`
+	}
+	res.JSON(t, &e)
+	if e.Error.Message == "" || e.Error.Field != c.field {
+		t.Fatalf("error %+v", e.Error)
+	}
+	if after := storetest.Snapshot(t, env.Deps.Store); !reflect.DeepEqual(before, after) {
+		t.Fatal("the table changed")
 	}
 }

@@ -195,11 +195,7 @@ func TestTheMessagesOfAChatAreOnlyForItsRecordsFeed(t *testing.T) {
 	if cur == "" || fp.NextCursor == "" {
 		t.Fatal("setup: no cursors")
 	}
-	cases := []struct {
-		name, method, path, token string
-		status                    int
-		code, field               string
-	}{
+	cases := []refusal{
 		{"no token", "GET", messagesPath(vera, "long", ""), "", 401, "unauthenticated", ""},
 		{"an expired token", "GET", messagesPath(vera, "long", ""), env.ExpiredToken(t, "acme", auth.RoleAgent), 401, "invalid_token", ""},
 		{"a token from an unknown key", "GET", messagesPath(vera, "long", ""), env.RogueToken(t, "acme", auth.RoleAgent), 401, "invalid_token", ""},
@@ -224,23 +220,7 @@ func TestTheMessagesOfAChatAreOnlyForItsRecordsFeed(t *testing.T) {
 		{"a POST", "POST", messagesPath(vera, "long", ""), tok, 405, "method_not_allowed", ""},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			before := storetest.Snapshot(t, env.Deps.Store)
-			res := apptest.Do(t, h, apptest.Request{Method: c.method, Path: c.path, Token: c.token})
-			if res.Status != c.status || res.ErrorCode() != c.code {
-				t.Fatalf("%d %s, want %d %s", res.Status, res.Body, c.status, c.code)
-			}
-			var e struct {
-				Error struct{ Message, Field string } `json:"error"`
-			}
-			res.JSON(t, &e)
-			if e.Error.Message == "" || e.Error.Field != c.field {
-				t.Fatalf("error %+v", e.Error)
-			}
-			if after := storetest.Snapshot(t, env.Deps.Store); !reflect.DeepEqual(before, after) {
-				t.Fatal("the table changed")
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { c.refusedAndUnchanged(t, env, h) })
 	}
 	t.Run("the record's own chat opens, from the cursor on", func(t *testing.T) {
 		var p messagesPage
