@@ -220,7 +220,9 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		fmt.Fprintf(out, "  DynamoDB Local  %s   (table %q)\n", s.DynamoDB, TableName)
 		fmt.Fprintf(out, "  state kept in   %s and %s\n", filepath.Join(o.Dir, "dynamodb"), filepath.Join(o.Dir, SellStateFile))
 	}
-	fmt.Fprintf(out, "  try: curl -s -XPOST %s/dev/token -d '{\"account\":\"acme\",\"userId\":\"1\",\"role\":\"admin\"}'\n", s.URL)
+	// The owner with the sandbox admin's email: a Sell sign-in needs the caller's
+	// email, and on Chat phase 4 only the owner passes the install checks.
+	fmt.Fprintf(out, "  try: curl -s -XPOST %s/dev/token -d '{\"account\":\"acme\",\"userId\":\"1\",\"email\":\"ada@example.com\",\"role\":\"owner\"}'  (then the README's Try-it blocks)\n", s.URL)
 	fmt.Fprintf(out, "local stack ready\n")
 	select {
 	case <-ctx.Done():
