@@ -386,6 +386,15 @@ func TestTheSettingsPageInARealBrowser(t *testing.T) {
 	if dis, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#pool-rows button').disabled`)); !dis {
 		t.Error("a pool that is an owner can be unmarked on the page")
 	}
+	// A full load renders every card at once; the pool in use must stay locked.
+	do("reload the page",
+		chromedp.Navigate(p.stack.URL+"/settings/"),
+		chromedp.WaitVisible(chromedp.CSS(`#owner-pools input[data-id="1004"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#pool-rows tr")),
+	)
+	if dis, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#pool-rows button').disabled`)); !dis {
+		t.Error("after a reload, a pool that is an owner can be unmarked on the page")
+	}
 	if got := text("#banner"); strings.Contains(got, "Someone else") {
 		t.Fatalf("a conflict was reported although nobody else changed anything: %q", got)
 	}

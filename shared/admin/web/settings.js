@@ -240,6 +240,15 @@
   }
 
   function renderAll() {
+    // Sell-backed controls first follow the connection; the renders below then set
+    // their own limits (the Unmark button of a pool that is one of the owners, say),
+    // which a re-enable after them would undo. Controls they create while Sell is
+    // not connected are switched off at the end.
+    const sellCards = document.querySelectorAll(".needs-sell");
+    for (const s of sellCards) {
+      s.classList.toggle("disabled", !connected());
+      for (const c of s.querySelectorAll("input, select, button")) c.disabled = !connected();
+    }
     renderConnection();
     renderElements();
     renderAccess();
@@ -248,9 +257,10 @@
     renderOwners();
     renderPools();
     renderWidget();
-    for (const s of document.querySelectorAll(".needs-sell")) {
-      s.classList.toggle("disabled", !connected());
-      for (const c of s.querySelectorAll("input, select, button")) c.disabled = !connected();
+    if (!connected()) {
+      for (const s of sellCards) {
+        for (const c of s.querySelectorAll("input, select, button")) c.disabled = true;
+      }
     }
   }
 
