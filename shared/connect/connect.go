@@ -231,7 +231,8 @@ func (h *handler) install(w http.ResponseWriter, r *http.Request) error {
 		}
 		if !in.Installed {
 			// A first install switches on the two apps; history waits for the admin's
-			// explicit confirmation (rule 2). A re-install leaves the switches as they are.
+			// explicit confirmation (history confirmation). A re-install leaves the
+			// switches as they are.
 			for _, e := range []settings.Element{settings.ChatAppInSell, settings.SellAppInChat} {
 				st := in.Elements[e]
 				st.Enabled = true

@@ -26,8 +26,9 @@ type Facts struct {
 // doubt only when they are not in this list and not empty.
 var plansTooLow = map[string]bool{"lite": true, "basic": true, "free": true}
 
-// Prerequisites returns every failed check (rule 1), in a fixed order; none means the
-// integration can be installed. Each message says what the person should do.
+// Prerequisites returns every failed check of the install prerequisites, in a fixed
+// order; none means the integration can be installed. Each message says what the
+// person should do.
 func Prerequisites(f Facts) []Check {
 	var failed []Check
 	fail := func(code, msg string) { failed = append(failed, Check{Code: code, Message: msg}) }

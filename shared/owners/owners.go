@@ -1,6 +1,7 @@
-// Package owners holds design rule 6: which Sell users and distribution pools an agent
-// may choose as the owner of a lead created from a chat, and who owns it when nothing
-// is configured. It knows nothing of HTTP, DynamoDB or how Sell is called.
+// Package owners holds the owner fallback rule (docs/design.md): which Sell users and
+// distribution pools an agent may choose as the owner of a lead created from a chat,
+// and who owns it when nothing is configured. It knows nothing of HTTP, DynamoDB or
+// how Sell is called.
 package owners
 
 import (
@@ -35,7 +36,7 @@ type User struct {
 	Active bool
 }
 
-// Inputs are the facts rule 6 looks at.
+// Inputs are the facts the owner fallback looks at.
 type Inputs struct {
 	Settings        settings.Settings
 	Users           []User          // every Sell user the calling token sees

@@ -89,10 +89,12 @@ type Account struct {
 	Timezone   string `json:"timezone,omitempty"`
 	TimeFormat string `json:"time_format,omitempty"`
 	Phone      string `json:"phone,omitempty"`
-	// ZendeskSubdomain names the Zendesk account a Sell account lives on. ❓ The
-	// reference notes do not document how the API tells a Sell account on the
-	// Zendesk platform from a legacy (pre-Zendesk) one; sellchat assumes this field,
-	// absent on legacy accounts. The sandbox follows the same assumption.
+	// ZendeskSubdomain names the Zendesk account a Sell account lives on. Sell's API
+	// documents no way to tell a Sell account on the Zendesk platform from a legacy
+	// (pre-Zendesk) one, so sellchat assumes this field is set on the former and absent
+	// on the latter. The install prerequisites rely on it (connect.Prerequisites, tested
+	// in shared/connect/prereq_test.go) and the sandbox answers the same way
+	// (selltest/seed.go), so the assumption is checked against our sandbox, not Sell.
 	ZendeskSubdomain string `json:"zendesk_subdomain,omitempty"`
 }
 

@@ -8,7 +8,7 @@ import (
 // Element is one of the integration's three parts, each switched on and off alone.
 type Element string
 
-// The three elements (rule 2).
+// The three elements (element switches in docs/design.md).
 const (
 	ChatAppInSell     Element = "chat_app_in_sell"
 	SellAppInChat     Element = "sell_app_in_chat"
@@ -81,8 +81,8 @@ const HistoryWarning = "Showing chat history in Sell makes every past chat visib
 var ErrNotInstalled = errors.New("the integration is not installed")
 
 // Change applies c to element e. Switching an element never deletes anything: the
-// state only decides what is shown (rule 2). An element can be switched on only on
-// an installed account; switching off is always allowed.
+// state only decides what is shown (element switches). An element can be switched on
+// only on an installed account; switching off is always allowed.
 func (in *Integration) Change(e Element, c ElementChange, by string, now time.Time) error {
 	if c.Enabled == nil {
 		return invalid("enabled", "required", "enabled (true or false) is required.")

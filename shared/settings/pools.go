@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// Pool is a Sell user the admin marked as a distribution pool's phantom (rule 6).
+// Pool is a Sell user the admin marked as a distribution pool's phantom (owner fallback).
 // Sell has no pool endpoint: a pool shows in the API only as this user, and a lead
 // whose owner is it goes to the pool's next member, by Sell's own rotation.
 type Pool struct {

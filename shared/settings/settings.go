@@ -1,4 +1,4 @@
-// Package settings holds the admin's configuration and its rules (design rules 2–6):
+// Package settings holds the admin's configuration and its rules (docs/design.md):
 // access mode, lead status and source, owners, and the three integration elements.
 // It knows nothing of HTTP or DynamoDB.
 package settings
@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// Access says which Chat agents see Sell data (rule 3).
+// Access says which Chat agents see Sell data (the access mode rule).
 type Access string
 
 // Access modes.

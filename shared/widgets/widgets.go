@@ -1,6 +1,6 @@
-// Package widgets owns the field display of design rule 7: which Sell fields the Sell
-// app in Chat shows for a lead, a person and a company, in which order, and how each
-// value reads. It knows nothing of HTTP or DynamoDB.
+// Package widgets owns the field display rule (docs/design.md): which Sell fields the
+// Sell app in Chat shows for a lead, a person and a company, in which order, and how
+// each value reads. It knows nothing of HTTP or DynamoDB.
 //
 // The exported API, in the order a caller meets it:
 //
