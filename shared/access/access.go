@@ -1,5 +1,5 @@
 // Package access decides, for an agent's request from the Sell app in Chat, whether
-// the agent may see Sell data and with whose Sell token (design rules 2, 3 and 9):
+// the agent may see Sell data and with whose Sell token (access mode, troubleshooting):
 // the element must be on; in "sell_users" mode the agent's own Sell sign-in is used,
 // so Sell decides what they see; in "all_agents" mode the admin's token is.
 package access
@@ -21,9 +21,10 @@ import (
 	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/store"
 	"github.com/sellchat/sellchat/shared/tokens"
+	"github.com/sellchat/sellchat/shared/widgets"
 )
 
-// NoSellAccessMessage is rule 9's guidance: it tells the agent who can fix it.
+// NoSellAccessMessage is the troubleshooting message: it tells the agent who can fix it.
 const NoSellAccessMessage = "You don't have access to Sell data from Chat. In sell_users mode every agent must sign in " +
 	"with their own Sell user; otherwise ask your Zendesk admin to check the Access setting of the Sell integration " +
 	"(Settings › Access: \"all agents\" lets every Chat agent see Sell data)."
@@ -42,8 +43,10 @@ type Session struct {
 	Identity    auth.Identity
 	Settings    settings.Settings
 	Integration settings.Integration
-	Sell        *sell.Client
-	Holder      tokens.Holder
+	// Widgets holds the displays of the widgets Open was asked for.
+	Widgets map[widgets.Name]widgets.State
+	Sell    *sell.Client
+	Holder  tokens.Holder
 	// AgentSellUser is the agent's own Sell user when they signed in with Sell.
 	AgentSellUser *tokens.SellUser
 	// Credential names the stored token Sell is called with (its holder and a hash
@@ -58,23 +61,19 @@ func credential(h tokens.Holder, rec tokens.Record) string {
 }
 
 // Open resolves the session for the caller. Everything it needs (settings,
-// integration, both tokens, and the items extra asks for) is read in one batch: each
-// read is a round trip to DynamoDB, and the panel's budget is a few milliseconds over
-// Sell's own latency.
-func Open(ctx context.Context, d *app.Deps, id auth.Identity, extra ...*store.Wanted) (*Session, error) {
+// integration, both tokens, and the displays of the widgets ws) is read in one batch:
+// each read is a round trip to DynamoDB, and the panel's budget is a few milliseconds
+// over Sell's own latency.
+func Open(ctx context.Context, d *app.Deps, id auth.Identity, ws ...widgets.Name) (*Session, error) {
 	s := &Session{Identity: id}
-	var (
-		st                 settings.Settings
-		agentRec, adminRec tokens.Record
-	)
-	wSettings := &store.Wanted{Key: store.SettingsKey(id.Account), Out: &st}
-	wIntegration := &store.Wanted{Key: store.IntegrationKey(id.Account), Out: &s.Integration}
+	var agentRec, adminRec tokens.Record
 	wAgent := &store.Wanted{Key: tokens.Key(id.Account, tokens.Agent(id.UserID)), Out: &agentRec}
 	wAdmin := &store.Wanted{Key: tokens.Key(id.Account, tokens.Admin()), Out: &adminRec}
-	if err := d.Store.GetBatch(ctx, append([]*store.Wanted{wSettings, wIntegration, wAgent, wAdmin}, extra...)); err != nil {
+	cfg, err := d.Store.ReadConfig(ctx, id.Account, ws, wAgent, wAdmin)
+	if err != nil {
 		return nil, err
 	}
-	s.Settings = store.DefaultedSettings(st, wSettings.Found)
+	s.Settings, s.Integration, s.Widgets = cfg.Settings, cfg.Integration, cfg.Widgets
 	// Elements switch on only once installed, but an account switched on before
 	// that rule (or whose stored state says otherwise) must not reach Sell either.
 	if !s.Integration.Installed || !s.Integration.Enabled(settings.SellAppInChat) {
@@ -126,7 +125,7 @@ func (s *Session) SellError(ctx context.Context, d *app.Deps, err error) error {
 	return &httpx.Error{Status: http.StatusBadGateway, Code: "sell_unavailable", Message: "Sell could not be reached. Try again in a moment.", Err: err}
 }
 
-// OwnerOptions returns the owners the session's agent may pick (rule 6). The panel
+// OwnerOptions returns the owners the session's agent may pick (owner fallback). The panel
 // offers them and lead creation checks the agent's choice against the same answer.
 func (s *Session) OwnerOptions(ctx context.Context, d *app.Deps) (owners.Options, error) {
 	var (

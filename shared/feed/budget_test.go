@@ -352,4 +352,3 @@ func TestAChatStuffedInEveryFieldStillFitsInAPage(t *testing.T) {
 			len(item.Tags), len(item.Agents), len(item.Visitor.Name), len(item.Comment), len(item.Messages), item.MessageCount)
 	}
 }
-

@@ -30,9 +30,9 @@ func TestALookupAnswerStaysWithinItsByteBound(t *testing.T) {
 	if _, err := env.Deps.Store.Publish(ctx, "acme", widgets.Lead, "1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	// 100 leads (one page of Sell's search) of 40 KB each: 4 MB of descriptions,
+	// 100 leads (one page of Sell's search) of 20 KB each: 2 MB of descriptions,
 	// quotes and angle brackets included, which escaping makes grow.
-	long := strings.Repeat(`"<quoted>" `, 40_000/11)
+	long := strings.Repeat(`"<quoted>" `, 20_000/11)
 	const leads = 100
 	for i := range leads {
 		env.Sell.AddLead(sell.Lead{FirstName: "Many", LastName: fmt.Sprint(i), Email: "many@example.com", Description: long})

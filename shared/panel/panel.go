@@ -21,7 +21,6 @@ import (
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/owners"
 	"github.com/sellchat/sellchat/shared/sell"
-	"github.com/sellchat/sellchat/shared/store"
 	"github.com/sellchat/sellchat/shared/webpage"
 	"github.com/sellchat/sellchat/shared/widgets"
 )
@@ -107,23 +106,18 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request) error {
 	case len(v.Name) > 200:
 		return httpx.Invalid("name", "invalid_value", "name is too long.")
 	}
-	// The published widgets are read in the same batch as the session.
-	states := make([]widgets.State, len(widgets.Names))
-	wants := make([]*store.Wanted, len(widgets.Names))
-	for i, name := range widgets.Names {
-		wants[i] = &store.Wanted{Key: store.WidgetKey(id.Account, name), Out: &states[i]}
-	}
 	agentKey := id.Account + "/" + id.UserID
 	pre := h.recent.startEarly(r.Context(), agentKey, v)
 	defer pre.drop() // whatever of it was not used
-	sess, err := access.Open(r.Context(), h.deps, id, wants...)
+	// The published widgets are read in the same batch as the session.
+	sess, err := access.Open(r.Context(), h.deps, id, widgets.Names...)
 	if err != nil {
 		h.recent.forget(agentKey)
 		return err
 	}
 	published := map[widgets.Name][]string{}
-	for i, name := range widgets.Names {
-		published[name] = store.DefaultedWidget(states[i], wants[i].Found, name).Published
+	for _, name := range widgets.Names {
+		published[name] = sess.Widgets[name].Published
 	}
 	out, next, err := h.find(r.Context(), sess, v, published, pre)
 	if err != nil {

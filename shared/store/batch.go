@@ -71,16 +71,43 @@ func (s *Store) GetBatch(ctx context.Context, wants []*Wanted) error {
 	return nil
 }
 
-// SettingsKey, IntegrationKey and WidgetKey address the account's configuration
-// items, for batch reads; use Defaulted* to turn what was read into values.
-func SettingsKey(account string) Key    { return Key{Account: account, SK: skSettings} }
-func IntegrationKey(account string) Key { return Key{Account: account, SK: skIntegration} }
+// Config is an account's configuration as one read gives it, with the defaults that
+// Settings, Integration and Widget apply to items never written.
+type Config struct {
+	Settings    settings.Settings
+	Integration settings.Integration
+	// Widgets holds the display of each widget the read asked for.
+	Widgets map[widgets.Name]widgets.State
+}
 
-// WidgetKey addresses widget w's display of the account.
-func WidgetKey(account string, w widgets.Name) Key { return widgetKey(account, w) }
+// ReadConfig reads the account's settings, its integration state, the displays of the
+// widgets ws and the items also asks for (a request's Sell tokens) in one round trip:
+// the agent panel's latency budget has room for a single read of the table.
+func (s *Store) ReadConfig(ctx context.Context, account string, ws []widgets.Name, also ...*Wanted) (Config, error) {
+	var (
+		cfg = Config{Widgets: make(map[widgets.Name]widgets.State, len(ws))}
+		st  settings.Settings
+	)
+	wSettings := &Wanted{Key: Key{Account: account, SK: skSettings}, Out: &st}
+	wIntegration := &Wanted{Key: Key{Account: account, SK: skIntegration}, Out: &cfg.Integration}
+	states := make([]widgets.State, len(ws))
+	wants := append(make([]*Wanted, 0, 2+len(ws)+len(also)), wSettings, wIntegration)
+	for i, w := range ws {
+		wants = append(wants, &Wanted{Key: widgetKey(account, w), Out: &states[i]})
+	}
+	wants = append(wants, also...)
+	if err := s.GetBatch(ctx, wants); err != nil {
+		return Config{}, fmt.Errorf("read configuration of %s: %w", account, err)
+	}
+	cfg.Settings = defaultedSettings(st, wSettings.Found)
+	for i, w := range ws {
+		cfg.Widgets[w] = defaultedWidget(states[i], wants[2+i].Found, w)
+	}
+	return cfg, nil
+}
 
-// DefaultedSettings is what Settings returns for a batch-read item.
-func DefaultedSettings(st settings.Settings, found bool) settings.Settings {
+// defaultedSettings is what Settings returns for an item read or found missing.
+func defaultedSettings(st settings.Settings, found bool) settings.Settings {
 	if !found {
 		return settings.Defaults()
 	}
@@ -90,8 +117,8 @@ func DefaultedSettings(st settings.Settings, found bool) settings.Settings {
 	return st
 }
 
-// DefaultedWidget is what Widget returns for a batch-read item.
-func DefaultedWidget(st widgets.State, found bool, w widgets.Name) widgets.State {
+// defaultedWidget is what Widget returns for an item read or found missing.
+func defaultedWidget(st widgets.State, found bool, w widgets.Name) widgets.State {
 	if !found {
 		return widgets.NewState(w)
 	}

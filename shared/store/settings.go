@@ -20,15 +20,12 @@ func (s *Store) Settings(ctx context.Context, account string) (settings.Settings
 	var st settings.Settings
 	v, err := s.Get(ctx, Key{Account: account, SK: skSettings}, &st)
 	if errors.Is(err, ErrNotFound) {
-		return settings.Defaults(), 0, nil
+		return defaultedSettings(st, false), 0, nil
 	}
 	if err != nil {
 		return settings.Settings{}, 0, fmt.Errorf("load settings of %s: %w", account, err)
 	}
-	if st.Owners == nil {
-		st.Owners = []settings.Owner{}
-	}
-	return st, v, nil
+	return defaultedSettings(st, true), v, nil
 }
 
 // SaveSettings writes st if the stored version is still expected (ErrConflict if not)

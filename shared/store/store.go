@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,7 +41,25 @@ type Key struct {
 	SK      string
 }
 
-func (k Key) pk() string { return "ACCOUNT#" + k.Account }
+// accountPrefix starts every partition key: the rest of it is the account.
+const accountPrefix = "ACCOUNT#"
+
+func (k Key) pk() string { return accountPrefix + k.Account }
+
+// accountOf returns the account of a partition key ("" if it is not one).
+func accountOf(pk string) string {
+	a, ok := strings.CutPrefix(pk, accountPrefix)
+	if !ok {
+		return ""
+	}
+	return a
+}
+
+// chatPrefix starts the sort key of a stored chat; the stream tells chats by it.
+const chatPrefix = "CHAT#"
+
+// ChatKey addresses chat chatID of the account.
+func ChatKey(account, chatID string) Key { return Key{Account: account, SK: chatPrefix + chatID} }
 
 func (k Key) av() map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{

@@ -23,12 +23,12 @@ func (s *Store) Widget(ctx context.Context, account string, w widgets.Name) (wid
 	var st widgets.State
 	_, err := s.Get(ctx, widgetKey(account, w), &st)
 	if errors.Is(err, ErrNotFound) {
-		return widgets.NewState(w), nil
+		return defaultedWidget(st, false, w), nil
 	}
 	if err != nil {
 		return widgets.State{}, fmt.Errorf("load %s widget of %s: %w", w, account, err)
 	}
-	return normalised(st, w), nil
+	return defaultedWidget(st, true, w), nil
 }
 
 // SaveDraft replaces widget w's draft with keys (already validated) and stamps who

@@ -3,17 +3,16 @@ package transcripts
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/sellchat/sellchat/shared/chats/chatstore"
 	"github.com/sellchat/sellchat/shared/settings"
+	"github.com/sellchat/sellchat/shared/store"
 )
 
 // Handle is the stream handler: new chats are processed, and a flip of the history
-// switch in an account's INTEGRATION item runs the mirroring job. Everything else in
+// switch in an account's integration state runs the mirroring job. Everything else in
 // the stream is ignored. Records that failed in a way a retry may fix are reported
 // in BatchItemFailures, so Lambda retries only from them (and, after its last retry,
 // sends them to the dead-letter queue).
@@ -21,12 +20,13 @@ func (p *Processor) Handle(ctx context.Context, ev events.DynamoDBEvent) (events
 	failed := make([]bool, len(ev.Records))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, p.o.Workers)
-	jobs := map[string][]int{} // account → its INTEGRATION records: one job covers them all
+	jobs := map[string][]int{} // account → its integration records: one job covers them all
 	for i, rec := range ev.Records {
-		account, sk := keyOf(rec)
+		c := store.DecodeStreamRecord(rec)
+		account := c.Account
 		switch {
 		case account == "":
-		case strings.HasPrefix(sk, chatstore.ChatKey("")) && rec.EventName == string(events.DynamoDBOperationTypeInsert):
+		case c.Kind == store.ChangeChat && c.Inserted:
 			sem <- struct{}{}
 			wg.Add(1)
 			go func(i int, chatID string) {
@@ -38,8 +38,8 @@ func (p *Processor) Handle(ctx context.Context, ev events.DynamoDBEvent) (events
 					}
 					p.logger.Warn("chat not processed", "account", account, "chat_id", chatID, "err", err.Error(), "retry", failed[i])
 				}
-			}(i, strings.TrimPrefix(sk, chatstore.ChatKey("")))
-		case sk == "INTEGRATION" && historyFlipped(rec):
+			}(i, c.ChatID)
+		case c.Kind == store.ChangeIntegration && historyFlipped(c):
 			jobs[account] = append(jobs[account], i)
 		}
 	}
@@ -68,32 +68,10 @@ func (p *Processor) Handle(ctx context.Context, ev events.DynamoDBEvent) (events
 	return resp, nil
 }
 
-func keyOf(rec events.DynamoDBEventRecord) (account, sk string) {
-	pk, ok1 := rec.Change.Keys["pk"]
-	s, ok2 := rec.Change.Keys["sk"]
-	if !ok1 || !ok2 || pk.DataType() != events.DataTypeString || s.DataType() != events.DataTypeString {
-		return "", ""
-	}
-	return chatstore.AccountOf(pk.String()), s.String()
-}
-
-// historyFlipped reports whether the record changes chat_history_in_sell's switch.
-func historyFlipped(rec events.DynamoDBEventRecord) bool {
-	if rec.EventName == string(events.DynamoDBOperationTypeRemove) {
+// historyFlipped reports whether the change switches chat_history_in_sell on or off.
+func historyFlipped(c store.Change) bool {
+	if c.Removed {
 		return false
 	}
-	return historyOn(rec.Change.OldImage) != historyOn(rec.Change.NewImage)
-}
-
-func historyOn(img map[string]events.DynamoDBAttributeValue) bool {
-	els, ok := img["elements"]
-	if !ok || els.DataType() != events.DataTypeMap {
-		return false
-	}
-	st, ok := els.Map()[string(settings.ChatHistoryInSell)]
-	if !ok || st.DataType() != events.DataTypeMap {
-		return false
-	}
-	en, ok := st.Map()["enabled"]
-	return ok && en.DataType() == events.DataTypeBoolean && en.Boolean()
+	return c.OldIntegration.Enabled(settings.ChatHistoryInSell) != c.NewIntegration.Enabled(settings.ChatHistoryInSell)
 }

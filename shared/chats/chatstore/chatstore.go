@@ -5,8 +5,10 @@
 //	FEED#<type>#<id>#<start>#<chatId>                     one entry per chat and Sell record
 //	HISTORYJOB                                            progress of mirroring/unmirroring notes
 //
-// Writes that must happen once use conditions; the note of an entry is guarded by a
-// lease so that two workers never create two notes.
+// The chat's key is the store's (store.ChatKey), since the table's stream tells new
+// chats by it. Writes that must happen once use conditions; the note of an entry is
+// guarded by a lease so that two workers never create two notes. Every read and write
+// goes through shared/store, which alone knows the table's keys and conditions.
 package chatstore
 
 import (
@@ -16,15 +18,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/sellchat/sellchat/shared/chats"
 	"github.com/sellchat/sellchat/shared/store"
@@ -92,7 +90,7 @@ var gzipWriters = sync.Pool{New: func() any {
 }}
 
 // ChatKey is the sort key of a chat.
-func ChatKey(chatID string) string { return "CHAT#" + chatID }
+func ChatKey(chatID string) string { return store.ChatKey("", chatID).SK }
 
 // NewChatItem prepares c, received at now, for CreateChat.
 func NewChatItem(c chats.Chat, now time.Time) (ChatItem, error) {
@@ -118,7 +116,7 @@ func NewChatItem(c chats.Chat, now time.Time) (ChatItem, error) {
 
 // CreateChat stores a chat once; ErrExists when its id is stored already.
 func (cs *Store) CreateChat(ctx context.Context, account string, it ChatItem) error {
-	err := cs.s.Create(ctx, store.Key{Account: account, SK: ChatKey(it.ChatID)}, it, time.Time{})
+	err := cs.s.Create(ctx, store.ChatKey(account, it.ChatID), it, time.Time{})
 	if errors.Is(err, store.ErrExists) {
 		return ErrExists
 	}
@@ -128,7 +126,7 @@ func (cs *Store) CreateChat(ctx context.Context, account string, it ChatItem) er
 // Chat loads a stored chat.
 func (cs *Store) Chat(ctx context.Context, account, chatID string) (ChatItem, error) {
 	var it ChatItem
-	if _, err := cs.s.Get(ctx, store.Key{Account: account, SK: ChatKey(chatID)}, &it); err != nil {
+	if _, err := cs.s.Get(ctx, store.ChatKey(account, chatID), &it); err != nil {
 		return ChatItem{}, err
 	}
 	return it, nil
@@ -158,27 +156,23 @@ type Outcome struct {
 
 // SetOutcome records an attempt's result on the chat (and counts the attempt).
 func (cs *Store) SetOutcome(ctx context.Context, account, chatID string, o Outcome, now time.Time) error {
-	names := map[string]string{"#s": "status", "#r": "reason", "#a": "attempts", "#u": "updatedAt", "#pk": store.AttrPK}
-	values := map[string]types.AttributeValue{
-		":s": &types.AttributeValueMemberS{Value: o.Status}, ":one": &types.AttributeValueMemberN{Value: "1"},
-		":zero": &types.AttributeValueMemberN{Value: "0"}, ":u": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
-	}
-	set := "#s = :s, #a = if_not_exists(#a, :zero) + :one, #u = :u"
-	remove := ""
+	attempts := expression.Name("attempts")
+	upd := expression.Set(expression.Name("status"), expression.Value(o.Status)).
+		Set(attempts, expression.Plus(attempts.IfNotExists(expression.Value(0)), expression.Value(1))).
+		Set(expression.Name("updatedAt"), expression.Value(now.UTC().Format(time.RFC3339Nano)))
 	if o.Reason != "" {
-		set += ", #r = :r"
-		values[":r"] = &types.AttributeValueMemberS{Value: o.Reason}
+		upd = upd.Set(expression.Name("reason"), expression.Value(o.Reason))
 	} else {
-		remove = " REMOVE #r"
+		upd = upd.Remove(expression.Name("reason"))
 	}
-	expr := "SET " + set
 	if len(o.Records) > 0 {
 		// A string set: adding a record twice keeps it once.
-		names["#rec"] = "records"
-		values[":rec"] = &types.AttributeValueMemberSS{Value: o.Records}
-		expr += " ADD #rec :rec"
+		upd = upd.Add(expression.Name("records"), expression.Value(store.StringSet(o.Records)))
 	}
-	return cs.update(ctx, account, ChatKey(chatID), expr+remove, "attribute_exists(#pk)", names, values)
+	if err := cs.s.UpdateIf(ctx, store.ChatKey(account, chatID), upd, store.Exists(), nil); err != nil {
+		return fmt.Errorf("set outcome of chat %s/%s: %w", account, chatID, err)
+	}
+	return nil
 }
 
 // Entry is one chat in one Sell record's feed, with the note mirrored for it.
@@ -235,20 +229,16 @@ func (cs *Store) Entry(ctx context.Context, account, sk string) (Entry, error) {
 // It returns the entry as it is after the claim, ErrLeased when someone else holds a
 // live lease, or the entry with its NoteID when the note exists already.
 func (cs *Store) ClaimNote(ctx context.Context, account, sk, owner string, now time.Time, lease time.Duration) (Entry, error) {
-	names := map[string]string{"#pk": store.AttrPK, "#n": "noteId", "#o": "leaseOwner", "#lu": "leaseUntil", "#c": "claims"}
-	values := map[string]types.AttributeValue{
-		":o": &types.AttributeValueMemberS{Value: owner}, ":until": num(now.Add(lease).UnixMilli()),
-		":now": num(now.UnixMilli()), ":zero": num(0), ":one": num(1),
-	}
-	out, err := cs.s.Client().UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(cs.s.Table()), Key: key(account, sk),
-		UpdateExpression:          aws.String("SET #o = :o, #lu = :until, #c = if_not_exists(#c, :zero) + :one"),
-		ConditionExpression:       aws.String("attribute_exists(#pk) AND (attribute_not_exists(#n) OR #n = :zero) AND (attribute_not_exists(#lu) OR #lu < :now)"),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-		ReturnValues:              types.ReturnValueAllNew,
-	})
-	if isConditionFailed(err) {
+	noteID, leaseUntil, claims := expression.Name("noteId"), expression.Name("leaseUntil"), expression.Name("claims")
+	upd := expression.Set(expression.Name("leaseOwner"), expression.Value(owner)).
+		Set(leaseUntil, expression.Value(now.Add(lease).UnixMilli())).
+		Set(claims, expression.Plus(claims.IfNotExists(expression.Value(0)), expression.Value(1)))
+	cond := store.Exists().
+		And(expression.AttributeNotExists(noteID).Or(noteID.Equal(expression.Value(0)))).
+		And(leaseFree(now))
+	var e Entry
+	err := cs.s.UpdateIf(ctx, store.Key{Account: account, SK: sk}, upd, cond, &e)
+	if errors.Is(err, store.ErrConflict) {
 		cur, gerr := cs.Entry(ctx, account, sk)
 		if gerr != nil {
 			return Entry{}, gerr
@@ -261,92 +251,90 @@ func (cs *Store) ClaimNote(ctx context.Context, account, sk, owner string, now t
 	if err != nil {
 		return Entry{}, fmt.Errorf("claim note of %s/%s: %w", account, sk, err)
 	}
-	var e Entry
-	if err := attributevalue.UnmarshalMapWithOptions(out.Attributes, &e, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" }); err != nil {
-		return Entry{}, fmt.Errorf("decode %s: %w", sk, err)
-	}
 	e.SK = sk
 	return e, nil
 }
 
+// leaseFree holds while no worker holds an entry's note lease at now.
+func leaseFree(now time.Time) expression.ConditionBuilder {
+	leaseUntil := expression.Name("leaseUntil")
+	return expression.AttributeNotExists(leaseUntil).Or(leaseUntil.LessThan(expression.Value(now.UnixMilli())))
+}
+
+// heldBy holds while owner holds an entry's note lease (or held it last).
+func heldBy(owner string) expression.ConditionBuilder {
+	return expression.Name("leaseOwner").Equal(expression.Value(owner))
+}
+
 // RecordNote keeps the id of the note created under owner's lease and ends the lease.
 func (cs *Store) RecordNote(ctx context.Context, account, sk, owner string, noteID int64) error {
-	err := cs.update(ctx, account, sk, "SET #n = :n REMOVE #o, #lu", "#o = :o",
-		map[string]string{"#n": "noteId", "#o": "leaseOwner", "#lu": "leaseUntil"},
-		map[string]types.AttributeValue{":n": num(noteID), ":o": &types.AttributeValueMemberS{Value: owner}})
-	if isConditionFailed(err) {
+	upd := expression.Set(expression.Name("noteId"), expression.Value(noteID)).
+		Remove(expression.Name("leaseOwner")).Remove(expression.Name("leaseUntil"))
+	err := cs.s.UpdateIf(ctx, store.Key{Account: account, SK: sk}, upd, heldBy(owner), nil)
+	if errors.Is(err, store.ErrConflict) {
 		return ErrLostLease
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("record note of %s/%s: %w", account, sk, err)
+	}
+	return nil
 }
 
 // ReleaseNote ends owner's lease without a note (the attempt failed), so that a retry
 // need not wait for it to run out. notCreated says Sell certainly created nothing;
 // the claim is then taken back, so the next worker need not search Sell for a note.
 func (cs *Store) ReleaseNote(ctx context.Context, account, sk, owner string, notCreated bool) error {
-	expr, names := "REMOVE #o, #lu", map[string]string{"#o": "leaseOwner", "#lu": "leaseUntil"}
-	values := map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: owner}}
+	upd := expression.Remove(expression.Name("leaseOwner")).Remove(expression.Name("leaseUntil"))
 	if notCreated {
-		expr = "SET #c = #c - :one " + expr
-		names["#c"] = "claims"
-		values[":one"] = num(1)
+		claims := expression.Name("claims")
+		upd = upd.Set(claims, claims.Minus(expression.Value(1)))
 	}
-	err := cs.update(ctx, account, sk, expr, "#o = :o", names, values)
-	if isConditionFailed(err) {
+	err := cs.s.UpdateIf(ctx, store.Key{Account: account, SK: sk}, upd, heldBy(owner), nil)
+	if errors.Is(err, store.ErrConflict) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("release note of %s/%s: %w", account, sk, err)
+	}
+	return nil
 }
 
 // ClearNote forgets the entry's note (noteID, or 0 for none recorded) once it is gone
 // from Sell, unless a worker holds the lease at now. With the note gone, no note of
 // the entry can exist in Sell, so the claim count starts over.
 func (cs *Store) ClearNote(ctx context.Context, account, sk string, noteID int64, now time.Time) error {
-	cond := "(attribute_not_exists(#n) OR #n = :n) AND (attribute_not_exists(#lu) OR #lu < :now)"
-	err := cs.update(ctx, account, sk, "REMOVE #n, #c", cond,
-		map[string]string{"#n": "noteId", "#c": "claims", "#lu": "leaseUntil"},
-		map[string]types.AttributeValue{":n": num(noteID), ":now": num(now.UnixMilli())})
-	if isConditionFailed(err) {
+	note := expression.Name("noteId")
+	upd := expression.Remove(note).Remove(expression.Name("claims"))
+	cond := expression.AttributeNotExists(note).Or(note.Equal(expression.Value(noteID))).And(leaseFree(now))
+	err := cs.s.UpdateIf(ctx, store.Key{Account: account, SK: sk}, upd, cond, nil)
+	if errors.Is(err, store.ErrConflict) {
 		return ErrLeased
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("clear note of %s/%s: %w", account, sk, err)
+	}
+	return nil
 }
 
 // Entries reads up to limit entries of r's feed, newest first, after the entry with
 // sort key after (the previous page's last; empty for the first page). next is the
 // last key returned when more may follow.
 func (cs *Store) Entries(ctx context.Context, account string, r chats.Record, after string, limit int) (entries []Entry, next string, err error) {
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(cs.s.Table()),
-		KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-		ExpressionAttributeNames: map[string]string{
-			"#pk": store.AttrPK, "#sk": store.AttrSK,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: pk(account)}, ":prefix": &types.AttributeValueMemberS{Value: chats.FeedPrefix(r)},
-		},
-		ScanIndexForward: aws.Bool(false),
-		ConsistentRead:   aws.Bool(true),
-		Limit:            aws.Int32(int32(limit + 1)),
-	}
-	if after != "" {
-		in.ExclusiveStartKey = key(account, after)
-	}
-	out, err := cs.s.Client().Query(ctx, in)
+	// One more than asked tells whether another page follows.
+	items, err := cs.s.QueryPage(ctx, account, chats.FeedPrefix(r), after, limit+1, true)
 	if err != nil {
 		return nil, "", fmt.Errorf("query feed of %s %s: %w", account, r, err)
 	}
-	for _, item := range out.Items {
+	for _, it := range items {
 		if len(entries) == limit {
 			next = entries[len(entries)-1].SK
 			break
 		}
 		var e Entry
-		if err := attributevalue.UnmarshalMapWithOptions(item, &e, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" }); err != nil {
+		if err := it.Decode(&e); err != nil {
 			return nil, "", fmt.Errorf("decode feed entry: %w", err)
 		}
-		sk, _ := item[store.AttrSK].(*types.AttributeValueMemberS)
-		e.SK = sk.Value
+		e.SK = it.SK
 		entries = append(entries, e)
 	}
 	return entries, next, nil
@@ -417,84 +405,18 @@ type Ref struct {
 // accounts whose mirroring job did not finish. It scans the table: it is for the
 // replay command, not for request paths.
 func (cs *Store) Unfinished(ctx context.Context) (failed []Ref, jobs []string, err error) {
-	p := dynamodb.NewScanPaginator(cs.s.Client(), &dynamodb.ScanInput{
-		TableName:        aws.String(cs.s.Table()),
-		FilterExpression: aws.String("(begins_with(#sk, :chat) AND #st = :failed) OR (#sk = :job AND #state <> :done)"),
-		ExpressionAttributeNames: map[string]string{
-			"#sk": store.AttrSK, "#st": "status", "#state": "state", "#pk": store.AttrPK,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":chat": &types.AttributeValueMemberS{Value: "CHAT#"}, ":failed": &types.AttributeValueMemberS{Value: chats.StatusFailed},
-			":job": &types.AttributeValueMemberS{Value: jobKey}, ":done": &types.AttributeValueMemberS{Value: JobDone},
-		},
-		ProjectionExpression: aws.String("#pk, #sk"),
-		ConsistentRead:       aws.Bool(true),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, nil, fmt.Errorf("scan for unfinished work: %w", err)
-		}
-		for _, item := range page.Items {
-			pkv, _ := item[store.AttrPK].(*types.AttributeValueMemberS)
-			skv, _ := item[store.AttrSK].(*types.AttributeValueMemberS)
-			if pkv == nil || skv == nil {
-				continue
-			}
-			account := strings.TrimPrefix(pkv.Value, pk(""))
-			if skv.Value == jobKey {
-				jobs = append(jobs, account)
-			} else {
-				failed = append(failed, Ref{Account: account, ChatID: strings.TrimPrefix(skv.Value, "CHAT#")})
-			}
+	match := store.SortKeyBeginsWith(ChatKey("")).And(expression.Name("status").Equal(expression.Value(chats.StatusFailed))).
+		Or(store.SortKeyIs(jobKey).And(expression.Name("state").NotEqual(expression.Value(JobDone))))
+	keys, err := cs.s.ScanKeys(ctx, match)
+	if err != nil {
+		return nil, nil, fmt.Errorf("scan for unfinished work: %w", err)
+	}
+	for _, k := range keys {
+		if k.SK == jobKey {
+			jobs = append(jobs, k.Account)
+		} else {
+			failed = append(failed, Ref{Account: k.Account, ChatID: strings.TrimPrefix(k.SK, ChatKey(""))})
 		}
 	}
 	return failed, jobs, nil
-}
-
-// AccountOf returns the account of a table partition key ("" if it is not one).
-func AccountOf(partitionKey string) string {
-	a, ok := strings.CutPrefix(partitionKey, pk(""))
-	if !ok {
-		return ""
-	}
-	return a
-}
-
-func (cs *Store) update(ctx context.Context, account, sk, expr, cond string, names map[string]string, values map[string]types.AttributeValue) error {
-	in := &dynamodb.UpdateItemInput{
-		TableName: aws.String(cs.s.Table()), Key: key(account, sk),
-		UpdateExpression: aws.String(expr), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
-	}
-	if cond != "" {
-		in.ConditionExpression = aws.String(cond)
-	}
-	if len(values) == 0 {
-		in.ExpressionAttributeValues = nil
-	}
-	if _, err := cs.s.Client().UpdateItem(ctx, in); err != nil {
-		return fmt.Errorf("update %s/%s: %w", account, sk, err)
-	}
-	return nil
-}
-
-// pk is the partition key of account, derived from the store's own key format.
-func pk(account string) string {
-	return strings.TrimSuffix(store.Key{Account: account}.String(), "/")
-}
-
-func key(account, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		store.AttrPK: &types.AttributeValueMemberS{Value: pk(account)},
-		store.AttrSK: &types.AttributeValueMemberS{Value: sk},
-	}
-}
-
-func num(n int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
-}
-
-func isConditionFailed(err error) bool {
-	var ccf *types.ConditionalCheckFailedException
-	return errors.As(err, &ccf)
 }
