@@ -129,11 +129,7 @@ func newFixture(b *testing.B, connected bool) *fixture {
 		}); err != nil {
 			b.Fatal(err)
 		}
-		st, v, _ := env.Deps.Store.Settings(ctx, "acme")
-		st.Access = settings.AccessAllAgents
-		if _, err := env.Deps.Store.SaveSettings(ctx, "acme", st, v); err != nil {
-			b.Fatal(err)
-		}
+		env.SetSettings(b, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
 		// The stream events name these chats; transcripts_test.go stores them the same way.
 		cs := chatstore.New(env.Deps.Store)
 		for _, name := range []string{"chat.json", "offline.json"} {

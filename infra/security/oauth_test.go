@@ -85,11 +85,7 @@ func TestOAuthStatesCannotBeCarriedAcrossAccountsOrTime(t *testing.T) {
 // start begins a round trip as id and returns Sell's authorize URL.
 func start(t *testing.T, w *world, id auth.Identity, purpose string) string {
 	t.Helper()
-	tok, err := w.env.Signer.Sign(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := w.do(t, apptest.Request{Method: "GET", Path: "/oauth/start?purpose=" + purpose, Token: tok, Header: map[string]string{"Accept": "application/json"}})
+	res := w.do(t, apptest.Request{Method: "GET", Path: "/oauth/start?purpose=" + purpose, Token: w.env.Sign(t, id), Header: map[string]string{"Accept": "application/json"}})
 	var body struct{ AuthorizeURL string }
 	res.JSON(t, &body)
 	if res.Status != 200 || body.AuthorizeURL == "" {

@@ -82,14 +82,7 @@ func newWorld(t *testing.T) *world {
 		Body: `{"owners":[{"type":"pool","id":1004}]}`}), 200, "")
 	// The lead status is checked against Sell on PATCH; the marker is no Sell status,
 	// so it goes in through the store (the routes only read it back).
-	st, v, err := env.Deps.Store.Settings(ctx, victim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.LeadStatus = marker
-	if _, err := env.Deps.Store.SaveSettings(ctx, victim, st, v); err != nil {
-		t.Fatal(err)
-	}
+	env.SetSettings(t, victim, func(s *settings.Settings) { s.LeadStatus = marker })
 	mustHave(t, w.do(t, apptest.Request{Method: "PUT", Path: "/widgets/lead/draft", Token: adminA, Body: `{"fields":["email","name"]}`}), 200, "")
 	mustHave(t, w.do(t, apptest.Request{Method: "POST", Path: "/widgets/lead/publish", Token: adminA}), 200, "")
 	mustHave(t, w.do(t, apptest.Request{Method: "PUT", Path: "/integration/webhook", Token: adminA, Body: `{"signingSecret":"` + secretA + `"}`}), 200, "")
@@ -110,9 +103,7 @@ func newWorld(t *testing.T) *world {
 
 	// B: installed, every agent through the admin's token, history on, its own secret.
 	env.Connect(t, other)
-	if _, err := env.Deps.Store.SaveSettings(ctx, other, settings.Settings{Access: settings.AccessAllAgents, LeadStatus: "New", Owners: []settings.Owner{}}, 0); err != nil {
-		t.Fatal(err)
-	}
+	env.SetSettings(t, other, func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
 	setSecret(t, w, other, secretB)
 	if _, err := env.Deps.Store.UpdateIntegration(ctx, other, func(in *settings.Integration) error {
 		in.Elements[settings.ChatHistoryInSell] = settings.ElementState{Enabled: true}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/leads"
+	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
 	"github.com/sellchat/sellchat/shared/settings"
 )
@@ -120,7 +121,7 @@ func Leads(ctx context.Context, t testing.TB, n, keys int) (*LeadFigures, error)
 				if err != nil || status != http.StatusConflict || !strings.Contains(raw, "request_in_progress") {
 					return
 				}
-				if sleep(ctx, 200*time.Millisecond) != nil { // told to retry in a moment: wait, retry with the same key
+				if sell.Sleep(ctx, 200*time.Millisecond) != nil { // told to retry in a moment: wait, retry with the same key
 					return
 				}
 			}

@@ -105,7 +105,7 @@ func Settings(ctx context.Context, t testing.TB, n int) (*SettingsFigures, error
 					mu.Lock()
 					f.Busy++
 					mu.Unlock()
-					if sleep(ctx, time.Duration(rng.Int64N(int64(100*time.Millisecond)))) == nil {
+					if sell.Sleep(ctx, time.Duration(rng.Int64N(int64(100*time.Millisecond)))) == nil {
 						continue
 					}
 				}
@@ -151,7 +151,7 @@ func Settings(ctx context.Context, t testing.TB, n int) (*SettingsFigures, error
 				// Someone saved first, or the store was too busy to answer in time: back
 				// off a little (full jitter), then read again.
 				wait := time.Duration(rng.Int64N(int64(min(5*time.Millisecond<<min(try, 7), 500*time.Millisecond)) + 1))
-				if sleep(ctx, wait) != nil {
+				if sell.Sleep(ctx, wait) != nil {
 					mu.Lock()
 					f.Failed++
 					f.problems.add("admin %d: out of time after %d tries", i, try+1)

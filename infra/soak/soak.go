@@ -150,15 +150,4 @@ func (p *problems) String() string {
 	return s
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 func round(d time.Duration) time.Duration { return d.Round(time.Millisecond) }

@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -14,7 +13,6 @@ import (
 	"github.com/sellchat/sellchat/shared/admin"
 	"github.com/sellchat/sellchat/shared/app/apptest"
 	"github.com/sellchat/sellchat/shared/auth"
-	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/store/storetest"
 )
 
@@ -131,22 +129,10 @@ func TestConcurrentPatchesWithOneVersionHaveOneWinner(t *testing.T) {
 	}
 }
 
-// installed marks the account as POST /integration/install leaves it, without
-// switching anything on (the install flow itself is tested in shared/connect).
-func installed(t *testing.T, env *apptest.Env, account string) {
-	t.Helper()
-	if _, err := env.Deps.Store.UpdateIntegration(context.Background(), account, func(in *settings.Integration) error {
-		in.Installed = true
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestElementsSwitchAloneAndHistoryNeedsConfirmation(t *testing.T) {
 	t.Parallel()
 	env, h, tok := setup(t)
-	installed(t, env, "acme")
+	env.Install(t, "acme")
 	put := func(name, body string) apptest.Response {
 		return apptest.Do(t, h, apptest.Request{Method: "PUT", Path: "/integration/elements/" + name, Token: tok, Body: body})
 	}
@@ -181,7 +167,7 @@ func TestElementsSwitchAloneAndHistoryNeedsConfirmation(t *testing.T) {
 func TestConcurrentElementSwitchesAreAllKept(t *testing.T) {
 	t.Parallel()
 	env, h, tok := setup(t)
-	installed(t, env, "acme")
+	env.Install(t, "acme")
 	var wg sync.WaitGroup
 	for _, name := range []string{"chat_app_in_sell", "sell_app_in_chat"} {
 		wg.Add(1)

@@ -28,15 +28,6 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 var owner = auth.Identity{Account: "acme", UserID: "100", Email: "ada@example.com", Name: "Ada", Role: auth.RoleOwner,
 	Chat: auth.ChatFacts{Phase: 4, Plan: "professional", Role: "owner"}}
 
-func sign(t *testing.T, env *apptest.Env, id auth.Identity) string {
-	t.Helper()
-	tok, err := env.Signer.Sign(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
 // authorize starts a round trip and follows Sell's authorize page (the sandbox
 // approves at once) up to the redirect back to us, returning the callback query.
 func authorize(t *testing.T, env *apptest.Env, h http.Handler, token, purpose string) url.Values {
@@ -71,7 +62,7 @@ func TestInstallFlowEndToEnd(t *testing.T) {
 	env := apptest.New(t)
 	h := connect.New(env.Deps)
 	ctx := context.Background()
-	tok := sign(t, env, owner)
+	tok := env.Sign(t, owner)
 
 	q := authorize(t, env, h, tok, "install")
 	res := callback(t, h, q)
@@ -126,10 +117,8 @@ func TestInstallFlowEndToEnd(t *testing.T) {
 	})
 
 	t.Run("uninstall drops tokens and states but keeps settings", func(t *testing.T) {
-		if _, err := env.Deps.Store.SaveSettings(ctx, "acme", settings.Defaults(), 0); err != nil {
-			t.Fatal(err)
-		}
-		authorize(t, env, h, tok, "install") // leaves a pending state behind
+		env.SetSettings(t, "acme", func(*settings.Settings) {}) // saves the defaults
+		authorize(t, env, h, tok, "install")                    // leaves a pending state behind
 		res := apptest.Do(t, h, apptest.Request{Method: "DELETE", Path: "/integration", Token: tok})
 		if res.Status != 200 {
 			t.Fatalf("uninstall: %d %s", res.Status, res.Body)
@@ -160,7 +149,7 @@ func TestAgentSignIn(t *testing.T) {
 	ctx := context.Background()
 	rex := auth.Identity{Account: "acme", UserID: "361", Email: "rex@example.com", Name: "Rex", Role: auth.RoleAgent}
 
-	q := authorize(t, env, h, sign(t, env, rex), "agent")
+	q := authorize(t, env, h, env.Sign(t, rex), "agent")
 	res := callback(t, h, q)
 	if res.Status != 200 || !strings.Contains(string(res.Body), "Connected") {
 		t.Fatalf("agent callback: %d %s", res.Status, res.Body)
@@ -174,7 +163,7 @@ func TestAgentSignIn(t *testing.T) {
 		// Rita starts; the page is then approved as Rex (login_hint is the starter's, so
 		// swap it on the way, as someone forwarding their link to a colleague would).
 		rita := auth.Identity{Account: "acme", UserID: "362", Email: "rita@example.com", Role: auth.RoleAgent}
-		res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/oauth/start?purpose=agent", Token: sign(t, env, rita), Header: map[string]string{"Accept": "application/json"}})
+		res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/oauth/start?purpose=agent", Token: env.Sign(t, rita), Header: map[string]string{"Accept": "application/json"}})
 		var start struct{ AuthorizeURL string }
 		res.JSON(t, &start)
 		u, _ := url.Parse(start.AuthorizeURL)
@@ -208,7 +197,7 @@ func TestCallbackRefusals(t *testing.T) {
 	env := apptest.New(t)
 	h := connect.New(env.Deps)
 	ctx := context.Background()
-	tok := sign(t, env, owner)
+	tok := env.Sign(t, owner)
 
 	t.Run("a state moved to another account is unknown", func(t *testing.T) {
 		q := authorize(t, env, h, tok, "install")
@@ -258,7 +247,7 @@ func TestCallbackRefusals(t *testing.T) {
 	t.Run("installing needs a Sell admin", func(t *testing.T) {
 		notAdmin := owner
 		notAdmin.Email = "rex@example.com"
-		q := authorize(t, env, h, sign(t, env, notAdmin), "install")
+		q := authorize(t, env, h, env.Sign(t, notAdmin), "install")
 		if res := callback(t, h, q); res.Status != 403 || !strings.Contains(string(res.Body), "not_sell_admin") {
 			t.Fatalf("%d %s", res.Status, res.Body)
 		}
@@ -273,7 +262,7 @@ func TestInstallReportsEveryFailedPrerequisite(t *testing.T) {
 	env := apptest.New(t)
 	h := connect.New(env.Deps)
 
-	res := apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/integration/install", Token: sign(t, env, owner)})
+	res := apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/integration/install", Token: env.Sign(t, owner)})
 	if res.Status != 409 || res.ErrorCode() != "sell_not_connected" {
 		t.Fatalf("before connecting: %d %s", res.Status, res.Body)
 	}
@@ -281,7 +270,7 @@ func TestInstallReportsEveryFailedPrerequisite(t *testing.T) {
 	phase4Admin := owner
 	phase4Admin.Role = auth.RoleAdmin
 	phase4Admin.Chat = auth.ChatFacts{Phase: 4, Plan: "lite", Role: "admin"}
-	res = apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/integration/install", Token: sign(t, env, phase4Admin)})
+	res = apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/integration/install", Token: env.Sign(t, phase4Admin)})
 	var body struct {
 		Error struct {
 			Code    string
@@ -303,7 +292,7 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 	env := apptest.New(t)
 	h := connect.New(env.Deps)
 	env.Connect(t, "acme")
-	admin := sign(t, env, owner)
+	admin := env.Sign(t, owner)
 	agent := env.Token(t, "acme", auth.RoleAgent)
 	other := env.Token(t, "globex", auth.RoleAdmin)
 	cases := []struct {
@@ -351,7 +340,7 @@ func TestASignInThatCannotProveWhoIsSigningInIsRefused(t *testing.T) {
 			anon := owner
 			anon.UserID, anon.Email = "377", ""
 			before := storetest.Snapshot(t, env.Deps.Store)
-			res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/oauth/start?purpose=" + purpose, Token: sign(t, env, anon),
+			res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/oauth/start?purpose=" + purpose, Token: env.Sign(t, anon),
 				Header: map[string]string{"Accept": "application/json"}})
 			if res.Status != 403 || res.ErrorCode() != "sell_user_mismatch" {
 				t.Fatalf("%d %s", res.Status, res.Body)
@@ -363,7 +352,7 @@ func TestASignInThatCannotProveWhoIsSigningInIsRefused(t *testing.T) {
 		t.Run(purpose+": a pending sign-in without an email is refused at the callback", func(t *testing.T) {
 			// A real code, approved in Sell as the sandbox admin, brought back with a
 			// state that names no email (as one left by an earlier version would).
-			q := authorize(t, env, h, sign(t, env, owner), purpose)
+			q := authorize(t, env, h, env.Sign(t, owner), purpose)
 			nonce := "noemailnoemailnoemail" + purpose
 			if err := env.Deps.Store.Create(ctx, store.Key{Account: "acme", SK: "STATE#" + nonce},
 				map[string]any{"userId": "377", "purpose": purpose, "created": time.Now().UTC()}, time.Now().Add(time.Minute)); err != nil {

@@ -20,7 +20,7 @@ func TestElementsSwitchOnOnlyOnAnInstalledAccount(t *testing.T) {
 	env := apptest.New(t)
 	ctx := context.Background()
 	oauth, settingsAPI, panelAPI := connect.New(env.Deps), admin.New(env.Deps), panel.New(env.Deps)
-	tok := sign(t, env, owner)
+	tok := env.Sign(t, owner)
 	put := func(name, body string) apptest.Response {
 		return apptest.Do(t, settingsAPI, apptest.Request{Method: "PUT", Path: "/integration/elements/" + name, Token: tok, Body: body})
 	}
@@ -50,7 +50,7 @@ func TestElementsSwitchOnOnlyOnAnInstalledAccount(t *testing.T) {
 	t.Run("after the install checks failed", func(t *testing.T) {
 		lite := owner
 		lite.Chat.Plan = "lite"
-		res := apptest.Do(t, oauth, apptest.Request{Method: "POST", Path: "/integration/install", Token: sign(t, env, lite)})
+		res := apptest.Do(t, oauth, apptest.Request{Method: "POST", Path: "/integration/install", Token: env.Sign(t, lite)})
 		if res.Status != 422 {
 			t.Fatalf("install on Lite: %d %s", res.Status, res.Body)
 		}
@@ -71,11 +71,7 @@ func TestElementsSwitchOnOnlyOnAnInstalledAccount(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		st := settings.Defaults()
-		st.Access = settings.AccessAllAgents
-		if _, err := env.Deps.Store.SaveSettings(ctx, "acme", st, 0); err != nil {
-			t.Fatal(err)
-		}
+		env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
 		agent := env.Token(t, "acme", auth.RoleAgent)
 		calls := env.Sell.TotalCalls()
 		res := apptest.Do(t, panelAPI, apptest.Request{Method: "GET", Path: "/panel?email=vera@example.com", Token: agent})

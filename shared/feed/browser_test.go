@@ -12,7 +12,6 @@ import (
 
 	"github.com/sellchat/sellchat/infra/browsertest"
 	"github.com/sellchat/sellchat/shared/app/apptest"
-	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/feed"
 )
 
@@ -31,10 +30,7 @@ func TestThePageShowsTheFeedAsTheAPIGivesIt(t *testing.T) {
 	setHistory(t, env, "acme", true)
 	srv := httptest.NewServer(feed.New(env.Deps))
 	t.Cleanup(srv.Close)
-	tok, err := env.Signer.Sign(auth.Identity{Account: "acme", UserID: "7", Name: "Rex Rep", Role: auth.RoleAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := env.AgentToken(t, "acme", "7", "")
 	pageURL := srv.URL + "/apps/feed/?resourceType=lead&resourceId=2001#token=" + url.QueryEscape(tok)
 	b := browsertest.New(t)
 
@@ -134,10 +130,7 @@ func TestThePageShowsTheRestOfALongTranscript(t *testing.T) {
 	lim.PreviewMessages, lim.MessagesPage = 5, 7
 	srv := httptest.NewServer(feed.NewWithLimits(env.Deps, lim))
 	t.Cleanup(srv.Close)
-	tok, err := env.Signer.Sign(auth.Identity{Account: "acme", UserID: "7", Name: "Rex Rep", Role: auth.RoleAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := env.AgentToken(t, "acme", "7", "")
 	b := browsertest.New(t)
 	const long, short = `#chats .chat[data-chat-id="long"]`, `#chats .chat[data-chat-id="short"]`
 	shown := func(chat string) []string {

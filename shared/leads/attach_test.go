@@ -20,7 +20,7 @@ func TestALeadCreatedFromAChatGetsThatChatsHistory(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
 	env.Connect(t, "acme")
-	configure(t, env, func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
 	ctx := context.Background()
 	chat, err := chats.Parse([]byte(`{"id":"2401.9.nina","type":"chat","timestamp":"2026-11-20T14:02:11Z",
 		"visitor":{"name":"Nina New","email":"nina@example.com"},
@@ -39,7 +39,7 @@ func TestALeadCreatedFromAChatGetsThatChatsHistory(t *testing.T) {
 
 	h := leads.New(env.Deps, transcripts.LeadAttacher(env.Deps))
 	body := `{"firstName":"Nina","lastName":"New","email":"nina@example.com","chatId":"2401.9.nina"}`
-	res := apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/leads", Token: agentToken(t, env), Body: body,
+	res := apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/leads", Token: env.AgentToken(t, "acme", "361", "rex@example.com"), Body: body,
 		Header: map[string]string{"Idempotency-Key": "chat-lead"}})
 	lead := created(t, res)
 	entries, _, err := cs.Entries(ctx, "acme", chats.Record{Type: sell.ResourceLead, ID: lead.ID}, "", 10)

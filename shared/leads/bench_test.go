@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sellchat/sellchat/shared/app/apptest"
-	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/leads"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
@@ -34,14 +33,10 @@ func BenchmarkCreateLead(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			env := apptest.New(b)
 			env.Connect(b, "acme")
-			ctx := context.Background()
-			st, v, _ := env.Deps.Store.Settings(ctx, "acme")
-			st.Access = settings.AccessAllAgents
-			if _, err := env.Deps.Store.SaveSettings(ctx, "acme", st, v); err != nil {
-				b.Fatal(err)
-			}
+			env.SetSettings(b, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
 			h := leads.New(env.Deps, nil)
-			tok, _ := env.Signer.Sign(auth.Identity{Account: "acme", UserID: "361", Email: "rex@example.com", Name: "Rex", Role: auth.RoleAgent})
+			tok := env.AgentToken(b, "acme", "361", "rex@example.com")
+			ctx := context.Background()
 			n := 0
 			request := func() apptest.Request {
 				n++

@@ -42,7 +42,7 @@ func leadsWithEmail(env *apptest.Env, email string) int {
 // raceLeads sends one POST /leads per body at once, each with its own key.
 func raceLeads(t *testing.T, env *apptest.Env, h http.Handler, prefix string, bodies []string) []apptest.Response {
 	t.Helper()
-	tok := agentToken(t, env)
+	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
 	out := make([]apptest.Response, len(bodies))
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -68,7 +68,7 @@ func TestConcurrentLeadsForOneNewEmailMakeOneLead(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
 	env.Connect(t, "acme")
-	configure(t, env, func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
 	// Latency on every Sell call keeps the requests overlapping while they search
 	// and create, as they do against the real Sell.
 	env.Sell.SetFaults(selltest.Faults{Latency: 20 * time.Millisecond})
@@ -108,7 +108,7 @@ func TestConcurrentLeadsForOneNewEmailMakeOneLead(t *testing.T) {
 		}
 	}
 	// The agent's explicit choice still bypasses the check.
-	created(t, post(t, env, "race-anyway", fmt.Sprintf(`{"lastName":"Race","email":%q,"createAnyway":true}`, email), agentToken(t, env)))
+	created(t, post(t, env, "race-anyway", fmt.Sprintf(`{"lastName":"Race","email":%q,"createAnyway":true}`, email), env.AgentToken(t, "acme", "361", "rex@example.com")))
 	if n := leadsWithEmail(env, email); n != 2 {
 		t.Fatalf("%d leads in Sell with %s after createAnyway, want 2", n, email)
 	}

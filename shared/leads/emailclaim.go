@@ -136,10 +136,8 @@ func (c *emailClaim) await(ctx context.Context, deadline time.Time) (*existingRe
 				Message: "A lead with this email is being created by another request. Retry in a moment."}
 		}
 		// Backing off, as claim does: the waiters' reads must not outweigh the work.
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(min(pause/2+mrand.N(pause/2+1), time.Until(deadline)+time.Millisecond)):
+		if err := sell.Sleep(ctx, min(pause/2+mrand.N(pause/2+1), time.Until(deadline)+time.Millisecond)); err != nil {
+			return nil, err
 		}
 		pause = min(2*pause, maxPollPause)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sellchat/sellchat/shared/app/apptest"
-	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/store/storetest"
@@ -151,17 +150,10 @@ func TestARetryWaitingForItsKeyHoldsNoEmailClaim(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
 	env.Connect(t, "acme")
+	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
 	ctx := context.Background()
 	s := env.Deps.Store
-	st, v, _ := s.Settings(ctx, "acme")
-	st.Access = settings.AccessAllAgents
-	if _, err := s.SaveSettings(ctx, "acme", st, v); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := env.Signer.Sign(auth.Identity{Account: "acme", UserID: "361", Email: "rex@example.com", Name: "Rex", Role: auth.RoleAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := &handler{deps: env.Deps, wait: 5 * time.Second, now: time.Now}
 	rt := httpx.NewRouter(env.Deps.Logger)
 	rt.Handle("POST /leads", env.Deps.Verifier.Require(h.create))

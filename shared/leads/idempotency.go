@@ -11,7 +11,10 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/sellchat/sellchat/shared/httpx"
+	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/store"
 )
 
@@ -26,6 +29,104 @@ type record struct {
 	Code     int             `json:"code,omitempty"`
 	Response json.RawMessage `json:"response,omitempty"`
 	Created  time.Time       `json:"created"`
+}
+
+// leadOnce holds one POST /leads request's once-only steps: its claim on the
+// Idempotency-Key (a retry replays the first answer) and, unless the agent chose
+// createAnyway, its claim on the visitor's email (requests for one new email under
+// different keys create one lead; emailclaim.go). Begin them, Replay, and once the
+// lead exists Finish; Release, deferred, gives back whatever a request that ends
+// without a lead still holds, so a retry can succeed.
+type leadOnce struct {
+	s        *store.Store
+	key      store.Key
+	hash     string
+	started  time.Time
+	deadline time.Time // for waiting on another request's claim
+	email    *emailClaim
+
+	claims           errgroup.Group
+	keyErr, emailErr error
+	keyHeld, created bool
+}
+
+// beginOnce starts claiming the key and the email in the background, so that the
+// caller's own reads run alongside; Replay waits for the claims.
+func beginOnce(ctx context.Context, s *store.Store, account, userID, key string, req Request, now time.Time, wait time.Duration) *leadOnce {
+	o := &leadOnce{s: s, key: idemKey(account, userID, key), hash: bodyHash(req), started: now, deadline: time.Now().Add(wait)}
+	if !req.CreateAnyway && req.Email != "" {
+		o.email = newEmailClaim(s, account, req.Email, o.key, o.hash)
+	}
+	o.claims.Go(func() error { o.keyHeld, o.keyErr = takeKey(ctx, s, o.key, o.hash, o.started); return nil })
+	if o.email != nil {
+		o.claims.Go(func() error { o.emailErr = o.email.try(ctx, o.started); return nil })
+	}
+	return o
+}
+
+// Replay waits for the claims. It returns the stored answer of an earlier request
+// with this key, to send again; nil when this request holds the key and the email
+// and goes on to create the lead; 409 already_exists when another request has just
+// created a lead with the email.
+func (o *leadOnce) Replay(ctx context.Context) (*record, error) {
+	_ = o.claims.Wait()
+	if o.keyErr != nil {
+		return nil, o.keyErr
+	}
+	if !o.keyHeld {
+		// Another request has this key: its answer is this one's. An email claim taken
+		// meanwhile goes back first, so the request that holds the key never waits on
+		// the email for its own retry.
+		o.email.release(ctx)
+		prior, err := awaitAnswer(ctx, o.s, o.key, o.hash, o.started, o.deadline)
+		if err != nil || prior != nil {
+			return prior, err
+		}
+		o.keyHeld = true // the first request failed and gave the key back
+	}
+	if o.emailErr != nil {
+		return nil, o.emailErr
+	}
+	winner, err := o.email.await(ctx, o.deadline)
+	if err != nil {
+		return nil, err
+	}
+	if winner != nil {
+		return nil, alreadyExists("Another request has just created a lead with this email. Open it, or create the lead anyway.", []existingRecord{*winner})
+	}
+	return nil, nil
+}
+
+// Finish stores the created lead as the key's answer and keeps the email claim,
+// through which the email's other requests find the lead.
+func (o *leadOnce) Finish(ctx context.Context, created Created) {
+	o.created = true
+	o.email.keep()
+	if err := finish(ctx, o.s, o.key, o.hash, http.StatusCreated, created, o.started); err != nil {
+		// The lead exists; the agent must hear so. Until the claim's lease ends a
+		// retry with this key (or another request for the email) is told the request
+		// is in progress; after it, the retry meets this lead in the duplicate check
+		// (409 already_exists).
+		httpx.LoggerFrom(ctx).Error("store idempotent answer", "err", err.Error(), "lead", created.Lead.ID)
+	}
+}
+
+// Release gives back the claims of a request that ends without a lead (refused,
+// failed or panicking), so a retry can try again. After Finish it gives back nothing.
+func (o *leadOnce) Release(ctx context.Context) {
+	_ = o.claims.Wait() // a panic may leave them in flight
+	if o.keyHeld && !o.created {
+		release(ctx, o.s, o.key)
+	}
+	o.email.release(ctx)
+}
+
+// replay sends a stored answer again, marked as replayed.
+func (rec *record) replay(w http.ResponseWriter) {
+	w.Header().Set("Idempotent-Replayed", "true")
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(append(rec.Response, '\n'))
 }
 
 // maxPollPause caps the pause between reads of a claim held by another request.
@@ -96,10 +197,8 @@ func awaitAnswer(ctx context.Context, s *store.Store, key store.Key, h string, n
 			return nil, &httpx.Error{Status: http.StatusConflict, Code: "request_in_progress",
 				Message: "The same request is still being processed. Retry in a moment with the same Idempotency-Key."}
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(min(pause/2+rand.N(pause/2+1), time.Until(deadline)+time.Millisecond)):
+		if err := sell.Sleep(ctx, min(pause/2+rand.N(pause/2+1), time.Until(deadline)+time.Millisecond)); err != nil {
+			return nil, err
 		}
 		pause = min(2*pause, maxPollPause)
 	}

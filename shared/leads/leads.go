@@ -1,5 +1,5 @@
 // Package leads serves the leads function: an agent creates a Sell lead from a chat,
-// with the status and source the admin set and an owner by rule 6, exactly once per
+// with the status and source the admin set and an owner by the owner fallback, exactly once per
 // Idempotency-Key however often the request is retried.
 package leads
 
@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/sellchat/sellchat/shared/access"
 	"github.com/sellchat/sellchat/shared/app"
@@ -75,13 +73,9 @@ type Created struct {
 func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id, _ := auth.From(ctx)
-	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
-	if key == "" {
-		return &httpx.Error{Status: http.StatusBadRequest, Code: "idempotency_key_required",
-			Message: "Send an Idempotency-Key header (a new random value per lead), so a retry never creates a second lead."}
-	}
-	if len(key) > 128 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		return &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Message: "Idempotency-Key must be 1 to 128 visible ASCII characters."}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
 	}
 	var req Request
 	if err := httpx.DecodeJSON(r, &req); err != nil {
@@ -91,123 +85,104 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 	if err := req.validate(); err != nil {
 		return err
 	}
-	ikey := idemKey(id.Account, id.UserID, key)
-	hash := bodyHash(req)
-	started := h.now()
-	deadline := time.Now().Add(h.wait)
-	// The duplicate check (unless the agent chose createAnyway) claims the visitor's
-	// email, so that requests for one new email under different keys create one lead
-	// (emailclaim.go).
-	var email *emailClaim
-	if !req.CreateAnyway && req.Email != "" {
-		email = newEmailClaim(h.deps.Store, id.Account, req.Email, ikey, hash)
-	}
-	var (
-		claims               errgroup.Group
-		keyErr, emailErr     error
-		keyHeld, leadCreated bool
-	)
-	// Whatever ends this request before it has a lead gives both claims back, so a
-	// refused or failed request leaves nothing behind and a retry can succeed.
-	defer func() {
-		_ = claims.Wait() // a panic may leave them in flight
-		if keyHeld && !leadCreated {
-			release(ctx, h.deps.Store, ikey)
-		}
-		email.release(ctx)
-	}()
-	// The key and the email are claimed while the session is read: three DynamoDB
-	// round trips at once instead of one after the other.
-	claims.Go(func() error { keyHeld, keyErr = takeKey(ctx, h.deps.Store, ikey, hash, started); return nil })
-	if email != nil {
-		claims.Go(func() error { emailErr = email.try(ctx, started); return nil })
-	}
+	// The key and the visitor's email are claimed while the session is read: three
+	// DynamoDB round trips at once instead of one after the other. Whatever ends this
+	// request before it has a lead gives both claims back.
+	once := beginOnce(ctx, h.deps.Store, id.Account, id.UserID, key, req, h.now(), h.wait)
+	defer once.Release(ctx)
 	sess, err := access.Open(ctx, h.deps, id)
-	_ = claims.Wait()
 	if err != nil {
 		return err
 	}
-	if keyErr != nil {
-		return keyErr
-	}
-	if !keyHeld {
-		// Another request has this key: its answer is this one's. An email claim taken
-		// meanwhile goes back first, so the request that holds the key never waits on
-		// the email for its own retry.
-		email.release(ctx)
-		prior, err := awaitAnswer(ctx, h.deps.Store, ikey, hash, started, deadline)
-		if err != nil {
-			return err
-		}
-		if prior != nil {
-			w.Header().Set("Idempotent-Replayed", "true")
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(prior.Code)
-			_, _ = w.Write(append(prior.Response, '\n'))
-			return nil
-		}
-		keyHeld = true // the first request failed and gave the key back
-	}
-	if emailErr != nil {
-		return emailErr
-	}
-	if winner, err := email.await(ctx, deadline); err != nil {
+	if prior, err := once.Replay(ctx); err != nil {
 		return err
-	} else if winner != nil {
-		return alreadyExists("Another request has just created a lead with this email. Open it, or create the lead anyway.", []existingRecord{*winner})
+	} else if prior != nil {
+		prior.replay(w)
+		return nil
 	}
 	// The owner options (the account's pools, Sell's users, mostly cached) are read
 	// while Sell is searched for the visitor.
-	opts := make(chan ownerOptions, 1)
-	go func() {
-		o, err := sess.OwnerOptions(ctx, h.deps)
-		opts <- ownerOptions{o, err}
-	}()
+	options := async(func() (owners.Options, error) { return sess.OwnerOptions(ctx, h.deps) })
+	if err := h.checkDuplicate(ctx, sess, req); err != nil {
+		return err
+	}
+	opts, err := options()
+	if err != nil {
+		return sess.SellError(ctx, h.deps, err)
+	}
 	created, err := h.createLead(ctx, sess, req, opts)
 	if err != nil {
 		return err
 	}
-	leadCreated = true
-	// The email's other requests find the lead through the claim, in this answer.
-	email.keep()
-	if err := finish(ctx, h.deps.Store, ikey, hash, http.StatusCreated, created, started); err != nil {
-		// The lead exists; the agent must hear so. Until the claim's lease ends a
-		// retry with this key (or another request for the email) is told the request
-		// is in progress; after it, the retry meets this lead in the duplicate check
-		// (409 already_exists).
-		httpx.LoggerFrom(ctx).Error("store idempotent answer", "err", err.Error(), "lead", created.Lead.ID)
-	}
-	if req.ChatID != "" && h.after != nil {
-		if err := h.after(context.WithoutCancel(ctx), id.Account, req.ChatID, created.Lead.ID); err != nil {
-			httpx.LoggerFrom(ctx).Warn("attach chat to new lead", "err", err.Error(), "chat", req.ChatID, "lead", created.Lead.ID)
-		}
-	}
+	once.Finish(ctx, created)
+	h.attachChat(ctx, id.Account, req.ChatID, created.Lead.ID)
 	httpx.LoggerFrom(ctx).Info("lead created", "lead", created.Lead.ID, "owner", created.Lead.OwnerID, "by", id.UserID)
 	httpx.WriteJSON(w, http.StatusCreated, created)
 	return nil
 }
 
-// ownerOptions is what access.Session.OwnerOptions answered.
-type ownerOptions struct {
-	opts owners.Options
-	err  error
+// idempotencyKey reads the request's Idempotency-Key header, which POST /leads requires.
+func idempotencyKey(r *http.Request) (string, error) {
+	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+	if key == "" {
+		return "", &httpx.Error{Status: http.StatusBadRequest, Code: "idempotency_key_required",
+			Message: "Send an Idempotency-Key header (a new random value per lead), so a retry never creates a second lead."}
+	}
+	if len(key) > 128 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return "", &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Message: "Idempotency-Key must be 1 to 128 visible ASCII characters."}
+	}
+	return key, nil
 }
 
-func (h *handler) createLead(ctx context.Context, sess *access.Session, req Request, pending <-chan ownerOptions) (Created, error) {
-	if !req.CreateAnyway && req.Email != "" {
-		found, err := sess.Sell.Find(ctx, sell.Visitor{Email: req.Email})
-		if err != nil {
-			return Created{}, sess.SellError(ctx, h.deps, err)
-		}
-		if existing := describe(found); len(existing) > 0 {
-			return Created{}, alreadyExists("Sell already has a lead or contact with this email. Open it, or create the lead anyway.", existing)
-		}
+// checkDuplicate refuses a lead whose email Sell already has on a lead or contact,
+// unless the agent chose createAnyway.
+func (h *handler) checkDuplicate(ctx context.Context, sess *access.Session, req Request) error {
+	if req.CreateAnyway || req.Email == "" {
+		return nil
 	}
-	o := <-pending
-	if o.err != nil {
-		return Created{}, sess.SellError(ctx, h.deps, o.err)
+	found, err := sess.Sell.Find(ctx, sell.Visitor{Email: req.Email})
+	if err != nil {
+		return sess.SellError(ctx, h.deps, err)
 	}
-	opts := o.opts
+	if existing := describe(found); len(existing) > 0 {
+		return alreadyExists("Sell already has a lead or contact with this email. Open it, or create the lead anyway.", existing)
+	}
+	return nil
+}
+
+// attachChat hands the new lead to the chat-history code when the lead came from a
+// chat. The lead exists either way, so a failure is only logged.
+func (h *handler) attachChat(ctx context.Context, account, chatID string, leadID int64) {
+	if chatID == "" || h.after == nil {
+		return
+	}
+	if err := h.after(context.WithoutCancel(ctx), account, chatID, leadID); err != nil {
+		httpx.LoggerFrom(ctx).Warn("attach chat to new lead", "err", err.Error(), "chat", chatID, "lead", leadID)
+	}
+}
+
+// async runs f in the background; the returned function waits for its answer. It
+// is for one independent read started ahead of the step that needs it, which may
+// never be reached.
+func async[T any](f func() (T, error)) func() (T, error) {
+	var (
+		v    T
+		err  error
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		v, err = f()
+	}()
+	return func() (T, error) {
+		<-done
+		return v, err
+	}
+}
+
+// createLead creates the lead in Sell with the admin's status and source and an
+// owner the agent may choose.
+func (h *handler) createLead(ctx context.Context, sess *access.Session, req Request, opts owners.Options) (Created, error) {
 	owner, hasOwner, err := opts.Resolve(req.Owner)
 	if err != nil {
 		var oe *owners.Error
@@ -251,8 +226,10 @@ func (h *handler) createLead(ctx context.Context, sess *access.Session, req Requ
 	return Created{Lead: out}, nil
 }
 
-// ChatLink is where an agent finds the chat in Zendesk. ❓ Zendesk documents no
-// stable deep link to one chat; the Chat dashboard's history view is the closest.
+// ChatLink is where an agent finds the chat in Zendesk. Zendesk documents no stable
+// deep link to one chat, so this assumes the Chat dashboard's history view opens it at
+// #history/<chatId>; nothing in the repository can check that (there is no Zendesk
+// sandbox), and leads_test.go only checks that the lead's description names the chat.
 func ChatLink(account, chatID string) string {
 	return "https://" + account + ".zendesk.com/chat/agent#history/" + chatID
 }

@@ -18,25 +18,6 @@ import (
 
 func TestMain(m *testing.M) { storetest.Main(m) }
 
-func agentToken(t *testing.T, env *apptest.Env) string {
-	t.Helper()
-	tok, err := env.Signer.Sign(auth.Identity{Account: "acme", UserID: "361", Email: "rex@example.com", Name: "Rex", Role: auth.RoleAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-func configure(t *testing.T, env *apptest.Env, change func(*settings.Settings)) {
-	t.Helper()
-	ctx := context.Background()
-	st, v, _ := env.Deps.Store.Settings(ctx, "acme")
-	change(&st)
-	if _, err := env.Deps.Store.SaveSettings(ctx, "acme", st, v); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func post(t *testing.T, env *apptest.Env, key, body, token string) apptest.Response {
 	t.Helper()
 	h := map[string]string{}
@@ -62,13 +43,13 @@ func TestALeadGetsTheAdminsStatusSourceAndOwnerExactlyOnce(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
 	env.Connect(t, "acme")
-	configure(t, env, func(s *settings.Settings) {
+	env.SetSettings(t, "acme", func(s *settings.Settings) {
 		s.Access = settings.AccessAllAgents
 		s.LeadStatus = "Working"
 		src := int64(selltest.DemoSourceWebID)
 		s.LeadSourceID = &src
 	})
-	tok := agentToken(t, env)
+	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
 	before := len(env.Sell.Leads())
 
 	lead := created(t, post(t, env, "key-1", newVisitor, tok))
@@ -109,8 +90,8 @@ func TestConcurrentRetriesCreateOneLead(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
 	env.Connect(t, "acme")
-	configure(t, env, func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
-	tok := agentToken(t, env)
+	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
 	before := len(env.Sell.Leads())
 	ids := make(chan int64, 20)
 	var wg sync.WaitGroup
@@ -147,11 +128,11 @@ func TestOwnerRules(t *testing.T) {
 	if _, err := env.Deps.Store.MarkPool(ctx, "acme", settings.Pool{SellUserID: selltest.DemoPoolID, Name: "Inbound"}); err != nil {
 		t.Fatal(err)
 	}
-	configure(t, env, func(s *settings.Settings) {
+	env.SetSettings(t, "acme", func(s *settings.Settings) {
 		s.Access = settings.AccessAllAgents
 		s.Owners = []settings.Owner{{Type: settings.OwnerPool, ID: selltest.DemoPoolID}, {Type: settings.OwnerUser, ID: selltest.DemoRitaID}}
 	})
-	tok := agentToken(t, env)
+	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
 	withOwner := func(typ string, id int64) string {
 		return strings.Replace(newVisitor, "}", fmt.Sprintf(`,"owner":{"type":%q,"id":%d}}`, typ, id), 1)
 	}
@@ -180,7 +161,7 @@ func TestSellUsersModeNeedsTheAgentsSellUser(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
 	env.Connect(t, "acme")
-	tok := agentToken(t, env)
+	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
 	if res := post(t, env, "s-1", newVisitor, tok); res.Status != 403 || res.ErrorCode() != "no_sell_access" {
 		t.Fatalf("%d %s", res.Status, res.Body)
 	}
@@ -195,8 +176,8 @@ func TestFailuresStoreNothingAndCanBeRetried(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
 	env.Connect(t, "acme")
-	configure(t, env, func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
-	tok := agentToken(t, env)
+	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
 
 	t.Run("Sell down is a 502 and the key can be used again", func(t *testing.T) {
 		before := storetest.Snapshot(t, env.Deps.Store)
@@ -212,7 +193,7 @@ func TestFailuresStoreNothingAndCanBeRetried(t *testing.T) {
 		created(t, post(t, env, "f-1", newVisitor, tok))
 	})
 	t.Run("Sell's validation error names the field", func(t *testing.T) {
-		configure(t, env, func(s *settings.Settings) { s.LeadStatus = "No such status" })
+		env.SetSettings(t, "acme", func(s *settings.Settings) { s.LeadStatus = "No such status" })
 		res := post(t, env, "f-2", strings.Replace(newVisitor, "nina@", "nina2@", 1), tok)
 		if res.Status != 422 || !strings.Contains(string(res.Body), `"field":"leadStatus"`) {
 			t.Fatalf("%d %s", res.Status, res.Body)
@@ -224,8 +205,8 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
 	env.Connect(t, "acme")
-	configure(t, env, func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
-	tok := agentToken(t, env)
+	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
 	off := apptest.New(t)
 	cases := []struct {
 		name, key, body, token string

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sellchat/sellchat/shared/app/apptest"
-	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/panel"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
 	"github.com/sellchat/sellchat/shared/settings"
@@ -29,13 +28,9 @@ func BenchmarkLookup(b *testing.B) {
 			env := apptest.New(b)
 			env.Connect(b, "acme")
 			ctx := context.Background()
-			st, v, _ := env.Deps.Store.Settings(ctx, "acme")
-			st.Access = settings.AccessAllAgents
-			if _, err := env.Deps.Store.SaveSettings(ctx, "acme", st, v); err != nil {
-				b.Fatal(err)
-			}
+			env.SetSettings(b, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
 			h := panel.New(env.Deps)
-			tok, _ := env.Signer.Sign(auth.Identity{Account: "acme", UserID: "361", Role: auth.RoleAgent})
+			tok := env.AgentToken(b, "acme", "361", "")
 			req := apptest.Request{Method: "GET", Path: "/panel?" + c.query, Token: tok}
 			if res := apptest.Do(b, h, req); res.Status != http.StatusOK { // warms the metadata cache
 				b.Fatalf("%d %s", res.Status, res.Body)

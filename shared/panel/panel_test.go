@@ -22,11 +22,7 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 // agent is Zendesk user 361 of acme.
 func agent(t *testing.T, env *apptest.Env) string {
 	t.Helper()
-	tok, err := env.Signer.Sign(auth.Identity{Account: "acme", UserID: "361", Email: "rex@example.com", Name: "Rex", Role: auth.RoleAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return env.AgentToken(t, "acme", "361", "rex@example.com")
 }
 
 func lookup(t *testing.T, env *apptest.Env, query, token string) (panel.Lookup, apptest.Response) {
@@ -41,11 +37,7 @@ func lookup(t *testing.T, env *apptest.Env, query, token string) (panel.Lookup, 
 
 func setAccess(t *testing.T, env *apptest.Env, a settings.Access) {
 	t.Helper()
-	st, v, _ := env.Deps.Store.Settings(context.Background(), "acme")
-	st.Access = a
-	if _, err := env.Deps.Store.SaveSettings(context.Background(), "acme", st, v); err != nil {
-		t.Fatal(err)
-	}
+	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = a })
 }
 
 func TestLookupFindsTheVisitorWithTheAgentsOwnSellUser(t *testing.T) {
@@ -195,11 +187,9 @@ func TestOwners(t *testing.T) {
 	if _, err := env.Deps.Store.MarkPool(ctx, "acme", settings.Pool{SellUserID: selltest.DemoPoolID, Name: "Inbound"}); err != nil {
 		t.Fatal(err)
 	}
-	st, v, _ := env.Deps.Store.Settings(ctx, "acme")
-	st.Owners = []settings.Owner{{Type: settings.OwnerPool, ID: selltest.DemoPoolID}, {Type: settings.OwnerUser, ID: selltest.DemoRitaID}}
-	if _, err := env.Deps.Store.SaveSettings(ctx, "acme", st, v); err != nil {
-		t.Fatal(err)
-	}
+	env.SetSettings(t, "acme", func(s *settings.Settings) {
+		s.Owners = []settings.Owner{{Type: settings.OwnerPool, ID: selltest.DemoPoolID}, {Type: settings.OwnerUser, ID: selltest.DemoRitaID}}
+	})
 	out, res = get()
 	choices, _ := out["choices"].([]any)
 	if res.Status != 200 || len(choices) != 2 || out["mustChoose"] != true {

@@ -130,7 +130,7 @@ func New(opts Options) (*Client, error) {
 		c.backoff = defaultBackoff
 	}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep = Sleep
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -144,7 +144,10 @@ func defaultBackoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx ends and then answers ctx's error. It is the one
+// context-aware wait of the code that backs off and retries (this client, the
+// transcripts function, the soak), which all import this package already.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -2,6 +2,7 @@ package transcripts_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/sellchat/sellchat/shared/chats"
@@ -33,7 +34,7 @@ func TestANoteThatFailedWhenALeadWasCreatedFromTheChatComesWithReplay(t *testing
 	env.Sell.SetFaults(selltest.Faults{})
 	cs := chatstore.New(env.Deps.Store)
 	it, _ := cs.Chat(ctx, "acme", id)
-	key := "lead:" + itoa(lead.ID)
+	key := "lead:" + strconv.FormatInt(lead.ID, 10)
 	if it.Status != chats.StatusFailed || it.Reason == "" || len(it.Records) != 1 || it.Records[0] != key {
 		t.Fatalf("after a failed attach: status %q reason %q records %v", it.Status, it.Reason, it.Records)
 	}
@@ -79,7 +80,7 @@ func TestAttachingAFailedChatLeavesItFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	notes := notesFor(env.Sell, id)
-	want := []string{"lead:" + itoa(lead.ID), "contact:" + itoa(selltest.DemoPaulContactID), "deal:" + itoa(selltest.DemoAnnualDealID)}
+	want := []string{"lead:" + strconv.FormatInt(lead.ID, 10), "contact:" + strconv.FormatInt(selltest.DemoPaulContactID, 10), "deal:" + strconv.FormatInt(selltest.DemoAnnualDealID, 10)}
 	for _, r := range want {
 		if notes[r] != 1 {
 			t.Errorf("%s has %d notes after replay, want 1 (all: %v)", r, notes[r], notes)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/sellchat/sellchat/infra/streams"
 	"github.com/sellchat/sellchat/shared/app/apptest"
 	"github.com/sellchat/sellchat/shared/chats"
@@ -202,7 +203,7 @@ func TestAThousandChatsThroughAFaultySellEndInTheFeedOnceOrFailedThenReplayed(t 
 	}
 }
 
-func countFailed(dead []eventsRecord) int {
+func countFailed(dead []events.DynamoDBEventRecord) int {
 	n := 0
 	for _, r := range dead {
 		if strings.HasPrefix(r.Change.Keys["sk"].String(), "CHAT#") {

@@ -171,7 +171,7 @@ func (p *Processor) retry(ctx context.Context, f func() error) error {
 	var err error
 	for attempt := 1; attempt <= p.o.Attempts; attempt++ {
 		if attempt > 1 {
-			if werr := sleep(ctx, p.o.Backoff(attempt-1)); werr != nil {
+			if werr := sell.Sleep(ctx, p.o.Backoff(attempt-1)); werr != nil {
 				return err
 			}
 		}

@@ -131,7 +131,7 @@ func (p *Processor) Process(ctx context.Context, account, chatID string) error {
 	var err error
 	for attempt := 1; attempt <= p.o.Attempts; attempt++ {
 		if attempt > 1 {
-			if werr := sleep(ctx, p.o.Backoff(attempt-1)); werr != nil {
+			if werr := sell.Sleep(ctx, p.o.Backoff(attempt-1)); werr != nil {
 				break
 			}
 		}
@@ -289,7 +289,7 @@ func (p *Processor) ensureNote(ctx context.Context, client *sell.Client, account
 		if waited > 3*time.Second {
 			return errBusy
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := sell.Sleep(ctx, wait); err != nil {
 			return err
 		}
 		wait = min(wait*2, 500*time.Millisecond)
@@ -386,16 +386,4 @@ func newOwner() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -3,6 +3,7 @@ package transcripts_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
 	"github.com/sellchat/sellchat/shared/settings"
+	"github.com/sellchat/sellchat/shared/tokens"
 	"github.com/sellchat/sellchat/shared/transcripts"
 )
 
@@ -115,7 +117,7 @@ func TestAnUnmatchedChatIsKeptAndAttachedLater(t *testing.T) {
 		}
 	}
 	got := entries(t, env, "acme")
-	key := "lead:" + itoa(lead.ID)
+	key := "lead:" + strconv.FormatInt(lead.ID, 10)
 	if len(got[key]) != 1 || got[key][0].NoteID == 0 || notesFor(env.Sell, id)[key] != 1 {
 		t.Fatalf("entries %v notes %v", got, notesFor(env.Sell, id))
 	}
@@ -269,7 +271,7 @@ func TestANoteCreatedBeforeACrashIsFoundNotDuplicated(t *testing.T) {
 	if _, err := cs.ClaimNote(context.Background(), "acme", e.SK, "dead-worker", now.Add(-2*time.Minute), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	client, _, err := env.Deps.Vault.Client(context.Background(), "acme", tokensAdmin())
+	client, _, err := env.Deps.Vault.Client(context.Background(), "acme", tokens.Admin())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,6 +119,23 @@ func (e *Env) Token(t testing.TB, account string, role auth.Role) string {
 	return tok
 }
 
+// Sign signs a token for id, as the Zendesk apps framework would hand it over.
+func (e *Env) Sign(t testing.TB, id auth.Identity) string {
+	t.Helper()
+	tok, err := e.Signer.Sign(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// AgentToken signs a token for the agent who is Zendesk user zendeskUserID of
+// account, with email (empty for an agent whose identity carries none).
+func (e *Env) AgentToken(t testing.TB, account, zendeskUserID, email string) string {
+	t.Helper()
+	return e.Sign(t, auth.Identity{Account: account, UserID: zendeskUserID, Email: email, Name: "Agent " + zendeskUserID, Role: auth.RoleAgent})
+}
+
 // ExpiredToken signs a token that expired an hour ago.
 func (e *Env) ExpiredToken(t testing.TB, account string, role auth.Role) string {
 	t.Helper()
@@ -241,6 +258,34 @@ func (e *Env) SignInAgent(t testing.TB, account, zendeskUserID, sellEmail string
 		t.Fatalf("the sandbox has no user %s", sellEmail)
 	}
 	if err := e.Deps.Vault.Save(context.Background(), account, tokens.Agent(zendeskUserID), e.Sell.TokenFor(sellEmail), tokens.SellUser{ID: u.ID, Name: u.Name, Email: u.Email}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SetSettings changes account's settings as an admin's save would: it reads them
+// (the defaults before the first save), lets change edit them and saves them at the
+// version read.
+func (e *Env) SetSettings(t testing.TB, account string, change func(*settings.Settings)) {
+	t.Helper()
+	ctx := context.Background()
+	st, v, err := e.Deps.Store.Settings(ctx, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(&st)
+	if _, err := e.Deps.Store.SaveSettings(ctx, account, st, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Install marks account as having passed the install checks, switching no element
+// on (unlike a first install, and unlike Connect).
+func (e *Env) Install(t testing.TB, account string) {
+	t.Helper()
+	if _, err := e.Deps.Store.UpdateIntegration(context.Background(), account, func(in *settings.Integration) error {
+		in.Installed = true
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 }
