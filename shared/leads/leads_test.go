@@ -7,9 +7,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sellchat/sellchat/shared/app/apptest"
 	"github.com/sellchat/sellchat/shared/auth"
+	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/leads"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
 	"github.com/sellchat/sellchat/shared/settings"
@@ -246,4 +248,27 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 	if len(env.Sell.Leads()) != leadsBefore {
 		t.Fatal("a refused request created a lead")
 	}
+}
+
+// A request that runs out of its time budget while Sell stalls still gives its
+// claims back: the same email can be tried again at once, not after the lease.
+func TestARequestOutOfTimeReleasesItsClaims(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.Connect(t, "acme")
+	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
+	h := httpx.WithBudget(leads.New(env.Deps, nil), time.Second)
+	before := storetest.Snapshot(t, env.Deps.Store)
+	env.Sell.SetFaults(selltest.Faults{HangRate: 1, MaxHang: 3 * time.Second})
+	res := apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/leads", Token: tok, Body: newVisitor,
+		Header: map[string]string{"Idempotency-Key": "slow-1"}})
+	env.Sell.SetFaults(selltest.Faults{})
+	if res.Status < 500 {
+		t.Fatalf("a request that ran out of time: %d %s", res.Status, res.Body)
+	}
+	if after := storetest.Snapshot(t, env.Deps.Store); !reflect.DeepEqual(before, after) {
+		t.Fatalf("the timed-out request left %d items behind (its claims)", len(after)-len(before))
+	}
+	created(t, post(t, env, "slow-2", newVisitor, tok))
 }
