@@ -29,21 +29,9 @@ func (it Item) Decode(out any) error {
 // QueryPrefix returns the account's live items whose sort key starts with prefix, in
 // sort-key order (reverse when newestFirst), at most limit (0: all).
 func (s *Store) QueryPrefix(ctx context.Context, account, prefix string, limit int, newestFirst bool) ([]Item, error) {
-	keyCond := expression.Key(AttrPK).Equal(expression.Value(Key{Account: account}.pk()))
-	if prefix != "" { // DynamoDB refuses begins_with on an empty string; "" means all
-		keyCond = keyCond.And(expression.Key(AttrSK).BeginsWith(prefix))
-	}
-	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).Build()
+	in, err := s.prefixQuery(account, prefix, newestFirst)
 	if err != nil {
-		return nil, fmt.Errorf("build query: %w", err)
-	}
-	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ConsistentRead:            aws.Bool(true),
-		ScanIndexForward:          aws.Bool(!newestFirst),
+		return nil, err
 	}
 	var out []Item
 	p := dynamodb.NewQueryPaginator(s.db, in)
@@ -56,8 +44,7 @@ func (s *Store) QueryPrefix(ctx context.Context, account, prefix string, limit i
 			if s.expired(attrs) {
 				continue
 			}
-			sk, _ := attrs[AttrSK].(*types.AttributeValueMemberS)
-			out = append(out, Item{SK: sk.Value, Version: versionOf(attrs), attrs: attrs})
+			out = append(out, itemOf(attrs))
 			if limit > 0 && len(out) == limit {
 				return out, nil
 			}
@@ -109,4 +96,31 @@ func (s *Store) Take(ctx context.Context, key Key, out any) error {
 		return fmt.Errorf("decode %s: %w", key, err)
 	}
 	return nil
+}
+
+// prefixQuery is the consistent query of the account's items whose sort key starts
+// with prefix ("" for all of them), in sort-key order or its reverse.
+func (s *Store) prefixQuery(account, prefix string, newestFirst bool) (*dynamodb.QueryInput, error) {
+	keyCond := expression.Key(AttrPK).Equal(expression.Value(Key{Account: account}.pk()))
+	if prefix != "" { // DynamoDB refuses begins_with on an empty string; "" means all
+		keyCond = keyCond.And(expression.Key(AttrSK).BeginsWith(prefix))
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build query: %w", err)
+	}
+	return &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ConsistentRead:            aws.Bool(true),
+		ScanIndexForward:          aws.Bool(!newestFirst),
+	}, nil
+}
+
+// itemOf reads a stored item's key and version.
+func itemOf(attrs map[string]types.AttributeValue) Item {
+	sk, _ := attrs[AttrSK].(*types.AttributeValueMemberS)
+	return Item{SK: sk.Value, Version: versionOf(attrs), attrs: attrs}
 }

@@ -77,21 +77,11 @@ func (s *Store) UpdateIf(ctx context.Context, key Key, update expression.UpdateB
 // sort key after (empty: from the first). It makes one round trip, for pages a
 // request serves; QueryPrefix reads them all.
 func (s *Store) QueryPage(ctx context.Context, account, prefix, after string, limit int, newestFirst bool) ([]Item, error) {
-	keyCond := expression.Key(AttrPK).Equal(expression.Value(Key{Account: account}.pk())).
-		And(expression.Key(AttrSK).BeginsWith(prefix))
-	expr, err := expression.NewBuilder().WithKeyCondition(keyCond).Build()
+	in, err := s.prefixQuery(account, prefix, newestFirst)
 	if err != nil {
-		return nil, fmt.Errorf("build query: %w", err)
+		return nil, err
 	}
-	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward:          aws.Bool(!newestFirst),
-		ConsistentRead:            aws.Bool(true),
-		Limit:                     aws.Int32(int32(limit)),
-	}
+	in.Limit = aws.Int32(int32(limit))
 	if after != "" {
 		in.ExclusiveStartKey = Key{Account: account, SK: after}.av()
 	}
@@ -104,8 +94,7 @@ func (s *Store) QueryPage(ctx context.Context, account, prefix, after string, li
 		if s.expired(attrs) {
 			continue
 		}
-		sk, _ := attrs[AttrSK].(*types.AttributeValueMemberS)
-		out = append(out, Item{SK: sk.Value, Version: versionOf(attrs), attrs: attrs})
+		out = append(out, itemOf(attrs))
 	}
 	return out, nil
 }
