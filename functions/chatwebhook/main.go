@@ -11,6 +11,6 @@ import (
 )
 
 func main() {
-	deps := app.MustLoad()
-	lambda.Start(httpadapter.NewV2(ingest.New(deps)).ProxyWithContext)
+	d := app.MustLoad()
+	lambda.Start(httpadapter.NewV2(ingest.New(ingest.Deps{Store: d.Store, Box: d.Box, Accounts: d.Config.Accounts, Logger: d.Logger})).ProxyWithContext)
 }

@@ -11,6 +11,6 @@ import (
 )
 
 func main() {
-	deps := app.MustLoad()
-	lambda.Start(httpadapter.NewV2(feed.New(deps)).ProxyWithContext)
+	d := app.MustLoad()
+	lambda.Start(httpadapter.NewV2(feed.New(feed.Deps{Store: d.Store, Verifier: d.Verifier, Logger: d.Logger})).ProxyWithContext)
 }

@@ -12,6 +12,7 @@ import (
 )
 
 func main() {
-	deps := app.MustLoad()
-	lambda.Start(httpadapter.NewV2(leads.New(deps, transcripts.LeadAttacher(deps))).ProxyWithContext)
+	d := app.MustLoad()
+	lambda.Start(httpadapter.NewV2(leads.New(leads.Deps{Store: d.Store, Gate: d.Gate(), Verifier: d.Verifier, Logger: d.Logger},
+		transcripts.LeadAttacher(transcripts.Deps{Store: d.Store, Vault: d.Vault, Logger: d.Logger}))).ProxyWithContext)
 }

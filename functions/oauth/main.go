@@ -11,6 +11,6 @@ import (
 )
 
 func main() {
-	deps := app.MustLoad()
-	lambda.Start(httpadapter.NewV2(connect.New(deps)).ProxyWithContext)
+	d := app.MustLoad()
+	lambda.Start(httpadapter.NewV2(connect.New(connect.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: d.Config.SellAPIURL})).ProxyWithContext)
 }

@@ -11,6 +11,6 @@ import (
 )
 
 func main() {
-	deps := app.MustLoad()
-	lambda.Start(httpadapter.NewV2(panel.New(deps)).ProxyWithContext)
+	d := app.MustLoad()
+	lambda.Start(httpadapter.NewV2(panel.New(panel.Deps{Gate: d.Gate(), Verifier: d.Verifier, Logger: d.Logger})).ProxyWithContext)
 }

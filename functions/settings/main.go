@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
-	deps := app.MustLoad()
-	lambda.Start(httpadapter.NewV2(admin.New(deps)).ProxyWithContext)
+	d := app.MustLoad()
+	lambda.Start(httpadapter.NewV2(admin.New(admin.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Verifier: d.Verifier, Logger: d.Logger,
+		PublicBaseURL: d.Config.PublicBaseURL})).ProxyWithContext)
 }

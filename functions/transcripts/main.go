@@ -12,7 +12,7 @@ import (
 )
 
 func main() {
-	deps := app.MustLoad()
-	h := transcripts.New(deps, phone.E164)
+	d := app.MustLoad()
+	h := transcripts.New(transcripts.Deps{Store: d.Store, Vault: d.Vault, Logger: d.Logger}, phone.E164)
 	lambda.Start(h.Handle)
 }

@@ -166,7 +166,7 @@ func TestAStalledTableIsA503WithinTheBudgetAndNothingIsHalfWritten(t *testing.T)
 		lambdaCtx, cancel := context.WithTimeout(ctx, streams.DefaultTimeout)
 		defer cancel()
 		began := time.Now()
-		resp, err := transcripts.New(deployedDeps, phone.E164).Handle(lambdaCtx, events.DynamoDBEvent{Records: recs})
+		resp, err := transcripts.New(transcripts.Deps{Store: deployedDeps.Store, Vault: deployedDeps.Vault, Logger: deployedDeps.Logger}, phone.E164).Handle(lambdaCtx, events.DynamoDBEvent{Records: recs})
 		took := time.Since(began)
 		if err == nil && len(resp.BatchItemFailures) != len(recs) {
 			t.Errorf("transcripts with the table stalled: %d of %d records reported failed, want all (to be retried)", len(resp.BatchItemFailures), len(recs))
@@ -247,7 +247,7 @@ func TestAStalledTableIsA503WithinTheBudgetAndNothingIsHalfWritten(t *testing.T)
 		}
 	})
 	t.Run("the transcripts batch succeeds when retried", func(t *testing.T) {
-		resp, err := transcripts.New(s.Deps, phone.E164).Handle(ctx, events.DynamoDBEvent{Records: recs})
+		resp, err := transcripts.New(transcripts.Deps{Store: s.Deps.Store, Vault: s.Deps.Vault, Logger: s.Deps.Logger}, phone.E164).Handle(ctx, events.DynamoDBEvent{Records: recs})
 		if err != nil || len(resp.BatchItemFailures) != 0 {
 			t.Fatalf("retry: %v, failures %v", err, resp.BatchItemFailures)
 		}

@@ -24,15 +24,18 @@ import (
 // functions/. A new function is one line here; the template test checks that
 // template.yaml wires the same routes to the same functions.
 func Functions(d *app.Deps) map[string]*httpx.Router {
+	// Each function takes the few things it uses, built here as its main builds them.
+	c := d.Config
 	return map[string]*httpx.Router{
-		"settings": admin.New(d),
-		"oauth":    connect.New(d),
-		"panel":    panel.New(d),
-		"leads":    leads.New(d, transcripts.LeadAttacher(d)),
+		"settings": admin.New(admin.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Verifier: d.Verifier, Logger: d.Logger, PublicBaseURL: c.PublicBaseURL}),
+		"oauth":    connect.New(connect.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: c.SellAPIURL}),
+		"panel":    panel.New(panel.Deps{Gate: d.Gate(), Verifier: d.Verifier, Logger: d.Logger}),
+		"leads": leads.New(leads.Deps{Store: d.Store, Gate: d.Gate(), Verifier: d.Verifier, Logger: d.Logger},
+			transcripts.LeadAttacher(transcripts.Deps{Store: d.Store, Vault: d.Vault, Logger: d.Logger})),
 		// chat history: the webhook and the feed; the transcripts function reads
 		// the table's stream (locally: infra/streams, started by localstack).
-		"chatwebhook": ingest.New(d),
-		"feed":        feed.New(d),
+		"chatwebhook": ingest.New(ingest.Deps{Store: d.Store, Box: d.Box, Accounts: c.Accounts, Logger: d.Logger}),
+		"feed":        feed.New(feed.Deps{Store: d.Store, Verifier: d.Verifier, Logger: d.Logger}),
 	}
 }
 

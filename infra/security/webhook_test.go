@@ -108,7 +108,7 @@ func TestWebhookDeliveriesAreVerifiedBeforeAnythingIsStored(t *testing.T) {
 		})
 	}
 	t.Run("a captured delivery replayed 6 minutes later is refused", func(t *testing.T) {
-		later := ingest.NewWithClock(w.env.Deps, func() time.Time { return time.Now().Add(6 * time.Minute) })
+		later := ingest.NewWithClock(w.env.IngestDeps(), func() time.Time { return time.Now().Add(6 * time.Minute) })
 		captured := signed(victim, secretA, chatJSON("hook-2", "Vera Visitor"), now)
 		before := scan(t, w)
 		res := apptest.Do(t, later, captured)
@@ -138,11 +138,11 @@ func TestTheWebhookUsesOnlyWhatTemplateYAMLGrantsIt(t *testing.T) {
 		}), middleware.After)
 	}
 	client := dynamodb.New(env.Deps.Store.Client().Options(), func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, record) })
-	deps := *env.Deps
-	deps.Store = store.New(client, env.Deps.Store.Table())
 	w := &world{env: env}
 	setSecret(t, w, victim, secretA)
-	fn := ingest.New(&deps)
+	deps := env.IngestDeps()
+	deps.Store = store.New(client, env.Deps.Store.Table())
+	fn := ingest.New(deps)
 	body := chatJSON("ops-1", "Vera Visitor")
 	for _, c := range []struct {
 		req    apptest.Request

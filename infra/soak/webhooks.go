@@ -276,7 +276,7 @@ func Webhooks(ctx context.Context, t testing.TB, n int) (*WebhookFigures, error)
 	f.StreamRecords = len(recs)
 	sb.SetFaults(selltest.Faults{ErrorRate: SellErrorRate, ErrorStatus: SellErrorStatus, Latency: SellLatency})
 	loser.setRate(LostAnswerRate)
-	p := transcripts.NewWith(env.Deps, transcripts.Options{Sell: fastSell(sb, sellSrv.URL), ReadPhone: phone.E164, Workers: 32, Attempts: 1,
+	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{Sell: fastSell(sb, sellSrv.URL), ReadPhone: phone.E164, Workers: 32, Attempts: 1,
 		Backoff: func(int) time.Duration { return 2 * time.Millisecond }})
 	began = time.Now()
 	dead, err := streams.Deliver(ctx, p.Handle, recs, 100, 1)

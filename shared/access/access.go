@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/owners"
@@ -53,6 +52,17 @@ type Session struct {
 	// of its sealed bytes, which change whenever the token does): two sessions
 	// with the same Credential see exactly the same Sell data.
 	Credential string
+
+	// gate is kept so the session's later steps (a refused token, the owner list)
+	// reach the same store and vault without the caller handing them back.
+	gate Gate
+}
+
+// Gate opens sessions: it holds the table and the token vault, built once per
+// function and shared by its requests.
+type Gate struct {
+	Store *store.Store
+	Vault *tokens.Vault
 }
 
 func credential(h tokens.Holder, rec tokens.Record) string {
@@ -64,12 +74,12 @@ func credential(h tokens.Holder, rec tokens.Record) string {
 // integration, both tokens, and the displays of the widgets ws) is read in one batch:
 // each read is a round trip to DynamoDB, and the panel's budget is a few milliseconds
 // over Sell's own latency.
-func Open(ctx context.Context, d *app.Deps, id auth.Identity, ws ...widgets.Name) (*Session, error) {
-	s := &Session{Identity: id}
+func (g Gate) Open(ctx context.Context, id auth.Identity, ws ...widgets.Name) (*Session, error) {
+	s := &Session{Identity: id, gate: g}
 	var agentRec, adminRec tokens.Record
 	wAgent := &store.Wanted{Key: tokens.Key(id.Account, tokens.Agent(id.UserID)), Out: &agentRec}
 	wAdmin := &store.Wanted{Key: tokens.Key(id.Account, tokens.Admin()), Out: &adminRec}
-	cfg, err := d.Store.ReadConfig(ctx, id.Account, ws, wAgent, wAdmin)
+	cfg, err := g.Store.ReadConfig(ctx, id.Account, ws, wAgent, wAdmin)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +89,7 @@ func Open(ctx context.Context, d *app.Deps, id auth.Identity, ws ...widgets.Name
 	if !s.Integration.Installed || !s.Integration.Enabled(settings.SellAppInChat) {
 		return nil, ErrAppDisabled
 	}
-	agentClient, agentRec, agentErr := d.Vault.FromRecord(ctx, id.Account, tokens.Agent(id.UserID), agentRec, wAgent.Found)
+	agentClient, agentRec, agentErr := g.Vault.FromRecord(ctx, id.Account, tokens.Agent(id.UserID), agentRec, wAgent.Found)
 	if agentErr == nil {
 		s.AgentSellUser = &tokens.SellUser{ID: agentRec.SellUserID, Name: agentRec.SellUserName, Email: agentRec.SellEmail}
 	} else if !errors.Is(agentErr, tokens.ErrNoToken) && !errors.Is(agentErr, tokens.ErrBroken) {
@@ -87,7 +97,7 @@ func Open(ctx context.Context, d *app.Deps, id auth.Identity, ws ...widgets.Name
 	}
 	switch s.Settings.Access {
 	case settings.AccessAllAgents:
-		c, _, err := d.Vault.FromRecord(ctx, id.Account, tokens.Admin(), adminRec, wAdmin.Found)
+		c, _, err := g.Vault.FromRecord(ctx, id.Account, tokens.Admin(), adminRec, wAdmin.Found)
 		if errors.Is(err, tokens.ErrNoToken) || errors.Is(err, tokens.ErrBroken) {
 			return nil, ErrNotConnected
 		}
@@ -108,9 +118,9 @@ func Open(ctx context.Context, d *app.Deps, id auth.Identity, ws ...widgets.Name
 // refuses is marked broken, so the next request answers at once instead of trying
 // again; the agent gets no_sell_access (their own token) or sell_not_connected (the
 // admin's).
-func (s *Session) SellError(ctx context.Context, d *app.Deps, err error) error {
+func (s *Session) SellError(ctx context.Context, err error) error {
 	if tokens.IsRefused(err) {
-		if mErr := d.Vault.MarkBroken(ctx, s.Identity.Account, s.Holder, "refused by Sell"); mErr != nil {
+		if mErr := s.gate.Vault.MarkBroken(ctx, s.Identity.Account, s.Holder, "refused by Sell"); mErr != nil {
 			httpx.LoggerFrom(ctx).Warn("mark token broken", "err", mErr.Error())
 		}
 		if s.Holder == tokens.Admin() {
@@ -127,14 +137,14 @@ func (s *Session) SellError(ctx context.Context, d *app.Deps, err error) error {
 
 // OwnerOptions returns the owners the session's agent may pick (owner fallback). The panel
 // offers them and lead creation checks the agent's choice against the same answer.
-func (s *Session) OwnerOptions(ctx context.Context, d *app.Deps) (owners.Options, error) {
+func (s *Session) OwnerOptions(ctx context.Context) (owners.Options, error) {
 	var (
 		users []sell.User
 		pools []settings.Pool
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { users, err = s.Sell.Users(gctx); return })
-	g.Go(func() (err error) { pools, err = d.Store.Pools(gctx, s.Identity.Account); return })
+	g.Go(func() (err error) { pools, err = s.gate.Store.Pools(gctx, s.Identity.Account); return })
 	if err := g.Wait(); err != nil {
 		return owners.Options{}, err
 	}

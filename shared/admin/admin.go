@@ -11,18 +11,19 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/chats/chatstore"
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/secrets"
 	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/store"
+	"github.com/sellchat/sellchat/shared/tokens"
 	"github.com/sellchat/sellchat/shared/webpage"
 )
 
@@ -31,13 +32,24 @@ import (
 //go:embed web
 var web embed.FS
 
+// Deps are what the settings routes use, built once by the function's main.
+type Deps struct {
+	Store    *store.Store
+	Vault    *tokens.Vault // the admin's Sell client, for Sell's users and fields
+	Box      *secrets.Box  // seals the webhook secret
+	Verifier *auth.Verifier
+	Logger   *slog.Logger
+	// PublicBaseURL is where Zendesk reaches this API (the webhook URL shown to the admin).
+	PublicBaseURL string
+}
+
 type handler struct {
-	deps *app.Deps
+	deps Deps
 	now  func() time.Time
 }
 
 // New returns the settings function's routes.
-func New(d *app.Deps) *httpx.Router {
+func New(d Deps) *httpx.Router {
 	h := &handler{deps: d, now: time.Now}
 	rt := httpx.NewRouter(d.Logger)
 	admin := func(f httpx.HandlerFunc) httpx.HandlerFunc { return d.Verifier.Require(f, auth.Admin...) }
@@ -214,7 +226,7 @@ func (h *handler) view(account string, in settings.Integration) integrationView 
 		SellConnected:    in.SellConnected,
 		Installed:        in.Installed,
 		SuperiorManager:  in.SuperiorManager,
-		WebhookURL:       h.deps.Config.PublicBaseURL + "/webhooks/chat/" + account,
+		WebhookURL:       h.deps.PublicBaseURL + "/webhooks/chat/" + account,
 		SigningSecretSet: len(in.WebhookSecret) > 0,
 	}
 }

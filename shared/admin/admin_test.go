@@ -43,7 +43,7 @@ type integrationBody struct {
 func setup(t *testing.T) (*apptest.Env, http.Handler, string) {
 	t.Helper()
 	env := apptest.New(t)
-	return env, admin.New(env.Deps), env.Token(t, "acme", auth.RoleAdmin)
+	return env, admin.New(env.AdminDeps()), env.Token(t, "acme", auth.RoleAdmin)
 }
 
 func TestSettingsStartWithDefaultsAndChangePartially(t *testing.T) {
@@ -337,7 +337,7 @@ func TestAnotherAccountNeitherSeesNorChangesOurs(t *testing.T) {
 func TestPanicsBecomeAnOpaque500(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	rt := admin.New(env.Deps)
+	rt := admin.New(env.AdminDeps())
 	rt.Handle("GET /boom", func(http.ResponseWriter, *http.Request) error { panic("secret internals") })
 	res := apptest.Do(t, rt, apptest.Request{Method: "GET", Path: "/boom"})
 	if res.Status != 500 || res.ErrorCode() != "internal" || strings.Contains(string(res.Body), "secret") {

@@ -39,14 +39,14 @@ func connect(t *testing.T) connected {
 	env := apptest.New(t)
 	account := uniqueAccount(t)
 	env.Connect(t, account)
-	return connected{env: env, h: admin.New(env.Deps), tok: env.Token(t, account, auth.RoleAdmin), account: account}
+	return connected{env: env, h: admin.New(env.AdminDeps()), tok: env.Token(t, account, auth.RoleAdmin), account: account}
 }
 
 func notConnected(t *testing.T) connected {
 	t.Helper()
 	env := apptest.New(t)
 	account := uniqueAccount(t)
-	return connected{env: env, h: admin.New(env.Deps), tok: env.Token(t, account, auth.RoleAdmin), account: account}
+	return connected{env: env, h: admin.New(env.AdminDeps()), tok: env.Token(t, account, auth.RoleAdmin), account: account}
 }
 
 func (c connected) do(t *testing.T, method, path string, body any, header ...string) apptest.Response {

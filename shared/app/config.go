@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/sellchat/sellchat/shared/access"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/secrets"
 	"github.com/sellchat/sellchat/shared/sell"
@@ -119,6 +120,10 @@ type Deps struct {
 	Vault    *tokens.Vault // Sell tokens at rest, and Sell clients made from them
 	Logger   *slog.Logger
 }
+
+// Gate is the access gate over the deployment's table and token vault: the one
+// value agent routes open sessions with.
+func (d *Deps) Gate() access.Gate { return access.Gate{Store: d.Store, Vault: d.Vault} }
 
 // SellOAuth returns the Sell OAuth app's configuration.
 func (c Config) SellOAuth() *oauth2.Config {

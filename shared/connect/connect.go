@@ -9,13 +9,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
-	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/sell"
@@ -33,14 +33,24 @@ const (
 	PurposeAgent   = "agent"   // an agent signs in with their own Sell user
 )
 
+// Deps are what the oauth routes use, built once by the function's main.
+type Deps struct {
+	Store    *store.Store
+	Vault    *tokens.Vault // Sell tokens at rest, and the Sell OAuth app
+	Verifier *auth.Verifier
+	Logger   *slog.Logger
+	// SellAPIURL is Sell's API root, called with a fresh token to learn whose it is.
+	SellAPIURL string
+}
+
 type handler struct {
-	deps *app.Deps
+	deps Deps
 	http *http.Client
 	now  func() time.Time
 }
 
 // New returns the oauth function's routes.
-func New(d *app.Deps) *httpx.Router {
+func New(d Deps) *httpx.Router {
 	h := &handler{deps: d, http: &http.Client{Timeout: 20 * time.Second}, now: time.Now}
 	rt := httpx.NewRouter(d.Logger)
 	rt.Handle("GET /oauth/start", d.Verifier.Require(h.start))
@@ -150,7 +160,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) error {
 		httpx.LoggerFrom(r.Context()).Warn("sell token exchange failed", "err", err.Error())
 		return h.fail(w, r, http.StatusBadGateway, "sell_unavailable", "Sell could not be reached. Try again in a moment.")
 	}
-	client, err := sell.New(sell.Options{BaseURL: h.deps.Config.SellAPIURL, TokenSource: oauth2.StaticTokenSource(tok), HTTPClient: h.http})
+	client, err := sell.New(sell.Options{BaseURL: h.deps.SellAPIURL, TokenSource: oauth2.StaticTokenSource(tok), HTTPClient: h.http})
 	if err != nil {
 		return err
 	}

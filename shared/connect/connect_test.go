@@ -60,7 +60,7 @@ func callback(t *testing.T, h http.Handler, q url.Values) apptest.Response {
 func TestInstallFlowEndToEnd(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	h := connect.New(env.Deps)
+	h := connect.New(env.ConnectDeps())
 	ctx := context.Background()
 	tok := env.Sign(t, owner)
 
@@ -145,7 +145,7 @@ func TestInstallFlowEndToEnd(t *testing.T) {
 func TestAgentSignIn(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	h := connect.New(env.Deps)
+	h := connect.New(env.ConnectDeps())
 	ctx := context.Background()
 	rex := auth.Identity{Account: "acme", UserID: "361", Email: "rex@example.com", Name: "Rex", Role: auth.RoleAgent}
 
@@ -195,7 +195,7 @@ func TestAgentSignIn(t *testing.T) {
 func TestCallbackRefusals(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	h := connect.New(env.Deps)
+	h := connect.New(env.ConnectDeps())
 	ctx := context.Background()
 	tok := env.Sign(t, owner)
 
@@ -260,7 +260,7 @@ func TestCallbackRefusals(t *testing.T) {
 func TestInstallReportsEveryFailedPrerequisite(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	h := connect.New(env.Deps)
+	h := connect.New(env.ConnectDeps())
 
 	res := apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/integration/install", Token: env.Sign(t, owner)})
 	if res.Status != 409 || res.ErrorCode() != "sell_not_connected" {
@@ -290,7 +290,7 @@ func TestInstallReportsEveryFailedPrerequisite(t *testing.T) {
 func TestBadRequestsChangeNothing(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	h := connect.New(env.Deps)
+	h := connect.New(env.ConnectDeps())
 	env.Connect(t, "acme")
 	admin := env.Sign(t, owner)
 	agent := env.Token(t, "acme", auth.RoleAgent)
@@ -333,7 +333,7 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 func TestASignInThatCannotProveWhoIsSigningInIsRefused(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	h := connect.New(env.Deps)
+	h := connect.New(env.ConnectDeps())
 	ctx := context.Background()
 	for _, purpose := range []string{"agent", "install"} {
 		t.Run(purpose+": starting without an email is refused and stores nothing", func(t *testing.T) {

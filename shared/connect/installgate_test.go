@@ -19,7 +19,7 @@ func TestElementsSwitchOnOnlyOnAnInstalledAccount(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
 	ctx := context.Background()
-	oauth, settingsAPI, panelAPI := connect.New(env.Deps), admin.New(env.Deps), panel.New(env.Deps)
+	oauth, settingsAPI, panelAPI := connect.New(env.ConnectDeps()), admin.New(env.AdminDeps()), panel.New(env.PanelDeps())
 	tok := env.Sign(t, owner)
 	put := func(name, body string) apptest.Response {
 		return apptest.Do(t, settingsAPI, apptest.Request{Method: "PUT", Path: "/integration/elements/" + name, Token: tok, Body: body})

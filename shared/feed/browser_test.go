@@ -28,7 +28,7 @@ func TestThePageShowsTheFeedAsTheAPIGivesIt(t *testing.T) {
 	env := apptest.New(t)
 	addChats(t, env, "acme", vera, feed.PageSize+5)
 	setHistory(t, env, "acme", true)
-	srv := httptest.NewServer(feed.New(env.Deps))
+	srv := httptest.NewServer(feed.New(env.FeedDeps()))
 	t.Cleanup(srv.Close)
 	tok := env.AgentToken(t, "acme", "7", "")
 	pageURL := srv.URL + "/apps/feed/?resourceType=lead&resourceId=2001#token=" + url.QueryEscape(tok)
@@ -43,7 +43,7 @@ func TestThePageShowsTheFeedAsTheAPIGivesIt(t *testing.T) {
 			q += "&cursor=" + url.QueryEscape(cursor)
 		}
 		var p feedPage
-		apptest.Do(t, feed.New(env.Deps), apptest.Request{Method: "GET", Path: "/feed?" + q, Token: tok}).JSON(t, &p)
+		apptest.Do(t, feed.New(env.FeedDeps()), apptest.Request{Method: "GET", Path: "/feed?" + q, Token: tok}).JSON(t, &p)
 		for _, it := range p.Items {
 			want = append(want, it.ChatID)
 		}
@@ -128,7 +128,7 @@ func TestThePageShowsTheRestOfALongTranscript(t *testing.T) {
 	storeChat(t, env, "acme", vera, "short", base, all[:3])
 	lim := feed.DefaultLimits
 	lim.PreviewMessages, lim.MessagesPage = 5, 7
-	srv := httptest.NewServer(feed.NewWithLimits(env.Deps, lim))
+	srv := httptest.NewServer(feed.NewWithLimits(env.FeedDeps(), lim))
 	t.Cleanup(srv.Close)
 	tok := env.AgentToken(t, "acme", "7", "")
 	b := browsertest.New(t)

@@ -114,7 +114,7 @@ func TestAFeedPageStopsBeforeItsByteBudgetAndLosesNothing(t *testing.T) {
 	env := apptest.New(t)
 	setHistory(t, env, "acme", true)
 	lim := feed.Limits{PageItems: 20, PageBytes: 12_000, ItemBytes: 3_000, PreviewMessages: 100, MessagesPage: 500}
-	h := feed.NewWithLimits(env.Deps, lim)
+	h := feed.NewWithLimits(env.FeedDeps(), lim)
 	tok := env.Token(t, "acme", auth.RoleAgent)
 	// 30 chats of 0 to 36 messages: small ones, and ones the item budget cuts.
 	var want []string
@@ -201,7 +201,7 @@ func TestAPageOfHugeChatsFitsLambdasResponse(t *testing.T) {
 				storeChat(t, env, "acme", rec, fmt.Sprintf("huge-%d-%02d", n, i), base.Add(time.Duration(i)*time.Hour),
 					texts(c.msg, func(j int) string { return c.text(i, j) }))
 			}
-			adapter := httpadapter.NewV2(feed.New(env.Deps))
+			adapter := httpadapter.NewV2(feed.New(env.FeedDeps()))
 			tok := env.Token(t, "acme", auth.RoleAgent)
 			got := pageThrough(t, rec, func(path string) []byte {
 				u, _ := url.Parse(path)
@@ -255,7 +255,7 @@ func TestACursorAfterAChatIdOfEscapedCharactersWorks(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
 	setHistory(t, env, "acme", true)
-	h := feed.New(env.Deps)
+	h := feed.New(env.FeedDeps())
 	tok := env.Token(t, "acme", auth.RoleAgent)
 	odd := strings.Repeat("<", chats.MaxIDLength)
 	var want []string
@@ -335,7 +335,7 @@ func TestAChatStuffedInEveryFieldStillFitsInAPage(t *testing.T) {
 	if err := cs.CreateEntry(context.Background(), "acme", chatstore.NewEntry(vera, c, it.Start, time.Now())); err != nil {
 		t.Fatal(err)
 	}
-	res := apptest.Do(t, feed.New(env.Deps), apptest.Request{Method: "GET", Path: "/feed?resourceType=lead&resourceId=2001", Token: env.Token(t, "acme", auth.RoleAgent)})
+	res := apptest.Do(t, feed.New(env.FeedDeps()), apptest.Request{Method: "GET", Path: "/feed?resourceType=lead&resourceId=2001", Token: env.Token(t, "acme", auth.RoleAgent)})
 	var p rawPage
 	res.JSON(t, &p)
 	if res.Status != 200 || len(p.Items) != 1 {

@@ -1,7 +1,6 @@
 package feed
 
 import (
-	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/httpx"
 )
 
@@ -15,7 +14,7 @@ var DefaultLimits = Limits{defaultLimits.pageItems, defaultLimits.pageBytes, def
 	defaultLimits.previewMessages, defaultLimits.messagesPage}
 
 // NewWithLimits is New with other bounds.
-func NewWithLimits(d *app.Deps, l Limits) *httpx.Router {
+func NewWithLimits(d Deps, l Limits) *httpx.Router {
 	return newRouter(d, limits{pageItems: l.PageItems, pageBytes: l.PageBytes, itemBytes: l.ItemBytes,
 		previewMessages: l.PreviewMessages, messagesPage: l.MessagesPage})
 }

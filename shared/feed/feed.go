@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,12 +23,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/chats"
 	"github.com/sellchat/sellchat/shared/chats/chatstore"
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/settings"
+	"github.com/sellchat/sellchat/shared/store"
 	"github.com/sellchat/sellchat/shared/webpage"
 )
 
@@ -40,16 +41,23 @@ const PageSize = 20
 //go:embed web
 var web embed.FS
 
+// Deps are what the feed's routes use, built once by the function's main.
+type Deps struct {
+	Store    *store.Store
+	Verifier *auth.Verifier
+	Logger   *slog.Logger
+}
+
 type handler struct {
-	deps  *app.Deps
+	deps  Deps
 	chats *chatstore.Store
 	lim   limits
 }
 
 // New returns the feed function's routes.
-func New(d *app.Deps) *httpx.Router { return newRouter(d, defaultLimits) }
+func New(d Deps) *httpx.Router { return newRouter(d, defaultLimits) }
 
-func newRouter(d *app.Deps, lim limits) *httpx.Router {
+func newRouter(d Deps, lim limits) *httpx.Router {
 	h := &handler{deps: d, lim: lim}
 	if d.Store != nil {
 		h.chats = chatstore.New(d.Store)

@@ -83,7 +83,7 @@ func TestTheFeedIsHiddenWhileHistoryIsDisabledAndLosesNothing(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
 	addChats(t, env, "acme", vera, 3)
-	h := feed.New(env.Deps)
+	h := feed.New(env.FeedDeps())
 	before := storetest.Snapshot(t, env.Deps.Store)
 	res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/feed?resourceType=lead&resourceId=2001", Token: env.Token(t, "acme", auth.RoleAgent)})
 	if res.Status != 200 || strings.TrimSpace(string(res.Body)) != `{"historyVisible":false,"items":[]}` {
@@ -106,7 +106,7 @@ func TestTheFeedPagesNewestFirst(t *testing.T) {
 	setHistory(t, env, "acme", true)
 	addChats(t, env, "acme", vera, 45)
 	addChats(t, env, "acme", chats.Record{Type: "deal", ID: 4001}, 1)
-	h := feed.New(env.Deps)
+	h := feed.New(env.FeedDeps())
 	tok := env.Token(t, "acme", auth.RoleAgent)
 	var seen []string
 	cursor := ""
@@ -160,7 +160,7 @@ func TestBadFeedRequestsAreRefused(t *testing.T) {
 	setHistory(t, env, "acme", true)
 	setHistory(t, env, "globex", true)
 	addChats(t, env, "acme", vera, 25)
-	h := feed.New(env.Deps)
+	h := feed.New(env.FeedDeps())
 	tok := env.Token(t, "acme", auth.RoleAgent)
 	var p feedPage
 	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/feed?resourceType=lead&resourceId=2001", Token: tok}).JSON(t, &p)
@@ -209,7 +209,7 @@ func TestAppsConfigTellsTheIframeWhatIsOn(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	res := apptest.Do(t, feed.New(env.Deps), apptest.Request{Method: "GET", Path: "/apps/config", Token: env.Token(t, "acme", auth.RoleAgent)})
+	res := apptest.Do(t, feed.New(env.FeedDeps()), apptest.Request{Method: "GET", Path: "/apps/config", Token: env.Token(t, "acme", auth.RoleAgent)})
 	want := `{"elements":{"chat_app_in_sell":{"enabled":true},"chat_history_in_sell":{"enabled":false},"sell_app_in_chat":{"enabled":true}},"signInOnLoad":true,"chatSubdomain":"acme","historyVisible":false}`
 	if res.Status != 200 || strings.TrimSpace(string(res.Body)) != want {
 		t.Fatalf("%d %s", res.Status, res.Body)
@@ -221,7 +221,7 @@ func TestAppsConfigTellsTheIframeWhatIsOn(t *testing.T) {
 func TestThePageIsServedAtBothSpellings(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	h := feed.New(env.Deps)
+	h := feed.New(env.FeedDeps())
 	get := func(path string) apptest.Response {
 		return apptest.Do(t, h, apptest.Request{Method: "GET", Path: path})
 	}

@@ -91,7 +91,7 @@ func TestTheRestOfALongTranscriptComesCompleteAndInOrder(t *testing.T) {
 			setHistory(t, env, "acme", true)
 			all := texts(c.messages, func(i int) string { return fmt.Sprintf("message %05d, said plainly", i) })
 			storeChat(t, env, "acme", vera, "long", base, all)
-			h := feed.NewWithLimits(env.Deps, c.lim)
+			h := feed.NewWithLimits(env.FeedDeps(), c.lim)
 			tok := env.Token(t, "acme", auth.RoleAgent)
 
 			it := feedItem(t, h, tok, vera, "long")
@@ -138,7 +138,7 @@ func TestAMessageLongerThanAPageIsCutAndStillComes(t *testing.T) {
 	huge := strings.Repeat("é<", feed.MaxMessageText) // three bytes a pair, seven to nine once escaped
 	storeChat(t, env, "acme", vera, "huge", base, []string{"before", huge, "after"})
 	// A page budget far below even the cut message: each page still moves on.
-	h := feed.NewWithLimits(env.Deps, feed.Limits{PageItems: 20, PageBytes: 6_000, ItemBytes: 3_000, PreviewMessages: 10, MessagesPage: 50})
+	h := feed.NewWithLimits(env.FeedDeps(), feed.Limits{PageItems: 20, PageBytes: 6_000, ItemBytes: 3_000, PreviewMessages: 10, MessagesPage: 50})
 	tok := env.Token(t, "acme", auth.RoleAgent)
 	it := feedItem(t, h, tok, vera, "huge")
 	if len(it.Messages) != 1 || !it.Truncated || it.MessageCount != 3 {
@@ -183,7 +183,7 @@ func TestTheMessagesOfAChatAreOnlyForItsRecordsFeed(t *testing.T) {
 	storeChat(t, env, "acme", other, "elsewhere", base.Add(2*time.Hour), many)
 	// A chat stored but in no feed (unmatched): its id must open nothing.
 	storeUnmatched(t, env, "acme", "loose")
-	h := feed.New(env.Deps)
+	h := feed.New(env.FeedDeps())
 	tok := env.Token(t, "acme", auth.RoleAgent)
 	globex := env.Token(t, "globex", auth.RoleAgent)
 

@@ -37,7 +37,7 @@ func TestALeadCreatedFromAChatGetsThatChatsHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	h := leads.New(env.Deps, transcripts.LeadAttacher(env.Deps))
+	h := leads.New(leads.DepsOf(env), transcripts.LeadAttacher(env.TranscriptsDeps()))
 	body := `{"firstName":"Nina","lastName":"New","email":"nina@example.com","chatId":"2401.9.nina"}`
 	res := apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/leads", Token: env.AgentToken(t, "acme", "361", "rex@example.com"), Body: body,
 		Header: map[string]string{"Idempotency-Key": "chat-lead"}})

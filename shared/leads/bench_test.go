@@ -34,7 +34,7 @@ func BenchmarkCreateLead(b *testing.B) {
 			env := apptest.New(b)
 			env.Connect(b, "acme")
 			env.SetSettings(b, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
-			h := leads.New(env.Deps, nil)
+			h := leads.New(leads.DepsOf(env), nil)
 			tok := env.AgentToken(b, "acme", "361", "rex@example.com")
 			ctx := context.Background()
 			n := 0

@@ -79,7 +79,7 @@ func TestConcurrentLeadsForOneNewEmailMakeOneLead(t *testing.T) {
 		bodies = append(bodies, fmt.Sprintf(`{"firstName":"Nina","lastName":"Race %d","email":%q}`, i, spellings[i%len(spellings)]))
 	}
 
-	answers := raceLeads(t, env, leads.New(env.Deps, nil), "race", bodies)
+	answers := raceLeads(t, env, leads.New(leads.DepsOf(env), nil), "race", bodies)
 
 	if n := leadsWithEmail(env, email); n != 1 {
 		t.Fatalf("%d leads in Sell with %s, want 1", n, email)

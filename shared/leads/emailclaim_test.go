@@ -154,7 +154,7 @@ func TestARetryWaitingForItsKeyHoldsNoEmailClaim(t *testing.T) {
 	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
 	ctx := context.Background()
 	s := env.Deps.Store
-	h := &handler{deps: env.Deps, wait: 5 * time.Second, now: time.Now}
+	h := &handler{deps: DepsOf(env), wait: 5 * time.Second, now: time.Now}
 	rt := httpx.NewRouter(env.Deps.Logger)
 	rt.Handle("POST /leads", env.Deps.Verifier.Require(h.create))
 

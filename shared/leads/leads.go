@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -14,12 +15,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/sellchat/sellchat/shared/access"
-	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/owners"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/settings"
+	"github.com/sellchat/sellchat/shared/store"
 )
 
 // AfterCreate is called once a lead was created from a chat (ChatID set), so the
@@ -27,15 +28,23 @@ import (
 // nil does nothing. Its failure is logged, never shown: the lead exists either way.
 type AfterCreate func(ctx context.Context, account, chatID string, leadID int64) error
 
+// Deps are what the leads route uses, built once by the function's main.
+type Deps struct {
+	Store    *store.Store // Idempotency-Key and email claims
+	Gate     access.Gate
+	Verifier *auth.Verifier
+	Logger   *slog.Logger
+}
+
 type handler struct {
-	deps  *app.Deps
+	deps  Deps
 	after AfterCreate
 	wait  time.Duration
 	now   func() time.Time
 }
 
 // New returns the leads function's routes.
-func New(d *app.Deps, after AfterCreate) *httpx.Router {
+func New(d Deps, after AfterCreate) *httpx.Router {
 	h := &handler{deps: d, after: after, wait: 10 * time.Second, now: time.Now}
 	rt := httpx.NewRouter(d.Logger)
 	rt.Handle("POST /leads", d.Verifier.Require(h.create))
@@ -90,7 +99,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 	// request before it has a lead gives both claims back.
 	once := beginOnce(ctx, h.deps.Store, id.Account, id.UserID, key, req, h.now(), h.wait)
 	defer once.Release(ctx)
-	sess, err := access.Open(ctx, h.deps, id)
+	sess, err := h.deps.Gate.Open(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -102,13 +111,13 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The owner options (the account's pools, Sell's users, mostly cached) are read
 	// while Sell is searched for the visitor.
-	options := async(func() (owners.Options, error) { return sess.OwnerOptions(ctx, h.deps) })
+	options := async(func() (owners.Options, error) { return sess.OwnerOptions(ctx) })
 	if err := h.checkDuplicate(ctx, sess, req); err != nil {
 		return err
 	}
 	opts, err := options()
 	if err != nil {
-		return sess.SellError(ctx, h.deps, err)
+		return sess.SellError(ctx, err)
 	}
 	created, err := h.createLead(ctx, sess, req, opts)
 	if err != nil {
@@ -142,7 +151,7 @@ func (h *handler) checkDuplicate(ctx context.Context, sess *access.Session, req 
 	}
 	found, err := sess.Sell.Find(ctx, sell.Visitor{Email: req.Email})
 	if err != nil {
-		return sess.SellError(ctx, h.deps, err)
+		return sess.SellError(ctx, err)
 	}
 	if existing := describe(found); len(existing) > 0 {
 		return alreadyExists("Sell already has a lead or contact with this email. Open it, or create the lead anyway.", existing)
@@ -209,7 +218,7 @@ func (h *handler) createLead(ctx context.Context, sess *access.Session, req Requ
 			field := sellField(apiErr.Field)
 			return Created{}, httpx.Invalid(field, "sell_rejected", fmt.Sprintf("Sell did not accept %s; check it and try again.", field))
 		}
-		return Created{}, sess.SellError(ctx, h.deps, err)
+		return Created{}, sess.SellError(ctx, err)
 	}
 	out := Lead{ID: lead.ID, Name: strings.TrimSpace(lead.FirstName + " " + lead.LastName), OwnerID: lead.OwnerID, Status: lead.Status, SourceID: lead.SourceID}
 	if out.Name == "" {

@@ -26,7 +26,7 @@ func post(t *testing.T, env *apptest.Env, key, body, token string) apptest.Respo
 	if key != "" {
 		h["Idempotency-Key"] = key
 	}
-	return apptest.Do(t, leads.New(env.Deps, nil), apptest.Request{Method: "POST", Path: "/leads", Token: token, Body: body, Header: h})
+	return apptest.Do(t, leads.New(leads.DepsOf(env), nil), apptest.Request{Method: "POST", Path: "/leads", Token: token, Body: body, Header: h})
 }
 
 func created(t *testing.T, res apptest.Response) leads.Lead {
@@ -258,7 +258,7 @@ func TestARequestOutOfTimeReleasesItsClaims(t *testing.T) {
 	env.Connect(t, "acme")
 	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
 	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
-	h := httpx.WithBudget(leads.New(env.Deps, nil), time.Second)
+	h := httpx.WithBudget(leads.New(leads.DepsOf(env), nil), time.Second)
 	before := storetest.Snapshot(t, env.Deps.Store)
 	env.Sell.SetFaults(selltest.Faults{HangRate: 1, MaxHang: 3 * time.Second})
 	res := apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/leads", Token: tok, Body: newVisitor,

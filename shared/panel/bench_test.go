@@ -29,7 +29,7 @@ func BenchmarkLookup(b *testing.B) {
 			env.Connect(b, "acme")
 			ctx := context.Background()
 			env.SetSettings(b, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
-			h := panel.New(env.Deps)
+			h := panel.New(env.PanelDeps())
 			tok := env.AgentToken(b, "acme", "361", "")
 			req := apptest.Request{Method: "GET", Path: "/panel?" + c.query, Token: tok}
 			if res := apptest.Do(b, h, req); res.Status != http.StatusOK { // warms the metadata cache

@@ -60,7 +60,7 @@ func TestALookupAnswerStaysWithinItsByteBound(t *testing.T) {
 	})
 	t.Run("under a small bound the first matches are shown and the rest counted", func(t *testing.T) {
 		const max = 40 << 10
-		res := apptest.Do(t, panel.NewWithMaxBytes(env.Deps, max), apptest.Request{Method: "GET", Path: "/panel?email=many@example.com", Token: tok})
+		res := apptest.Do(t, panel.NewWithMaxBytes(env.PanelDeps(), max), apptest.Request{Method: "GET", Path: "/panel?email=many@example.com", Token: tok})
 		var out panel.Lookup
 		res.JSON(t, &out)
 		if res.Status != 200 || len(out.Matches) == 0 || out.Omitted == 0 || len(out.Matches)+out.Omitted != leads {

@@ -1,9 +1,8 @@
 package panel
 
 import (
-	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/httpx"
 )
 
 // NewWithMaxBytes is New with another bound on a lookup's answer.
-func NewWithMaxBytes(d *app.Deps, max int) *httpx.Router { return newRouter(d, max) }
+func NewWithMaxBytes(d Deps, max int) *httpx.Router { return newRouter(d, max) }

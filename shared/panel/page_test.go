@@ -24,7 +24,7 @@ var assetRef = regexp.MustCompile(`(?:src|href)="([^"]+)"`)
 func TestThePanelPageIsServedAtBothSpellings(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	h := panel.New(env.Deps)
+	h := panel.New(env.PanelDeps())
 	get := func(path string) apptest.Response {
 		return apptest.Do(t, h, apptest.Request{Method: "GET", Path: path})
 	}

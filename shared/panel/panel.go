@@ -9,6 +9,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -16,7 +17,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sellchat/sellchat/shared/access"
-	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/owners"
@@ -35,18 +35,25 @@ var web embed.FS
 // here. "/apps/panel" (no slash) serves the same page.
 const PagePath = "/apps/panel/"
 
+// Deps are what the panel's routes use, built once by the function's main.
+type Deps struct {
+	Gate     access.Gate
+	Verifier *auth.Verifier
+	Logger   *slog.Logger
+}
+
 type handler struct {
-	deps     *app.Deps
+	deps     Deps
 	recent   recentClients
 	maxBytes int // of a lookup's answer; httpx.MaxAnswerBytes, smaller in tests
 }
 
 // New returns the panel function's routes.
-func New(d *app.Deps) *httpx.Router {
+func New(d Deps) *httpx.Router {
 	return newRouter(d, httpx.MaxAnswerBytes)
 }
 
-func newRouter(d *app.Deps, maxBytes int) *httpx.Router {
+func newRouter(d Deps, maxBytes int) *httpx.Router {
 	h := &handler{deps: d, maxBytes: maxBytes}
 	rt := httpx.NewRouter(d.Logger)
 	rt.Handle("GET /panel", d.Verifier.Require(h.lookup))
@@ -110,7 +117,7 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request) error {
 	pre := h.recent.startEarly(r.Context(), agentKey, v)
 	defer pre.drop() // whatever of it was not used
 	// The published widgets are read in the same batch as the session.
-	sess, err := access.Open(r.Context(), h.deps, id, widgets.Names...)
+	sess, err := h.deps.Gate.Open(r.Context(), id, widgets.Names...)
 	if err != nil {
 		h.recent.forget(agentKey)
 		return err
@@ -122,7 +129,7 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request) error {
 	out, next, err := h.find(r.Context(), sess, v, published, pre)
 	if err != nil {
 		h.recent.forget(agentKey)
-		return sess.SellError(r.Context(), h.deps, err)
+		return sess.SellError(r.Context(), err)
 	}
 	h.recent.put(agentKey, sess, v, next)
 	bound(&out, h.maxBytes)
@@ -271,13 +278,13 @@ type OwnersAnswer = owners.Options
 
 func (h *handler) owners(w http.ResponseWriter, r *http.Request) error {
 	id, _ := auth.From(r.Context())
-	sess, err := access.Open(r.Context(), h.deps, id)
+	sess, err := h.deps.Gate.Open(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	opts, err := sess.OwnerOptions(r.Context(), h.deps)
+	opts, err := sess.OwnerOptions(r.Context())
 	if err != nil {
-		return sess.SellError(r.Context(), h.deps, err)
+		return sess.SellError(r.Context(), err)
 	}
 	httpx.WriteJSON(w, http.StatusOK, opts)
 	return nil

@@ -27,7 +27,7 @@ func agent(t *testing.T, env *apptest.Env) string {
 
 func lookup(t *testing.T, env *apptest.Env, query, token string) (panel.Lookup, apptest.Response) {
 	t.Helper()
-	res := apptest.Do(t, panel.New(env.Deps), apptest.Request{Method: "GET", Path: "/panel?" + query, Token: token})
+	res := apptest.Do(t, panel.New(env.PanelDeps()), apptest.Request{Method: "GET", Path: "/panel?" + query, Token: token})
 	var out panel.Lookup
 	if res.Status == 200 {
 		res.JSON(t, &out)
@@ -170,7 +170,7 @@ func TestOwners(t *testing.T) {
 	env := apptest.New(t)
 	env.Connect(t, "acme")
 	env.SignInAgent(t, "acme", "361", selltest.DemoRexEmail)
-	h := panel.New(env.Deps)
+	h := panel.New(env.PanelDeps())
 	tok := agent(t, env)
 	get := func() (map[string]any, apptest.Response) {
 		res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/panel/owners", Token: tok})

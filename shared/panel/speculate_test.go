@@ -27,7 +27,7 @@ type warm struct {
 func newWarm(t *testing.T) *warm {
 	env := apptest.New(t)
 	env.Connect(t, "acme")
-	return &warm{env: env, h: panel.New(env.Deps), tok: agent(t, env)}
+	return &warm{env: env, h: panel.New(env.PanelDeps()), tok: agent(t, env)}
 }
 
 func (w *warm) lookup(t *testing.T, query string) (panel.Lookup, apptest.Response) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/chats"
 	"github.com/sellchat/sellchat/shared/chats/chatstore"
 	"github.com/sellchat/sellchat/shared/sell"
@@ -19,7 +18,7 @@ var ErrUnknownChat = errors.New("transcripts: no such chat")
 // created from that chat (POST /leads with chatId), and mirrors the note when history
 // is enabled. Calling it again for the same chat and record changes nothing.
 // resourceType is sell.ResourceLead, sell.ResourceContact or sell.ResourceDeal.
-func Attach(ctx context.Context, d *app.Deps, account, chatID, resourceType string, resourceID int64) error {
+func Attach(ctx context.Context, d Deps, account, chatID, resourceType string, resourceID int64) error {
 	return NewWith(d, Options{}).Attach(ctx, account, chatID, resourceType, resourceID)
 }
 
@@ -80,7 +79,7 @@ func (p *Processor) Attach(ctx context.Context, account, chatID, resourceType st
 // LeadAttacher returns what the leads function calls after creating a lead from a
 // chat: the chat's history is attached to the new lead. A chat sellchat never
 // received (its webhook is not set up, say) is not an error for the lead.
-func LeadAttacher(d *app.Deps) func(ctx context.Context, account, chatID string, leadID int64) error {
+func LeadAttacher(d Deps) func(ctx context.Context, account, chatID string, leadID int64) error {
 	p := NewWith(d, Options{}) // attaching matches nothing: no phone reader needed
 	return func(ctx context.Context, account, chatID string, leadID int64) error {
 		err := p.Attach(ctx, account, chatID, sell.ResourceLead, leadID)

@@ -69,7 +69,7 @@ func TestAttachingAFailedChatLeavesItFailed(t *testing.T) {
 	}
 	env.Sell.SetFaults(selltest.Faults{})
 	lead := env.Sell.AddLead(sell.Lead{LastName: "Person", Email: "paul@acme.example", OwnerID: selltest.DemoAdminID})
-	if err := transcripts.Attach(ctx, env.Deps, "acme", id, sell.ResourceLead, lead.ID); err != nil {
+	if err := transcripts.Attach(ctx, env.TranscriptsDeps(), "acme", id, sell.ResourceLead, lead.ID); err != nil {
 		t.Fatal(err)
 	}
 	it, _ := chatstore.New(env.Deps.Store).Chat(ctx, "acme", id)

@@ -39,7 +39,7 @@ func TestALostNoteOnABusyRecordIsFoundNotDuplicated(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	p := transcripts.NewWith(env.Deps, transcripts.Options{Sell: fastSell(sb), ReadPhone: phone.E164, Backoff: func(int) time.Duration { return time.Millisecond }})
+	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{Sell: fastSell(sb), ReadPhone: phone.E164, Backoff: func(int) time.Duration { return time.Millisecond }})
 	body := chatJSON("c-busy", "paul@acme.example", "", start)
 	id := storeChat(t, env, "acme", body)
 	c, _ := chats.Parse([]byte(body))

@@ -76,7 +76,7 @@ func TestAThousandChatsThroughAFaultySellEndInTheFeedOnceOrFailedThenReplayed(t 
 	rng.Shuffle(len(bodies), func(i, j int) { bodies[i], bodies[j] = bodies[j], bodies[i] })
 
 	began := time.Now()
-	webhook := ingest.New(env.Deps)
+	webhook := ingest.New(env.IngestDeps())
 	var mu sync.Mutex
 	stored, dups := 0, 0
 	work := make(chan string)
@@ -114,7 +114,7 @@ func TestAThousandChatsThroughAFaultySellEndInTheFeedOnceOrFailedThenReplayed(t 
 	ingested := time.Since(began)
 
 	sb.SetFaults(selltest.Faults{ErrorRate: 0.3, ErrorStatus: 503, Latency: 2 * time.Millisecond})
-	p := transcripts.NewWith(env.Deps, transcripts.Options{ReadPhone: phone.E164, Sell: fastSell(sb), Workers: 32, Attempts: 1, Backoff: func(int) time.Duration { return 2 * time.Millisecond }})
+	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{ReadPhone: phone.E164, Sell: fastSell(sb), Workers: 32, Attempts: 1, Backoff: func(int) time.Duration { return 2 * time.Millisecond }})
 	recs := streamed(t, env, chatsN)
 	dead, err := streams.Deliver(ctx, p.Handle, recs, 100, 1)
 	if err != nil {

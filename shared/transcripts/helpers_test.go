@@ -42,7 +42,7 @@ func newEnv(t *testing.T) (*apptest.Env, *transcripts.Processor) {
 	t.Helper()
 	env := apptest.New(t)
 	env.Connect(t, "acme")
-	p := transcripts.NewWith(env.Deps, transcripts.Options{ReadPhone: phone.E164, Backoff: func(int) time.Duration { return time.Millisecond }})
+	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{ReadPhone: phone.E164, Backoff: func(int) time.Duration { return time.Millisecond }})
 	return env, p
 }
 

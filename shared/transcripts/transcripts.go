@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/chats"
 	"github.com/sellchat/sellchat/shared/chats/chatstore"
 	"github.com/sellchat/sellchat/shared/sell"
@@ -52,6 +51,13 @@ type Options struct {
 	ReadPhone func(raw string) (e164 string, ok bool)
 }
 
+// Deps are what a processor uses, built once by the function's main.
+type Deps struct {
+	Store  *store.Store
+	Vault  *tokens.Vault // the admin's Sell client, unless Options.Sell says otherwise
+	Logger *slog.Logger  // slog.Default() when nil
+}
+
 // Processor matches chats, writes feed entries and mirrors notes.
 type Processor struct {
 	store  *store.Store
@@ -61,12 +67,12 @@ type Processor struct {
 }
 
 // New returns the production processor, matching phones with readPhone.
-func New(d *app.Deps, readPhone func(string) (string, bool)) *Processor {
+func New(d Deps, readPhone func(string) (string, bool)) *Processor {
 	return NewWith(d, Options{ReadPhone: readPhone})
 }
 
 // NewWith returns a processor with options (tests: a fast Sell client, short backoff).
-func NewWith(d *app.Deps, o Options) *Processor {
+func NewWith(d Deps, o Options) *Processor {
 	if o.Sell == nil {
 		o.Sell = func(ctx context.Context, account string) (*sell.Client, error) {
 			c, _, err := d.Vault.Client(ctx, account, tokens.Admin())

@@ -68,7 +68,7 @@ func TestTheSameChatDeliveredFiveTimesAtOnceIsOneChatOneEntryOneNote(t *testing.
 		t.Fatal(err)
 	}
 	body := chatJSON("c-five", "paul@acme.example", "+1 646 555 0177", start)
-	webhook := ingest.New(env.Deps)
+	webhook := ingest.New(env.IngestDeps())
 	parallel(5, func(int) {
 		ts := time.Now().UTC().Format(time.RFC3339)
 		res := apptest.Do(t, webhook, apptest.Request{Method: "POST", Path: "/webhooks/chat/acme", Body: body, Header: map[string]string{
@@ -112,7 +112,7 @@ func TestAnUnmatchedChatIsKeptAndAttachedLater(t *testing.T) {
 	}
 	lead := env.Sell.AddLead(sell.Lead{LastName: "Nobody", Email: "nobody@nowhere.example", OwnerID: selltest.DemoAdminID})
 	for i := 0; i < 2; i++ { // the second call changes nothing
-		if err := transcripts.Attach(context.Background(), env.Deps, "acme", id, sell.ResourceLead, lead.ID); err != nil {
+		if err := transcripts.Attach(context.Background(), env.TranscriptsDeps(), "acme", id, sell.ResourceLead, lead.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -125,7 +125,7 @@ func TestAnUnmatchedChatIsKeptAndAttachedLater(t *testing.T) {
 	if it.Status != chats.StatusMatched {
 		t.Fatalf("status %s", it.Status)
 	}
-	if err := transcripts.Attach(context.Background(), env.Deps, "acme", "no-such-chat", sell.ResourceLead, lead.ID); !errors.Is(err, transcripts.ErrUnknownChat) {
+	if err := transcripts.Attach(context.Background(), env.TranscriptsDeps(), "acme", "no-such-chat", sell.ResourceLead, lead.ID); !errors.Is(err, transcripts.ErrUnknownChat) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -171,7 +171,7 @@ func TestChatsArrivingWhileHistoryIsOffAreMatchedButNotMirroredUntilItIsOn(t *te
 			t.Fatalf("%d mirrored notes, want %d", total, wantRecords)
 		}
 		// The admin sees the progress in GET /integration.
-		res := apptest.Do(t, admin.New(env.Deps), apptest.Request{Method: "GET", Path: "/integration", Token: env.Token(t, "acme", auth.RoleAdmin)})
+		res := apptest.Do(t, admin.New(env.AdminDeps()), apptest.Request{Method: "GET", Path: "/integration", Token: env.Token(t, "acme", auth.RoleAdmin)})
 		var v struct {
 			History *chatstore.Job `json:"history"`
 		}
@@ -221,7 +221,7 @@ func TestSellFailuresAreRetriedThenRecorded(t *testing.T) {
 func TestAnAccountWithoutSellFailsAtOnceWithAReason(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t) // not connected
-	p := transcripts.New(env.Deps, phone.E164)
+	p := transcripts.New(env.TranscriptsDeps(), phone.E164)
 	id := storeChat(t, env, "acme", chatJSON("c-nosell", "vera@example.com", "", start))
 	resp := handle(t, p, streamed(t, env, 1))
 	if len(resp.BatchItemFailures) != 0 {
@@ -239,7 +239,7 @@ func TestAProcessorWithoutAPhoneReaderFailsPhoneChatsVisibly(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
 	env.Connect(t, "acme")
-	p := transcripts.NewWith(env.Deps, transcripts.Options{Backoff: func(int) time.Duration { return time.Millisecond }})
+	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{Backoff: func(int) time.Duration { return time.Millisecond }})
 	id := storeChat(t, env, "acme", chatJSON("c-nophone", "", "+1 415 555 0100", start))
 	resp := handle(t, p, streamed(t, env, 1))
 	if len(resp.BatchItemFailures) != 0 {
@@ -257,7 +257,7 @@ func TestANoteCreatedBeforeACrashIsFoundNotDuplicated(t *testing.T) {
 	setHistory(t, env, "acme", true)
 	now := time.Now()
 	clock := func() time.Time { return now }
-	p := transcripts.NewWith(env.Deps, transcripts.Options{ReadPhone: phone.E164, Now: clock, Lease: time.Minute, Backoff: func(int) time.Duration { return time.Millisecond }})
+	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{ReadPhone: phone.E164, Now: clock, Lease: time.Minute, Backoff: func(int) time.Duration { return time.Millisecond }})
 	id := storeChat(t, env, "acme", chatJSON("c-crash", "vera@example.com", "", start))
 	c, _ := chats.Parse([]byte(chatJSON("c-crash", "vera@example.com", "", start)))
 	cs := chatstore.New(env.Deps.Store)

@@ -55,7 +55,7 @@ func run(ctx context.Context, out *os.File) error {
 	if err != nil {
 		return err
 	}
-	p := transcripts.New(deps, phone.E164)
+	p := transcripts.New(transcripts.Deps{Store: deps.Store, Vault: deps.Vault, Logger: deps.Logger}, phone.E164)
 	if url := os.Getenv("DLQ_URL"); url != "" {
 		n, err := drainDLQ(ctx, deps, p, url)
 		if err != nil {

@@ -16,14 +16,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sellchat/sellchat/shared/admin"
 	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
+	"github.com/sellchat/sellchat/shared/chats/ingest"
+	"github.com/sellchat/sellchat/shared/connect"
+	"github.com/sellchat/sellchat/shared/feed"
+	"github.com/sellchat/sellchat/shared/panel"
 	"github.com/sellchat/sellchat/shared/secrets"
 	"github.com/sellchat/sellchat/shared/sell"
 	"github.com/sellchat/sellchat/shared/sell/selltest"
 	"github.com/sellchat/sellchat/shared/settings"
 	"github.com/sellchat/sellchat/shared/store/storetest"
 	"github.com/sellchat/sellchat/shared/tokens"
+	"github.com/sellchat/sellchat/shared/transcripts"
 )
 
 // Audience is the audience test tokens are minted for.
@@ -95,6 +101,42 @@ func New(t testing.TB) *Env {
 		Signer: auth.Signer{Key: key, Audience: Audience},
 		Rogue:  auth.Signer{Key: rogueKey, Audience: Audience},
 	}
+}
+
+// The handlers' dependencies, built from the deployment as each function's main
+// builds them. (The leads package's tests build their own: its in-package tests
+// import this package.)
+
+// AdminDeps are the settings function's dependencies.
+func (e *Env) AdminDeps() admin.Deps {
+	d := e.Deps
+	return admin.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Verifier: d.Verifier, Logger: d.Logger, PublicBaseURL: d.Config.PublicBaseURL}
+}
+
+// ConnectDeps are the oauth function's dependencies.
+func (e *Env) ConnectDeps() connect.Deps {
+	d := e.Deps
+	return connect.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: d.Config.SellAPIURL}
+}
+
+// PanelDeps are the panel function's dependencies.
+func (e *Env) PanelDeps() panel.Deps {
+	return panel.Deps{Gate: e.Deps.Gate(), Verifier: e.Deps.Verifier, Logger: e.Deps.Logger}
+}
+
+// FeedDeps are the feed function's dependencies.
+func (e *Env) FeedDeps() feed.Deps {
+	return feed.Deps{Store: e.Deps.Store, Verifier: e.Deps.Verifier, Logger: e.Deps.Logger}
+}
+
+// IngestDeps are the chatwebhook function's dependencies.
+func (e *Env) IngestDeps() ingest.Deps {
+	return ingest.Deps{Store: e.Deps.Store, Box: e.Deps.Box, Accounts: e.Deps.Config.Accounts, Logger: e.Deps.Logger}
+}
+
+// TranscriptsDeps are the transcripts function's dependencies.
+func (e *Env) TranscriptsDeps() transcripts.Deps {
+	return transcripts.Deps{Store: e.Deps.Store, Vault: e.Deps.Vault, Logger: e.Deps.Logger}
 }
 
 // Environ returns the deployment's configuration as the environment variables a

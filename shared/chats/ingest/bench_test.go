@@ -35,7 +35,7 @@ func signedRequest(b *testing.B, id string) apptest.Request {
 func BenchmarkIngestVsPutItem(b *testing.B) {
 	env := apptest.New(b)
 	SetSecret(b, env, "acme", secret)
-	h := ingest.New(env.Deps)
+	h := ingest.New(env.IngestDeps())
 	c, _ := chats.Parse([]byte(chatBody("template")))
 	item, _ := chatstore.NewChatItem(c, time.Now())
 	db, table := env.Deps.Store.Client(), env.Deps.Store.Table()
@@ -101,7 +101,7 @@ func BenchmarkAckWithSlowSell(b *testing.B) {
 			env.Connect(b, "acme")
 			SetSecret(b, env, "acme", secret)
 			env.Sell.SetFaults(selltest.Faults{Latency: latency})
-			h := ingest.New(env.Deps)
+			h := ingest.New(env.IngestDeps())
 			took := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

@@ -6,20 +6,29 @@ package ingest
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/sellchat/sellchat/shared/app"
 	"github.com/sellchat/sellchat/shared/auth"
 	"github.com/sellchat/sellchat/shared/chats"
 	"github.com/sellchat/sellchat/shared/chats/chatstore"
 	"github.com/sellchat/sellchat/shared/httpx"
 	"github.com/sellchat/sellchat/shared/secrets"
+	"github.com/sellchat/sellchat/shared/store"
 )
 
+// Deps are what the webhook route uses, built once by the function's main.
+type Deps struct {
+	Store    *store.Store
+	Box      *secrets.Box // opens the stored webhook secrets
+	Accounts []string     // the accounts served (ACCOUNTS); empty: any
+	Logger   *slog.Logger
+}
+
 type handler struct {
-	deps     *app.Deps
+	deps     Deps
 	chats    *chatstore.Store
 	accounts map[string]bool
 	now      func() time.Time
@@ -39,17 +48,17 @@ type cachedSecret struct {
 const secretTTL = time.Minute
 
 // New returns the chatwebhook function's routes.
-func New(d *app.Deps) *httpx.Router {
+func New(d Deps) *httpx.Router {
 	return NewWithClock(d, time.Now)
 }
 
 // NewWithClock is New with a clock, for tests of the timestamp window.
-func NewWithClock(d *app.Deps, now func() time.Time) *httpx.Router {
+func NewWithClock(d Deps, now func() time.Time) *httpx.Router {
 	h := &handler{deps: d, now: now, accounts: map[string]bool{}, secrets: map[string]cachedSecret{}}
 	if d.Store != nil {
 		h.chats = chatstore.New(d.Store)
 	}
-	for _, a := range d.Config.Accounts {
+	for _, a := range d.Accounts {
 		h.accounts[a] = true
 	}
 	rt := httpx.NewRouter(d.Logger)

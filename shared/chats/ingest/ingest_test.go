@@ -86,7 +86,7 @@ func (d delivery) request() apptest.Request {
 func TestASignedChatIsStoredOnceAndAcknowledged(t *testing.T) {
 	t.Parallel()
 	env := setup(t)
-	h := ingest.New(env.Deps)
+	h := ingest.New(env.IngestDeps())
 	res := apptest.Do(t, h, delivery{body: chatBody("c-1")}.request())
 	if res.Status != 202 {
 		t.Fatalf("status %d: %s", res.Status, res.Body)
@@ -129,7 +129,7 @@ func TestChatsAreStoredWhileHistoryIsDisabled(t *testing.T) {
 	if in.Enabled(settings.ChatHistoryInSell) {
 		t.Fatal("history should start disabled")
 	}
-	res := apptest.Do(t, ingest.New(env.Deps), delivery{body: `{"id":"off-1","type":"offline_msg","timestamp":1795183331,"visitor":{"email":"liam@example.org"},"message":"Call me"}`}.request())
+	res := apptest.Do(t, ingest.New(env.IngestDeps()), delivery{body: `{"id":"off-1","type":"offline_msg","timestamp":1795183331,"visitor":{"email":"liam@example.org"},"message":"Call me"}`}.request())
 	if res.Status != 202 {
 		t.Fatalf("%d %s", res.Status, res.Body)
 	}
@@ -149,7 +149,7 @@ func TestBadDeliveriesAreRefusedAndStoreNothing(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	h := ingest.New(env.Deps)
+	h := ingest.New(env.IngestDeps())
 	body := chatBody("c-bad")
 	now := time.Now().UTC()
 	good := ingest.Sign([]byte(secret), now.Format(time.RFC3339), []byte(body))
@@ -212,7 +212,7 @@ func TestBadDeliveriesAreRefusedAndStoreNothing(t *testing.T) {
 func TestTimestampsInEpochSecondsAreAccepted(t *testing.T) {
 	t.Parallel()
 	env := setup(t)
-	res := apptest.Do(t, ingest.New(env.Deps), delivery{body: chatBody("c-epoch"), ts: strconv.FormatInt(time.Now().Unix(), 10)}.request())
+	res := apptest.Do(t, ingest.New(env.IngestDeps()), delivery{body: chatBody("c-epoch"), ts: strconv.FormatInt(time.Now().Unix(), 10)}.request())
 	if res.Status != 202 {
 		t.Fatalf("%d %s", res.Status, res.Body)
 	}
@@ -221,7 +221,7 @@ func TestTimestampsInEpochSecondsAreAccepted(t *testing.T) {
 func TestConcurrentDeliveriesStoreOneChat(t *testing.T) {
 	t.Parallel()
 	env := setup(t)
-	h := ingest.New(env.Deps)
+	h := ingest.New(env.IngestDeps())
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	fresh, dups := 0, 0
@@ -311,7 +311,7 @@ func FuzzVerify(f *testing.F) {
 func TestANewSecretWorksAtOnceAndTheOldOneStops(t *testing.T) {
 	t.Parallel()
 	env := setup(t)
-	h := ingest.New(env.Deps)
+	h := ingest.New(env.IngestDeps())
 	if res := apptest.Do(t, h, delivery{body: chatBody("s-1")}.request()); res.Status != 202 {
 		t.Fatalf("%d %s", res.Status, res.Body)
 	}
