@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
 	"net/http"
 	"time"
 
@@ -96,7 +95,7 @@ func (c *emailClaim) await(ctx context.Context, deadline time.Time) (*existingRe
 	if c == nil {
 		return nil, nil
 	}
-	pause := 25 * time.Millisecond
+	var p poll
 	for !c.held {
 		var claim emailClaimRecord
 		_, err := c.s.Get(ctx, c.key, &claim)
@@ -135,11 +134,9 @@ func (c *emailClaim) await(ctx context.Context, deadline time.Time) (*existingRe
 			return nil, &httpx.Error{Status: http.StatusConflict, Code: "request_in_progress",
 				Message: "A lead with this email is being created by another request. Retry in a moment."}
 		}
-		// Backing off, as claim does: the waiters' reads must not outweigh the work.
-		if err := sell.Sleep(ctx, min(pause/2+mrand.N(pause/2+1), time.Until(deadline)+time.Millisecond)); err != nil {
+		if err := p.wait(ctx, deadline); err != nil {
 			return nil, err
 		}
-		pause = min(2*pause, maxPollPause)
 	}
 	return nil, nil
 }

@@ -132,6 +132,20 @@ func (rec *record) replay(w http.ResponseWriter) {
 // maxPollPause caps the pause between reads of a claim held by another request.
 const maxPollPause = 400 * time.Millisecond
 
+// poll paces the reads of a request waiting on another's claim: jittered pauses
+// that double from 25 ms up to maxPollPause, so that many waiters' reads do not
+// outweigh the work they wait on, and never past the waiter's deadline.
+type poll struct{ pause time.Duration }
+
+func (p *poll) wait(ctx context.Context, deadline time.Time) error {
+	if p.pause == 0 {
+		p.pause = 25 * time.Millisecond
+	}
+	d := min(p.pause/2+rand.N(p.pause/2+1), time.Until(deadline)+time.Millisecond)
+	p.pause = min(2*p.pause, maxPollPause)
+	return sell.Sleep(ctx, d)
+}
+
 const (
 	recPending = "pending"
 	recDone    = "done"
@@ -176,7 +190,7 @@ func takeKey(ctx context.Context, s *store.Store, key store.Key, h string, now t
 // deadline. The reads back off: many retries of one key polling at a fixed pace
 // would load the table more than the work they wait on.
 func awaitAnswer(ctx context.Context, s *store.Store, key store.Key, h string, now, deadline time.Time) (*record, error) {
-	pause := 25 * time.Millisecond
+	var p poll
 	for {
 		var rec record
 		if _, err := s.Get(ctx, key, &rec); err != nil {
@@ -197,10 +211,9 @@ func awaitAnswer(ctx context.Context, s *store.Store, key store.Key, h string, n
 			return nil, &httpx.Error{Status: http.StatusConflict, Code: "request_in_progress",
 				Message: "The same request is still being processed. Retry in a moment with the same Idempotency-Key."}
 		}
-		if err := sell.Sleep(ctx, min(pause/2+rand.N(pause/2+1), time.Until(deadline)+time.Millisecond)); err != nil {
+		if err := p.wait(ctx, deadline); err != nil {
 			return nil, err
 		}
-		pause = min(2*pause, maxPollPause)
 	}
 }
 
