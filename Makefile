@@ -62,10 +62,10 @@ replay: ## re-drive failed chats and unfinished history jobs (local stack runnin
 
 FUZZTIME ?= 20s
 fuzz: ## fuzz the chat parser, the webhook signature check, settings patches and JWTs (FUZZTIME each, default 20s)
-	go test -run '^$$' -fuzz '^FuzzParseChat$$' -fuzztime $(FUZZTIME) ./shared/chats/
-	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./shared/chats/ingest/
-	go test -run '^$$' -fuzz '^FuzzSettingsPatch$$' -fuzztime $(FUZZTIME) ./shared/settings/
-	go test -run '^$$' -fuzz '^FuzzVerifyJWT$$' -fuzztime $(FUZZTIME) ./shared/auth/
+	go test -run '^$$' -fuzz '^FuzzParseChat$$' -fuzztime $(FUZZTIME) ./shared/domain/chats/
+	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./shared/handler/chatwebhook/
+	go test -run '^$$' -fuzz '^FuzzSettingsPatch$$' -fuzztime $(FUZZTIME) ./shared/domain/settings/
+	go test -run '^$$' -fuzz '^FuzzVerifyJWT$$' -fuzztime $(FUZZTIME) ./shared/platform/auth/
 
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -28,10 +28,10 @@ import (
 	"github.com/sellchat/sellchat/infra/gateway"
 	"github.com/sellchat/sellchat/infra/lambdaruntime"
 	"github.com/sellchat/sellchat/infra/openapi"
-	"github.com/sellchat/sellchat/shared/app"
-	"github.com/sellchat/sellchat/shared/app/apptest"
-	"github.com/sellchat/sellchat/shared/auth"
-	"github.com/sellchat/sellchat/shared/store/storetest"
+	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
+	"github.com/sellchat/sellchat/shared/platform/app"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
+	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -133,7 +133,7 @@ var cases = map[string][]expectation{
 	},
 }
 
-// pageEvents answer with a static page (shared/webpage) instead of JSON.
+// pageEvents answer with a static page (shared/platform/webpage) instead of JSON.
 var pageEvents = map[string]bool{"get-settings-page": true, "get-panel-page": true, "get-feed-page": true}
 
 func TestBootstrapsAnswerTheirEvents(t *testing.T) {

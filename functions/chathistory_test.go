@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sellchat/sellchat/shared/app/apptest"
-	"github.com/sellchat/sellchat/shared/chats/ingest"
-	"github.com/sellchat/sellchat/shared/secrets"
-	"github.com/sellchat/sellchat/shared/settings"
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
 
 // webhookSecret is acme's chat webhook signing secret in the bootstrap tests.
@@ -39,5 +39,5 @@ func signWebhookEvent(t *testing.T, env *apptest.Env, raw []byte) []byte {
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		t.Fatal(err)
 	}
-	return bytes.ReplaceAll(raw, []byte("{{WEBHOOK_SIGNATURE}}"), []byte(ingest.Sign([]byte(webhookSecret), ts, []byte(ev.Body))))
+	return bytes.ReplaceAll(raw, []byte("{{WEBHOOK_SIGNATURE}}"), []byte(chatwebhook.Sign([]byte(webhookSecret), ts, []byte(ev.Body))))
 }

@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sellchat/sellchat/infra/lambdaruntime"
-	"github.com/sellchat/sellchat/shared/app/apptest"
-	"github.com/sellchat/sellchat/shared/chats"
-	"github.com/sellchat/sellchat/shared/chats/chatstore"
-	"github.com/sellchat/sellchat/shared/settings"
+	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/domain/chats"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
 
 // streamEvents are the DynamoDB stream events in events/transcripts, sent by
@@ -29,7 +29,7 @@ func TestTranscriptsBootstrapHandlesStreamEvents(t *testing.T) {
 	ctx := context.Background()
 	cs := chatstore.New(env.Deps.Store)
 	for _, name := range []string{"chat.json", "offline.json"} {
-		raw, err := os.ReadFile(filepath.Join("..", "shared", "chats", "testdata", name))
+		raw, err := os.ReadFile(filepath.Join("..", "shared", "domain", "chats", "testdata", name))
 		if err != nil {
 			t.Fatal(err)
 		}

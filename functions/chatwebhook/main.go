@@ -6,11 +6,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/sellchat/sellchat/shared/app"
-	"github.com/sellchat/sellchat/shared/chats/ingest"
+	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
+	"github.com/sellchat/sellchat/shared/platform/app"
 )
 
 func main() {
 	d := app.MustLoad()
-	lambda.Start(httpadapter.NewV2(ingest.New(ingest.Deps{Store: d.Store, Box: d.Box, Accounts: d.Config.Accounts, Logger: d.Logger})).ProxyWithContext)
+	lambda.Start(httpadapter.NewV2(chatwebhook.New(chatwebhook.Deps{Store: d.Store, Box: d.Box, Accounts: d.Config.Accounts, Logger: d.Logger})).ProxyWithContext)
 }

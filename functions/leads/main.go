@@ -6,9 +6,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/sellchat/sellchat/shared/app"
-	"github.com/sellchat/sellchat/shared/leads"
-	"github.com/sellchat/sellchat/shared/transcripts"
+	"github.com/sellchat/sellchat/shared/handler/leads"
+	"github.com/sellchat/sellchat/shared/handler/transcripts"
+	"github.com/sellchat/sellchat/shared/platform/app"
 )
 
 func main() {

@@ -6,11 +6,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/sellchat/sellchat/shared/app"
-	"github.com/sellchat/sellchat/shared/connect"
+	"github.com/sellchat/sellchat/shared/handler/oauth"
+	"github.com/sellchat/sellchat/shared/platform/app"
 )
 
 func main() {
 	d := app.MustLoad()
-	lambda.Start(httpadapter.NewV2(connect.New(connect.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: d.Config.SellAPIURL})).ProxyWithContext)
+	lambda.Start(httpadapter.NewV2(oauth.New(oauth.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: d.Config.SellAPIURL})).ProxyWithContext)
 }

@@ -6,8 +6,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/sellchat/sellchat/shared/app"
-	"github.com/sellchat/sellchat/shared/panel"
+	"github.com/sellchat/sellchat/shared/handler/panel"
+	"github.com/sellchat/sellchat/shared/platform/app"
 )
 
 func main() {

@@ -6,12 +6,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/sellchat/sellchat/shared/admin"
-	"github.com/sellchat/sellchat/shared/app"
+	"github.com/sellchat/sellchat/shared/handler/settings"
+	"github.com/sellchat/sellchat/shared/platform/app"
 )
 
 func main() {
 	d := app.MustLoad()
-	lambda.Start(httpadapter.NewV2(admin.New(admin.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Verifier: d.Verifier, Logger: d.Logger,
+	lambda.Start(httpadapter.NewV2(settings.New(settings.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Verifier: d.Verifier, Logger: d.Logger,
 		PublicBaseURL: d.Config.PublicBaseURL})).ProxyWithContext)
 }

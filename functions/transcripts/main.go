@@ -6,9 +6,9 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/sellchat/sellchat/shared/app"
-	"github.com/sellchat/sellchat/shared/phone"
-	"github.com/sellchat/sellchat/shared/transcripts"
+	"github.com/sellchat/sellchat/shared/adapter/phone"
+	"github.com/sellchat/sellchat/shared/handler/transcripts"
+	"github.com/sellchat/sellchat/shared/platform/app"
 )
 
 func main() {

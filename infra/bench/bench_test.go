@@ -18,7 +18,7 @@ import (
 // with the lines around results that Parse must skip.
 const output = `goos: linux
 goarch: amd64
-pkg: github.com/sellchat/sellchat/shared/panel
+pkg: github.com/sellchat/sellchat/shared/handler/panel
 cpu: AMD EPYC
 BenchmarkLookup/lead-2   	      20	  46593571 ns/op	        46.21 p50-ms	         1.121 p50/roundtrip	        41.22 sell-roundtrip-ms	         2.000 sell-calls/op	  120035 B/op	    1411 allocs/op
 BenchmarkLookup/person-with-deals
@@ -28,7 +28,7 @@ BenchmarkAckWithSlowSell/sell-latency-2s-2         	     300	   2974156 ns/op	  
 --- FAIL: BenchmarkBroken-2
 BenchmarkLoop-2 	 1000 	 12 ns/op 	 not-a-number p50-ms
 PASS
-ok  	github.com/sellchat/sellchat/shared/panel	48.621s
+ok  	github.com/sellchat/sellchat/shared/handler/panel	48.621s
 `
 
 func TestParseReadsResultLinesAndTheirCustomMetrics(t *testing.T) {

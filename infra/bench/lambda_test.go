@@ -18,14 +18,14 @@ import (
 
 	"github.com/sellchat/sellchat/infra/bench"
 	"github.com/sellchat/sellchat/infra/lambdaruntime"
-	"github.com/sellchat/sellchat/shared/app/apptest"
-	"github.com/sellchat/sellchat/shared/auth"
-	"github.com/sellchat/sellchat/shared/chats"
-	"github.com/sellchat/sellchat/shared/chats/chatstore"
-	"github.com/sellchat/sellchat/shared/chats/ingest"
-	"github.com/sellchat/sellchat/shared/secrets"
-	"github.com/sellchat/sellchat/shared/settings"
-	"github.com/sellchat/sellchat/shared/store/storetest"
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
+	"github.com/sellchat/sellchat/shared/domain/chats"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
+	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -133,7 +133,7 @@ func newFixture(b *testing.B, connected bool) *fixture {
 		// The stream events name these chats; transcripts_test.go stores them the same way.
 		cs := chatstore.New(env.Deps.Store)
 		for _, name := range []string{"chat.json", "offline.json"} {
-			raw, err := os.ReadFile(filepath.Join(root, "shared", "chats", "testdata", name))
+			raw, err := os.ReadFile(filepath.Join(root, "shared", "domain", "chats", "testdata", name))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -187,7 +187,7 @@ func (f *fixture) event(b *testing.B, name string) func() []byte {
 			b.Fatal(err)
 		}
 		out = bytes.ReplaceAll(out, []byte("{{WEBHOOK_TIMESTAMP}}"), []byte(ts))
-		return bytes.ReplaceAll(out, []byte("{{WEBHOOK_SIGNATURE}}"), []byte(ingest.Sign([]byte(webhookSecret), ts, []byte(body))))
+		return bytes.ReplaceAll(out, []byte("{{WEBHOOK_SIGNATURE}}"), []byte(chatwebhook.Sign([]byte(webhookSecret), ts, []byte(body))))
 	}
 }
 

@@ -21,17 +21,17 @@ import (
 	"github.com/sellchat/sellchat/infra/gateway"
 	"github.com/sellchat/sellchat/infra/localstack"
 	"github.com/sellchat/sellchat/infra/streams"
-	"github.com/sellchat/sellchat/shared/app"
-	"github.com/sellchat/sellchat/shared/auth"
-	"github.com/sellchat/sellchat/shared/chats/ingest"
-	"github.com/sellchat/sellchat/shared/httpx"
-	"github.com/sellchat/sellchat/shared/phone"
-	"github.com/sellchat/sellchat/shared/secrets"
-	"github.com/sellchat/sellchat/shared/sell/selltest"
-	"github.com/sellchat/sellchat/shared/settings"
-	"github.com/sellchat/sellchat/shared/store"
-	"github.com/sellchat/sellchat/shared/tokens"
-	"github.com/sellchat/sellchat/shared/transcripts"
+	"github.com/sellchat/sellchat/shared/adapter/phone"
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/tokens"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
+	"github.com/sellchat/sellchat/shared/handler/transcripts"
+	"github.com/sellchat/sellchat/shared/platform/app"
+	"github.com/sellchat/sellchat/shared/platform/auth"
+	"github.com/sellchat/sellchat/shared/platform/httpx"
 )
 
 const (
@@ -344,8 +344,8 @@ func chatBody(id string) string {
 
 func signHeaders(h map[string]string, body string) {
 	ts := time.Now().UTC().Format(time.RFC3339)
-	h[ingest.HeaderTimestamp] = ts
-	h[ingest.HeaderSignature] = ingest.Sign([]byte(webhookSecret), ts, []byte(body))
+	h[chatwebhook.HeaderTimestamp] = ts
+	h[chatwebhook.HeaderSignature] = chatwebhook.Sign([]byte(webhookSecret), ts, []byte(body))
 }
 
 func deliver(t *testing.T, base, body string) response {

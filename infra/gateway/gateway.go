@@ -8,16 +8,16 @@ import (
 	"net/http"
 	"sort"
 
-	"github.com/sellchat/sellchat/shared/admin"
-	"github.com/sellchat/sellchat/shared/app"
-	"github.com/sellchat/sellchat/shared/auth"
-	"github.com/sellchat/sellchat/shared/chats/ingest"
-	"github.com/sellchat/sellchat/shared/connect"
-	"github.com/sellchat/sellchat/shared/feed"
-	"github.com/sellchat/sellchat/shared/httpx"
-	"github.com/sellchat/sellchat/shared/leads"
-	"github.com/sellchat/sellchat/shared/panel"
-	"github.com/sellchat/sellchat/shared/transcripts"
+	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
+	"github.com/sellchat/sellchat/shared/handler/feed"
+	"github.com/sellchat/sellchat/shared/handler/leads"
+	"github.com/sellchat/sellchat/shared/handler/oauth"
+	"github.com/sellchat/sellchat/shared/handler/panel"
+	"github.com/sellchat/sellchat/shared/handler/settings"
+	"github.com/sellchat/sellchat/shared/handler/transcripts"
+	"github.com/sellchat/sellchat/shared/platform/app"
+	"github.com/sellchat/sellchat/shared/platform/auth"
+	"github.com/sellchat/sellchat/shared/platform/httpx"
 )
 
 // Functions returns each Lambda function's routes, keyed by its folder under
@@ -27,14 +27,14 @@ func Functions(d *app.Deps) map[string]*httpx.Router {
 	// Each function takes the few things it uses, built here as its main builds them.
 	c := d.Config
 	return map[string]*httpx.Router{
-		"settings": admin.New(admin.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Verifier: d.Verifier, Logger: d.Logger, PublicBaseURL: c.PublicBaseURL}),
-		"oauth":    connect.New(connect.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: c.SellAPIURL}),
+		"settings": settings.New(settings.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Verifier: d.Verifier, Logger: d.Logger, PublicBaseURL: c.PublicBaseURL}),
+		"oauth":    oauth.New(oauth.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: c.SellAPIURL}),
 		"panel":    panel.New(panel.Deps{Gate: d.Gate(), Verifier: d.Verifier, Logger: d.Logger}),
 		"leads": leads.New(leads.Deps{Store: d.Store, Gate: d.Gate(), Verifier: d.Verifier, Logger: d.Logger},
 			transcripts.LeadAttacher(transcripts.Deps{Store: d.Store, Vault: d.Vault, Logger: d.Logger})),
 		// chat history: the webhook and the feed; the transcripts function reads
 		// the table's stream (locally: infra/streams, started by localstack).
-		"chatwebhook": ingest.New(ingest.Deps{Store: d.Store, Box: d.Box, Accounts: c.Accounts, Logger: d.Logger}),
+		"chatwebhook": chatwebhook.New(chatwebhook.Deps{Store: d.Store, Box: d.Box, Accounts: c.Accounts, Logger: d.Logger}),
 		"feed":        feed.New(feed.Deps{Store: d.Store, Verifier: d.Verifier, Logger: d.Logger}),
 	}
 }
@@ -70,7 +70,7 @@ type tokenRequest struct {
 	Name    string    `json:"name"`
 	Role    auth.Role `json:"role"`
 	// Chat facts default to an account that passes the install checks: Chat phase 4
-	// on the Professional plan, the caller its owner (for an owner) or an admin.
+	// on the Professional plan, the caller its owner (for an owner) or an settings.
 	ChatPhase   int    `json:"chatPhase"`
 	ChatPlan    string `json:"chatPlan"`
 	ChatRole    string `json:"chatRole"`

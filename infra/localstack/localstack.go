@@ -21,12 +21,12 @@ import (
 	"github.com/sellchat/sellchat/infra/dynamolocal"
 	"github.com/sellchat/sellchat/infra/gateway"
 	"github.com/sellchat/sellchat/infra/streams"
-	"github.com/sellchat/sellchat/shared/app"
-	"github.com/sellchat/sellchat/shared/auth"
-	"github.com/sellchat/sellchat/shared/phone"
-	"github.com/sellchat/sellchat/shared/secrets"
-	"github.com/sellchat/sellchat/shared/sell/selltest"
-	"github.com/sellchat/sellchat/shared/transcripts"
+	"github.com/sellchat/sellchat/shared/adapter/phone"
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/handler/transcripts"
+	"github.com/sellchat/sellchat/shared/platform/app"
+	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
 // Options place the stack. Zero ports pick free ones (tests); `make run` uses the

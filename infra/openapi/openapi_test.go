@@ -14,8 +14,8 @@ import (
 
 	"github.com/sellchat/sellchat/infra/gateway"
 	"github.com/sellchat/sellchat/infra/openapi"
-	"github.com/sellchat/sellchat/shared/app"
-	"github.com/sellchat/sellchat/shared/httpx"
+	"github.com/sellchat/sellchat/shared/platform/app"
+	"github.com/sellchat/sellchat/shared/platform/httpx"
 )
 
 const errorSchema = "#/components/schemas/Error"

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sellchat/sellchat/shared/app/apptest"
-	"github.com/sellchat/sellchat/shared/auth"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
+	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
 // access is who a route is for.

@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sellchat/sellchat/shared/app/apptest"
-	"github.com/sellchat/sellchat/shared/auth"
-	"github.com/sellchat/sellchat/shared/sell/selltest"
-	"github.com/sellchat/sellchat/shared/store"
+	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
+	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
 // TestOAuthStatesCannotBeCarriedAcrossAccountsOrTime covers the CSRF cases of the
-// OAuth callback that shared/connect's tests leave open. Already covered there, and
+// OAuth callback that shared/handler/oauth's tests leave open. Already covered there, and
 // not repeated here:
 //   - a replayed callback (the state is single-use): TestInstallFlowEndToEnd, with a
 //     full-table comparison;

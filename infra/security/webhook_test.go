@@ -12,14 +12,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/sellchat/sellchat/shared/app/apptest"
-	"github.com/sellchat/sellchat/shared/chats/ingest"
-	"github.com/sellchat/sellchat/shared/store"
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
 
 // TestWebhookDeliveriesAreVerifiedBeforeAnythingIsStored is the webhook's own rows:
 // it takes no JWT, so its columns are the ways a delivery can fail to prove it comes
-// from Zendesk for this account. shared/chats/ingest's tests go through more
+// from Zendesk for this account. shared/handler/chatwebhook's tests go through more
 // malformed inputs (bodies, ids, sizes, epoch timestamps, secret rotation); here each
 // refusal is checked against a full Scan of a table holding two accounts, and replays
 // are checked end to end.
@@ -49,8 +49,8 @@ func TestWebhookDeliveriesAreVerifiedBeforeAnythingIsStored(t *testing.T) {
 		req  apptest.Request
 	}{
 		{"no signature headers", apptest.Request{Method: "POST", Path: good.Path, Body: body}},
-		{"no signature header", without(good, ingest.HeaderSignature)},
-		{"no timestamp header", without(good, ingest.HeaderTimestamp)},
+		{"no signature header", without(good, chatwebhook.HeaderSignature)},
+		{"no timestamp header", without(good, chatwebhook.HeaderTimestamp)},
 		{"a forged signature (another secret)", signed(victim, "not-the-secret", body, now)},
 		{"a body changed after signing", altered},
 		{"a stale timestamp (6 minutes old, limit 5)", signed(victim, secretA, body, now.Add(-6*time.Minute))},
@@ -108,7 +108,7 @@ func TestWebhookDeliveriesAreVerifiedBeforeAnythingIsStored(t *testing.T) {
 		})
 	}
 	t.Run("a captured delivery replayed 6 minutes later is refused", func(t *testing.T) {
-		later := ingest.NewWithClock(w.env.IngestDeps(), func() time.Time { return time.Now().Add(6 * time.Minute) })
+		later := chatwebhook.NewWithClock(w.env.IngestDeps(), func() time.Time { return time.Now().Add(6 * time.Minute) })
 		captured := signed(victim, secretA, chatJSON("hook-2", "Vera Visitor"), now)
 		before := scan(t, w)
 		res := apptest.Do(t, later, captured)
@@ -142,7 +142,7 @@ func TestTheWebhookUsesOnlyWhatTemplateYAMLGrantsIt(t *testing.T) {
 	setSecret(t, w, victim, secretA)
 	deps := env.IngestDeps()
 	deps.Store = store.New(client, env.Deps.Store.Table())
-	fn := ingest.New(deps)
+	fn := chatwebhook.New(deps)
 	body := chatJSON("ops-1", "Vera Visitor")
 	for _, c := range []struct {
 		req    apptest.Request

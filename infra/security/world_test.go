@@ -16,17 +16,17 @@ import (
 	"time"
 
 	"github.com/sellchat/sellchat/infra/gateway"
-	"github.com/sellchat/sellchat/shared/app/apptest"
-	"github.com/sellchat/sellchat/shared/auth"
-	"github.com/sellchat/sellchat/shared/chats"
-	"github.com/sellchat/sellchat/shared/chats/chatstore"
-	"github.com/sellchat/sellchat/shared/chats/ingest"
-	"github.com/sellchat/sellchat/shared/httpx"
-	"github.com/sellchat/sellchat/shared/secrets"
-	"github.com/sellchat/sellchat/shared/sell/selltest"
-	"github.com/sellchat/sellchat/shared/settings"
-	"github.com/sellchat/sellchat/shared/store"
-	"github.com/sellchat/sellchat/shared/store/storetest"
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
+	"github.com/sellchat/sellchat/shared/domain/chats"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
+	"github.com/sellchat/sellchat/shared/platform/auth"
+	"github.com/sellchat/sellchat/shared/platform/httpx"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -177,8 +177,8 @@ func chatJSON(id, visitor string) string {
 func signed(account, secret, body string, at time.Time) apptest.Request {
 	ts := at.UTC().Format(time.RFC3339)
 	return apptest.Request{Method: "POST", Path: "/webhooks/chat/" + account, Body: body, Header: map[string]string{
-		ingest.HeaderTimestamp: ts,
-		ingest.HeaderSignature: ingest.Sign([]byte(secret), ts, []byte(body)),
+		chatwebhook.HeaderTimestamp: ts,
+		chatwebhook.HeaderSignature: chatwebhook.Sign([]byte(secret), ts, []byte(body)),
 	}}
 }
 

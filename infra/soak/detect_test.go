@@ -3,7 +3,7 @@ package soak
 import (
 	"testing"
 
-	"github.com/sellchat/sellchat/shared/settings"
+	"github.com/sellchat/sellchat/shared/domain/settings"
 )
 
 // The history check must see a lost update, or the settings scenario proves nothing.

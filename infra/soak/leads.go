@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sellchat/sellchat/shared/auth"
-	"github.com/sellchat/sellchat/shared/leads"
-	"github.com/sellchat/sellchat/shared/sell"
-	"github.com/sellchat/sellchat/shared/sell/selltest"
-	"github.com/sellchat/sellchat/shared/settings"
+	"github.com/sellchat/sellchat/shared/adapter/sell"
+	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/handler/leads"
+	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
 // LeadLatency is added to every Sell call in the leads scenario, so that the

@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sellchat/sellchat/shared/auth"
-	"github.com/sellchat/sellchat/shared/sell"
-	"github.com/sellchat/sellchat/shared/settings"
+	"github.com/sellchat/sellchat/shared/adapter/sell"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
 // SettingsFigures is what the settings scenario counted.

@@ -22,10 +22,10 @@ import (
 	"time"
 
 	"github.com/sellchat/sellchat/infra/gateway"
-	"github.com/sellchat/sellchat/shared/app/apptest"
-	"github.com/sellchat/sellchat/shared/sell"
-	"github.com/sellchat/sellchat/shared/sell/selltest"
-	"github.com/sellchat/sellchat/shared/tokens"
+	"github.com/sellchat/sellchat/shared/adapter/sell"
+	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/adapter/tokens"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
 
 // Size says how big each scenario is.

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/sellchat/sellchat/infra/soak"
-	"github.com/sellchat/sellchat/shared/store/storetest"
+	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
 )
 
 // -soak runs the scenarios at full size and prints the figures (make soak).

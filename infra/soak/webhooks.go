@@ -25,16 +25,16 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/sellchat/sellchat/infra/streams"
-	"github.com/sellchat/sellchat/shared/auth"
-	"github.com/sellchat/sellchat/shared/chats"
-	"github.com/sellchat/sellchat/shared/chats/chatstore"
-	"github.com/sellchat/sellchat/shared/phone"
-	"github.com/sellchat/sellchat/shared/secrets"
-	"github.com/sellchat/sellchat/shared/sell"
-	"github.com/sellchat/sellchat/shared/sell/selltest"
-	"github.com/sellchat/sellchat/shared/settings"
-	"github.com/sellchat/sellchat/shared/store"
-	"github.com/sellchat/sellchat/shared/transcripts"
+	"github.com/sellchat/sellchat/shared/adapter/phone"
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/adapter/sell"
+	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/domain/chats"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/handler/transcripts"
+	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
 // The faults of the webhook scenario.
@@ -136,7 +136,7 @@ func (f *WebhookFigures) String() string {
 // Webhooks sends n signed deliveries (a fifth of them redeliveries, half of those at
 // the same moment as the first delivery) to POST /webhooks/chat/acme, reads the
 // table's stream and hands it to the transcripts handler the way Lambda does (as
-// shared/transcripts' fault test does) while Sell fails, then replays the failed
+// shared/handler/transcripts' fault test does) while Sell fails, then replays the failed
 // chats with Sell healthy. It counts every chat at each step.
 func Webhooks(ctx context.Context, t testing.TB, n int) (*WebhookFigures, error) {
 	t.Helper()
@@ -536,7 +536,7 @@ func chatBody(id, email string, start time.Time) []byte {
 }
 
 // fastSell returns clients of the processor's sandbox with the admin's token, no
-// client-side rate limit and short retries (as shared/transcripts' fault test).
+// client-side rate limit and short retries (as shared/handler/transcripts' fault test).
 func fastSell(sb *selltest.Sandbox, baseURL string) transcripts.SellFunc {
 	tok := sb.TokenFor(selltest.DemoAdminEmail)
 	lims := sell.NewLimiters(0, 0)

@@ -12,12 +12,12 @@ import (
 
 	"github.com/sellchat/sellchat/infra/browsertest"
 	"github.com/sellchat/sellchat/infra/localstack"
-	"github.com/sellchat/sellchat/shared/auth"
-	"github.com/sellchat/sellchat/shared/chats/ingest"
-	"github.com/sellchat/sellchat/shared/secrets"
-	"github.com/sellchat/sellchat/shared/sell/selltest"
-	"github.com/sellchat/sellchat/shared/settings"
-	"github.com/sellchat/sellchat/shared/tokens"
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/adapter/tokens"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
+	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
 // TestASignedChatPostedToTheLocalStackShowsInTheFeedPage is the README's walkthrough:
@@ -51,8 +51,8 @@ func TestASignedChatPostedToTheLocalStackShowsInTheFeedPage(t *testing.T) {
 		`{"type":"chat.msg","name":"Ana Agent","nick":"agent:361","msg":"Hello Vera, how can I help?","timestamp":"2026-11-20T14:03:02Z"}]}`
 	ts := time.Now().UTC().Format(time.RFC3339)
 	req, _ := http.NewRequest("POST", s.URL+"/webhooks/chat/acme", strings.NewReader(body))
-	req.Header.Set(ingest.HeaderTimestamp, ts)
-	req.Header.Set(ingest.HeaderSignature, ingest.Sign([]byte(secret), ts, []byte(body)))
+	req.Header.Set(chatwebhook.HeaderTimestamp, ts)
+	req.Header.Set(chatwebhook.HeaderSignature, chatwebhook.Sign([]byte(secret), ts, []byte(body)))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

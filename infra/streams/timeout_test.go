@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sellchat/sellchat/infra/streams"
-	"github.com/sellchat/sellchat/shared/store"
-	"github.com/sellchat/sellchat/shared/store/storetest"
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
 )
 
 // TestAnInvocationThatOutlivesItsTimeoutFailsAndIsRetriedLikeLambda: a handler hung

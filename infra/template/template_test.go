@@ -16,7 +16,7 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 
 	"github.com/sellchat/sellchat/infra/gateway"
-	"github.com/sellchat/sellchat/shared/app"
+	"github.com/sellchat/sellchat/shared/platform/app"
 )
 
 func load(t *testing.T) *cloudformation.Template {

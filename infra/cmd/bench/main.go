@@ -37,10 +37,10 @@ type run struct {
 
 var runs = []run{
 	// 40 paced lookups per case: the p50 is steady at that, and p99 is the slowest.
-	{"./shared/panel", "^BenchmarkLookup$", "40x"},
-	{"./shared/leads", "^BenchmarkCreateLead$", "20x"},
-	{"./shared/chats/ingest", "^BenchmarkIngestVsPutItem$", "4000x"},
-	{"./shared/chats/ingest", "^BenchmarkAckWithSlowSell$", "400x"},
+	{"./shared/handler/panel", "^BenchmarkLookup$", "40x"},
+	{"./shared/handler/leads", "^BenchmarkCreateLead$", "20x"},
+	{"./shared/handler/chatwebhook", "^BenchmarkIngestVsPutItem$", "4000x"},
+	{"./shared/handler/chatwebhook", "^BenchmarkAckWithSlowSell$", "400x"},
 	// 25 starts of each bootstrap (and of hello beside each): cheap, and a shared
 	// machine's noise needs the samples.
 	{"./infra/bench", "^BenchmarkColdStart$", "25x"},

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sellchat/sellchat/shared/sell/selltest"
+	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 )
 
 func main() {

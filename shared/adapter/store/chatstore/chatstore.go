@@ -1,0 +1,422 @@
+// Package chatstore keeps chats, feed entries and the history-mirroring progress in
+// the table. Every item lives under its account's partition:
+//
+//	CHAT#<chatId>                                         the chat as received (gzip), its status
+//	FEED#<type>#<id>#<start>#<chatId>                     one entry per chat and Sell record
+//	HISTORYJOB                                            progress of mirroring/unmirroring notes
+//
+// The chat's key is the store's (store.ChatKey), since the table's stream tells new
+// chats by it. Writes that must happen once use conditions; the note of an entry is
+// guarded by a lease so that two workers never create two notes. Every read and write
+// goes through shared/adapter/store, which alone knows the table's keys and conditions.
+package chatstore
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/domain/chats"
+)
+
+// Errors callers branch on.
+var (
+	ErrExists   = store.ErrExists   // the chat or entry is already stored
+	ErrNotFound = store.ErrNotFound // no such chat or entry
+	// ErrTooLarge: even compressed, the chat does not fit in one item.
+	ErrTooLarge = errors.New("chatstore: the chat is too large to store")
+	// ErrLeased: another worker holds the entry's note lease.
+	ErrLeased = errors.New("chatstore: another worker is writing this entry's note")
+	// ErrLostLease: our lease ran out and someone else took the entry over.
+	ErrLostLease = errors.New("chatstore: the note lease was lost")
+)
+
+// MaxRaw bounds the compressed chat: DynamoDB items stop at 400 KB and the item needs
+// room for its other attributes.
+const MaxRaw = 350 << 10
+
+// Store reads and writes chat history items.
+type Store struct {
+	s *store.Store
+}
+
+// New returns a Store over s.
+func New(s *store.Store) *Store { return &Store{s: s} }
+
+// ChatItem is a stored chat.
+type ChatItem struct {
+	ChatID     string    `json:"chatId"`
+	Type       string    `json:"type"`
+	Start      time.Time `json:"start"`
+	Raw        []byte    `json:"raw"` // the body as received, gzip-compressed
+	ReceivedAt time.Time `json:"receivedAt"`
+	Status     string    `json:"status"`
+	Reason     string    `json:"reason,omitempty"`
+	Attempts   int       `json:"attempts,omitempty"`
+	Records    []string  `json:"records,omitempty"` // "lead:2001", in whose feed it is
+	UpdatedAt  time.Time `json:"updatedAt"`
+}
+
+// Chat parses the stored body back into a chat.
+func (it ChatItem) Chat() (chats.Chat, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(it.Raw))
+	if err != nil {
+		return chats.Chat{}, fmt.Errorf("open stored chat %s: %w", it.ChatID, err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(zr, 8<<20))
+	if err != nil {
+		return chats.Chat{}, fmt.Errorf("read stored chat %s: %w", it.ChatID, err)
+	}
+	c, err := chats.Parse(raw)
+	if err != nil {
+		return chats.Chat{}, fmt.Errorf("parse stored chat %s: %w", it.ChatID, err)
+	}
+	return c, nil
+}
+
+// gzipWriters are reused: a compressor's set-up costs more than compressing a chat.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	return zw
+}}
+
+// ChatKey is the sort key of a chat.
+func ChatKey(chatID string) string { return store.ChatKey("", chatID).SK }
+
+// NewChatItem prepares c, received at now, for CreateChat.
+func NewChatItem(c chats.Chat, now time.Time) (ChatItem, error) {
+	var buf bytes.Buffer
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
+	_, _ = zw.Write(c.Raw)
+	if err := zw.Close(); err != nil {
+		return ChatItem{}, fmt.Errorf("compress chat: %w", err)
+	}
+	if buf.Len() > MaxRaw {
+		return ChatItem{}, ErrTooLarge
+	}
+	now = now.UTC()
+	start := c.Start
+	if start.IsZero() {
+		start = now // a chat without any time sorts where it arrived
+	}
+	return ChatItem{ChatID: c.ID, Type: c.Type, Start: start, Raw: buf.Bytes(), ReceivedAt: now,
+		Status: chats.StatusReceived, UpdatedAt: now}, nil
+}
+
+// CreateChat stores a chat once; ErrExists when its id is stored already.
+func (cs *Store) CreateChat(ctx context.Context, account string, it ChatItem) error {
+	err := cs.s.Create(ctx, store.ChatKey(account, it.ChatID), it, time.Time{})
+	if errors.Is(err, store.ErrExists) {
+		return ErrExists
+	}
+	return err
+}
+
+// Chat loads a stored chat.
+func (cs *Store) Chat(ctx context.Context, account, chatID string) (ChatItem, error) {
+	var it ChatItem
+	if _, err := cs.s.Get(ctx, store.ChatKey(account, chatID), &it); err != nil {
+		return ChatItem{}, err
+	}
+	return it, nil
+}
+
+// FeedChat loads chat chatID of account only if it is in r's feed; ErrNotFound when
+// the chat does not exist or has no entry in that feed. A caller allowed to read one
+// record's feed can therefore not read any other chat by guessing its id.
+func (cs *Store) FeedChat(ctx context.Context, account string, r chats.Record, chatID string) (ChatItem, error) {
+	it, err := cs.Chat(ctx, account, chatID)
+	if err != nil {
+		return ChatItem{}, err
+	}
+	// The entry's key holds the chat's start as stored (see NewEntry's callers).
+	if _, err := cs.Entry(ctx, account, chats.FeedKey(r, chats.Chat{ID: chatID, Start: it.Start})); err != nil {
+		return ChatItem{}, err
+	}
+	return it, nil
+}
+
+// Outcome is the result of one processing attempt.
+type Outcome struct {
+	Status  string
+	Reason  string
+	Records []string // added to the chat's records
+}
+
+// SetOutcome records an attempt's result on the chat (and counts the attempt).
+func (cs *Store) SetOutcome(ctx context.Context, account, chatID string, o Outcome, now time.Time) error {
+	attempts := expression.Name("attempts")
+	upd := expression.Set(expression.Name("status"), expression.Value(o.Status)).
+		Set(attempts, expression.Plus(attempts.IfNotExists(expression.Value(0)), expression.Value(1))).
+		Set(expression.Name("updatedAt"), expression.Value(now.UTC().Format(time.RFC3339Nano)))
+	if o.Reason != "" {
+		upd = upd.Set(expression.Name("reason"), expression.Value(o.Reason))
+	} else {
+		upd = upd.Remove(expression.Name("reason"))
+	}
+	if len(o.Records) > 0 {
+		// A string set: adding a record twice keeps it once.
+		upd = upd.Add(expression.Name("records"), expression.Value(store.StringSet(o.Records)))
+	}
+	if err := cs.s.UpdateIf(ctx, store.ChatKey(account, chatID), upd, store.Exists(), nil); err != nil {
+		return fmt.Errorf("set outcome of chat %s/%s: %w", account, chatID, err)
+	}
+	return nil
+}
+
+// Entry is one chat in one Sell record's feed, with the note mirrored for it.
+type Entry struct {
+	SK           string    `json:"-"`
+	ChatID       string    `json:"chatId"`
+	ResourceType string    `json:"resourceType"`
+	ResourceID   int64     `json:"resourceId"`
+	Start        time.Time `json:"start"`
+	CreatedAt    time.Time `json:"createdAt"`
+	NoteID       int64     `json:"noteId,omitempty"`
+	// Claims counts note leases ever taken: above zero, a note may exist in Sell
+	// without its id here (a worker died between creating and recording it).
+	Claims     int    `json:"claims,omitempty"`
+	LeaseOwner string `json:"leaseOwner,omitempty"`
+	LeaseUntil int64  `json:"leaseUntil,omitempty"` // unix milliseconds
+}
+
+// Record is the Sell record the entry belongs to.
+func (e Entry) Record() chats.Record { return chats.Record{Type: e.ResourceType, ID: e.ResourceID} }
+
+// Leased reports whether someone holds the note lease at now.
+func (e Entry) Leased(now time.Time) bool {
+	return e.LeaseOwner != "" && e.LeaseUntil > now.UnixMilli()
+}
+
+// NewEntry is the entry of chat c in r's feed.
+func NewEntry(r chats.Record, c chats.Chat, start, now time.Time) Entry {
+	cc := c
+	cc.Start = start
+	return Entry{SK: chats.FeedKey(r, cc), ChatID: c.ID, ResourceType: r.Type, ResourceID: r.ID, Start: start.UTC(), CreatedAt: now.UTC()}
+}
+
+// CreateEntry writes e once; ErrExists when it is there already.
+func (cs *Store) CreateEntry(ctx context.Context, account string, e Entry) error {
+	err := cs.s.Create(ctx, store.Key{Account: account, SK: e.SK}, e, time.Time{})
+	if errors.Is(err, store.ErrExists) {
+		return ErrExists
+	}
+	return err
+}
+
+// Entry loads one entry.
+func (cs *Store) Entry(ctx context.Context, account, sk string) (Entry, error) {
+	var e Entry
+	if _, err := cs.s.Get(ctx, store.Key{Account: account, SK: sk}, &e); err != nil {
+		return Entry{}, err
+	}
+	e.SK = sk
+	return e, nil
+}
+
+// ClaimNote takes the note lease of an entry that has no note yet, until now+lease.
+// It returns the entry as it is after the claim, ErrLeased when someone else holds a
+// live lease, or the entry with its NoteID when the note exists already.
+func (cs *Store) ClaimNote(ctx context.Context, account, sk, owner string, now time.Time, lease time.Duration) (Entry, error) {
+	noteID, leaseUntil, claims := expression.Name("noteId"), expression.Name("leaseUntil"), expression.Name("claims")
+	upd := expression.Set(expression.Name("leaseOwner"), expression.Value(owner)).
+		Set(leaseUntil, expression.Value(now.Add(lease).UnixMilli())).
+		Set(claims, expression.Plus(claims.IfNotExists(expression.Value(0)), expression.Value(1)))
+	cond := store.Exists().
+		And(expression.AttributeNotExists(noteID).Or(noteID.Equal(expression.Value(0)))).
+		And(leaseFree(now))
+	var e Entry
+	err := cs.s.UpdateIf(ctx, store.Key{Account: account, SK: sk}, upd, cond, &e)
+	if errors.Is(err, store.ErrConflict) {
+		cur, gerr := cs.Entry(ctx, account, sk)
+		if gerr != nil {
+			return Entry{}, gerr
+		}
+		if cur.NoteID != 0 {
+			return cur, nil
+		}
+		return cur, ErrLeased
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("claim note of %s/%s: %w", account, sk, err)
+	}
+	e.SK = sk
+	return e, nil
+}
+
+// leaseFree holds while no worker holds an entry's note lease at now.
+func leaseFree(now time.Time) expression.ConditionBuilder {
+	leaseUntil := expression.Name("leaseUntil")
+	return expression.AttributeNotExists(leaseUntil).Or(leaseUntil.LessThan(expression.Value(now.UnixMilli())))
+}
+
+// heldBy holds while owner holds an entry's note lease (or held it last).
+func heldBy(owner string) expression.ConditionBuilder {
+	return expression.Name("leaseOwner").Equal(expression.Value(owner))
+}
+
+// RecordNote keeps the id of the note created under owner's lease and ends the lease.
+func (cs *Store) RecordNote(ctx context.Context, account, sk, owner string, noteID int64) error {
+	upd := expression.Set(expression.Name("noteId"), expression.Value(noteID)).
+		Remove(expression.Name("leaseOwner")).Remove(expression.Name("leaseUntil"))
+	err := cs.s.UpdateIf(ctx, store.Key{Account: account, SK: sk}, upd, heldBy(owner), nil)
+	if errors.Is(err, store.ErrConflict) {
+		return ErrLostLease
+	}
+	if err != nil {
+		return fmt.Errorf("record note of %s/%s: %w", account, sk, err)
+	}
+	return nil
+}
+
+// ReleaseNote ends owner's lease without a note (the attempt failed), so that a retry
+// need not wait for it to run out. notCreated says Sell certainly created nothing;
+// the claim is then taken back, so the next worker need not search Sell for a note.
+func (cs *Store) ReleaseNote(ctx context.Context, account, sk, owner string, notCreated bool) error {
+	upd := expression.Remove(expression.Name("leaseOwner")).Remove(expression.Name("leaseUntil"))
+	if notCreated {
+		claims := expression.Name("claims")
+		upd = upd.Set(claims, claims.Minus(expression.Value(1)))
+	}
+	err := cs.s.UpdateIf(ctx, store.Key{Account: account, SK: sk}, upd, heldBy(owner), nil)
+	if errors.Is(err, store.ErrConflict) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("release note of %s/%s: %w", account, sk, err)
+	}
+	return nil
+}
+
+// ClearNote forgets the entry's note (noteID, or 0 for none recorded) once it is gone
+// from Sell, unless a worker holds the lease at now. With the note gone, no note of
+// the entry can exist in Sell, so the claim count starts over.
+func (cs *Store) ClearNote(ctx context.Context, account, sk string, noteID int64, now time.Time) error {
+	note := expression.Name("noteId")
+	upd := expression.Remove(note).Remove(expression.Name("claims"))
+	cond := expression.AttributeNotExists(note).Or(note.Equal(expression.Value(noteID))).And(leaseFree(now))
+	err := cs.s.UpdateIf(ctx, store.Key{Account: account, SK: sk}, upd, cond, nil)
+	if errors.Is(err, store.ErrConflict) {
+		return ErrLeased
+	}
+	if err != nil {
+		return fmt.Errorf("clear note of %s/%s: %w", account, sk, err)
+	}
+	return nil
+}
+
+// Entries reads up to limit entries of r's feed, newest first, after the entry with
+// sort key after (the previous page's last; empty for the first page). next is the
+// last key returned when more may follow.
+func (cs *Store) Entries(ctx context.Context, account string, r chats.Record, after string, limit int) (entries []Entry, next string, err error) {
+	// One more than asked tells whether another page follows.
+	items, err := cs.s.QueryPage(ctx, account, chats.FeedPrefix(r), after, limit+1, true)
+	if err != nil {
+		return nil, "", fmt.Errorf("query feed of %s %s: %w", account, r, err)
+	}
+	for _, it := range items {
+		if len(entries) == limit {
+			next = entries[len(entries)-1].SK
+			break
+		}
+		var e Entry
+		if err := it.Decode(&e); err != nil {
+			return nil, "", fmt.Errorf("decode feed entry: %w", err)
+		}
+		e.SK = it.SK
+		entries = append(entries, e)
+	}
+	return entries, next, nil
+}
+
+// AllEntries returns every feed entry of the account (for mirroring jobs).
+func (cs *Store) AllEntries(ctx context.Context, account string) ([]Entry, error) {
+	items, err := cs.s.QueryPrefix(ctx, account, "FEED#", 0, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(items))
+	for _, it := range items {
+		var e Entry
+		if err := it.Decode(&e); err != nil {
+			return nil, err
+		}
+		e.SK = it.SK
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Job states of history mirroring.
+const (
+	JobRunning = "running"
+	JobDone    = "done"
+	JobFailed  = "failed"
+)
+
+// Job is the progress of making Sell's notes match the history switch: creating the
+// notes (mirroring) or deleting them.
+type Job struct {
+	State     string    `json:"state"`
+	Mirror    bool      `json:"mirror"` // true: create notes; false: delete them
+	Done      int       `json:"done"`
+	Total     int       `json:"total"`
+	Failed    int       `json:"failed"`
+	Error     string    `json:"error,omitempty"`
+	StartedAt time.Time `json:"startedAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+const jobKey = "HISTORYJOB"
+
+// Job loads the account's mirroring progress; the zero Job when none ever ran.
+func (cs *Store) Job(ctx context.Context, account string) (Job, error) {
+	var j Job
+	_, err := cs.s.Get(ctx, store.Key{Account: account, SK: jobKey}, &j)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Job{}, err
+	}
+	return j, nil
+}
+
+// SaveJob stores the account's mirroring progress.
+func (cs *Store) SaveJob(ctx context.Context, account string, j Job) error {
+	return cs.s.Put(ctx, store.Key{Account: account, SK: jobKey}, j)
+}
+
+// Ref names a chat of an account.
+type Ref struct {
+	Account string
+	ChatID  string
+}
+
+// Unfinished lists, across accounts, the chats whose last attempt failed and the
+// accounts whose mirroring job did not finish. It scans the table: it is for the
+// replay command, not for request paths.
+func (cs *Store) Unfinished(ctx context.Context) (failed []Ref, jobs []string, err error) {
+	match := store.SortKeyBeginsWith(ChatKey("")).And(expression.Name("status").Equal(expression.Value(chats.StatusFailed))).
+		Or(store.SortKeyIs(jobKey).And(expression.Name("state").NotEqual(expression.Value(JobDone))))
+	keys, err := cs.s.ScanKeys(ctx, match)
+	if err != nil {
+		return nil, nil, fmt.Errorf("scan for unfinished work: %w", err)
+	}
+	for _, k := range keys {
+		if k.SK == jobKey {
+			jobs = append(jobs, k.Account)
+		} else {
+			failed = append(failed, Ref{Account: k.Account, ChatID: strings.TrimPrefix(k.SK, ChatKey(""))})
+		}
+	}
+	return failed, jobs, nil
+}

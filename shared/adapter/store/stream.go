@@ -1,0 +1,114 @@
+package store
+
+import (
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sellchat/sellchat/shared/domain/settings"
+)
+
+// ChangeKind says what kind of item a stream record changed.
+type ChangeKind int
+
+// The kinds of item a stream handler acts on; every other item is ChangeOther.
+const (
+	ChangeOther       ChangeKind = iota
+	ChangeChat                   // a stored chat (CHAT#<chatId>)
+	ChangeIntegration            // the account's integration state
+)
+
+// Change is one record of the table's stream, decoded: whose item, what kind, and for
+// the integration state its images before and after.
+type Change struct {
+	// Account is empty when the record's keys are not an account's item.
+	Account string
+	Kind    ChangeKind
+	// ChatID names the chat of a ChangeChat.
+	ChatID string
+	// Inserted and Removed tell a new item and a deleted one from a modified one.
+	Inserted, Removed bool
+	// OldIntegration and NewIntegration are a ChangeIntegration's images (the zero
+	// value for an absent image or one that does not decode).
+	OldIntegration, NewIntegration settings.Integration
+}
+
+// DecodeStreamRecord reads a record of the table's stream (new and old images) into a
+// Change, so stream handlers need not know the table's keys or item shapes.
+func DecodeStreamRecord(rec events.DynamoDBEventRecord) Change {
+	c := Change{
+		Inserted: rec.EventName == string(events.DynamoDBOperationTypeInsert),
+		Removed:  rec.EventName == string(events.DynamoDBOperationTypeRemove),
+	}
+	pk, ok1 := rec.Change.Keys[AttrPK]
+	sk, ok2 := rec.Change.Keys[AttrSK]
+	if !ok1 || !ok2 || pk.DataType() != events.DataTypeString || sk.DataType() != events.DataTypeString {
+		return c
+	}
+	c.Account = accountOf(pk.String())
+	if c.Account == "" {
+		return c
+	}
+	switch {
+	case strings.HasPrefix(sk.String(), chatPrefix):
+		c.Kind, c.ChatID = ChangeChat, strings.TrimPrefix(sk.String(), chatPrefix)
+	case sk.String() == skIntegration:
+		c.Kind = ChangeIntegration
+		c.OldIntegration = decodeImage[settings.Integration](rec.Change.OldImage)
+		c.NewIntegration = decodeImage[settings.Integration](rec.Change.NewImage)
+	}
+	return c
+}
+
+// decodeImage decodes a stream image the way Get decodes an item. A stream handler
+// cannot refuse a record, so an image that does not decode reads as the zero value.
+func decodeImage[T any](img map[string]events.DynamoDBAttributeValue) T {
+	var out T
+	if len(img) == 0 {
+		return out
+	}
+	if err := attributevalue.UnmarshalMapWithOptions(fromStreamMap(img), &out, decodeOpts); err != nil {
+		var zero T
+		return zero
+	}
+	return out
+}
+
+func fromStreamMap(m map[string]events.DynamoDBAttributeValue) map[string]types.AttributeValue {
+	out := make(map[string]types.AttributeValue, len(m))
+	for k, v := range m {
+		out[k] = fromStream(v)
+	}
+	return out
+}
+
+func fromStream(v events.DynamoDBAttributeValue) types.AttributeValue {
+	switch v.DataType() {
+	case events.DataTypeString:
+		return &types.AttributeValueMemberS{Value: v.String()}
+	case events.DataTypeNumber:
+		return &types.AttributeValueMemberN{Value: v.Number()}
+	case events.DataTypeBinary:
+		return &types.AttributeValueMemberB{Value: v.Binary()}
+	case events.DataTypeBoolean:
+		return &types.AttributeValueMemberBOOL{Value: v.Boolean()}
+	case events.DataTypeStringSet:
+		return &types.AttributeValueMemberSS{Value: v.StringSet()}
+	case events.DataTypeNumberSet:
+		return &types.AttributeValueMemberNS{Value: v.NumberSet()}
+	case events.DataTypeBinarySet:
+		return &types.AttributeValueMemberBS{Value: v.BinarySet()}
+	case events.DataTypeList:
+		l := make([]types.AttributeValue, len(v.List()))
+		for i, e := range v.List() {
+			l[i] = fromStream(e)
+		}
+		return &types.AttributeValueMemberL{Value: l}
+	case events.DataTypeMap:
+		return &types.AttributeValueMemberM{Value: fromStreamMap(v.Map())}
+	default:
+		return &types.AttributeValueMemberNULL{Value: true}
+	}
+}

@@ -1,0 +1,253 @@
+// Package tokens keeps the Sell OAuth tokens of an account at rest (the admin's from
+// install, and each agent's from agent sign-in), sealed so the table never holds one
+// in clear, and turns a stored token into a Sell client whose refreshes are saved back,
+// so a refresh in one Lambda is seen by the next.
+package tokens
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/adapter/sell"
+	"github.com/sellchat/sellchat/shared/adapter/store"
+)
+
+// Holder says whose token it is.
+type Holder struct {
+	agent  bool
+	userID string // Zendesk user id, for agents
+}
+
+// Admin is the token of the Sell admin who installed the integration.
+func Admin() Holder { return Holder{} }
+
+// Agent is the token a Chat agent got by signing in with Sell.
+func Agent(zendeskUserID string) Holder { return Holder{agent: true, userID: zendeskUserID} }
+
+// prefix is the sort-key prefix of every token item.
+const prefix = "TOKEN#"
+
+func (h Holder) sk() string {
+	if h.agent {
+		return prefix + "agent#" + h.userID
+	}
+	return prefix + "admin"
+}
+
+// aad binds a sealed token to its account and holder: a token copied onto another
+// agent's item, or another account's, does not open.
+func (h Holder) aad(account string) []byte {
+	if h.agent {
+		return secrets.AAD(account, "sell_token:agent:"+h.userID)
+	}
+	return secrets.AAD(account, "sell_token:admin")
+}
+
+func (h Holder) String() string {
+	if h.agent {
+		return "agent " + h.userID
+	}
+	return "admin"
+}
+
+// Status of a stored token.
+const (
+	StatusActive = "active"
+	// StatusBroken marks a token Sell refused (revoked, or its refresh failed). It is
+	// kept, not retried: the holder must sign in again.
+	StatusBroken = "broken"
+)
+
+// Record is a stored token with who it belongs to in Sell.
+type Record struct {
+	Sealed       []byte    `json:"sealed"`
+	SellUserID   int64     `json:"sellUserId"`
+	SellUserName string    `json:"sellUserName"`
+	SellEmail    string    `json:"sellEmail"`
+	Status       string    `json:"status"`
+	BrokenReason string    `json:"brokenReason,omitempty"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+}
+
+// Errors callers branch on.
+var (
+	ErrNoToken = errors.New("tokens: no Sell token stored")
+	ErrBroken  = errors.New("tokens: the stored Sell token no longer works")
+)
+
+// Vault stores and opens tokens, and builds Sell clients from them.
+type Vault struct {
+	// Limiters and Cache are shared by every client the vault makes; nil uses the
+	// process-wide ones. Tests that run several Sell sandboxes side by side give each
+	// its own, since the keys (account and holder) would otherwise collide.
+	Limiters *sell.Limiters
+	Cache    *sell.Cache
+
+	store   *store.Store
+	box     *secrets.Box
+	oauth   *oauth2.Config
+	sellURL string
+	http    *http.Client
+	now     func() time.Time
+}
+
+// NewVault returns a vault. oauth is the Sell app's configuration, used to refresh.
+func NewVault(s *store.Store, box *secrets.Box, oauth *oauth2.Config, sellURL string) *Vault {
+	return &Vault{store: s, box: box, oauth: oauth, sellURL: sellURL,
+		http: &http.Client{Timeout: 20 * time.Second}, now: time.Now}
+}
+
+// OAuth returns the Sell app's OAuth configuration.
+func (v *Vault) OAuth() *oauth2.Config { return v.oauth }
+
+// SellUser is who a token acts as in Sell.
+type SellUser struct {
+	ID    int64
+	Name  string
+	Email string
+}
+
+// Save stores tok for holder, replacing any earlier token (and clearing a broken mark).
+func (v *Vault) Save(ctx context.Context, account string, h Holder, tok *oauth2.Token, u SellUser) error {
+	sealed, err := v.seal(account, h, tok)
+	if err != nil {
+		return err
+	}
+	rec := Record{Sealed: sealed, SellUserID: u.ID, SellUserName: u.Name, SellEmail: u.Email, Status: StatusActive, UpdatedAt: v.now().UTC()}
+	if err := v.store.Put(ctx, store.Key{Account: account, SK: h.sk()}, rec); err != nil {
+		return fmt.Errorf("save %s token of %s: %w", h, account, err)
+	}
+	return nil
+}
+
+// Key addresses holder's token item, for batch reads (see FromRecord).
+func Key(account string, h Holder) store.Key { return store.Key{Account: account, SK: h.sk()} }
+
+// Load returns holder's token and record: ErrNoToken when there is none, ErrBroken
+// (with the record) when Sell refused it before.
+func (v *Vault) Load(ctx context.Context, account string, h Holder) (*oauth2.Token, Record, error) {
+	var rec Record
+	if _, err := v.store.Get(ctx, store.Key{Account: account, SK: h.sk()}, &rec); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, Record{}, ErrNoToken
+		}
+		return nil, Record{}, fmt.Errorf("load %s token of %s: %w", h, account, err)
+	}
+	return v.open(account, h, rec)
+}
+
+func (v *Vault) open(account string, h Holder, rec Record) (*oauth2.Token, Record, error) {
+	if rec.Status == StatusBroken {
+		return nil, rec, ErrBroken
+	}
+	raw, err := v.box.Open(rec.Sealed, h.aad(account))
+	if err != nil {
+		return nil, rec, fmt.Errorf("open %s token of %s: %w", h, account, err)
+	}
+	var tok oauth2.Token
+	if err := json.Unmarshal(raw, &tok); err != nil {
+		return nil, rec, fmt.Errorf("decode %s token of %s: %w", h, account, err)
+	}
+	return &tok, rec, nil
+}
+
+// MarkBroken records that Sell refused holder's token, so later calls stop at once
+// with a clear answer instead of hammering Sell with a dead token.
+func (v *Vault) MarkBroken(ctx context.Context, account string, h Holder, reason string) error {
+	_, _, err := store.Update(ctx, v.store, store.Key{Account: account, SK: h.sk()}, func(r *Record) error {
+		if len(r.Sealed) == 0 {
+			return ErrNoToken
+		}
+		r.Status, r.BrokenReason, r.UpdatedAt = StatusBroken, reason, v.now().UTC()
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNoToken) {
+		return fmt.Errorf("mark %s token of %s broken: %w", h, account, err)
+	}
+	return nil
+}
+
+// Delete removes holder's token.
+func (v *Vault) Delete(ctx context.Context, account string, h Holder) error {
+	return v.store.Delete(ctx, store.Key{Account: account, SK: h.sk()})
+}
+
+// DeleteAll removes every token of the account (uninstall) and returns how many.
+func (v *Vault) DeleteAll(ctx context.Context, account string) (int, error) {
+	return v.store.DeletePrefix(ctx, account, prefix)
+}
+
+// Client returns a Sell client acting with holder's token. Refreshed tokens are
+// sealed and saved as they come; a refresh that Sell refuses surfaces as an error
+// that IsRefused recognises.
+func (v *Vault) Client(ctx context.Context, account string, h Holder) (*sell.Client, Record, error) {
+	tok, rec, err := v.Load(ctx, account, h)
+	if err != nil {
+		return nil, rec, err
+	}
+	return v.client(ctx, account, h, tok, rec)
+}
+
+// FromRecord is Client for a record the caller already read (a batch read): found
+// says whether the item existed.
+func (v *Vault) FromRecord(ctx context.Context, account string, h Holder, rec Record, found bool) (*sell.Client, Record, error) {
+	if !found {
+		return nil, Record{}, ErrNoToken
+	}
+	tok, rec, err := v.open(account, h, rec)
+	if err != nil {
+		return nil, rec, err
+	}
+	return v.client(ctx, account, h, tok, rec)
+}
+
+func (v *Vault) client(ctx context.Context, account string, h Holder, tok *oauth2.Token, rec Record) (*sell.Client, Record, error) {
+	save := func(ctx context.Context, nt *oauth2.Token) error {
+		sealed, err := v.seal(account, h, nt)
+		if err != nil {
+			return err
+		}
+		_, _, err = store.Update(ctx, v.store, store.Key{Account: account, SK: h.sk()}, func(r *Record) error {
+			r.Sealed, r.UpdatedAt = sealed, v.now().UTC()
+			if r.Status == "" {
+				r.Status = StatusActive
+			}
+			return nil
+		})
+		return err
+	}
+	// The refresh context outlives the request: a refresh begun for one request
+	// must be saved even if that request is cancelled.
+	bg := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, v.http)
+	ts := sell.PersistingTokenSource(bg, v.oauth, tok, save)
+	c, err := sell.New(sell.Options{BaseURL: v.sellURL, TokenSource: ts, Key: account + "/" + h.sk(), Limiters: v.Limiters, Cache: v.Cache})
+	if err != nil {
+		return nil, rec, err
+	}
+	return c, rec, nil
+}
+
+// IsRefused reports whether err means Sell no longer accepts the token: a 401 after
+// a refresh, or a refresh the token endpoint refused.
+func IsRefused(err error) bool {
+	if errors.Is(err, sell.ErrUnauthorized) {
+		return true
+	}
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500
+}
+
+func (v *Vault) seal(account string, h Holder, tok *oauth2.Token) ([]byte, error) {
+	raw, err := json.Marshal(tok)
+	if err != nil {
+		return nil, fmt.Errorf("encode token: %w", err)
+	}
+	return v.box.Seal(raw, h.aad(account)), nil
+}

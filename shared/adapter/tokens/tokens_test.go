@@ -1,0 +1,142 @@
+package tokens_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
+	"github.com/sellchat/sellchat/shared/adapter/tokens"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+func TestTokensAreSealedAndBoundToTheirItem(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	ctx := context.Background()
+	v := env.Deps.Vault
+	admin := env.Sell.TokenFor("ada@example.com")
+	rep := env.Sell.TokenFor("rex@example.com")
+	if err := v.Save(ctx, "acme", tokens.Admin(), admin, tokens.SellUser{ID: selltest.DemoAdminID, Name: "Ada Admin"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Save(ctx, "acme", tokens.Agent("361"), rep, tokens.SellUser{ID: 1002, Name: "Rex Rep"}); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("no token is in the table in clear", func(t *testing.T) {
+		dump := fmt.Sprint(storetest.Snapshot(t, env.Deps.Store))
+		for _, secret := range []string{admin.AccessToken, admin.RefreshToken, rep.AccessToken, rep.RefreshToken} {
+			if secret != "" && strings.Contains(dump, secret) {
+				t.Fatalf("found a token in clear in %s", dump)
+			}
+		}
+	})
+	t.Run("a stored token opens for its holder", func(t *testing.T) {
+		got, rec, err := v.Load(ctx, "acme", tokens.Agent("361"))
+		if err != nil || got.AccessToken != rep.AccessToken || rec.SellUserID != 1002 {
+			t.Fatalf("got %v %+v %v", got, rec, err)
+		}
+	})
+	t.Run("a token copied onto another agent's item does not open", func(t *testing.T) {
+		var rec tokens.Record
+		if _, err := env.Deps.Store.Get(ctx, store.Key{Account: "acme", SK: "TOKEN#agent#361"}, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Deps.Store.Put(ctx, store.Key{Account: "acme", SK: "TOKEN#agent#999"}, rec); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := v.Load(ctx, "acme", tokens.Agent("999")); err == nil {
+			t.Fatal("a swapped token opened")
+		}
+		if err := env.Deps.Store.Put(ctx, store.Key{Account: "globex", SK: "TOKEN#agent#361"}, rec); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := v.Load(ctx, "globex", tokens.Agent("361")); err == nil {
+			t.Fatal("a token moved to another account opened")
+		}
+	})
+	t.Run("a tampered token does not open", func(t *testing.T) {
+		var rec tokens.Record
+		key := store.Key{Account: "acme", SK: "TOKEN#admin"}
+		if _, err := env.Deps.Store.Get(ctx, key, &rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Sealed[len(rec.Sealed)-1] ^= 1
+		if err := env.Deps.Store.Put(ctx, store.Key{Account: "acme", SK: "TOKEN#agent#tampered"}, rec); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := v.Load(ctx, "acme", tokens.Agent("tampered")); err == nil {
+			t.Fatal("a tampered token opened")
+		}
+	})
+}
+
+func TestARefreshedTokenIsSavedForTheNextLambda(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	ctx := context.Background()
+	v := env.Deps.Vault
+	tok := env.Sell.TokenFor("ada@example.com")
+	if err := v.Save(ctx, "acme", tokens.Admin(), tok, tokens.SellUser{ID: selltest.DemoAdminID}); err != nil {
+		t.Fatal(err)
+	}
+	env.Sell.ExpireToken(tok.AccessToken)
+	expired := *tok
+	expired.Expiry = time.Now().Add(-time.Minute)
+	if err := v.Save(ctx, "acme", tokens.Admin(), &expired, tokens.SellUser{ID: selltest.DemoAdminID}); err != nil {
+		t.Fatal(err)
+	}
+
+	c, _, err := v.Client(ctx, "acme", tokens.Admin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Self(ctx); err != nil {
+		t.Fatalf("a call with an expired token: %v", err)
+	}
+	saved, _, err := v.Load(ctx, "acme", tokens.Admin())
+	if err != nil || saved.AccessToken == tok.AccessToken || !saved.Valid() {
+		t.Fatalf("the refreshed token was not saved: %+v %v", saved, err)
+	}
+	// A second "Lambda" builds its client from the table and needs no refresh.
+	before := env.Sell.Grants("refresh_token")
+	c2, _, _ := v.Client(ctx, "acme", tokens.Admin())
+	if _, err := c2.Self(ctx); err != nil || env.Sell.Grants("refresh_token") != before {
+		t.Fatalf("second client: %v, refreshes %d → %d", err, before, env.Sell.Grants("refresh_token"))
+	}
+}
+
+func TestARevokedTokenIsMarkedBroken(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	ctx := context.Background()
+	v := env.Deps.Vault
+	tok := env.Sell.TokenFor("rex@example.com")
+	if err := v.Save(ctx, "acme", tokens.Agent("361"), tok, tokens.SellUser{ID: 1002}); err != nil {
+		t.Fatal(err)
+	}
+	env.Sell.RevokeToken(tok.AccessToken)
+	env.Sell.RevokeToken(tok.RefreshToken)
+	c, _, err := v.Client(ctx, "acme", tokens.Agent("361"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Self(ctx)
+	if !tokens.IsRefused(err) {
+		t.Fatalf("err = %v, want a refusal", err)
+	}
+	if err := v.MarkBroken(ctx, "acme", tokens.Agent("361"), "refused"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := v.Load(ctx, "acme", tokens.Agent("361")); !errors.Is(err, tokens.ErrBroken) {
+		t.Fatalf("err = %v, want ErrBroken", err)
+	}
+}

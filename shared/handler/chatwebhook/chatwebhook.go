@@ -1,0 +1,183 @@
+// Package chatwebhook serves the chat webhook: POST /webhooks/chat/{account}. It checks
+// Zendesk's signature, stores the chat once under its id and answers 202. It never
+// calls Sell: matching happens later, from the table's stream (package transcripts).
+package chatwebhook
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/domain/chats"
+	"github.com/sellchat/sellchat/shared/platform/auth"
+	"github.com/sellchat/sellchat/shared/platform/httpx"
+)
+
+// Deps are what the webhook route uses, built once by the function's main.
+type Deps struct {
+	Store    *store.Store
+	Box      *secrets.Box // opens the stored webhook secrets
+	Accounts []string     // the accounts served (ACCOUNTS); empty: any
+	Logger   *slog.Logger
+}
+
+type handler struct {
+	deps     Deps
+	chats    *chatstore.Store
+	accounts map[string]bool
+	now      func() time.Time
+
+	mu      sync.Mutex
+	secrets map[string]cachedSecret
+}
+
+// cachedSecret spares each delivery a read of the integration item. A secret the
+// admin has just replaced is caught at once: a delivery that fails with the cached
+// secret is checked again against a fresh read.
+type cachedSecret struct {
+	secret []byte
+	at     time.Time
+}
+
+const secretTTL = time.Minute
+
+// New returns the chatwebhook function's routes.
+func New(d Deps) *httpx.Router {
+	return NewWithClock(d, time.Now)
+}
+
+// NewWithClock is New with a clock, for tests of the timestamp window.
+func NewWithClock(d Deps, now func() time.Time) *httpx.Router {
+	h := &handler{deps: d, now: now, accounts: map[string]bool{}, secrets: map[string]cachedSecret{}}
+	if d.Store != nil {
+		h.chats = chatstore.New(d.Store)
+	}
+	for _, a := range d.Accounts {
+		h.accounts[a] = true
+	}
+	rt := httpx.NewRouter(d.Logger)
+	rt.Handle("POST /webhooks/chat/{account}", h.receive)
+	return rt
+}
+
+// errUnverified is the one answer to every delivery we cannot verify: unknown
+// account, no secret set, missing headers, stale time or wrong signature look alike.
+var errUnverified = &httpx.Error{Status: http.StatusUnauthorized, Code: "invalid_signature",
+	Message: "The webhook signature is missing, stale or does not match this account's signing secret."}
+
+type accepted struct {
+	ChatID    string `json:"chatId"`
+	Status    string `json:"status"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+}
+
+func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
+	account := r.PathValue("account")
+	log := httpx.LoggerFrom(r.Context())
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return httpx.ErrTooLarge
+		}
+		return &httpx.Error{Status: http.StatusBadRequest, Code: "unreadable_body", Message: "The request body could not be read.", Err: err}
+	}
+	if !auth.ValidAccount(account) || (len(h.accounts) > 0 && !h.accounts[account]) {
+		log.Info("webhook refused", "reason", "account not served")
+		return errUnverified
+	}
+	r = httpx.SetAccount(r, account)
+	log = httpx.LoggerFrom(r.Context())
+	ts, sig := r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature)
+	secret, cached, err := h.secret(r, account, false)
+	if err != nil {
+		return err
+	}
+	verr := Verify(secret, ts, sig, body, h.now())
+	if verr != nil && cached {
+		if secret, _, err = h.secret(r, account, true); err != nil {
+			return err
+		}
+		verr = Verify(secret, ts, sig, body, h.now())
+	}
+	if verr != nil {
+		log.Info("webhook refused", "reason", reason(secret, r))
+		return errUnverified
+	}
+	c, err := chats.Parse(body)
+	if err != nil {
+		return parseError(err)
+	}
+	item, err := chatstore.NewChatItem(c, h.now())
+	if errors.Is(err, chatstore.ErrTooLarge) {
+		return &httpx.Error{Status: http.StatusRequestEntityTooLarge, Code: "chat_too_large", Message: "The chat is too large to store, even compressed."}
+	}
+	if err != nil {
+		return err
+	}
+	switch err := h.chats.CreateChat(r.Context(), account, item); {
+	case errors.Is(err, chatstore.ErrExists):
+		log.Info("chat redelivered", "chat_id", c.ID)
+		httpx.WriteJSON(w, http.StatusAccepted, accepted{ChatID: c.ID, Status: "accepted", Duplicate: true})
+		return nil
+	case err != nil:
+		return err
+	}
+	log.Info("chat stored", "chat_id", c.ID, "type", c.Type)
+	httpx.WriteJSON(w, http.StatusAccepted, accepted{ChatID: c.ID, Status: "accepted"})
+	return nil
+}
+
+// secret returns account's signing secret (nil when none is set) and whether it came
+// from the cache; fresh skips the cache.
+func (h *handler) secret(r *http.Request, account string, fresh bool) ([]byte, bool, error) {
+	h.mu.Lock()
+	c, ok := h.secrets[account]
+	h.mu.Unlock()
+	if ok && !fresh && h.now().Sub(c.at) < secretTTL {
+		return c.secret, true, nil
+	}
+	in, err := h.deps.Store.Integration(r.Context(), account)
+	if err != nil {
+		return nil, false, err
+	}
+	var secret []byte
+	if len(in.WebhookSecret) > 0 {
+		if secret, err = h.deps.Box.Open(in.WebhookSecret, secrets.AAD(account, "webhook_secret")); err != nil {
+			httpx.LoggerFrom(r.Context()).Error("webhook secret does not open", "err", err.Error())
+			secret = nil
+		}
+	}
+	if secret != nil { // only real secrets are kept: unknown accounts are not remembered
+		h.mu.Lock()
+		h.secrets[account] = cachedSecret{secret: secret, at: h.now()}
+		h.mu.Unlock()
+	}
+	return secret, false, nil
+}
+
+// reason names why a delivery failed, for our logs only.
+func reason(secret []byte, r *http.Request) string {
+	switch {
+	case len(secret) == 0:
+		return "no signing secret set"
+	case r.Header.Get(HeaderSignature) == "" || r.Header.Get(HeaderTimestamp) == "":
+		return "signature headers missing"
+	default:
+		return "signature or timestamp wrong"
+	}
+}
+
+func parseError(err error) error {
+	var fe *chats.FieldError
+	if errors.As(err, &fe) {
+		return httpx.Invalid(fe.Field, fe.Code, fe.Message)
+	}
+	return &httpx.Error{Status: http.StatusBadRequest, Code: "malformed_json", Message: "The body must be a Chat API chat object in JSON."}
+}

@@ -1,0 +1,694 @@
+package settings_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/sellchat/sellchat/infra/browsertest"
+	"github.com/sellchat/sellchat/infra/localstack"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/platform/auth"
+)
+
+// stackAPI calls the running stack's JSON routes as the admin.
+type stackAPI struct {
+	t     *testing.T
+	url   string
+	token string
+}
+
+// send makes one call and returns its status and body.
+func (a stackAPI) send(method, path, body string, header map[string]string) (int, []byte) {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.url+path, strings.NewReader(body))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, out
+}
+
+func (a stackAPI) get(path string, out any) {
+	a.t.Helper()
+	status, body := a.send("GET", path, "", nil)
+	if status != 200 {
+		a.t.Fatalf("GET %s: %d %s", path, status, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		a.t.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+func (a stackAPI) patch(path, ifMatch, body string) {
+	a.t.Helper()
+	if status, out := a.send("PATCH", path, body, map[string]string{"If-Match": ifMatch}); status != 200 {
+		a.t.Fatalf("PATCH %s: %d %s", path, status, out)
+	}
+}
+
+// integration is what GET /integration says of the install and the elements.
+type integration struct {
+	Installed     bool                              `json:"installed"`
+	SellConnected bool                              `json:"sellConnected"`
+	Elements      map[string]struct{ Enabled bool } `json:"elements"`
+}
+
+func (a stackAPI) integration() integration {
+	a.t.Helper()
+	var in integration
+	a.get("/integration", &in)
+	return in
+}
+
+// settingsPage is the settings page open in headless Chromium against a whole local
+// stack (gateway, DynamoDB Local, Sell sandbox), signed in as one admin.
+type settingsPage struct {
+	t     *testing.T
+	stack *localstack.Stack
+	api   stackAPI
+	ctx   context.Context
+	token string
+}
+
+// openSettingsPage starts a stack and a browser and signs id's token; the page is
+// not loaded yet.
+func openSettingsPage(t *testing.T, id auth.Identity) *settingsPage {
+	t.Helper()
+	stack, err := localstack.Start(context.Background(), localstack.Options{Dir: t.TempDir(), InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stack.Stop)
+	tok, err := stack.Signer.Sign(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &settingsPage{t: t, stack: stack, api: stackAPI{t: t, url: stack.URL, token: tok}, ctx: browsertest.New(t), token: tok}
+}
+
+// do runs one step's actions; a failed step leaves a screenshot of the page.
+func (p *settingsPage) do(step string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	stepCtx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(stepCtx, actions...); err != nil {
+		p.t.Errorf("%s: %v", step, err)
+		browsertest.Screenshot(p.t, p.ctx, "settings-failed")
+		p.t.FailNow()
+	}
+}
+
+// until waits for a DOM condition (a JavaScript predicate), never for a time.
+func until(predicate string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Poll[bool](predicate, chromedp.WithPollingTimeout(20*time.Second))(ctx, tg)
+		return chromedp.Void{}, err
+	}
+}
+
+func (p *settingsPage) text(sel string) string {
+	p.t.Helper()
+	s, err := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func (p *settingsPage) evalBool(expr string) bool {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](expr))
+	if err != nil {
+		p.t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+func (p *settingsPage) evalString(expr string) string {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		p.t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+// switchesDisabled reports, per element, whether its switch is disabled.
+func (p *settingsPage) switchesDisabled() map[string]bool {
+	p.t.Helper()
+	m, err := chromedp.Run(p.ctx, chromedp.Evaluate[map[string]bool](
+		`Object.fromEntries(Array.from(document.querySelectorAll('input[data-element]')).map(e => [e.dataset.element, e.disabled]))`))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return m
+}
+
+// load opens the page with the token in the fragment, as the apps framework passes
+// it, and checks that it leaves the URL.
+func (p *settingsPage) load() {
+	p.t.Helper()
+	p.do("load the page",
+		chromedp.Navigate(p.stack.URL+"/settings/#token="+p.token),
+		chromedp.WaitVisible(chromedp.CSS("#app")),
+		chromedp.WaitVisible(chromedp.CSS("#connect-sell")),
+	)
+	if hash := p.evalString("location.hash"); hash != "" {
+		p.t.Fatalf("the token stayed in the URL: %q", hash)
+	}
+}
+
+// chatOwner's Chat facts pass the install checks: phase 4, Professional, the
+// installer the Chat account owner.
+var chatOwner = auth.ChatFacts{Phase: 4, Plan: "professional", Role: "owner", SupportRole: "admin"}
+
+// TestTheSettingsPageInARealBrowser drives the page in headless Chromium against the
+// whole local stack (gateway, DynamoDB Local, Sell sandbox) and checks, after each
+// step, that the JSON state behind it changed as the admin meant.
+func TestTheSettingsPageInARealBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser and a whole stack")
+	}
+	t.Parallel()
+	p := openSettingsPage(t, auth.Identity{Account: "acme", UserID: "1", Email: "ada@example.com", Name: "Ada Admin", Role: auth.RoleAdmin, Chat: chatOwner})
+	api, ctx, do, text := p.api, p.ctx, p.do, p.text
+
+	p.load()
+	if got := text("#conn-text"); !strings.Contains(got, "not connected") {
+		t.Fatalf("connection before connecting: %q", got)
+	}
+	if dis, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('lead-status-select').disabled`)); !dis {
+		t.Error("Sell-backed controls must wait for Sell")
+	}
+	// Nothing can be switched on before the install, and the page says why.
+	if got := text("#install-text"); !strings.Contains(got, "Connect Sell first") {
+		t.Errorf("install state before connecting: %q", got)
+	}
+	if p.evalBool(`!document.getElementById('run-install').hidden`) {
+		t.Error("the install checks are offered before Sell is connected")
+	}
+	if dis := p.switchesDisabled(); !dis["chat_app_in_sell"] || !dis["sell_app_in_chat"] || !dis["chat_history_in_sell"] {
+		t.Errorf("switches before the install: disabled %v", dis)
+	}
+	if got := text("#elements-note"); !strings.Contains(got, "Install the integration first") {
+		t.Errorf("the elements card does not say to install first: %q", got)
+	}
+	browsertest.Screenshot(t, ctx, "settings-0-not-connected")
+
+	// Connect Sell through the real OAuth round trip: the oauth function, the
+	// sandbox's authorize page (which approves at once), the callback, back here;
+	// the page then runs the install checks by itself, and they pass.
+	do("connect Sell",
+		chromedp.Click(chromedp.CSS("#connect-sell")),
+		chromedp.WaitVisible(chromedp.CSS("#conn-dot.on")),
+		chromedp.WaitVisible(chromedp.CSS("#install-dot.on")),
+		chromedp.WaitVisible(chromedp.CSS("#install-status.saved")),
+		until(`document.querySelector('#owner-users input') !== null`),
+	)
+	if got := text("#banner"); got != "Sell is connected." {
+		t.Errorf("banner after connecting: %q", got)
+	}
+	if u := p.evalString("location.pathname + location.search + location.hash"); u != "/settings/" {
+		t.Errorf("the page's URL after connecting: %q", u)
+	}
+	if got := text("#conn-text"); !strings.Contains(got, "Sell is connected") {
+		t.Fatalf("connection: %q", got)
+	}
+	if got := text("#install-text"); got != "Installed." {
+		t.Errorf("install state: %q", got)
+	}
+	if p.evalBool(`!document.getElementById('run-install').hidden || !document.getElementById('install-failures').hidden`) {
+		t.Error("the install checks are still offered, or failures shown, after they passed")
+	}
+	in := api.integration()
+	if !in.Installed || !in.Elements["chat_app_in_sell"].Enabled || !in.Elements["sell_app_in_chat"].Enabled || in.Elements["chat_history_in_sell"].Enabled {
+		t.Fatalf("after the install: %+v", in)
+	}
+	// The page shows what the install switched on, and every switch works now.
+	do("show the elements the install switched on",
+		chromedp.WaitVisible(chromedp.CSS("#dot-chat_app_in_sell.on")),
+		chromedp.WaitVisible(chromedp.CSS("#dot-sell_app_in_chat.on")),
+		chromedp.WaitNotVisible(chromedp.CSS("#elements-note")),
+	)
+	if dis := p.switchesDisabled(); dis["chat_app_in_sell"] || dis["sell_app_in_chat"] || dis["chat_history_in_sell"] {
+		t.Errorf("switches after the install: disabled %v", dis)
+	}
+	if p.evalBool(`document.getElementById('el-signInOnLoad').disabled`) {
+		t.Error("sign-in on load is disabled although the Chat app in Sell is on")
+	}
+	browsertest.Screenshot(t, ctx, "settings-1-connection")
+
+	// Elements: a plain toggle off and on, then history through its confirmation dialog.
+	do("switch the Sell app in Chat off",
+		chromedp.Click(chromedp.CSS("#el-sell_app_in_chat")),
+		chromedp.WaitVisible(chromedp.CSS("#status-sell_app_in_chat.saved")),
+		chromedp.WaitNotPresent(chromedp.CSS("#dot-sell_app_in_chat.on")),
+	)
+	if in = api.integration(); in.Elements["sell_app_in_chat"].Enabled {
+		t.Fatalf("after switching off: %+v", in.Elements)
+	}
+	do("switch the Sell app in Chat on",
+		chromedp.Click(chromedp.CSS("#el-sell_app_in_chat")),
+		until(`document.getElementById('status-sell_app_in_chat').textContent === 'Saved: on'`),
+		chromedp.WaitVisible(chromedp.CSS("#dot-sell_app_in_chat.on")),
+	)
+	if in = api.integration(); !in.Elements["sell_app_in_chat"].Enabled || in.Elements["chat_history_in_sell"].Enabled {
+		t.Fatalf("after the toggle: %+v", in.Elements)
+	}
+	do("ask to show chat history",
+		chromedp.Click(chromedp.CSS("#el-chat_history_in_sell")),
+		chromedp.WaitVisible(chromedp.CSS("#history-dialog[open]")),
+	)
+	if got := text("#history-desc"); !strings.Contains(got, "every Chat agent who has access to Sell will see past chats") {
+		t.Fatalf("the dialog does not explain the consequence: %q", got)
+	}
+	if focused, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.activeElement.id")); focused != "history-cancel" {
+		t.Errorf("focus in the dialog is on %q, want the safe choice", focused)
+	}
+	browsertest.Screenshot(t, ctx, "settings-2-history-dialog")
+	if in = api.integration(); in.Elements["chat_history_in_sell"].Enabled {
+		t.Fatal("history was enabled before the admin confirmed")
+	}
+	do("confirm",
+		chromedp.Click(chromedp.CSS("#history-confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#status-chat_history_in_sell.saved")),
+		chromedp.WaitVisible(chromedp.CSS("#dot-chat_history_in_sell.on")),
+	)
+	if in = api.integration(); !in.Elements["chat_history_in_sell"].Enabled {
+		t.Fatal("history is not enabled after confirming")
+	}
+	browsertest.Screenshot(t, ctx, "settings-3-elements")
+
+	// Lead status from Sell's list.
+	do("choose the status Working",
+		chromedp.SetValue(chromedp.CSS("#lead-status-select"), "Working"), // fires change, as a person's choice does
+		chromedp.WaitVisible(chromedp.CSS("#lead-status-status.saved")),
+	)
+	var st struct {
+		LeadStatus   string `json:"leadStatus"`
+		LeadSourceID *int64 `json:"leadSourceId"`
+		Owners       []struct {
+			Type string `json:"type"`
+			ID   int64  `json:"id"`
+		} `json:"owners"`
+		Version int64 `json:"version"`
+	}
+	api.get("/settings", &st)
+	if st.LeadStatus != "Working" || st.Version != 1 {
+		t.Fatalf("lead status: %+v", st)
+	}
+
+	// Lead source: typing a new name offers to create it.
+	do("type a new source",
+		chromedp.Click(chromedp.CSS("#source-input")),
+		chromedp.SendKeys(chromedp.CSS("#source-input"), "Zendesk Chat"),
+		chromedp.WaitVisible(chromedp.CSS("#source-list li.create")),
+	)
+	if got := text("#source-list li.create"); got != "Create \u201cZendesk Chat\u201d" {
+		t.Fatalf("create option: %q", got)
+	}
+	browsertest.Screenshot(t, ctx, "settings-4-lead-source")
+	do("create it with the keyboard",
+		chromedp.SendKeys(chromedp.CSS("#source-input"), kb.ArrowDown), // to the only option
+		until(`document.getElementById('source-input').getAttribute('aria-activedescendant') === 'source-opt-0'`),
+		chromedp.SendKeys(chromedp.CSS("#source-input"), kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("#lead-source-status.saved")),
+	)
+	var sources struct {
+		LeadSources []struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"leadSources"`
+	}
+	api.get("/sell/lead-sources", &sources)
+	var chatSource int64
+	for _, s := range sources.LeadSources {
+		if s.Name == "Zendesk Chat" {
+			chatSource = s.ID
+		}
+	}
+	api.get("/settings", &st)
+	if chatSource == 0 || st.LeadSourceID == nil || *st.LeadSourceID != chatSource {
+		t.Fatalf("source %d created, settings point at %v", chatSource, st.LeadSourceID)
+	}
+
+	// Pools, then a pool and a user as owners.
+	do("mark the demo pool",
+		chromedp.SetValue(chromedp.CSS("#pool-user"), "1004"),
+		chromedp.SendKeys(chromedp.CSS("#pool-name"), "Inbound"),
+		chromedp.Click(chromedp.CSS("#pool-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#pool-rows tr")),
+		chromedp.WaitVisible(chromedp.CSS(`#owner-pools input[data-id="1004"]`)),
+	)
+	var pools struct {
+		Pools []struct {
+			SellUserID int64  `json:"sellUserId"`
+			Name       string `json:"name"`
+		} `json:"pools"`
+	}
+	api.get("/pools", &pools)
+	if len(pools.Pools) != 1 || pools.Pools[0].SellUserID != 1004 || pools.Pools[0].Name != "Inbound" {
+		t.Fatalf("pools: %+v", pools)
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#owner-users input[data-id="1004"]').length`)); n != 0 {
+		t.Fatal("a pool is still offered as a user owner")
+	}
+	browsertest.Screenshot(t, ctx, "settings-5-pools")
+	do("choose owners",
+		chromedp.Click(chromedp.CSS(`#owner-pools input[data-id="1004"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#owners-status.saved")),
+		until(`document.getElementById('owners-explain').textContent.includes('1 owner')`),
+		chromedp.Click(chromedp.CSS(`#owner-users input[data-id="1003"]`)),
+		until(`document.getElementById('owners-explain').textContent.includes('2 owner')`),
+	)
+	api.get("/settings", &st)
+	if len(st.Owners) != 2 || st.Owners[0].Type != "pool" || st.Owners[0].ID != 1004 || st.Owners[1].ID != 1003 {
+		t.Fatalf("owners: %+v", st.Owners)
+	}
+	if dis, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#pool-rows button').disabled`)); !dis {
+		t.Error("a pool that is an owner can be unmarked on the page")
+	}
+	// A full load renders every card at once; the pool in use must stay locked.
+	do("reload the page",
+		chromedp.Navigate(p.stack.URL+"/settings/"),
+		chromedp.WaitVisible(chromedp.CSS(`#owner-pools input[data-id="1004"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#pool-rows tr")),
+	)
+	if dis, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#pool-rows button').disabled`)); !dis {
+		t.Error("after a reload, a pool that is an owner can be unmarked on the page")
+	}
+	if got := text("#banner"); strings.Contains(got, "Someone else") {
+		t.Fatalf("a conflict was reported although nobody else changed anything: %q", got)
+	}
+	browsertest.Screenshot(t, ctx, "settings-6-owners")
+
+	// Field display of leads: search and add, reorder by keyboard and by drag, remove.
+	draft := func() []string {
+		var w struct {
+			Draft     []string `json:"draft"`
+			Published []string `json:"published"`
+		}
+		api.get("/widgets/lead", &w)
+		return w.Draft
+	}
+	do("find and add Newsletter",
+		chromedp.SendKeys(chromedp.CSS("#field-search"), "news"),
+		until(`document.querySelectorAll('#available li[data-key]').length === 1`),
+		chromedp.Click(chromedp.CSS(`#available li[data-key="custom:Newsletter"] .name`)),
+		chromedp.WaitVisible(chromedp.CSS(`#chosen li[data-key="custom:Newsletter"]`)),
+	)
+	want := append(slices.Clone([]string{"name", "email", "phone", "status", "owner", "source", "organization"}), "custom:Newsletter")
+	if got := draft(); !slices.Equal(got, want) {
+		t.Fatalf("after adding: %v", got)
+	}
+	do("add Budget with its + button",
+		until(`(() => { document.getElementById('field-search').value = ''; return true; })()`),
+		chromedp.SendKeys(chromedp.CSS("#field-search"), "bud"),
+		until(`document.querySelectorAll('#available li[data-key]').length === 1`),
+		chromedp.Click(chromedp.CSS(`#available button[data-key="custom:Budget"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#chosen li[data-key="custom:Budget"]`)),
+	)
+	do("move Budget up with the keyboard",
+		chromedp.Focus(chromedp.CSS(`#chosen button[data-action="up"][data-key="custom:Budget"]`)),
+		chromedp.SendKeys(chromedp.CSS(`#chosen button[data-action="up"][data-key="custom:Budget"]`), kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`#chosen li:nth-last-child(2)[data-key="custom:Budget"]`)),
+	)
+	if focused, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.getAttribute('aria-label')`)); focused != "Move Budget up" {
+		t.Errorf("after moving, focus is on %q", focused)
+	}
+	want = []string{"name", "email", "phone", "status", "owner", "source", "organization", "custom:Budget", "custom:Newsletter"}
+	if got := draft(); !slices.Equal(got, want) {
+		t.Fatalf("after moving up: %v", got)
+	}
+	do("drag Budget to the top",
+		chromedp.DragAndDrop(chromedp.CSS(`#chosen li[data-key="custom:Budget"] .name`), chromedp.CSS(`#chosen li[data-key="name"] .name`)),
+		chromedp.WaitVisible(chromedp.CSS(`#chosen li:first-child[data-key="custom:Budget"]`)),
+	)
+	want = []string{"custom:Budget", "name", "email", "phone", "status", "owner", "source", "organization", "custom:Newsletter"}
+	if got := draft(); !slices.Equal(got, want) {
+		t.Fatalf("after dragging: %v", got)
+	}
+	do("remove the organisation",
+		chromedp.Click(chromedp.CSS(`#chosen button[data-action="remove"][data-key="organization"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#chosen li[data-key="organization"]`)),
+	)
+	want = []string{"custom:Budget", "name", "email", "phone", "status", "owner", "source", "custom:Newsletter"}
+	if got := draft(); !slices.Equal(got, want) {
+		t.Fatalf("after removing: %v", got)
+	}
+	do("review",
+		chromedp.Click(chromedp.CSS("#review")),
+		chromedp.WaitVisible(chromedp.CSS("#preview")),
+	)
+	labels, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#preview-list dt')).map(e => e.textContent)`))
+	values, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#preview-list dd')).map(e => e.textContent)`))
+	if len(labels) != len(want) || labels[0] != "Budget" || values[0] != "1,234.5" || values[len(values)-1] != "Yes" {
+		t.Fatalf("preview %v %v", labels, values)
+	}
+	browsertest.Screenshot(t, ctx, "settings-7-field-display")
+	var before struct {
+		Published []string `json:"published"`
+	}
+	api.get("/widgets/lead", &before)
+	if slices.Equal(before.Published, want) {
+		t.Fatal("the draft was published before Publish")
+	}
+	do("publish",
+		chromedp.Click(chromedp.CSS("#publish")),
+		until(`document.getElementById('widget-status').textContent.startsWith('Published')`),
+		until(`!document.getElementById('widget-dates').textContent.includes('Published: never')`),
+	)
+	var after struct {
+		Published   []string `json:"published"`
+		PublishedAt *string  `json:"publishedAt"`
+	}
+	api.get("/widgets/lead", &after)
+	if !slices.Equal(after.Published, want) || after.PublishedAt == nil {
+		t.Fatalf("published: %+v", after)
+	}
+
+	// The person widget is its own tab, reached with the arrow keys.
+	do("open the person widget",
+		chromedp.Focus(chromedp.CSS("#tab-lead")),
+		chromedp.SendKeys(chromedp.CSS("#tab-lead"), kb.ArrowRight),
+		chromedp.WaitVisible(chromedp.CSS(`#tab-person[aria-selected="true"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#chosen li[data-key="company"]`)),
+	)
+
+	// Someone else changes the settings: the page's next change is refused, it
+	// reloads and says so.
+	api.get("/settings", &st)
+	api.patch("/settings", jsonInt(st.Version), `{"access":"all_agents"}`)
+	do("change access on a stale page",
+		chromedp.Click(chromedp.CSS("#access-all_agents")),
+		chromedp.WaitVisible(chromedp.CSS("#banner")),
+		chromedp.WaitVisible(chromedp.CSS("#access-status.failed")),
+	)
+	if got := text("#banner"); !strings.Contains(got, "Someone else changed the settings") {
+		t.Fatalf("banner: %q", got)
+	}
+	browsertest.Screenshot(t, ctx, "settings-8-conflict")
+
+	// Someone uninstalls meanwhile: the page still shows the switches it loaded;
+	// switching one on is refused with the backend's reason, and the page then shows
+	// the account as it is.
+	do("switch the Sell app in Chat off again",
+		chromedp.Click(chromedp.CSS("#el-sell_app_in_chat")),
+		until(`document.getElementById('status-sell_app_in_chat').textContent === 'Saved: off'`),
+	)
+	if status, body := api.send("DELETE", "/integration", "", nil); status != 200 {
+		t.Fatalf("DELETE /integration: %d %s", status, body)
+	}
+	do("switch it on on a stale page",
+		chromedp.Click(chromedp.CSS("#el-sell_app_in_chat")),
+		chromedp.WaitVisible(chromedp.CSS("#status-sell_app_in_chat.failed")),
+		chromedp.WaitVisible(chromedp.CSS("#elements-note")),
+	)
+	if got := text("#status-sell_app_in_chat"); !strings.Contains(got, "Install the integration first") {
+		t.Errorf("the refusal does not say why: %q", got)
+	}
+	if in = api.integration(); in.Installed || in.Elements["sell_app_in_chat"].Enabled {
+		t.Fatalf("after the refused switch: %+v", in)
+	}
+	if p.evalBool(`document.getElementById('el-sell_app_in_chat').checked`) {
+		t.Error("the refused switch shows as on")
+	}
+	if dis := p.switchesDisabled(); !dis["chat_app_in_sell"] || !dis["sell_app_in_chat"] || !dis["chat_history_in_sell"] {
+		t.Errorf("switches after the uninstall: disabled %v", dis)
+	}
+	if got := text("#install-text"); !strings.Contains(got, "Not installed") {
+		t.Errorf("install state after the uninstall: %q", got)
+	}
+	browsertest.Screenshot(t, ctx, "settings-9-uninstalled")
+}
+
+// TestTheSettingsPageListsFailedInstallChecks: an admin whose Chat account is on a
+// plan below Team, and who is not its owner, connects Sell. The checks the page runs
+// on the way back fail; it lists each one with what to do, keeps every switch off and
+// disabled, and offers a retry.
+func TestTheSettingsPageListsFailedInstallChecks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser and a whole stack")
+	}
+	t.Parallel()
+	lowPlan := auth.ChatFacts{Phase: 4, Plan: "lite", Role: "admin", SupportRole: "admin"}
+	p := openSettingsPage(t, auth.Identity{Account: "acme", UserID: "2", Email: "ada@example.com", Name: "Ada Admin", Role: auth.RoleAdmin, Chat: lowPlan})
+	p.load()
+	p.do("connect Sell",
+		chromedp.Click(chromedp.CSS("#connect-sell")),
+		chromedp.WaitVisible(chromedp.CSS("#conn-dot.on")),
+		chromedp.WaitVisible(chromedp.CSS("#install-status.failed")),
+		chromedp.WaitVisible(chromedp.CSS("#install-checks li")),
+	)
+
+	// The page lists exactly what the backend found, in its order, each readable.
+	status, body := p.api.send("POST", "/integration/install", "", nil)
+	var answer struct {
+		Error struct {
+			Code    string `json:"code"`
+			Details []struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"details"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(body, &answer); err != nil || status != 422 || answer.Error.Code != "prerequisites_failed" {
+		t.Fatalf("POST /integration/install: %d %s", status, body)
+	}
+	var codes []string
+	for _, d := range answer.Error.Details {
+		codes = append(codes, d.Code)
+	}
+	if want := []string{"chat_plan_too_low", "not_account_owner"}; !slices.Equal(codes, want) {
+		t.Fatalf("the backend's failed checks: %v, want %v", codes, want)
+	}
+	listed := func() []string {
+		t.Helper()
+		v, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](
+			`Array.from(document.querySelectorAll('#install-checks li')).map(li => li.dataset.code + ': ' + li.textContent)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	var want []string
+	for _, d := range answer.Error.Details {
+		want = append(want, d.Code+": "+d.Message)
+	}
+	if got := listed(); !slices.Equal(got, want) {
+		t.Fatalf("the page lists\n%q\nwant\n%q", got, want)
+	}
+	if !p.evalBool(`Array.from(document.querySelectorAll('#install-checks li')).every(li => li.checkVisibility() && li.getBoundingClientRect().height > 0)`) {
+		t.Error("a failed check is listed but not visible")
+	}
+	if got := p.text("#install-failures-h"); !strings.HasPrefix(got, "2 install checks failed") {
+		t.Errorf("the list's heading: %q", got)
+	}
+	if got := p.text("#install-text"); !strings.HasPrefix(got, "Not installed yet") {
+		t.Errorf("install state: %q", got)
+	}
+	if p.evalBool(`document.getElementById('install-dot').classList.contains('on')`) {
+		t.Error("the install shows green although the checks failed")
+	}
+	if !p.evalBool(`(b => !b.hidden && !b.disabled && b.getAttribute('aria-describedby') === 'install-failures')(document.getElementById('run-install'))`) {
+		t.Error("no retry button described by the failures")
+	}
+	if dis := p.switchesDisabled(); !dis["chat_app_in_sell"] || !dis["sell_app_in_chat"] || !dis["chat_history_in_sell"] {
+		t.Errorf("switches after failed checks: disabled %v", dis)
+	}
+	if !p.evalBool(`!document.getElementById('elements-note').hidden && document.getElementById('el-signInOnLoad').disabled`) {
+		t.Error("the elements card does not say to install first, or sign-in on load is open")
+	}
+	in := p.api.integration()
+	if in.Installed || !in.SellConnected || in.Elements["chat_app_in_sell"].Enabled || in.Elements["sell_app_in_chat"].Enabled || in.Elements["chat_history_in_sell"].Enabled {
+		t.Fatalf("after failed checks: %+v", in)
+	}
+	browsertest.Screenshot(t, p.ctx, "settings-install-failed")
+
+	// Retry from the keyboard: the same checks fail again, listed once, and focus
+	// stays on the button to try again. The test blanks the status first, so that
+	// "Not installed" again can only be the retry's answer.
+	p.do("retry the checks",
+		until(`(() => { document.getElementById('install-status').textContent = ''; return true; })()`),
+		chromedp.Focus(chromedp.CSS("#run-install")),
+		chromedp.SendKeys(chromedp.CSS("#run-install"), kb.Enter),
+		until(`document.getElementById('install-status').textContent.startsWith('Not installed:')`),
+	)
+	if got := listed(); !slices.Equal(got, want) {
+		t.Errorf("after the retry the page lists %q", got)
+	}
+	if focused := p.evalString("document.activeElement.id"); focused != "run-install" {
+		t.Errorf("after the retry focus is on %q", focused)
+	}
+	if in = p.api.integration(); in.Installed || in.Elements["chat_app_in_sell"].Enabled || in.Elements["sell_app_in_chat"].Enabled {
+		t.Fatalf("after the retry: %+v", in)
+	}
+
+	// An element switched on before installs were checked (an account from before
+	// the check existed) can still be switched off, and then not on again.
+	if _, err := p.stack.Deps.Store.UpdateIntegration(context.Background(), "acme", func(in *settings.Integration) error {
+		if in.Elements == nil {
+			in.Elements = map[settings.Element]settings.ElementState{}
+		}
+		in.Elements[settings.SellAppInChat] = settings.ElementState{Enabled: true}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p.do("reload the page (the token is kept for the tab)",
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS("#dot-sell_app_in_chat.on")),
+	)
+	if dis := p.switchesDisabled(); dis["sell_app_in_chat"] || !dis["chat_app_in_sell"] {
+		t.Fatalf("with the Sell app in Chat on before the install: disabled %v", dis)
+	}
+	p.do("switch it off",
+		chromedp.Click(chromedp.CSS("#el-sell_app_in_chat")),
+		until(`document.getElementById('status-sell_app_in_chat').textContent === 'Saved: off'`),
+		until(`document.getElementById('el-sell_app_in_chat').disabled`),
+	)
+	if in = p.api.integration(); in.Elements["sell_app_in_chat"].Enabled {
+		t.Fatalf("after switching off: %+v", in)
+	}
+
+	// The Chat account owner then signs in with the local stack's sign-in (as on
+	// make run, its defaults) and connects Sell again: the checks pass this time.
+	p.do("sign in locally as the account owner",
+		until(`(() => { sessionStorage.clear(); return true; })()`),
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS("#signin-form")),
+		chromedp.Click(chromedp.CSS("#signin-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#app")),
+		chromedp.WaitVisible(chromedp.CSS("#run-install")),
+	)
+	p.do("connect Sell as the owner",
+		chromedp.Click(chromedp.CSS("#connect-sell")),
+		chromedp.WaitVisible(chromedp.CSS("#install-dot.on")),
+		chromedp.WaitVisible(chromedp.CSS("#dot-sell_app_in_chat.on")),
+		chromedp.WaitNotVisible(chromedp.CSS("#install-failures")),
+	)
+	if in = p.api.integration(); !in.Installed || !in.Elements["chat_app_in_sell"].Enabled || !in.Elements["sell_app_in_chat"].Enabled {
+		t.Fatalf("after the owner's install: %+v", in)
+	}
+	browsertest.Screenshot(t, p.ctx, "settings-install-owner")
+}
+
+func jsonInt(v int64) string { b, _ := json.Marshal(v); return string(b) }

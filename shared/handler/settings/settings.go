@@ -1,0 +1,302 @@
+// Package settings serves the routes of the settings function: the admin's settings, the
+// integration's elements and the chat webhook's secret, Sell metadata for the page's
+// pickers, distribution pools, the widgets' field display, and the settings page
+// itself. Every JSON route is for a Zendesk owner or admin of the account named by the
+// caller's token; the page's static files are public. In this package's files
+// `settings.` names the domain package shared/domain/settings, whose types it serves.
+package settings
+
+import (
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/adapter/tokens"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/platform/auth"
+	"github.com/sellchat/sellchat/shared/platform/httpx"
+	"github.com/sellchat/sellchat/shared/platform/webpage"
+)
+
+// web holds the settings page: plain HTML, CSS and JavaScript, no build step.
+//
+//go:embed web
+var web embed.FS
+
+// Deps are what the settings routes use, built once by the function's main.
+type Deps struct {
+	Store    *store.Store
+	Vault    *tokens.Vault // the admin's Sell client, for Sell's users and fields
+	Box      *secrets.Box  // seals the webhook secret
+	Verifier *auth.Verifier
+	Logger   *slog.Logger
+	// PublicBaseURL is where Zendesk reaches this API (the webhook URL shown to the admin).
+	PublicBaseURL string
+}
+
+type handler struct {
+	deps Deps
+	now  func() time.Time
+}
+
+// New returns the settings function's routes.
+func New(d Deps) *httpx.Router {
+	h := &handler{deps: d, now: time.Now}
+	rt := httpx.NewRouter(d.Logger)
+	admin := func(f httpx.HandlerFunc) httpx.HandlerFunc { return d.Verifier.Require(f, auth.Admin...) }
+	rt.Handle("GET /settings", admin(h.getSettings))
+	rt.Handle("PATCH /settings", admin(h.patchSettings))
+	rt.Handle("GET /integration", admin(h.getIntegration))
+	rt.Handle("PUT /integration/elements/{name}", admin(h.putElement))
+	rt.Handle("PUT /integration/webhook", admin(h.putWebhook))
+	rt.Handle("GET /sell/users", admin(h.getSellUsers))
+	rt.Handle("GET /sell/lead-sources", admin(h.getLeadSources))
+	rt.Handle("POST /sell/lead-sources", admin(h.postLeadSource))
+	rt.Handle("GET /sell/lead-statuses", admin(h.getLeadStatuses))
+	rt.Handle("GET /sell/fields", admin(h.getSellFields))
+	rt.Handle("GET /pools", admin(h.getPools))
+	rt.Handle("PUT /pools/{sellUserId}", admin(h.putPool))
+	rt.Handle("DELETE /pools/{sellUserId}", admin(h.deletePool))
+	rt.Handle("GET /widgets/{widget}", admin(h.getWidget))
+	rt.Handle("PUT /widgets/{widget}/draft", admin(h.putDraft))
+	rt.Handle("GET /widgets/{widget}/preview", admin(h.previewWidget))
+	rt.Handle("POST /widgets/{widget}/publish", admin(h.publishWidget))
+	// The settings page itself is public: it holds no data and signs its own calls
+	// with the admin's token. It lives at /settings/ (where the Sell install returns,
+	// /settings/?connected=1); GET /settings stays the settings API above.
+	page, _ := fs.Sub(web, "web")
+	webpage.Mount(rt, "/settings", page, webpage.FolderOnly(), webpage.Logger(d.Logger))
+	return rt
+}
+
+// settingsView is the settings as the API shows them.
+type settingsView struct {
+	settings.Settings
+	SuperiorManager *settings.SellUser `json:"superiorManager"`
+	Version         int64              `json:"version"`
+}
+
+func (h *handler) getSettings(w http.ResponseWriter, r *http.Request) error {
+	id, _ := auth.From(r.Context())
+	st, v, err := h.deps.Store.Settings(r.Context(), id.Account)
+	if err != nil {
+		return err
+	}
+	in, err := h.deps.Store.Integration(r.Context(), id.Account)
+	if err != nil {
+		return err
+	}
+	writeSettings(w, st, in, v, http.StatusOK)
+	return nil
+}
+
+func (h *handler) patchSettings(w http.ResponseWriter, r *http.Request) error {
+	id, _ := auth.From(r.Context())
+	expected, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	var patch map[string]json.RawMessage
+	if err := httpx.DecodeJSON(r, &patch); err != nil {
+		return err
+	}
+	if patch == nil {
+		return &httpx.Error{Status: http.StatusBadRequest, Code: "malformed_json", Message: "The body must be a JSON object."}
+	}
+	current, version, err := h.deps.Store.Settings(r.Context(), id.Account)
+	if err != nil {
+		return err
+	}
+	if version != expected {
+		return staleVersion(version)
+	}
+	next, err := current.Apply(patch)
+	if err != nil {
+		return fieldError(err)
+	}
+	if err := h.checkAgainstSell(r.Context(), id.Account, patch, &next); err != nil {
+		return err
+	}
+	// Read before the write: once the settings are saved nothing may fail the
+	// request, or a retry would meet its own save as a version conflict.
+	in, err := h.deps.Store.Integration(r.Context(), id.Account)
+	if err != nil {
+		return err
+	}
+	save := h.deps.Store.SaveSettings
+	if _, ok := patch["owners"]; ok {
+		// Pool owners are checked again inside the write, so a pool unmarked since
+		// checkAgainstSell cannot slip in.
+		save = h.deps.Store.SaveSettingsCheckingPools
+	}
+	newVersion, err := save(r.Context(), id.Account, next, version)
+	var missing *store.MissingPoolError
+	if errors.As(err, &missing) {
+		return httpx.Invalid(fmt.Sprintf("owners[%d].id", missing.Index), "not_a_pool",
+			fmt.Sprintf("Sell user %d is not marked as a pool; mark it under Pools first.", missing.ID))
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return staleVersion(-1)
+	}
+	if err != nil {
+		return err
+	}
+	httpx.LoggerFrom(r.Context()).Info("settings changed", "by", id.UserID, "version", newVersion)
+	writeSettings(w, next, in, newVersion, http.StatusOK)
+	return nil
+}
+
+func writeSettings(w http.ResponseWriter, st settings.Settings, in settings.Integration, version int64, status int) {
+	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(version, 10)))
+	httpx.WriteJSON(w, status, settingsView{Settings: st, SuperiorManager: in.SuperiorManager, Version: version})
+}
+
+// ifMatch reads the version the client last saw. Both the bare version and the quoted
+// ETag form are accepted, since browsers and scripts send either.
+func ifMatch(r *http.Request) (int64, error) {
+	raw := strings.TrimSpace(r.Header.Get("If-Match"))
+	if raw == "" {
+		return 0, &httpx.Error{Status: http.StatusPreconditionRequired, Code: "if_match_required",
+			Message: "Send the version you last read in an If-Match header, so a change made meanwhile is not overwritten."}
+	}
+	raw = strings.Trim(strings.TrimPrefix(raw, "W/"), `"`)
+	v, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || v < 0 {
+		return 0, &httpx.Error{Status: http.StatusBadRequest, Code: "invalid_if_match", Message: "If-Match must be a settings version number."}
+	}
+	return v, nil
+}
+
+func staleVersion(current int64) error {
+	e := &httpx.Error{Status: http.StatusConflict, Code: "version_conflict",
+		Message: "Someone else changed the settings since you loaded them. Reload and try again."}
+	if current >= 0 {
+		e.Details = map[string]int64{"currentVersion": current}
+	}
+	return e
+}
+
+// fieldError maps a domain validation error to a 422.
+// errNotInstalled answers a switch-on before POST /integration/install passed.
+var errNotInstalled = &httpx.Error{Status: http.StatusConflict, Code: "not_installed",
+	Message: "Install the integration first: connect Sell, then run the install checks (POST /integration/install); elements can be switched on once every check passes."}
+
+func fieldError(err error) error {
+	var fe *settings.FieldError
+	if errors.As(err, &fe) {
+		return httpx.Invalid(fe.Field, fe.Code, fe.Message)
+	}
+	return err
+}
+
+// integrationView is GET /integration's answer. The webhook secret itself never
+// leaves the backend; only whether one is set.
+type integrationView struct {
+	Elements         map[settings.Element]settings.ElementState `json:"elements"`
+	SellConnected    bool                                       `json:"sellConnected"`
+	Installed        bool                                       `json:"installed"`
+	SuperiorManager  *settings.SellUser                         `json:"superiorManager"`
+	WebhookURL       string                                     `json:"webhookUrl"`
+	SigningSecretSet bool                                       `json:"signingSecretSet"`
+	// History is the progress of mirroring chat history into Sell (or removing it)
+	// after the last switch of chat_history_in_sell; absent before the first.
+	History *chatstore.Job `json:"history,omitempty"`
+}
+
+func (h *handler) view(account string, in settings.Integration) integrationView {
+	els := make(map[settings.Element]settings.ElementState, len(settings.Elements))
+	for _, e := range settings.Elements {
+		st := in.State(e)
+		if e != settings.ChatAppInSell {
+			st.SignInOnLoad = false
+		}
+		els[e] = st
+	}
+	return integrationView{
+		Elements:         els,
+		SellConnected:    in.SellConnected,
+		Installed:        in.Installed,
+		SuperiorManager:  in.SuperiorManager,
+		WebhookURL:       h.deps.PublicBaseURL + "/webhooks/chat/" + account,
+		SigningSecretSet: len(in.WebhookSecret) > 0,
+	}
+}
+
+func (h *handler) getIntegration(w http.ResponseWriter, r *http.Request) error {
+	id, _ := auth.From(r.Context())
+	in, err := h.deps.Store.Integration(r.Context(), id.Account)
+	if err != nil {
+		return err
+	}
+	v := h.view(id.Account, in)
+	if job, err := chatstore.New(h.deps.Store).Job(r.Context(), id.Account); err == nil && job.State != "" {
+		v.History = &job
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (h *handler) putElement(w http.ResponseWriter, r *http.Request) error {
+	id, _ := auth.From(r.Context())
+	el, ok := settings.ParseElement(r.PathValue("name"))
+	if !ok {
+		return &httpx.Error{Status: http.StatusNotFound, Code: "unknown_element",
+			Message: "There is no such element; use chat_app_in_sell, sell_app_in_chat or chat_history_in_sell."}
+	}
+	var change settings.ElementChange
+	if err := httpx.DecodeJSON(r, &change); err != nil {
+		return err
+	}
+	in, err := h.deps.Store.UpdateIntegration(r.Context(), id.Account, func(in *settings.Integration) error {
+		return in.Change(el, change, id.UserID, h.now())
+	})
+	if errors.Is(err, settings.ErrNotInstalled) {
+		return errNotInstalled
+	}
+	if err != nil {
+		return fieldError(err)
+	}
+	httpx.LoggerFrom(r.Context()).Info("element switched", "element", el, "enabled", *change.Enabled, "by", id.UserID)
+	httpx.WriteJSON(w, http.StatusOK, h.view(id.Account, in))
+	return nil
+}
+
+type webhookSecret struct {
+	SigningSecret *string `json:"signingSecret"`
+}
+
+func (h *handler) putWebhook(w http.ResponseWriter, r *http.Request) error {
+	id, _ := auth.From(r.Context())
+	var body webhookSecret
+	if err := httpx.DecodeJSON(r, &body); err != nil {
+		return err
+	}
+	if body.SigningSecret == nil {
+		return httpx.Invalid("signingSecret", "required", "signingSecret is required: copy it from the webhook's page in Zendesk Admin Center.")
+	}
+	secret := *body.SigningSecret
+	if len(secret) < 8 || len(secret) > 512 || strings.ContainsAny(secret, " \t\r\n") {
+		return httpx.Invalid("signingSecret", "invalid_value", "signingSecret must be the secret Zendesk shows for the webhook (8 to 512 characters, no spaces).")
+	}
+	sealed := h.deps.Box.Seal([]byte(secret), secrets.AAD(id.Account, "webhook_secret"))
+	in, err := h.deps.Store.UpdateIntegration(r.Context(), id.Account, func(in *settings.Integration) error {
+		in.WebhookSecret = sealed
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	httpx.LoggerFrom(r.Context()).Info("webhook secret set", "by", id.UserID)
+	httpx.WriteJSON(w, http.StatusOK, h.view(id.Account, in))
+	return nil
+}

@@ -1,0 +1,77 @@
+package transcripts
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+)
+
+// Handle is the stream handler: new chats are processed, and a flip of the history
+// switch in an account's integration state runs the mirroring job. Everything else in
+// the stream is ignored. Records that failed in a way a retry may fix are reported
+// in BatchItemFailures, so Lambda retries only from them (and, after its last retry,
+// sends them to the dead-letter queue).
+func (p *Processor) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	failed := make([]bool, len(ev.Records))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, p.o.Workers)
+	jobs := map[string][]int{} // account → its integration records: one job covers them all
+	for i, rec := range ev.Records {
+		c := store.DecodeStreamRecord(rec)
+		account := c.Account
+		switch {
+		case account == "":
+		case c.Kind == store.ChangeChat && c.Inserted:
+			sem <- struct{}{}
+			wg.Add(1)
+			go func(i int, chatID string) {
+				defer func() { <-sem; wg.Done() }()
+				if err := p.Process(ctx, account, chatID); err != nil {
+					var perm *Permanent
+					if !errors.As(err, &perm) {
+						failed[i] = true
+					}
+					p.logger.Warn("chat not processed", "account", account, "chat_id", chatID, "err", err.Error(), "retry", failed[i])
+				}
+			}(i, c.ChatID)
+		case c.Kind == store.ChangeIntegration && historyFlipped(c):
+			jobs[account] = append(jobs[account], i)
+		}
+	}
+	for account, idx := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.Converge(ctx, account); err != nil {
+				p.logger.Warn("history job incomplete", "account", account, "err", err.Error())
+				var perm *Permanent
+				if !errors.As(err, &perm) {
+					for _, i := range idx {
+						failed[i] = true
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var resp events.DynamoDBEventResponse
+	for i, f := range failed {
+		if f {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: ev.Records[i].Change.SequenceNumber})
+		}
+	}
+	return resp, nil
+}
+
+// historyFlipped reports whether the change switches chat_history_in_sell on or off.
+func historyFlipped(c store.Change) bool {
+	if c.Removed {
+		return false
+	}
+	return c.OldIntegration.Enabled(settings.ChatHistoryInSell) != c.NewIntegration.Enabled(settings.ChatHistoryInSell)
+}

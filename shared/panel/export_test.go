@@ -1,8 +1,0 @@
-package panel
-
-import (
-	"github.com/sellchat/sellchat/shared/httpx"
-)
-
-// NewWithMaxBytes is New with another bound on a lookup's answer.
-func NewWithMaxBytes(d Deps, max int) *httpx.Router { return newRouter(d, max) }

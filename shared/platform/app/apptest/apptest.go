@@ -1,0 +1,333 @@
+// Package apptest builds real dependencies for handler tests: a fresh DynamoDB Local
+// table, a signing key whose public half the verifier trusts, and a secrets box.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/adapter/sell"
+	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
+	"github.com/sellchat/sellchat/shared/adapter/tokens"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
+	"github.com/sellchat/sellchat/shared/handler/feed"
+	"github.com/sellchat/sellchat/shared/handler/oauth"
+	"github.com/sellchat/sellchat/shared/handler/panel"
+	settingsapi "github.com/sellchat/sellchat/shared/handler/settings"
+	"github.com/sellchat/sellchat/shared/handler/transcripts"
+	"github.com/sellchat/sellchat/shared/platform/app"
+	"github.com/sellchat/sellchat/shared/platform/auth"
+)
+
+// Audience is the audience test tokens are minted for.
+const Audience = "https://sellchat.test"
+
+var (
+	keyOnce           sync.Once
+	trustedKey, rogue *rsa.PrivateKey
+)
+
+// keys are generated once per test binary: RSA generation is slow and the keys are
+// not what the tests are about.
+func keys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
+	keyOnce.Do(func() {
+		var err error
+		if trustedKey, err = auth.NewKey(); err != nil {
+			t.Fatal(err)
+		}
+		if rogue, err = auth.NewKey(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return trustedKey, rogue
+}
+
+// Env is a test's view of one deployment.
+type Env struct {
+	Sell   *selltest.Server // the Sell sandbox the deployment talks to, seeded with the demo data
+	Deps   *app.Deps
+	Signer auth.Signer // signs tokens the deployment trusts
+	Rogue  auth.Signer // signs with a key the deployment does not know
+}
+
+// New builds dependencies over a fresh table.
+func New(t testing.TB) *Env {
+	t.Helper()
+	key, rogueKey := keys(t)
+	pub, err := auth.EncodePublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := storetest.New(t)
+	encKey := secrets.NewKey()
+	rawKey, _ := secrets.ParseKey(encKey)
+	box, _ := secrets.NewBox(rawKey)
+	verifierKey, err := auth.ParsePublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := selltest.NewServer(selltest.Options{})
+	t.Cleanup(sb.Close)
+	cfg := app.Config{SellAPIURL: sb.URL, SellClientID: selltest.DefaultClientID, SellClientSecret: selltest.DefaultClientSecret,
+		SellRedirectURL: "https://sellchat.test/oauth/callback", SellScopes: []string{"read", "write", "profile"}, TableName: s.Table(), Region: "us-east-1", JWTPublicKey: string(pub), JWTAudience: Audience, EncryptionKey: encKey, PublicBaseURL: "https://sellchat.test",
+		DynamoDBEndpoint: storetest.Endpoint(t)}
+	vault := tokens.NewVault(s, box, cfg.SellOAuth(), sb.URL)
+	vault.Limiters = sell.NewLimiters(10, 5)
+	vault.Cache = sell.NewCache(time.Minute, nil)
+	deps := &app.Deps{
+		Config:   cfg,
+		Store:    s,
+		Verifier: auth.NewVerifier(verifierKey, Audience, nil),
+		Box:      box,
+		Vault:    vault,
+		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	}
+	return &Env{
+		Sell:   sb,
+		Deps:   deps,
+		Signer: auth.Signer{Key: key, Audience: Audience},
+		Rogue:  auth.Signer{Key: rogueKey, Audience: Audience},
+	}
+}
+
+// The handlers' dependencies, built from the deployment as each function's main
+// builds them. (The leads package's tests build their own: its in-package tests
+// import this package.)
+
+// AdminDeps are the settings function's dependencies.
+func (e *Env) AdminDeps() settingsapi.Deps {
+	d := e.Deps
+	return settingsapi.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Verifier: d.Verifier, Logger: d.Logger, PublicBaseURL: d.Config.PublicBaseURL}
+}
+
+// ConnectDeps are the oauth function's dependencies.
+func (e *Env) ConnectDeps() oauth.Deps {
+	d := e.Deps
+	return oauth.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: d.Config.SellAPIURL}
+}
+
+// PanelDeps are the panel function's dependencies.
+func (e *Env) PanelDeps() panel.Deps {
+	return panel.Deps{Gate: e.Deps.Gate(), Verifier: e.Deps.Verifier, Logger: e.Deps.Logger}
+}
+
+// FeedDeps are the feed function's dependencies.
+func (e *Env) FeedDeps() feed.Deps {
+	return feed.Deps{Store: e.Deps.Store, Verifier: e.Deps.Verifier, Logger: e.Deps.Logger}
+}
+
+// IngestDeps are the chatwebhook function's dependencies.
+func (e *Env) IngestDeps() chatwebhook.Deps {
+	return chatwebhook.Deps{Store: e.Deps.Store, Box: e.Deps.Box, Accounts: e.Deps.Config.Accounts, Logger: e.Deps.Logger}
+}
+
+// TranscriptsDeps are the transcripts function's dependencies.
+func (e *Env) TranscriptsDeps() transcripts.Deps {
+	return transcripts.Deps{Store: e.Deps.Store, Vault: e.Deps.Vault, Logger: e.Deps.Logger}
+}
+
+// Environ returns the deployment's configuration as the environment variables a
+// function binary reads.
+func (e *Env) Environ() []string {
+	c := e.Deps.Config
+	return []string{
+		"TABLE_NAME=" + c.TableName, "DYNAMODB_ENDPOINT=" + c.DynamoDBEndpoint,
+		"JWT_PUBLIC_KEY=" + c.JWTPublicKey, "JWT_AUDIENCE=" + c.JWTAudience,
+		"ENCRYPTION_KEY=" + c.EncryptionKey, "PUBLIC_BASE_URL=" + c.PublicBaseURL,
+		"SELL_API_URL=" + c.SellAPIURL, "SELL_CLIENT_ID=" + c.SellClientID, "SELL_CLIENT_SECRET=" + c.SellClientSecret,
+	}
+}
+
+// Token signs a token for a user of account with role.
+func (e *Env) Token(t testing.TB, account string, role auth.Role) string {
+	t.Helper()
+	tok, err := e.Signer.Sign(auth.Identity{Account: account, UserID: "u-" + string(role), Email: string(role) + "@" + account + ".test", Name: "Test " + string(role), Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Sign signs a token for id, as the Zendesk apps framework would hand it over.
+func (e *Env) Sign(t testing.TB, id auth.Identity) string {
+	t.Helper()
+	tok, err := e.Signer.Sign(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// AgentToken signs a token for the agent who is Zendesk user zendeskUserID of
+// account, with email (empty for an agent whose identity carries none).
+func (e *Env) AgentToken(t testing.TB, account, zendeskUserID, email string) string {
+	t.Helper()
+	return e.Sign(t, auth.Identity{Account: account, UserID: zendeskUserID, Email: email, Name: "Agent " + zendeskUserID, Role: auth.RoleAgent})
+}
+
+// ExpiredToken signs a token that expired an hour ago.
+func (e *Env) ExpiredToken(t testing.TB, account string, role auth.Role) string {
+	t.Helper()
+	s := e.Signer
+	s.Now = func() time.Time { return time.Now().Add(-2 * time.Hour) }
+	tok, err := s.Sign(auth.Identity{Account: account, UserID: "u-old", Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// RogueToken signs an otherwise valid token with an unknown key.
+func (e *Env) RogueToken(t testing.TB, account string, role auth.Role) string {
+	t.Helper()
+	tok, err := e.Rogue.Sign(auth.Identity{Account: account, UserID: "u-rogue", Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Request describes one call.
+type Request struct {
+	Method, Path, Token string
+	Body                any // string, []byte or a value to marshal
+	Header              map[string]string
+}
+
+// Response is a recorded answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v.
+func (r Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// ErrorCode returns error.code of a JSON error body ("" if it is not one).
+func (r Response) ErrorCode() string {
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Code
+}
+
+// Do serves req with h.
+func Do(t testing.TB, h http.Handler, req Request) Response {
+	t.Helper()
+	var body io.Reader
+	switch b := req.Body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	case []byte:
+		body = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	r := httptest.NewRequest(req.Method, req.Path, body)
+	if req.Token != "" {
+		r.Header.Set("Authorization", "Bearer "+req.Token)
+	}
+	for k, v := range req.Header {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return Response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+}
+
+// Connect makes account look installed: the sandbox admin's token stored as the
+// admin token, Sell marked connected with the admin as superior manager, and the
+// Sell app in Chat and Chat app in Sell enabled (as install leaves them).
+func (e *Env) Connect(t testing.TB, account string) {
+	t.Helper()
+	ctx := context.Background()
+	admin, ok := e.Sell.User(selltest.DemoAdminEmail)
+	if !ok {
+		t.Fatal("the sandbox has no demo admin")
+	}
+	tok := e.Sell.TokenFor(selltest.DemoAdminEmail)
+	if err := e.Deps.Vault.Save(ctx, account, tokens.Admin(), tok, tokens.SellUser{ID: admin.ID, Name: admin.Name, Email: admin.Email}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.Deps.Store.UpdateIntegration(ctx, account, func(in *settings.Integration) error {
+		in.SellConnected, in.Installed = true, true
+		in.SuperiorManager = &settings.SellUser{ID: admin.ID, Name: admin.Name}
+		if in.Elements == nil {
+			in.Elements = map[settings.Element]settings.ElementState{}
+		}
+		in.Elements[settings.ChatAppInSell] = settings.ElementState{Enabled: true}
+		in.Elements[settings.SellAppInChat] = settings.ElementState{Enabled: true}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SignInAgent stores a Sell token for Zendesk user zendeskUserID acting as the
+// sandbox user with sellEmail, as agent sign-in does.
+func (e *Env) SignInAgent(t testing.TB, account, zendeskUserID, sellEmail string) {
+	t.Helper()
+	u, ok := e.Sell.User(sellEmail)
+	if !ok {
+		t.Fatalf("the sandbox has no user %s", sellEmail)
+	}
+	if err := e.Deps.Vault.Save(context.Background(), account, tokens.Agent(zendeskUserID), e.Sell.TokenFor(sellEmail), tokens.SellUser{ID: u.ID, Name: u.Name, Email: u.Email}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SetSettings changes account's settings as an admin's save would: it reads them
+// (the defaults before the first save), lets change edit them and saves them at the
+// version read.
+func (e *Env) SetSettings(t testing.TB, account string, change func(*settings.Settings)) {
+	t.Helper()
+	ctx := context.Background()
+	st, v, err := e.Deps.Store.Settings(ctx, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(&st)
+	if _, err := e.Deps.Store.SaveSettings(ctx, account, st, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Install marks account as having passed the install checks, switching no element
+// on (unlike a first install, and unlike Connect).
+func (e *Env) Install(t testing.TB, account string) {
+	t.Helper()
+	if _, err := e.Deps.Store.UpdateIntegration(context.Background(), account, func(in *settings.Integration) error {
+		in.Installed = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,177 @@
+// Package app reads a function's configuration from the environment, once, and builds
+// the dependencies every function shares (store, token verifier, secrets box, logger).
+// The SAM template and the local gateway set the same variables.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/adapter/sell"
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/tokens"
+	"github.com/sellchat/sellchat/shared/domain/access"
+	"github.com/sellchat/sellchat/shared/platform/auth"
+)
+
+// Config is the environment, parsed and checked.
+type Config struct {
+	TableName        string   // TABLE_NAME
+	Region           string   // AWS_REGION (default us-east-1)
+	DynamoDBEndpoint string   // DYNAMODB_ENDPOINT: DynamoDB Local; empty in AWS
+	JWTPublicKey     string   // JWT_PUBLIC_KEY: PEM of the apps framework's RS256 key
+	JWTAudience      string   // JWT_AUDIENCE: this backend's URL as the apps framework names it
+	Accounts         []string // ACCOUNTS: comma-separated subdomains served; empty: any
+	EncryptionKey    string   // ENCRYPTION_KEY: 32 bytes, base64 or hex
+	PublicBaseURL    string   // PUBLIC_BASE_URL: where Zendesk reaches this API
+	SellAPIURL       string   // SELL_API_URL: Sell's API root (default https://api.getbase.com; the sandbox locally)
+	SellClientID     string   // SELL_CLIENT_ID: the Sell OAuth app's client id
+	SellClientSecret string   // SELL_CLIENT_SECRET
+	SellRedirectURL  string   // SELL_REDIRECT_URL: default PUBLIC_BASE_URL + /oauth/callback
+	SellScopes       []string // SELL_SCOPES: default "read write profile"
+	LogLevel         slog.Level
+	// DynamoDBTimeouts bound each DynamoDB call; not read from the environment (zero:
+	// store.DefaultTimeouts in AWS, store.LocalTimeouts on DynamoDB Local). Fault
+	// tests set it to try the deployed values against a local engine.
+	DynamoDBTimeouts store.Timeouts
+}
+
+// FromEnv reads the configuration; every problem is reported, not just the first.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		TableName:        getenv("TABLE_NAME"),
+		Region:           getenv("AWS_REGION"),
+		DynamoDBEndpoint: getenv("DYNAMODB_ENDPOINT"),
+		JWTPublicKey:     strings.ReplaceAll(getenv("JWT_PUBLIC_KEY"), `\n`, "\n"),
+		JWTAudience:      getenv("JWT_AUDIENCE"),
+		EncryptionKey:    getenv("ENCRYPTION_KEY"),
+		PublicBaseURL:    strings.TrimRight(getenv("PUBLIC_BASE_URL"), "/"),
+		SellAPIURL:       strings.TrimRight(getenv("SELL_API_URL"), "/"),
+		SellClientID:     getenv("SELL_CLIENT_ID"),
+		SellClientSecret: getenv("SELL_CLIENT_SECRET"),
+		SellRedirectURL:  getenv("SELL_REDIRECT_URL"),
+		SellScopes:       strings.Fields(getenv("SELL_SCOPES")),
+	}
+	if c.SellAPIURL == "" {
+		c.SellAPIURL = sell.DefaultBaseURL
+	}
+	if c.SellRedirectURL == "" && c.PublicBaseURL != "" {
+		c.SellRedirectURL = c.PublicBaseURL + "/oauth/callback"
+	}
+	if len(c.SellScopes) == 0 {
+		c.SellScopes = []string{"read", "write", "profile"}
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	for _, a := range strings.Split(getenv("ACCOUNTS"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.Accounts = append(c.Accounts, a)
+		}
+	}
+	var errs []error
+	need := func(name, v string) {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s is required", name))
+		}
+	}
+	need("TABLE_NAME", c.TableName)
+	need("JWT_PUBLIC_KEY", c.JWTPublicKey)
+	need("JWT_AUDIENCE", c.JWTAudience)
+	need("ENCRYPTION_KEY", c.EncryptionKey)
+	need("PUBLIC_BASE_URL", c.PublicBaseURL)
+	need("SELL_CLIENT_ID", c.SellClientID)
+	need("SELL_CLIENT_SECRET", c.SellClientSecret)
+	if c.PublicBaseURL != "" {
+		if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("PUBLIC_BASE_URL must be an http(s) URL, got %q", c.PublicBaseURL))
+		}
+	}
+	for _, a := range c.Accounts {
+		if !auth.ValidAccount(a) {
+			errs = append(errs, fmt.Errorf("ACCOUNTS: %q is not a Zendesk subdomain", a))
+		}
+	}
+	if lvl := getenv("LOG_LEVEL"); lvl != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
+			errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// Deps are the dependencies built from Config.
+type Deps struct {
+	Config   Config
+	Store    *store.Store
+	Verifier *auth.Verifier
+	Box      *secrets.Box
+	Vault    *tokens.Vault // Sell tokens at rest, and Sell clients made from them
+	Logger   *slog.Logger
+}
+
+// Gate is the access gate over the deployment's table and token vault: the one
+// value agent routes open sessions with.
+func (d *Deps) Gate() access.Gate { return access.Gate{Store: d.Store, Vault: d.Vault} }
+
+// SellOAuth returns the Sell OAuth app's configuration.
+func (c Config) SellOAuth() *oauth2.Config {
+	return sell.OAuthConfig(c.SellAPIURL, c.SellClientID, c.SellClientSecret, c.SellRedirectURL, c.SellScopes)
+}
+
+// Build turns the configuration into dependencies.
+func Build(ctx context.Context, c Config) (*Deps, error) {
+	key, err := auth.ParsePublicKey([]byte(c.JWTPublicKey))
+	if err != nil {
+		return nil, fmt.Errorf("JWT_PUBLIC_KEY: %w", err)
+	}
+	rawKey, err := secrets.ParseKey(c.EncryptionKey)
+	if err != nil {
+		return nil, fmt.Errorf("ENCRYPTION_KEY: %w", err)
+	}
+	box, err := secrets.NewBox(rawKey)
+	if err != nil {
+		return nil, fmt.Errorf("ENCRYPTION_KEY: %w", err)
+	}
+	db, err := store.NewClientWith(ctx, c.Region, c.DynamoDBEndpoint, c.DynamoDBTimeouts)
+	if err != nil {
+		return nil, err
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+	st := store.New(db, c.TableName)
+	return &Deps{
+		Config:   c,
+		Store:    st,
+		Vault:    tokens.NewVault(st, box, c.SellOAuth(), c.SellAPIURL),
+		Verifier: auth.NewVerifier(key, c.JWTAudience, c.Accounts),
+		Box:      box,
+		Logger:   logger,
+	}, nil
+}
+
+// MustLoad reads the environment and builds the dependencies, or exits with a message
+// a person can act on: a Lambda that cannot start should say why in its first log line.
+func MustLoad() *Deps {
+	c, err := FromEnv(os.Getenv)
+	if err == nil {
+		var d *Deps
+		if d, err = Build(context.Background(), c); err == nil {
+			slog.SetDefault(d.Logger)
+			return d
+		}
+	}
+	slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("cannot start", "err", err.Error())
+	os.Exit(1)
+	return nil
+}
