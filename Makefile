@@ -9,7 +9,7 @@ FUNCTIONS  := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 
-.PHONY: help setup browser run test build bench lint clean deploy replay fuzz soak
+.PHONY: help setup browser run test build bench lint clean deploy replay fuzz soak apps
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ build: ## build every function's bootstrap for provided.al2023 (ARCH=arm64|amd64
 	  f=$(BUILD_DIR)/$(ARCH)/$$fn/bootstrap; \
 	  awk -v fn=$$fn -v f=$$f -v s=$$(stat -c %s $$f) 'BEGIN { printf "  %-12s %s  %.2f MB\n", fn, f, s/1048576 }'; \
 	done
+
+apps: ## write the Zendesk app packages to bin/apps/
+	go run ./infra/cmd/apps -src infra/apps -out $(BUILD_DIR)/apps
 
 # sam build (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set;
 # SettingsFunction builds functions/settings.
