@@ -1,0 +1,221 @@
+package zendesk
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// This file is the single place for what we assume about Zendesk where its public
+// documentation, as far as we could read it, does not settle the matter (the notes in
+// shared/reference/zendesk-surface.md and chat-and-zendesk.md say what was seen). The
+// client and the sandbox (package zendesktest) both read these values, so if the live
+// API turns out to differ the fix starts here, and the sandbox keeps telling the truth
+// about our assumptions. Confirmed contracts live next to the code that uses them, each
+// with the page it was read on.
+
+// --- OAuth ---------------------------------------------------------------------------
+
+// The Chat API's OAuth endpoints for accounts integrated with Support. Doubt: Zendesk's
+// own tutorial ("Generating a REST API token for integrated Chat accounts",
+// https://support.zendesk.com/hc/en-us/articles/4408828740762) was only visible up to
+// its opening; the URLs come from public clients that follow it (Airbyte's
+// ZendeskChatOAuthFlow, an omniauth strategy, a vendor's setup guide), which all use
+// www.zopim.com with the Support subdomain as a subdomain= parameter of the authorize
+// URL, client credentials in the token request's body, and scopes "read", "write",
+// "chat".
+const (
+	ChatOAuthBaseURL       = "https://www.zopim.com"
+	ChatAuthorizePath      = "/oauth2/authorizations/new"
+	ChatTokenPath          = "/oauth2/token"
+	ChatSubdomainParameter = "subdomain"
+)
+
+// SupportTokenRequestsMayBeForms records that POST /oauth/tokens accepts an
+// application/x-www-form-urlencoded body with client_id and client_secret in it, which
+// is what golang.org/x/oauth2 sends. Doubt: the reference page
+// (https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/) says
+// the parameters "must be formatted as JSON"; public clients post forms and get tokens.
+// The sandbox accepts both.
+const SupportTokenRequestsMayBeForms = true
+
+// OAuth token-endpoint errors are RFC 6749 JSON ({"error":"invalid_grant",
+// "error_description":…}, 400; 401 invalid_client). Doubt: unconfirmed for both hosts;
+// it is the shape golang.org/x/oauth2 parses into *oauth2.RetrieveError.
+const TokenErrorStatus = http.StatusBadRequest
+
+// Refresh tokens rotate: a refresh returns a new refresh token and the old pair stops
+// working. Confirmed for Support ("invalidating the previous access and refresh tokens",
+// grant_type_tokens page above); assumed for Chat. Assuming it forces callers to persist
+// every refreshed token, which is right either way.
+const RefreshTokensRotate = true
+
+// DefaultTokenLifetime is how long the sandbox's access tokens live when the token
+// request names no expires_in. Doubt: Zendesk lets a Support client ask for expires_in
+// between 300 and 172800 seconds (grant_type_tokens page); the default is not stated,
+// nor whether Chat tokens expire at all.
+const DefaultTokenLifetime = 2 * time.Hour
+
+// Bounds of expires_in on a Support token request (grant_type_tokens page; read from a
+// vendor's copy of it, hence listed here).
+const (
+	MinTokenLifetime = 300 * time.Second
+	MaxTokenLifetime = 172800 * time.Second
+)
+
+// SupportAndChatTokensAreSeparate records that a Support token cannot call the Chat API
+// and a Chat token cannot call the Support API. Half confirmed: Zendesk staff wrote that
+// "credentials for Support API resources … cannot authenticate Chat API requests"
+// (https://support.zendesk.com/hc/en-us/community/posts/4417994757786); the other half
+// is assumed. The sandbox answers 401 to a token of the other family.
+const SupportAndChatTokensAreSeparate = true
+
+// --- errors and rate limits ------------------------------------------------------------
+
+// Error bodies are {"error": code, "description": text}, with "error" sometimes an
+// object {"title","message"}; a bad token is 401 {"error":"invalid_token",
+// "error_description":…}. Doubt: recalled from Zendesk's Support API and seen in public
+// clients; the Chat API on the Support host is assumed to answer alike. The client reads
+// all of these forms and never shows the text to users.
+const (
+	CodeInvalidToken = "invalid_token"
+	CodeNotFound     = "RecordNotFound"
+	CodeForbidden    = "Forbidden"
+	RateLimitedText  = "Number of allowed API requests per minute exceeded"
+)
+
+// Rate limits. Confirmed: over the limit Zendesk answers 429 with a Retry-After header
+// "that tells you how many seconds to wait"
+// (https://developer.zendesk.com/api-reference/introduction/rate-limits); a captured 429
+// had a text/plain body "Number of allowed API requests per minute exceeded"
+// (https://support.zendesk.com/hc/en-us/community/posts/4600766234138), so the client
+// must not need JSON there. Doubt: the Chat API's limit; a vendor's guide gives 200 a
+// minute on all plans, Support's Team plan has the same, and we use it for every call
+// but the export. Support's incremental exports allow 10 a minute
+// (https://developer.zendesk.com/api-reference/ticketing/ticket-management/incremental_exports/),
+// which we assume for the chat export too. Zendesk counts per account; the sandbox
+// counts per token, which is the same for sellchat (one token per account and product).
+const (
+	RateLimitPerMinute       = 200
+	ExportRateLimitPerMinute = 10
+)
+
+// --- the chat export -------------------------------------------------------------------
+
+// A start_time younger than ExportMinAge is refused. Confirmed: "The start_time value
+// must be more than five minutes in the past otherwise the export request will be
+// rejected" (https://developer.zendesk.com/api-reference/live-chat/chat-api/
+// incremental_export/). Doubt: how it is refused. We assume the answer of Support's
+// incremental exports, seen in several public clients: 422 {"error":"InvalidValue",
+// "description":"Too recent start_time. Use a start_time older than 5 minutes"}. The
+// client maps a 400 or 422 of the export that names start_time to ErrStartTimeTooRecent.
+const (
+	TooRecentStatus      = http.StatusUnprocessableEntity
+	TooRecentCode        = "InvalidValue"
+	TooRecentDescription = "Too recent start_time. Use a start_time older than 5 minutes"
+)
+
+// Export paging. Confirmed: items come ordered by update timestamp, a chat updated again
+// comes again, limit defaults to and tops out at 1000, and fields=chats(*) returns whole
+// chats (page above); a page is {chats, count, end_time, end_id, next_page} (Airbyte's
+// fixtures). Doubt: we assume start_time is inclusive, that start_id continues after the
+// chat of that id among chats updated in the end_time second, that next_page is
+// start_time=end_time&start_id=end_id with the same fields and limit and is present on
+// every page (an empty page echoes the request), and that a next_page younger than
+// ExportMinAge is refused like any start_time. A short page (count < limit) means "no
+// more for now".
+const ExportNextPageAlways = true
+
+// Chat timestamps are RFC 3339 strings with second precision ("2021-04-27T15:09:17Z",
+// as in Zendesk's chat example and Airbyte's fixtures). Doubt: some exports are said to
+// carry epoch numbers; the client reads both, the sandbox writes strings.
+const ChatTimestampLayout = time.RFC3339
+
+// --- the Chat account and its owner ----------------------------------------------------
+
+// Chat plan names as GET /api/v2/chat/account reports them in plan.name, lowest first.
+// Doubt: the plan object's fields are documented (Singer's schema) but not its values;
+// Airbyte's fixture writes "Enterprise", so the client compares without case.
+var ChatPlans = []string{"lite", "team", "professional", "enterprise"}
+
+// ChatPhaseExposed is false: neither the Chat account JSON (account_key, billing,
+// create_date, plan, status: https://developer.zendesk.com/api-reference/live-chat/
+// chat-api/accounts/) nor anything else we read tells the Chat phase. The sandbox does
+// not invent one; the install check must learn it another way (asked of the admin).
+const ChatPhaseExposed = false
+
+// The account owner. Support's user JSON has no owner flag (the users reference lists
+// role, role_type, custom_role_id and no owner:
+// https://developer.zendesk.com/api-reference/ticketing/users/users/), and no Support
+// account endpoint we could read names one. The Chat Agents API documents a read-only,
+// deprecated roles object {"owner","administrator"}, "owner: owner of the account"
+// (https://developer.zendesk.com/api-reference/live-chat/chat-api/agents/), which is what
+// the Chat phase-4 install rule needs. Doubts: that GET /api/v2/chat/agents/me exists on
+// the Support host as /api/v2/agents/me does on the old one; that since_id is inclusive
+// and limit tops out at ChatAgentsPageLimit; that in integrated accounts a Chat agent's
+// id is the agent's Support user id (the chat JSON's agent_ids and nick "agent:<id>" are
+// read that way).
+const (
+	ChatOwnerFromAgentRoles = true
+	ChatAgentIDIsUserID     = true
+	ChatAgentsPageLimit     = 100
+)
+
+// Who may call what. Doubt: Zendesk documents Chat account and agents as "Allowed for
+// Admin"; for the rest we assume: the chat export, installations and the app's public
+// key need an admin (the Chat account owner counts as one); an end user may read only
+// their own user; agents read any user.
+const AdminOnlyAppsAndExport = true
+
+// --- apps ------------------------------------------------------------------------------
+
+// The app's public key is served as a PKIX PEM block ("BEGIN PUBLIC KEY"). Doubt: the
+// endpoint is named by public code and the reference (GET
+// /api/v2/apps/{app_id}/public_key.pem), the block type is not; the client also accepts
+// PKCS#1 ("BEGIN RSA PUBLIC KEY") and refuses any key that is not RSA.
+const PublicKeyPEMType = "PUBLIC KEY"
+
+// OneInstallationPerApp records that GET /api/v2/apps/installations.json lists one
+// installation per installed app, whose id is the one the app's signed tokens name,
+// whichever product (Support, Chat, Sell) the iframe runs in. Doubt: a multi-product app
+// may have one installation per product; the installer should store the id it is shown
+// in the token it verifies first.
+const OneInstallationPerApp = true
+
+// --- signed app tokens (ZAF signed URLs) -----------------------------------------------
+
+// The apps framework's signed-URL token is RS256 with the app's key (confirmed,
+// https://developer.zendesk.com/documentation/apps/build-an-app/building-a-server-side-app/part-5-secure-the-app/).
+// Its claims are known from a third-party verifier that cites the claims table; the
+// exact values below are assumptions to check against one real token:
+//   - iss is the account host, "<subdomain>.zendesk.com" (AppTokenIssuer);
+//   - aud is the installation's API URL (AppTokenAudience);
+//   - sub is the viewing user's id as a decimal string;
+//   - iat = nbf, and exp five minutes later (AppTokenLifetime);
+//   - qsh hashes the request in a way we do not know: a verifier must not check it, the
+//     sandbox fills in an opaque hash;
+//   - cnf.jku is the app's public_key.pem URL (AppTokenKeyURL): never fetch a key from a
+//     URL a token names; use the configured app id;
+//   - context holds product and location, e.g. "chat" / "chat_sidebar".
+const AppTokenLifetime = 5 * time.Minute
+
+// AppTokenIssuer is the iss of an account's signed app tokens.
+func AppTokenIssuer(subdomain string) string { return subdomain + ".zendesk.com" }
+
+// AppTokenAudience is the aud of the tokens an installation's iframes receive.
+func AppTokenAudience(subdomain string, installationID int64) string {
+	return "https://" + subdomain + ".zendesk.com/api/v2/apps/installations/" + strconv.FormatInt(installationID, 10) + ".json"
+}
+
+// AppTokenKeyURL is the cnf.jku of an app's tokens.
+func AppTokenKeyURL(subdomain string, appID int64) string {
+	return "https://" + subdomain + ".zendesk.com/api/v2/apps/" + strconv.FormatInt(appID, 10) + "/public_key.pem"
+}
+
+// --- Support webhooks ------------------------------------------------------------------
+
+// WebhookTimestampLayout is how X-Zendesk-Webhook-Signature-Timestamp is written.
+// Doubt: the signature recipe is confirmed (https://developer.zendesk.com/documentation/
+// webhooks/verifying/: base64(HMACSHA256(TIMESTAMP + BODY))) but the header's format is
+// only shown in examples; we assume RFC 3339 in UTC to the second.
+const WebhookTimestampLayout = time.RFC3339
