@@ -146,21 +146,7 @@ func TestBootstrapsAnswerTheirEvents(t *testing.T) {
 				"{{ADMIN_TOKEN}}": env.Token(t, "acme", auth.RoleAdmin),
 				"{{AGENT_TOKEN}}": env.Token(t, "acme", auth.RoleAgent),
 			}
-			rt := lambdaruntime.NewServer()
-			defer rt.Close()
-			var logs bytes.Buffer
-			proc, err := rt.Start(filepath.Join(bin, fn, "bootstrap"), env.Environ(), &logs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				if err := proc.Stop(); err != nil {
-					t.Error(err)
-				}
-				if t.Failed() {
-					t.Logf("function logs:\n%s", logs.String())
-				}
-			}()
+			rt := startBootstrap(t, bin, fn, env)
 			for _, exp := range exps {
 				raw, err := os.ReadFile(filepath.Join("..", "events", fn, exp.event+".json"))
 				if err != nil {
@@ -392,6 +378,29 @@ func checkRouteKey(t *testing.T, name string, ev events.APIGatewayV2HTTPRequest)
 			return
 		}
 	}
+}
+
+// startBootstrap runs the bootstrap of function fn from bin, configured for env,
+// under a fresh Lambda Runtime API, and returns that API to invoke it through. The
+// function is stopped when the test ends, and its logs shown if the test failed.
+func startBootstrap(t *testing.T, bin, fn string, env *apptest.Env) *lambdaruntime.Server {
+	t.Helper()
+	rt := lambdaruntime.NewServer()
+	t.Cleanup(rt.Close)
+	var logs bytes.Buffer
+	proc, err := rt.Start(filepath.Join(bin, fn, "bootstrap"), env.Environ(), &logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := proc.Stop(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("function logs:\n%s", logs.String())
+		}
+	})
+	return rt
 }
 
 // buildBootstraps builds with the Makefile's own recipe, so the flags under test are

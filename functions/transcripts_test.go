@@ -1,7 +1,6 @@
 package functions_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/sellchat/sellchat/infra/lambdaruntime"
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
 	"github.com/sellchat/sellchat/shared/domain/chats"
 	"github.com/sellchat/sellchat/shared/domain/settings"
@@ -42,21 +40,7 @@ func TestTranscriptsBootstrapHandlesStreamEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rt := lambdaruntime.NewServer()
-	defer rt.Close()
-	var logs bytes.Buffer
-	proc, err := rt.Start(filepath.Join(bin, "transcripts", "bootstrap"), env.Environ(), &logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := proc.Stop(); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("function logs:\n%s", logs.String())
-		}
-	}()
+	rt := startBootstrap(t, bin, "transcripts", env)
 	invoke := func(name string) events.DynamoDBEventResponse {
 		t.Helper()
 		raw, err := os.ReadFile(filepath.Join("..", "events", "transcripts", name))

@@ -59,15 +59,8 @@ func TestThePollerHandsNewItemsToTheHandler(t *testing.T) {
 	s := storetest.New(t)
 	got := make(chan events.DynamoDBEventRecord, 100)
 	p := &streams.Poller{DB: s.Client(), Table: s.Table(), Idle: 20 * time.Millisecond,
-		Handler: func(_ context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-			for _, r := range ev.Records {
-				got <- r
-			}
-			return events.DynamoDBEventResponse{}, nil
-		}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
+		Handler: forward(got)}
+	stop := run(t, p)
 	type item struct {
 		Text  string          `json:"text"`
 		Flags map[string]bool `json:"flags"`
@@ -90,8 +83,30 @@ func TestThePollerHandsNewItemsToTheHandler(t *testing.T) {
 			t.Fatalf("only %d of 3 records arrived", i)
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	stop()
+}
+
+// forward is a handler that hands every record it is given to got.
+func forward(got chan<- events.DynamoDBEventRecord) streams.Handler {
+	return func(_ context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+		for _, r := range ev.Records {
+			got <- r
+		}
+		return events.DynamoDBEventResponse{}, nil
+	}
+}
+
+// run starts p in the background; stop cancels it and fails the test if the
+// poller ended with an error.
+func run(t *testing.T, p *streams.Poller) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	return func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -35,9 +35,7 @@ func TestAnInvocationThatOutlivesItsTimeoutFailsAndIsRetriedLikeLambda(t *testin
 			return events.DynamoDBEventResponse{}, nil
 		},
 		OnDead: func(recs []events.DynamoDBEventRecord) { dead <- recs }}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
+	stop := run(t, p)
 	if err := s.Put(context.Background(), store.Key{Account: "acme", SK: "X#1"}, map[string]string{"a": "b"}); err != nil {
 		t.Fatal(err)
 	}
@@ -57,10 +55,7 @@ func TestAnInvocationThatOutlivesItsTimeoutFailsAndIsRetriedLikeLambda(t *testin
 			t.Fatal("the handler ran without its invocation's deadline")
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 }
 
 // TestThePollerGoesOnWhenItsIteratorIsTrimmed: DynamoDB Local answers an iterator
@@ -73,16 +68,9 @@ func TestThePollerGoesOnWhenItsIteratorIsTrimmed(t *testing.T) {
 	opened := make(chan struct{}, 1)
 	got := make(chan events.DynamoDBEventRecord, 10)
 	p := &streams.Poller{DB: s.Client(), Table: s.Table(), Idle: 20 * time.Millisecond,
-		Logger: slog.New(&signalOn{msg: "stream: shard opened", ch: opened}),
-		Handler: func(_ context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-			for _, r := range ev.Records {
-				got <- r
-			}
-			return events.DynamoDBEventResponse{}, nil
-		}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
+		Logger:  slog.New(&signalOn{msg: "stream: shard opened", ch: opened}),
+		Handler: forward(got)}
+	stop := run(t, p)
 	select {
 	case <-opened:
 	case <-time.After(30 * time.Second):
@@ -100,10 +88,7 @@ func TestThePollerGoesOnWhenItsIteratorIsTrimmed(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the item written after the iterator was trimmed never reached the handler")
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 }
 
 // signalOn is a log handler that signals once a record with msg is logged.

@@ -132,10 +132,7 @@ func TestPersistingTokenSource(t *testing.T) {
 	})
 	t.Run("a token Sell rejects is refreshed and the call retried once", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t, selltest.Options{})
-		tok := srv.TokenFor(selltest.DemoAdminEmail)
-		ts := sell.PersistingTokenSource(ctx, srv.OAuthConfig(""), tok, nil)
-		c, _ := newClient(t, srv, ts)
+		srv, tok, c := refreshingAdmin(t, ctx)
 		srv.ExpireToken(tok.AccessToken)
 		var wg sync.WaitGroup
 		for range 50 {
@@ -152,10 +149,7 @@ func TestPersistingTokenSource(t *testing.T) {
 	})
 	t.Run("a revoked grant surfaces as ErrUnauthorized", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t, selltest.Options{})
-		tok := srv.TokenFor(selltest.DemoAdminEmail)
-		ts := sell.PersistingTokenSource(ctx, srv.OAuthConfig(""), tok, nil)
-		c, _ := newClient(t, srv, ts)
+		srv, tok, c := refreshingAdmin(t, ctx)
 		srv.RevokeToken(tok.RefreshToken)
 		_, err := c.Self(ctx)
 		if !errors.Is(err, sell.ErrUnauthorized) {
@@ -210,4 +204,14 @@ func TestPersistingTokenSource(t *testing.T) {
 			t.Fatalf("err = %v, want invalid_grant", err)
 		}
 	})
+}
+
+// refreshingAdmin starts a sandbox and a client of its admin whose token source
+// refreshes a token Sell rejects (and saves the new one nowhere).
+func refreshingAdmin(t *testing.T, ctx context.Context) (*selltest.Server, *oauth2.Token, *sell.Client) {
+	t.Helper()
+	srv := newServer(t, selltest.Options{})
+	tok := srv.TokenFor(selltest.DemoAdminEmail)
+	c, _ := newClient(t, srv, sell.PersistingTokenSource(ctx, srv.OAuthConfig(""), tok, nil))
+	return srv, tok, c
 }

@@ -19,8 +19,7 @@ import (
 
 func TestReadOperations(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, selltest.Options{})
-	c := clientFor(t, srv, selltest.DemoAdminEmail)
+	srv, c := adminClient(t)
 	ctx := context.Background()
 
 	t.Run("the current user is the token's owner", func(t *testing.T) {
@@ -149,8 +148,7 @@ func TestReadOperations(t *testing.T) {
 
 func TestCreateLead(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, selltest.Options{})
-	c := clientFor(t, srv, selltest.DemoAdminEmail)
+	srv, c := adminClient(t)
 	ctx := context.Background()
 
 	t.Run("a lead is created with status, source, owner and custom fields", func(t *testing.T) {
@@ -204,8 +202,7 @@ func TestCreateLead(t *testing.T) {
 
 func TestLeadSources(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, selltest.Options{})
-	c := clientFor(t, srv, selltest.DemoAdminEmail)
+	_, c := adminClient(t)
 	ctx := context.Background()
 
 	before, err := c.LeadSources(ctx)
@@ -382,8 +379,7 @@ func TestFind(t *testing.T) {
 
 	t.Run("a lookup costs two calls with the search api", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t, selltest.Options{})
-		c := clientFor(t, srv, selltest.DemoAdminEmail)
+		srv, c := adminClient(t)
 		m, err := c.Find(context.Background(), visitor(selltest.DemoVeraEmail, "+1 415 555 0100"))
 		if err != nil || len(m.Leads) != 1 {
 			t.Fatalf("Find = %+v, %v", m, err)
@@ -428,8 +424,7 @@ func TestErrors(t *testing.T) {
 	})
 	t.Run("a create refused with 429 is retried and creates one lead", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t, selltest.Options{})
-		c := clientFor(t, srv, selltest.DemoAdminEmail)
+		srv, c := adminClient(t)
 		before := len(srv.Leads())
 		srv.FailNext(2, http.StatusTooManyRequests)
 		if _, err := c.CreateLead(ctx, sell.NewLead{LastName: "Retry"}); err != nil {
@@ -453,35 +448,44 @@ func TestErrors(t *testing.T) {
 			t.Errorf("client waited %v", sl.all())
 		}
 	})
-	t.Run("a read is retried after a 503", func(t *testing.T) {
-		t.Parallel()
-		srv := newServer(t, selltest.Options{})
-		c := clientFor(t, srv, selltest.DemoAdminEmail)
-		srv.FailNext(1, http.StatusServiceUnavailable)
-		if _, err := c.Lead(ctx, selltest.DemoVeraLeadID); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("a read failing every attempt is a server error", func(t *testing.T) {
-		t.Parallel()
-		srv := newServer(t, selltest.Options{})
-		c := clientFor(t, srv, selltest.DemoAdminEmail, func(o *sell.Options) { o.MaxAttempts = 3 })
-		srv.FailNext(5, http.StatusInternalServerError)
-		_, err := c.Lead(ctx, selltest.DemoVeraLeadID)
-		if !errors.Is(err, sell.ErrServer) || srv.Calls("GET /v2/leads/2001") != 3 {
-			t.Fatalf("err = %v after %d calls", err, srv.Calls("GET /v2/leads/2001"))
-		}
-	})
-	t.Run("a create is not retried after a 500", func(t *testing.T) {
-		t.Parallel()
-		srv := newServer(t, selltest.Options{})
-		c := clientFor(t, srv, selltest.DemoAdminEmail)
-		srv.FailNext(1, http.StatusInternalServerError)
-		_, err := c.CreateLead(ctx, sell.NewLead{LastName: "Once"})
-		if !errors.Is(err, sell.ErrServer) || srv.Calls("POST /v2/leads") != 1 {
-			t.Fatalf("err = %v after %d calls", err, srv.Calls("POST /v2/leads"))
-		}
-	})
+	// Sell failing the next calls with a status: what the call answers and, where
+	// path is set, how many times the client sent it.
+	getVera := func(c *sell.Client) error { _, err := c.Lead(ctx, selltest.DemoVeraLeadID); return err }
+	for _, tc := range []struct {
+		name         string
+		mod          func(*sell.Options)
+		fail, status int
+		call         func(*sell.Client) error
+		want         error // nil: the call succeeds
+		path         string
+		calls        int
+	}{
+		{name: "a read is retried after a 503", fail: 1, status: http.StatusServiceUnavailable, call: getVera},
+		{name: "a read failing every attempt is a server error", mod: func(o *sell.Options) { o.MaxAttempts = 3 },
+			fail: 5, status: http.StatusInternalServerError, call: getVera,
+			want: sell.ErrServer, path: "GET /v2/leads/2001", calls: 3},
+		{name: "a create is not retried after a 500", fail: 1, status: http.StatusInternalServerError,
+			call: func(c *sell.Client) error { _, err := c.CreateLead(ctx, sell.NewLead{LastName: "Once"}); return err },
+			want: sell.ErrServer, path: "POST /v2/leads", calls: 1},
+		{name: "a forbidden answer maps to ErrForbidden", fail: 1, status: http.StatusForbidden,
+			call: func(c *sell.Client) error { _, err := c.Self(ctx); return err },
+			want: sell.ErrForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, selltest.Options{})
+			var mods []func(*sell.Options)
+			if tc.mod != nil {
+				mods = append(mods, tc.mod)
+			}
+			c := clientFor(t, srv, selltest.DemoAdminEmail, mods...)
+			srv.FailNext(tc.fail, tc.status)
+			err := tc.call(c)
+			if !errors.Is(err, tc.want) || (tc.path != "" && srv.Calls(tc.path) != tc.calls) {
+				t.Fatalf("err = %v after %d calls; want %v after %d", err, srv.Calls(tc.path), tc.want, tc.calls)
+			}
+		})
+	}
 	t.Run("a create is not retried after a timeout", func(t *testing.T) {
 		t.Parallel()
 		srv := newServer(t, selltest.Options{})
@@ -492,15 +496,6 @@ func TestErrors(t *testing.T) {
 		_, err := c.CreateLead(ctx, sell.NewLead{LastName: "Hang"})
 		if err == nil || srv.Calls("POST /v2/leads") != 1 {
 			t.Fatalf("err = %v after %d calls", err, srv.Calls("POST /v2/leads"))
-		}
-	})
-	t.Run("a forbidden answer maps to ErrForbidden", func(t *testing.T) {
-		t.Parallel()
-		srv := newServer(t, selltest.Options{})
-		c := clientFor(t, srv, selltest.DemoAdminEmail)
-		srv.FailNext(1, http.StatusForbidden)
-		if _, err := c.Self(ctx); !errors.Is(err, sell.ErrForbidden) {
-			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("a token without the write scope cannot create", func(t *testing.T) {
@@ -622,8 +617,7 @@ func TestMetadataCache(t *testing.T) {
 
 func TestPoolRotation(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, selltest.Options{})
-	c := clientFor(t, srv, selltest.DemoAdminEmail)
+	_, c := adminClient(t)
 	counts := map[int64]int{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -650,8 +644,7 @@ func TestPoolRotation(t *testing.T) {
 // the email alone: that would hide a visitor from the agent.
 func TestAPhoneSearchNeedsAPhoneReader(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, selltest.Options{})
-	c := clientFor(t, srv, selltest.DemoAdminEmail)
+	srv, c := adminClient(t)
 	_, err := c.Find(context.Background(), sell.Visitor{Email: selltest.DemoVeraEmail, Phone: "+1 415 555 0100"})
 	if !errors.Is(err, sell.ErrNoPhoneReader) {
 		t.Fatalf("Find without ReadPhone = %v, want ErrNoPhoneReader", err)

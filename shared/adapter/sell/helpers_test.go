@@ -84,6 +84,14 @@ func clientFor(t testing.TB, srv *selltest.Server, email string, mod ...func(*se
 	return c
 }
 
+// adminClient starts a demo sandbox, as newServer does, and returns it with a
+// client of its admin.
+func adminClient(t testing.TB) (*selltest.Server, *sell.Client) {
+	t.Helper()
+	srv := newServer(t, selltest.Options{})
+	return srv, clientFor(t, srv, selltest.DemoAdminEmail)
+}
+
 // fakeClock is a settable clock shared by a sandbox and a client.
 type fakeClock struct {
 	mu sync.Mutex

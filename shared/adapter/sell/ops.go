@@ -32,59 +32,33 @@ func joinIDs(ids []int64) string {
 // Self returns the user owning the token (/v2/users/self). It is also the
 // cheapest way to check that a token works.
 func (c *Client) Self(ctx context.Context) (User, error) {
-	u, err := getOne[User](ctx, c, "/v2/users/self", nil)
-	if err != nil {
-		return User{}, fmt.Errorf("sell: get current user: %w", err)
-	}
-	return u, nil
+	return get[User](ctx, c, "/v2/users/self", "current user")
 }
 
 // Account returns the token's Sell account (/v2/accounts/self).
 func (c *Client) Account(ctx context.Context) (Account, error) {
-	a, err := getOne[Account](ctx, c, "/v2/accounts/self", nil)
-	if err != nil {
-		return Account{}, fmt.Errorf("sell: get account: %w", err)
-	}
-	return a, nil
+	return get[Account](ctx, c, "/v2/accounts/self", "account")
 }
 
 // Users returns every user of the account, pool phantoms included, from the
 // metadata cache when fresh.
 func (c *Client) Users(ctx context.Context) ([]User, error) {
-	us, err := c.cachedList(ctx, "users", func() (any, error) {
-		return listAll[User](ctx, c, "/v2/users", url.Values{"sort_by": {"id:asc"}}, metaPages)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sell: list users: %w", err)
-	}
-	return slices.Clone(us.([]User)), nil
+	return cachedMeta[User](ctx, c, "users", "/v2/users", url.Values{"sort_by": {"id:asc"}}, "users")
 }
 
 // User returns one user.
 func (c *Client) User(ctx context.Context, id int64) (User, error) {
-	u, err := getOne[User](ctx, c, idPath("/v2/users", id), nil)
-	if err != nil {
-		return User{}, fmt.Errorf("sell: get user %d: %w", id, err)
-	}
-	return u, nil
+	return getByID[User](ctx, c, "/v2/users", "user", id)
 }
 
 // Lead returns one lead. A lead the token may not see is ErrNotFound.
 func (c *Client) Lead(ctx context.Context, id int64) (Lead, error) {
-	l, err := getOne[Lead](ctx, c, idPath("/v2/leads", id), nil)
-	if err != nil {
-		return Lead{}, fmt.Errorf("sell: get lead %d: %w", id, err)
-	}
-	return l, nil
+	return getByID[Lead](ctx, c, "/v2/leads", "lead", id)
 }
 
 // Leads returns the leads with the given ids (one call per 100 ids).
 func (c *Client) Leads(ctx context.Context, ids ...int64) ([]Lead, error) {
-	out, err := byIDs[Lead](ctx, c, "/v2/leads", ids)
-	if err != nil {
-		return nil, fmt.Errorf("sell: list leads: %w", err)
-	}
-	return out, nil
+	return byIDs[Lead](ctx, c, "leads", ids)
 }
 
 // CreateLead creates a lead. When l.OwnerID is a distribution pool's phantom
@@ -92,49 +66,72 @@ func (c *Client) Leads(ctx context.Context, ids ...int64) ([]Lead, error) {
 // Sell chose. Creation is not retried after a server error or timeout (it may
 // have happened), only after a 429, which Sell answers before doing anything.
 func (c *Client) CreateLead(ctx context.Context, l NewLead) (Lead, error) {
-	out, err := postOne[Lead](ctx, c, "/v2/leads", l)
-	if err != nil {
-		return Lead{}, fmt.Errorf("sell: create lead: %w", err)
-	}
-	return out, nil
+	return create[Lead](ctx, c, "/v2/leads", l, "lead")
 }
 
 // Contact returns one contact (person or company).
 func (c *Client) Contact(ctx context.Context, id int64) (Contact, error) {
-	ct, err := getOne[Contact](ctx, c, idPath("/v2/contacts", id), nil)
-	if err != nil {
-		return Contact{}, fmt.Errorf("sell: get contact %d: %w", id, err)
-	}
-	return ct, nil
+	return getByID[Contact](ctx, c, "/v2/contacts", "contact", id)
 }
 
 // Contacts returns the contacts with the given ids, e.g. the companies of
 // matched persons.
 func (c *Client) Contacts(ctx context.Context, ids ...int64) ([]Contact, error) {
-	out, err := byIDs[Contact](ctx, c, "/v2/contacts", ids)
+	return byIDs[Contact](ctx, c, "contacts", ids)
+}
+
+// get fetches the record at path; what names it in the error.
+func get[T any](ctx context.Context, c *Client, path, what string) (T, error) {
+	v, err := getOne[T](ctx, c, path, nil)
 	if err != nil {
-		return nil, fmt.Errorf("sell: list contacts: %w", err)
+		var zero T
+		return zero, fmt.Errorf("sell: get %s: %w", what, err)
+	}
+	return v, nil
+}
+
+// getByID fetches record id of the collection at path; kind names it in the error.
+func getByID[T any](ctx context.Context, c *Client, path, kind string, id int64) (T, error) {
+	return get[T](ctx, c, idPath(path, id), kind+" "+strconv.FormatInt(id, 10))
+}
+
+// create posts in to the collection at path and returns the record Sell made;
+// what names it in the error.
+func create[T any](ctx context.Context, c *Client, path string, in any, what string) (T, error) {
+	v, err := postOne[T](ctx, c, path, in)
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("sell: create %s: %w", what, err)
+	}
+	return v, nil
+}
+
+// byIDs lists the records of a collection ("leads", "contacts") with the given
+// ids: one call per 100 ids, run concurrently.
+func byIDs[T any](ctx context.Context, c *Client, collection string, ids []int64) ([]T, error) {
+	var g errgroup.Group
+	out, err := gather(&g, slices.Collect(slices.Chunk(uniqueIDs(ids), wire.MaxPerPage)), func(chunk []int64) ([]T, error) {
+		q := url.Values{"ids": {joinIDs(chunk)}, "per_page": {strconv.Itoa(wire.MaxPerPage)}}
+		return listPage[T](ctx, c, "/v2/"+collection, q)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sell: list %s: %w", collection, err)
 	}
 	return out, nil
 }
 
-func byIDs[T any](ctx context.Context, c *Client, path string, ids []int64) ([]T, error) {
-	ids = uniqueIDs(ids)
-	var g errgroup.Group
-	chunks := slices.Collect(slices.Chunk(ids, wire.MaxPerPage))
-	res := make([][]T, len(chunks))
-	for i, chunk := range chunks {
-		g.Go(func() error {
-			q := url.Values{"ids": {joinIDs(chunk)}, "per_page": {strconv.Itoa(wire.MaxPerPage)}}
-			items, err := listPage[T](ctx, c, path, q)
-			res[i] = items
+// gather runs fetch for every part on g and concatenates the results in the
+// parts' order, with g's first error.
+func gather[P, T any](g *errgroup.Group, parts []P, fetch func(P) ([]T, error)) ([]T, error) {
+	res := make([][]T, len(parts))
+	for i, p := range parts {
+		g.Go(func() (err error) {
+			res[i], err = fetch(p)
 			return err
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return slices.Concat(res...), nil
+	err := g.Wait()
+	return slices.Concat(res...), err
 }
 
 func uniqueIDs(ids []int64) []int64 {
@@ -166,55 +163,43 @@ func (c *Client) DealsForContacts(ctx context.Context, ids ...int64) ([]Deal, er
 // deals is shown the 500 most recently updated.
 const dealPages = 5
 
+// dealsByContactList asks for the deals of up to 100 contacts per call; the calls
+// run concurrently and all run to the end, whatever the others answer.
 func (c *Client) dealsByContactList(ctx context.Context, ids []int64) ([]Deal, error) {
 	var g errgroup.Group
-	chunks := slices.Collect(slices.Chunk(ids, wire.MaxPerPage))
-	res := make([][]Deal, len(chunks))
-	for i, chunk := range chunks {
-		g.Go(func() error {
-			q := url.Values{"contact_id": {joinIDs(chunk)}, "sort_by": {"updated_at:desc"}}
-			d, err := listAll[Deal](ctx, c, "/v2/deals", q, dealPages)
-			res[i] = d
-			return err
-		})
-	}
-	err := g.Wait()
-	return slices.Concat(res...), err
+	return gather(&g, slices.Collect(slices.Chunk(ids, wire.MaxPerPage)), func(chunk []int64) ([]Deal, error) {
+		return c.dealsOf(ctx, joinIDs(chunk))
+	})
 }
 
+// dealsOneByOne asks for the deals of each contact in its own call; the first
+// failure cancels the rest.
 func (c *Client) dealsOneByOne(ctx context.Context, ids []int64) ([]Deal, error) {
 	g, gctx := errgroup.WithContext(ctx)
-	res := make([][]Deal, len(ids))
-	for i, id := range ids {
-		g.Go(func() error {
-			q := url.Values{"contact_id": {strconv.FormatInt(id, 10)}, "sort_by": {"updated_at:desc"}}
-			d, err := listAll[Deal](gctx, c, "/v2/deals", q, dealPages)
-			res[i] = d
-			return err
-		})
-	}
-	err := g.Wait()
-	return slices.Concat(res...), err
+	return gather(g, ids, func(id int64) ([]Deal, error) {
+		return c.dealsOf(gctx, strconv.FormatInt(id, 10))
+	})
+}
+
+// dealsOf lists the deals of contactIDs (one id or a comma-separated list), the
+// most recently updated first.
+func (c *Client) dealsOf(ctx context.Context, contactIDs string) ([]Deal, error) {
+	q := url.Values{"contact_id": {contactIDs}, "sort_by": {"updated_at:desc"}}
+	return listAll[Deal](ctx, c, "/v2/deals", q, dealPages)
 }
 
 // LeadSources returns the account's lead sources (cached).
 func (c *Client) LeadSources(ctx context.Context) ([]LeadSource, error) {
-	v, err := c.cachedList(ctx, "lead_sources", func() (any, error) {
-		return listAll[LeadSource](ctx, c, "/v2/lead_sources", nil, metaPages)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sell: list lead sources: %w", err)
-	}
-	return slices.Clone(v.([]LeadSource)), nil
+	return cachedMeta[LeadSource](ctx, c, "lead_sources", "/v2/lead_sources", nil, "lead sources")
 }
 
 // CreateLeadSource creates a lead source. A name already in use is an error
 // matching ErrAlreadyExists; the cached list is dropped so the new source
 // shows at once.
 func (c *Client) CreateLeadSource(ctx context.Context, name string) (LeadSource, error) {
-	s, err := postOne[LeadSource](ctx, c, "/v2/lead_sources", map[string]string{"name": name})
+	s, err := create[LeadSource](ctx, c, "/v2/lead_sources", map[string]string{"name": name}, "lead source")
 	if err != nil {
-		return LeadSource{}, fmt.Errorf("sell: create lead source: %w", err)
+		return LeadSource{}, err
 	}
 	if key, kerr := c.cacheKey("lead_sources"); kerr == nil {
 		c.cache.forget(key)
@@ -225,13 +210,7 @@ func (c *Client) CreateLeadSource(ctx context.Context, name string) (LeadSource,
 // LeadStatuses returns the account's lead statuses (cached); a lead's status
 // must be one of their names.
 func (c *Client) LeadStatuses(ctx context.Context) ([]LeadStatus, error) {
-	v, err := c.cachedList(ctx, "lead_statuses", func() (any, error) {
-		return listAll[LeadStatus](ctx, c, "/v2/lead_statuses", nil, metaPages)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sell: list lead statuses: %w", err)
-	}
-	return slices.Clone(v.([]LeadStatus)), nil
+	return cachedMeta[LeadStatus](ctx, c, "lead_statuses", "/v2/lead_statuses", nil, "lead statuses")
 }
 
 // CustomFields returns the custom field definitions of a resource type
@@ -242,13 +221,25 @@ func (c *Client) CustomFields(ctx context.Context, resourceType string) ([]Custo
 	default:
 		return nil, fmt.Errorf("sell: list custom fields: unknown resource type %q", resourceType)
 	}
-	v, err := c.cachedList(ctx, "custom_fields/"+resourceType, func() (any, error) {
-		return listAll[CustomField](ctx, c, "/v2/"+resourceType+"/custom_fields", nil, metaPages)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sell: list %s custom fields: %w", resourceType, err)
+	return cachedMeta[CustomField](ctx, c, "custom_fields/"+resourceType, "/v2/"+resourceType+"/custom_fields", nil,
+		resourceType+" custom fields")
+}
+
+// cachedMeta lists the metadata collection at path (name in the cache) from the
+// cache when fresh; what names it in the error. Callers get a copy, so that none
+// can change the cached list under the others.
+func cachedMeta[T any](ctx context.Context, c *Client, name, path string, query url.Values, what string) ([]T, error) {
+	key, err := c.cacheKey(name)
+	var v []T
+	if err == nil {
+		v, err = cached(c.cache, key, func() ([]T, error) {
+			return listAll[T](ctx, c, path, query, metaPages)
+		})
 	}
-	return slices.Clone(v.([]CustomField)), nil
+	if err != nil {
+		return nil, fmt.Errorf("sell: list %s: %w", what, err)
+	}
+	return slices.Clone(v), nil
 }
 
 // Metadata is everything a settings page or panel needs to render Sell
@@ -279,22 +270,10 @@ func (c *Client) Metadata(ctx context.Context) (Metadata, error) {
 	return m, nil
 }
 
-func (c *Client) cachedList(ctx context.Context, name string, load func() (any, error)) (any, error) {
-	key, err := c.cacheKey(name)
-	if err != nil {
-		return nil, err
-	}
-	return cached(c.cache, key, load)
-}
-
 // CreateNote adds a note to a lead, contact or deal and returns it; its ID
 // is what DeleteNote needs later.
 func (c *Client) CreateNote(ctx context.Context, n NewNote) (Note, error) {
-	out, err := postOne[Note](ctx, c, "/v2/notes", n)
-	if err != nil {
-		return Note{}, fmt.Errorf("sell: create note on %s %d: %w", n.ResourceType, n.ResourceID, err)
-	}
-	return out, nil
+	return create[Note](ctx, c, "/v2/notes", n, fmt.Sprintf("note on %s %d", n.ResourceType, n.ResourceID))
 }
 
 // DeleteNote deletes a note. Deleting a note that is already gone succeeds,

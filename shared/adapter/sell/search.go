@@ -73,30 +73,28 @@ func (c *Client) Find(ctx context.Context, v Visitor) (Matches, error) {
 
 // FindLeads returns the leads matching email or phone (see Find).
 func (c *Client) FindLeads(ctx context.Context, v Visitor) ([]Lead, error) {
-	out, err := find(ctx, c, searchSpec[Lead]{
-		resource: "leads", attrs: leadAttrs,
-		id:      func(l Lead) int64 { return l.ID },
-		contact: func(l Lead) (string, string, string) { return l.Email, l.Phone, l.Mobile },
-	}, v)
-	if err != nil {
-		return nil, fmt.Errorf("sell: find leads: %w", err)
-	}
-	return out, nil
+	return find(ctx, c, leadSearch, v)
 }
 
 // FindContacts returns the persons and companies matching email or phone
 // (see Find).
 func (c *Client) FindContacts(ctx context.Context, v Visitor) ([]Contact, error) {
-	out, err := find(ctx, c, searchSpec[Contact]{
+	return find(ctx, c, contactSearch, v)
+}
+
+// leadSearch and contactSearch say where Find looks and what it compares.
+var (
+	leadSearch = searchSpec[Lead]{
+		resource: "leads", attrs: leadAttrs,
+		id:      func(l Lead) int64 { return l.ID },
+		contact: func(l Lead) (string, string, string) { return l.Email, l.Phone, l.Mobile },
+	}
+	contactSearch = searchSpec[Contact]{
 		resource: "contacts", attrs: contactAttrs,
 		id:      func(ct Contact) int64 { return ct.ID },
 		contact: func(ct Contact) (string, string, string) { return ct.Email, ct.Phone, ct.Mobile },
-	}, v)
-	if err != nil {
-		return nil, fmt.Errorf("sell: find contacts: %w", err)
 	}
-	return out, nil
-}
+)
 
 // Projections ask v3 for everything the panel can display, so no second call
 // is needed to fetch the records. Names follow wire's assumption.
@@ -122,7 +120,17 @@ type searchSpec[T any] struct {
 // this is not someone a chat agent can act on anyway.
 const searchPerPage = 100
 
+// find returns the records of s.resource matching v, with the resource named in
+// its error.
 func find[T any](ctx context.Context, c *Client, s searchSpec[T], v Visitor) ([]T, error) {
+	out, err := match(ctx, c, s, v)
+	if err != nil {
+		return nil, fmt.Errorf("sell: find %s: %w", s.resource, err)
+	}
+	return out, nil
+}
+
+func match[T any](ctx context.Context, c *Client, s searchSpec[T], v Visitor) ([]T, error) {
 	em := NormalizeEmail(v.Email)
 	var ph string
 	if strings.TrimSpace(v.Phone) != "" {

@@ -19,9 +19,9 @@ func (s *Store) DeleteIf(ctx context.Context, key Key, attr, value string) error
 	if err := ownAttr(attr); err != nil {
 		return err
 	}
-	expr, err := expression.NewBuilder().WithCondition(expression.Name(attr).Equal(expression.Value(value))).Build()
+	expr, err := buildCondition(expression.Name(attr).Equal(expression.Value(value)))
 	if err != nil {
-		return fmt.Errorf("build condition: %w", err)
+		return err
 	}
 	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: &s.table, Key: key.av(),
@@ -29,13 +29,7 @@ func (s *Store) DeleteIf(ctx context.Context, key Key, attr, value string) error
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 	})
-	if isConditionFailed(err) {
-		return ErrConflict
-	}
-	if err != nil {
-		return fmt.Errorf("delete %s: %w", key, err)
-	}
-	return nil
+	return conditionalOutcome(err, ErrConflict, "delete", key)
 }
 
 // ownAttr refuses the attributes the store itself keeps: a condition on them would

@@ -1,26 +1,16 @@
 package store_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/sellchat/sellchat/shared/adapter/store"
-	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
 )
 
-type held struct {
-	Holder string `json:"holder"`
-	Text   string `json:"text"`
-}
-
 func TestDeleteIfDeletesOnlyTheNamedHoldersItem(t *testing.T) {
-	t.Parallel()
-	s := storetest.New(t)
-	ctx := context.Background()
-	key := store.Key{Account: "acme", SK: "CLAIM#1"}
-	if err := s.Create(ctx, key, held{Holder: "a", Text: "pending"}, time.Now().Add(time.Minute)); err != nil {
+	s, ctx, key := acmeTest(t, "CLAIM#1")
+	if err := s.Create(ctx, key, note{Holder: "a", Text: "pending"}, time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -28,7 +18,7 @@ func TestDeleteIfDeletesOnlyTheNamedHoldersItem(t *testing.T) {
 		if err := s.DeleteIf(ctx, key, "holder", "b"); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("%v, want ErrConflict", err)
 		}
-		var got held
+		var got note
 		if _, err := s.Get(ctx, key, &got); err != nil || got.Text != "pending" {
 			t.Fatalf("%+v %v, want the item kept", got, err)
 		}
@@ -37,7 +27,7 @@ func TestDeleteIfDeletesOnlyTheNamedHoldersItem(t *testing.T) {
 		if err := s.DeleteIf(ctx, store.Key{Account: "globex", SK: key.SK}, "holder", "a"); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("%v, want ErrConflict", err)
 		}
-		if _, err := s.Get(ctx, key, &held{}); err != nil {
+		if _, err := s.Get(ctx, key, &note{}); err != nil {
 			t.Fatalf("%v, want the item kept", err)
 		}
 	})
@@ -45,7 +35,7 @@ func TestDeleteIfDeletesOnlyTheNamedHoldersItem(t *testing.T) {
 		if err := s.DeleteIf(ctx, key, "holder", "a"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Get(ctx, key, &held{}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.Get(ctx, key, &note{}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("%v, want it gone", err)
 		}
 	})

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -83,13 +82,13 @@ func (s *Store) MarkPool(ctx context.Context, account string, p settings.Pool) (
 // and a settings change since then may have made it an owner (ErrConflict: read
 // again). A pool that is not marked is ErrNotFound.
 func (s *Store) UnmarkPool(ctx context.Context, account string, id int64, settingsVersion int64) error {
-	settingsCond, err := versionCondition(settingsVersion)
+	settingsCond, err := buildCondition(versionCondition(settingsVersion))
 	if err != nil {
 		return err
 	}
-	exists, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
+	exists, err := buildCondition(Exists())
 	if err != nil {
-		return fmt.Errorf("build condition: %w", err)
+		return err
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{ConditionCheck: &types.ConditionCheck{
@@ -142,19 +141,17 @@ func (s *Store) SaveSettingsCheckingPools(ctx context.Context, account string, s
 		return 0, fmt.Errorf("save settings of %s: %d pool owners exceed one transaction", account, len(checks))
 	}
 	key := Key{Account: account, SK: skSettings}
-	av, err := s.encode(key, st)
+	av, next, err := s.encodeVersioned(key, st, expected)
 	if err != nil {
 		return 0, err
 	}
-	next := expected + 1
-	av[AttrVersion] = &types.AttributeValueMemberN{Value: strconv.FormatInt(next, 10)}
-	cond, err := versionCondition(expected)
+	cond, err := buildCondition(versionCondition(expected))
 	if err != nil {
 		return 0, err
 	}
-	exists, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
+	exists, err := buildCondition(Exists())
 	if err != nil {
-		return 0, fmt.Errorf("build condition: %w", err)
+		return 0, err
 	}
 	items := []types.TransactWriteItem{{Put: &types.Put{
 		TableName: &s.table, Item: av,
@@ -186,22 +183,6 @@ func (s *Store) SaveSettingsCheckingPools(ctx context.Context, account string, s
 		return 0, ErrConflict
 	}
 	return 0, fmt.Errorf("save settings of %s: %w", account, err)
-}
-
-// versionCondition is PutVersioned's condition: the item is at version expected (0:
-// absent, or written without a version).
-func versionCondition(expected int64) (expression.Expression, error) {
-	var cond expression.ConditionBuilder
-	if expected == 0 {
-		cond = expression.AttributeNotExists(expression.Name(AttrPK)).Or(expression.AttributeNotExists(expression.Name(AttrVersion)))
-	} else {
-		cond = expression.Name(AttrVersion).Equal(expression.Value(expected))
-	}
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return expression.Expression{}, fmt.Errorf("build condition: %w", err)
-	}
-	return expr, nil
 }
 
 // cancelled returns, for a transaction cancelled by its conditions, which of its

@@ -72,10 +72,9 @@ func (s *Store) DeletePrefix(ctx context.Context, account, prefix string) (int, 
 // callers exactly one gets the item, the rest ErrNotFound. An expired item is
 // deleted but reported as not found. It makes single-use tokens (OAuth states).
 func (s *Store) Take(ctx context.Context, key Key, out any) error {
-	cond := expression.AttributeExists(expression.Name(AttrPK))
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	expr, err := buildCondition(Exists())
 	if err != nil {
-		return fmt.Errorf("build condition: %w", err)
+		return err
 	}
 	res, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: &s.table, Key: key.av(),
@@ -83,11 +82,8 @@ func (s *Store) Take(ctx context.Context, key Key, out any) error {
 		ExpressionAttributeNames: expr.Names(),
 		ReturnValues:             types.ReturnValueAllOld,
 	})
-	if isConditionFailed(err) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("take %s: %w", key, err)
+	if err := conditionalOutcome(err, ErrNotFound, "take", key); err != nil {
+		return err
 	}
 	if res.Attributes == nil || s.expired(res.Attributes) {
 		return ErrNotFound

@@ -137,23 +137,23 @@ func (s *Store) Get(ctx context.Context, key Key, out any) (version int64, err e
 
 // Put writes item at key unconditionally, keeping no version.
 func (s *Store) Put(ctx context.Context, key Key, item any) error {
-	av, err := s.encode(key, item)
-	if err != nil {
-		return err
-	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: av}); err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
-	}
-	return nil
+	return s.put(ctx, key, item, nil)
 }
 
 // PutWithTTL writes item at key unconditionally, to expire at ttl.
 func (s *Store) PutWithTTL(ctx context.Context, key Key, item any, ttl time.Time) error {
+	return s.put(ctx, key, item, &ttl)
+}
+
+// put writes item at key unconditionally, to expire at ttl unless it is nil.
+func (s *Store) put(ctx context.Context, key Key, item any, ttl *time.Time) error {
 	av, err := s.encode(key, item)
 	if err != nil {
 		return err
 	}
-	av[AttrTTL] = &types.AttributeValueMemberN{Value: strconv.FormatInt(ttl.Unix(), 10)}
+	if ttl != nil {
+		av[AttrTTL] = number(ttl.Unix())
+	}
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: av}); err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
@@ -168,49 +168,33 @@ func (s *Store) Create(ctx context.Context, key Key, item any, ttl time.Time) er
 		return err
 	}
 	if !ttl.IsZero() {
-		av[AttrTTL] = &types.AttributeValueMemberN{Value: strconv.FormatInt(ttl.Unix(), 10)}
+		av[AttrTTL] = number(ttl.Unix())
 	}
 	cond := expression.AttributeNotExists(expression.Name(AttrPK)).
 		Or(expression.Name(AttrTTL).LessThan(expression.Value(s.now().Unix())))
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return fmt.Errorf("build condition: %w", err)
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.table, Item: av,
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	if isConditionFailed(err) {
-		return ErrExists
-	}
-	if err != nil {
-		return fmt.Errorf("create %s: %w", key, err)
-	}
-	return nil
+	return s.putIf(ctx, key, av, cond, ErrExists, "create")
 }
 
 // PutVersioned replaces the item at key only if its stored version is expected (0:
 // the item must not exist yet, or carry no version) and returns the new version. A stale expected version
 // gets ErrConflict and writes nothing.
 func (s *Store) PutVersioned(ctx context.Context, key Key, item any, expected int64) (int64, error) {
-	av, err := s.encode(key, item)
+	av, next, err := s.encodeVersioned(key, item, expected)
 	if err != nil {
 		return 0, err
 	}
-	next := expected + 1
-	av[AttrVersion] = &types.AttributeValueMemberN{Value: strconv.FormatInt(next, 10)}
-	var cond expression.ConditionBuilder
-	if expected == 0 {
-		// Version 0 is "never written with a version": absent, or written by Put.
-		cond = expression.AttributeNotExists(expression.Name(AttrPK)).Or(expression.AttributeNotExists(expression.Name(AttrVersion)))
-	} else {
-		cond = expression.Name(AttrVersion).Equal(expression.Value(expected))
+	if err := s.putIf(ctx, key, av, versionCondition(expected), ErrConflict, "put"); err != nil {
+		return 0, err
 	}
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	return next, nil
+}
+
+// putIf writes av at key only while cond holds; failed when it does not. op names
+// the write in other errors.
+func (s *Store) putIf(ctx context.Context, key Key, av map[string]types.AttributeValue, cond expression.ConditionBuilder, failed error, op string) error {
+	expr, err := buildCondition(cond)
 	if err != nil {
-		return 0, fmt.Errorf("build condition: %w", err)
+		return err
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.table, Item: av,
@@ -218,13 +202,38 @@ func (s *Store) PutVersioned(ctx context.Context, key Key, item any, expected in
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 	})
+	return conditionalOutcome(err, failed, op, key)
+}
+
+// versionCondition is PutVersioned's condition: the item is at version expected (0:
+// absent, or written without a version).
+func versionCondition(expected int64) expression.ConditionBuilder {
+	if expected == 0 {
+		// Version 0 is "never written with a version": absent, or written by Put.
+		return expression.AttributeNotExists(expression.Name(AttrPK)).Or(expression.AttributeNotExists(expression.Name(AttrVersion)))
+	}
+	return expression.Name(AttrVersion).Equal(expression.Value(expected))
+}
+
+// buildCondition builds the expression of a conditional write.
+func buildCondition(cond expression.ConditionBuilder) (expression.Expression, error) {
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return expression.Expression{}, fmt.Errorf("build condition: %w", err)
+	}
+	return expr, nil
+}
+
+// conditionalOutcome is the error of a conditional write that answered err: failed
+// when its condition did not hold, otherwise err wrapped with op and key.
+func conditionalOutcome(err, failed error, op string, key Key) error {
 	if isConditionFailed(err) {
-		return 0, ErrConflict
+		return failed
 	}
 	if err != nil {
-		return 0, fmt.Errorf("put %s: %w", key, err)
+		return fmt.Errorf("%s %s: %w", op, key, err)
 	}
-	return next, nil
+	return nil
 }
 
 // Delete removes the item at key; a missing item is not an error.
@@ -276,6 +285,23 @@ func (s *Store) encode(key Key, item any) (map[string]types.AttributeValue, erro
 	av[AttrPK] = &types.AttributeValueMemberS{Value: key.pk()}
 	av[AttrSK] = &types.AttributeValueMemberS{Value: key.SK}
 	return av, nil
+}
+
+// encodeVersioned encodes item for key at the version after expected, which it
+// also returns.
+func (s *Store) encodeVersioned(key Key, item any, expected int64) (map[string]types.AttributeValue, int64, error) {
+	av, err := s.encode(key, item)
+	if err != nil {
+		return nil, 0, err
+	}
+	next := expected + 1
+	av[AttrVersion] = number(next)
+	return av, next, nil
+}
+
+// number is n as an attribute value.
+func number(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
 // Items are described by their json tags, so one struct serves the API and the table

@@ -14,16 +14,25 @@ import (
 
 func TestMain(m *testing.M) { storetest.Main(m) }
 
+// note is the item the tests store: a text and a count, the holder of a claim
+// (DeleteIf) and a string set (UpdateIf).
 type note struct {
-	Text  string `json:"text"`
-	Count int    `json:"count"`
+	Text   string   `json:"text"`
+	Count  int      `json:"count"`
+	Holder string   `json:"holder,omitempty"`
+	Tags   []string `json:"tags,omitempty"`
+}
+
+// acmeTest runs t in parallel on a table of its own and returns it with the key sk
+// of account acme, which the test writes.
+func acmeTest(t *testing.T, sk string) (*store.Store, context.Context, store.Key) {
+	t.Helper()
+	t.Parallel()
+	return storetest.New(t), context.Background(), store.Key{Account: "acme", SK: sk}
 }
 
 func TestVersionedWrites(t *testing.T) {
-	t.Parallel()
-	s := storetest.New(t)
-	ctx := context.Background()
-	key := store.Key{Account: "acme", SK: "NOTE"}
+	s, ctx, key := acmeTest(t, "NOTE")
 
 	t.Run("a first write needs version 0 and yields version 1", func(t *testing.T) {
 		v, err := s.PutVersioned(ctx, key, note{Text: "a"}, 0)
@@ -55,10 +64,7 @@ func TestVersionedWrites(t *testing.T) {
 }
 
 func TestConcurrentVersionedWritesHaveOneWinner(t *testing.T) {
-	t.Parallel()
-	s := storetest.New(t)
-	ctx := context.Background()
-	key := store.Key{Account: "acme", SK: "RACE"}
+	s, ctx, key := acmeTest(t, "RACE")
 	if _, err := s.PutVersioned(ctx, key, note{Text: "start"}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -86,10 +92,7 @@ func TestConcurrentVersionedWritesHaveOneWinner(t *testing.T) {
 }
 
 func TestUpdateLosesNoConcurrentChange(t *testing.T) {
-	t.Parallel()
-	s := storetest.New(t)
-	ctx := context.Background()
-	key := store.Key{Account: "acme", SK: "COUNTER"}
+	s, ctx, key := acmeTest(t, "COUNTER")
 	var wg sync.WaitGroup
 	for i := 0; i < 5; i++ {
 		wg.Add(1)
@@ -108,10 +111,7 @@ func TestUpdateLosesNoConcurrentChange(t *testing.T) {
 }
 
 func TestCreateHappensOnlyOnce(t *testing.T) {
-	t.Parallel()
-	s := storetest.New(t)
-	ctx := context.Background()
-	key := store.Key{Account: "acme", SK: "ONCE"}
+	s, ctx, key := acmeTest(t, "ONCE")
 	if err := s.Create(ctx, key, note{Text: "first"}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
@@ -125,10 +125,7 @@ func TestCreateHappensOnlyOnce(t *testing.T) {
 }
 
 func TestExpiredItemsCountAsAbsent(t *testing.T) {
-	t.Parallel()
-	s := storetest.New(t)
-	ctx := context.Background()
-	key := store.Key{Account: "acme", SK: "STATE#x"}
+	s, ctx, key := acmeTest(t, "STATE#x")
 	if err := s.Create(ctx, key, note{Text: "old"}, time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -164,10 +161,7 @@ func TestReservedAttributesAreRefused(t *testing.T) {
 }
 
 func TestTakeHandsAnItemToExactlyOneCaller(t *testing.T) {
-	t.Parallel()
-	s := storetest.New(t)
-	ctx := context.Background()
-	key := store.Key{Account: "acme", SK: "STATE#abc"}
+	s, ctx, key := acmeTest(t, "STATE#abc")
 	if err := s.Create(ctx, key, note{Text: "state"}, time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}

@@ -58,11 +58,8 @@ func (s *Store) UpdateIf(ctx context.Context, key Key, update expression.UpdateB
 		in.ReturnValues = types.ReturnValueAllNew
 	}
 	res, err := s.db.UpdateItem(ctx, in)
-	if isConditionFailed(err) {
-		return ErrConflict
-	}
-	if err != nil {
-		return fmt.Errorf("update %s: %w", key, err)
+	if err := conditionalOutcome(err, ErrConflict, "update", key); err != nil {
+		return err
 	}
 	if out != nil {
 		if err := attributevalue.UnmarshalMapWithOptions(res.Attributes, out, decodeOpts); err != nil {

@@ -13,17 +13,8 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
 )
 
-type tagged struct {
-	Text  string   `json:"text"`
-	Count int      `json:"count"`
-	Tags  []string `json:"tags,omitempty"`
-}
-
 func TestUpdateIf(t *testing.T) {
-	t.Parallel()
-	s := storetest.New(t)
-	ctx := context.Background()
-	key := store.Key{Account: "acme", SK: "NOTE"}
+	s, ctx, key := acmeTest(t, "NOTE")
 	count := expression.Name("count")
 	bump := expression.Set(count, expression.Plus(count.IfNotExists(expression.Value(0)), expression.Value(1)))
 
@@ -33,11 +24,11 @@ func TestUpdateIf(t *testing.T) {
 		}
 	})
 	t.Run("an update that holds changes the item and returns it", func(t *testing.T) {
-		if err := s.Put(ctx, key, tagged{Text: "a"}); err != nil {
+		if err := s.Put(ctx, key, note{Text: "a"}); err != nil {
 			t.Fatal(err)
 		}
 		upd := bump.Add(expression.Name("tags"), expression.Value(store.StringSet{"x", "y"}))
-		var got tagged
+		var got note
 		if err := s.UpdateIf(ctx, key, upd, store.Exists(), &got); err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +45,7 @@ func TestUpdateIf(t *testing.T) {
 		if err := s.UpdateIf(ctx, key, bump, cond, nil); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("err = %v, want ErrConflict", err)
 		}
-		var got tagged
+		var got note
 		if _, err := s.Get(ctx, key, &got); err != nil || got.Count != 2 {
 			t.Fatalf("got %+v, %v", got, err)
 		}
@@ -75,7 +66,7 @@ func TestQueryPageAndScanKeys(t *testing.T) {
 		{Account: "acme", SK: "ROW#1"}, {Account: "acme", SK: "ROW#2"}, {Account: "acme", SK: "ROW#3"},
 		{Account: "acme", SK: "OTHER"}, {Account: "beta", SK: "ROW#1"},
 	} {
-		if err := s.Put(ctx, k, tagged{Text: k.Account}); err != nil {
+		if err := s.Put(ctx, k, note{Text: k.Account}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,7 +87,7 @@ func TestQueryPageAndScanKeys(t *testing.T) {
 		if err != nil || !slices.Equal(sks(page), []string{"ROW#1"}) {
 			t.Fatalf("second page %v, %v", sks(page), err)
 		}
-		var got tagged
+		var got note
 		if err := page[0].Decode(&got); err != nil || got.Text != "acme" {
 			t.Fatalf("decoded %+v, %v", got, err)
 		}

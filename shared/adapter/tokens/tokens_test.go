@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
@@ -17,19 +19,29 @@ import (
 
 func TestMain(m *testing.M) { storetest.Main(m) }
 
+// newVault is a fresh deployment and the vault its functions keep Sell tokens in.
+func newVault(t *testing.T) (*apptest.Env, *tokens.Vault) {
+	t.Helper()
+	env := apptest.New(t)
+	return env, env.Deps.Vault
+}
+
+// save stores tok for holder of acme, as a sign-in does.
+func save(t *testing.T, v *tokens.Vault, holder tokens.Holder, tok *oauth2.Token, u tokens.SellUser) {
+	t.Helper()
+	if err := v.Save(context.Background(), "acme", holder, tok, u); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestTokensAreSealedAndBoundToTheirItem(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
+	env, v := newVault(t)
 	ctx := context.Background()
-	v := env.Deps.Vault
 	admin := env.Sell.TokenFor("ada@example.com")
 	rep := env.Sell.TokenFor("rex@example.com")
-	if err := v.Save(ctx, "acme", tokens.Admin(), admin, tokens.SellUser{ID: selltest.DemoAdminID, Name: "Ada Admin"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Save(ctx, "acme", tokens.Agent("361"), rep, tokens.SellUser{ID: 1002, Name: "Rex Rep"}); err != nil {
-		t.Fatal(err)
-	}
+	save(t, v, tokens.Admin(), admin, tokens.SellUser{ID: selltest.DemoAdminID, Name: "Ada Admin"})
+	save(t, v, tokens.Agent("361"), rep, tokens.SellUser{ID: 1002, Name: "Rex Rep"})
 
 	t.Run("no token is in the table in clear", func(t *testing.T) {
 		dump := fmt.Sprint(storetest.Snapshot(t, env.Deps.Store))
@@ -81,19 +93,14 @@ func TestTokensAreSealedAndBoundToTheirItem(t *testing.T) {
 
 func TestARefreshedTokenIsSavedForTheNextLambda(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
+	env, v := newVault(t)
 	ctx := context.Background()
-	v := env.Deps.Vault
 	tok := env.Sell.TokenFor("ada@example.com")
-	if err := v.Save(ctx, "acme", tokens.Admin(), tok, tokens.SellUser{ID: selltest.DemoAdminID}); err != nil {
-		t.Fatal(err)
-	}
+	save(t, v, tokens.Admin(), tok, tokens.SellUser{ID: selltest.DemoAdminID})
 	env.Sell.ExpireToken(tok.AccessToken)
 	expired := *tok
 	expired.Expiry = time.Now().Add(-time.Minute)
-	if err := v.Save(ctx, "acme", tokens.Admin(), &expired, tokens.SellUser{ID: selltest.DemoAdminID}); err != nil {
-		t.Fatal(err)
-	}
+	save(t, v, tokens.Admin(), &expired, tokens.SellUser{ID: selltest.DemoAdminID})
 
 	c, _, err := v.Client(ctx, "acme", tokens.Admin())
 	if err != nil {
@@ -116,13 +123,10 @@ func TestARefreshedTokenIsSavedForTheNextLambda(t *testing.T) {
 
 func TestARevokedTokenIsMarkedBroken(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
+	env, v := newVault(t)
 	ctx := context.Background()
-	v := env.Deps.Vault
 	tok := env.Sell.TokenFor("rex@example.com")
-	if err := v.Save(ctx, "acme", tokens.Agent("361"), tok, tokens.SellUser{ID: 1002}); err != nil {
-		t.Fatal(err)
-	}
+	save(t, v, tokens.Agent("361"), tok, tokens.SellUser{ID: 1002})
 	env.Sell.RevokeToken(tok.AccessToken)
 	env.Sell.RevokeToken(tok.RefreshToken)
 	c, _, err := v.Client(ctx, "acme", tokens.Agent("361"))

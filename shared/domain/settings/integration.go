@@ -2,6 +2,7 @@ package settings
 
 import (
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -20,10 +21,8 @@ var Elements = []Element{ChatAppInSell, SellAppInChat, ChatHistoryInSell}
 
 // ParseElement returns the element named s.
 func ParseElement(s string) (Element, bool) {
-	for _, e := range Elements {
-		if string(e) == s {
-			return e, true
-		}
+	if e := Element(s); slices.Contains(Elements, e) {
+		return e, true
 	}
 	return "", false
 }

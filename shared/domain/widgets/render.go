@@ -64,22 +64,7 @@ func Render(w Name, keys []string, catalogue []Field, record any, users map[int6
 // extractor returns a function reading a field's raw value from record, or nil when
 // record is not the widget's kind.
 func extractor(w Name, record any) func(Field) (any, bool) {
-	switch r := record.(type) {
-	case *sell.Lead:
-		if r == nil {
-			return nil
-		}
-		return extractor(w, *r)
-	case *sell.Contact:
-		if r == nil {
-			return nil
-		}
-		return extractor(w, *r)
-	case *PersonRecord:
-		if r == nil {
-			return nil
-		}
-		return extractor(w, *r)
+	switch r := deref[sell.Lead](deref[sell.Contact](deref[PersonRecord](record))).(type) {
 	case sell.Lead:
 		if w != Lead {
 			return nil
@@ -97,6 +82,18 @@ func extractor(w Name, record any) func(Field) (any, bool) {
 		return func(f Field) (any, bool) { return contactValue(r.Contact, r.Company, f) }
 	}
 	return nil
+}
+
+// deref turns a *T into its T and a nil *T into nil, so that a type switch meets each
+// kind of value once, whether the caller passed it by value or by pointer.
+func deref[T any](raw any) any {
+	if p, ok := raw.(*T); ok {
+		if p == nil {
+			return nil
+		}
+		return *p
+	}
+	return raw
 }
 
 func leadValue(l sell.Lead, f Field) (any, bool) {
@@ -358,13 +355,10 @@ func FormatMoney(amount sell.Decimal, currency string) string {
 }
 
 func formatMoneyValue(raw any) string {
-	switch v := raw.(type) {
+	switch v := deref[Money](raw).(type) {
+	case nil:
+		return ""
 	case Money:
-		return FormatMoney(v.Amount, v.Currency)
-	case *Money:
-		if v == nil {
-			return ""
-		}
 		return FormatMoney(v.Amount, v.Currency)
 	}
 	return formatNumber(raw)
@@ -384,14 +378,11 @@ var dateInputs = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 1
 
 func formatDate(raw any, withTime bool) string {
 	var t time.Time
-	switch v := raw.(type) {
+	switch v := deref[time.Time](raw).(type) {
+	case nil:
+		return ""
 	case time.Time:
 		t = v
-	case *time.Time:
-		if v == nil {
-			return ""
-		}
-		t = *v
 	case string:
 		s := strings.TrimSpace(v)
 		if s == "" {
@@ -485,14 +476,11 @@ func formatList(raw any) string {
 // formatAddress puts an address on one line: "1 Market St, San Francisco, CA 94105, US".
 func formatAddress(raw any) string {
 	var a sell.Address
-	switch v := raw.(type) {
+	switch v := deref[sell.Address](raw).(type) {
+	case nil:
+		return ""
 	case sell.Address:
 		a = v
-	case *sell.Address:
-		if v == nil {
-			return ""
-		}
-		a = *v
 	case map[string]any:
 		s := func(k string) string { x, _ := v[k].(string); return x }
 		a = sell.Address{Line1: s("line1"), City: s("city"), PostalCode: s("postal_code"), State: s("state"), Country: s("country")}

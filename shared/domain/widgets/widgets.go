@@ -46,10 +46,8 @@ var Names = []Name{Lead, Person, Company}
 
 // Parse returns the widget named s.
 func Parse(s string) (Name, bool) {
-	for _, n := range Names {
-		if string(n) == s {
-			return n, true
-		}
+	if n := Name(s); slices.Contains(Names, n) {
+		return n, true
 	}
 	return "", false
 }
@@ -94,82 +92,63 @@ type Field struct {
 	Choices []string `json:"choices,omitempty"` // options of list fields, for samples and pickers
 }
 
+// fieldDefs defines every standard field once: a key reads and formats the same on
+// each widget that offers it.
+var fieldDefs = []Field{
+	{Key: "name", Label: "Name", Type: TypeString},
+	{Key: "first_name", Label: "First name", Type: TypeString},
+	{Key: "last_name", Label: "Last name", Type: TypeString},
+	{Key: "organization", Label: "Company name", Type: TypeString},
+	{Key: "company", Label: "Company", Type: TypeString},
+	{Key: "title", Label: "Title", Type: TypeString},
+	{Key: "email", Label: "Email", Type: TypeEmail},
+	{Key: "phone", Label: "Phone", Type: TypePhone},
+	{Key: "mobile", Label: "Mobile", Type: TypePhone},
+	{Key: "fax", Label: "Fax", Type: TypePhone},
+	{Key: "status", Label: "Status", Type: TypeString},
+	{Key: "owner", Label: "Owner", Type: TypeUser},
+	{Key: "source", Label: "Source", Type: TypeSource},
+	{Key: "customer_status", Label: "Customer status", Type: TypeList},
+	{Key: "prospect_status", Label: "Prospect status", Type: TypeList},
+	{Key: "website", Label: "Website", Type: TypeURL},
+	{Key: "industry", Label: "Industry", Type: TypeString},
+	{Key: "description", Label: "Description", Type: TypeText},
+	{Key: "address", Label: "Address", Type: TypeAddress},
+	{Key: "tags", Label: "Tags", Type: TypeTags},
+	{Key: "twitter", Label: "Twitter", Type: TypeString},
+	{Key: "facebook", Label: "Facebook", Type: TypeString},
+	{Key: "linkedin", Label: "LinkedIn", Type: TypeString},
+	{Key: "skype", Label: "Skype", Type: TypeString},
+	{Key: "creator", Label: "Created by", Type: TypeUser},
+	{Key: "created_at", Label: "Created", Type: TypeDateTime},
+	{Key: "updated_at", Label: "Last updated", Type: TypeDateTime},
+}
+
+// recordKeys end every widget's standard fields: what Sell keeps on any record.
+var recordKeys = []string{"industry", "description", "address", "tags", "twitter", "facebook", "linkedin", "skype",
+	"creator", "created_at", "updated_at"}
+
 // standard lists each widget's standard fields, in the order the picker offers them.
 var standard = map[Name][]Field{
-	Lead: {
-		{Key: "name", Label: "Name", Type: TypeString},
-		{Key: "first_name", Label: "First name", Type: TypeString},
-		{Key: "last_name", Label: "Last name", Type: TypeString},
-		{Key: "organization", Label: "Company name", Type: TypeString},
-		{Key: "title", Label: "Title", Type: TypeString},
-		{Key: "email", Label: "Email", Type: TypeEmail},
-		{Key: "phone", Label: "Phone", Type: TypePhone},
-		{Key: "mobile", Label: "Mobile", Type: TypePhone},
-		{Key: "fax", Label: "Fax", Type: TypePhone},
-		{Key: "status", Label: "Status", Type: TypeString},
-		{Key: "owner", Label: "Owner", Type: TypeUser},
-		{Key: "source", Label: "Source", Type: TypeSource},
-		{Key: "website", Label: "Website", Type: TypeURL},
-		{Key: "industry", Label: "Industry", Type: TypeString},
-		{Key: "description", Label: "Description", Type: TypeText},
-		{Key: "address", Label: "Address", Type: TypeAddress},
-		{Key: "tags", Label: "Tags", Type: TypeTags},
-		{Key: "twitter", Label: "Twitter", Type: TypeString},
-		{Key: "facebook", Label: "Facebook", Type: TypeString},
-		{Key: "linkedin", Label: "LinkedIn", Type: TypeString},
-		{Key: "skype", Label: "Skype", Type: TypeString},
-		{Key: "creator", Label: "Created by", Type: TypeUser},
-		{Key: "created_at", Label: "Created", Type: TypeDateTime},
-		{Key: "updated_at", Label: "Last updated", Type: TypeDateTime},
-	},
-	Person: {
-		{Key: "name", Label: "Name", Type: TypeString},
-		{Key: "first_name", Label: "First name", Type: TypeString},
-		{Key: "last_name", Label: "Last name", Type: TypeString},
-		{Key: "company", Label: "Company", Type: TypeString},
-		{Key: "title", Label: "Title", Type: TypeString},
-		{Key: "email", Label: "Email", Type: TypeEmail},
-		{Key: "phone", Label: "Phone", Type: TypePhone},
-		{Key: "mobile", Label: "Mobile", Type: TypePhone},
-		{Key: "fax", Label: "Fax", Type: TypePhone},
-		{Key: "owner", Label: "Owner", Type: TypeUser},
-		{Key: "customer_status", Label: "Customer status", Type: TypeList},
-		{Key: "prospect_status", Label: "Prospect status", Type: TypeList},
-		{Key: "website", Label: "Website", Type: TypeURL},
-		{Key: "industry", Label: "Industry", Type: TypeString},
-		{Key: "description", Label: "Description", Type: TypeText},
-		{Key: "address", Label: "Address", Type: TypeAddress},
-		{Key: "tags", Label: "Tags", Type: TypeTags},
-		{Key: "twitter", Label: "Twitter", Type: TypeString},
-		{Key: "facebook", Label: "Facebook", Type: TypeString},
-		{Key: "linkedin", Label: "LinkedIn", Type: TypeString},
-		{Key: "skype", Label: "Skype", Type: TypeString},
-		{Key: "creator", Label: "Created by", Type: TypeUser},
-		{Key: "created_at", Label: "Created", Type: TypeDateTime},
-		{Key: "updated_at", Label: "Last updated", Type: TypeDateTime},
-	},
-	Company: {
-		{Key: "name", Label: "Name", Type: TypeString},
-		{Key: "email", Label: "Email", Type: TypeEmail},
-		{Key: "phone", Label: "Phone", Type: TypePhone},
-		{Key: "mobile", Label: "Mobile", Type: TypePhone},
-		{Key: "fax", Label: "Fax", Type: TypePhone},
-		{Key: "website", Label: "Website", Type: TypeURL},
-		{Key: "owner", Label: "Owner", Type: TypeUser},
-		{Key: "customer_status", Label: "Customer status", Type: TypeList},
-		{Key: "prospect_status", Label: "Prospect status", Type: TypeList},
-		{Key: "industry", Label: "Industry", Type: TypeString},
-		{Key: "description", Label: "Description", Type: TypeText},
-		{Key: "address", Label: "Address", Type: TypeAddress},
-		{Key: "tags", Label: "Tags", Type: TypeTags},
-		{Key: "twitter", Label: "Twitter", Type: TypeString},
-		{Key: "facebook", Label: "Facebook", Type: TypeString},
-		{Key: "linkedin", Label: "LinkedIn", Type: TypeString},
-		{Key: "skype", Label: "Skype", Type: TypeString},
-		{Key: "creator", Label: "Created by", Type: TypeUser},
-		{Key: "created_at", Label: "Created", Type: TypeDateTime},
-		{Key: "updated_at", Label: "Last updated", Type: TypeDateTime},
-	},
+	Lead: standardFields("name", "first_name", "last_name", "organization", "title", "email", "phone", "mobile", "fax",
+		"status", "owner", "source", "website"),
+	Person: standardFields("name", "first_name", "last_name", "company", "title", "email", "phone", "mobile", "fax",
+		"owner", "customer_status", "prospect_status", "website"),
+	Company: standardFields("name", "email", "phone", "mobile", "fax", "website", "owner", "customer_status", "prospect_status"),
+}
+
+// standardFields returns the definitions of keys followed by recordKeys. An unknown
+// key is a mistake in the tables above, so it stops the program at start-up.
+func standardFields(keys ...string) []Field {
+	out := make([]Field, 0, len(keys)+len(recordKeys))
+	for _, k := range slices.Concat(keys, recordKeys) {
+		f, ok := find(fieldDefs, k)
+		if !ok {
+			panic("widgets: no standard field " + k)
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // defaults are the fields agents see before anything is published: enough to know

@@ -254,34 +254,45 @@ func TestRenderReadsPersonsAndCompanies(t *testing.T) {
 	}
 	contactFields := seed.CustomFields[sell.ResourceContact]
 	personCat := widgets.Catalogue(widgets.Person, contactFields)
-	keys := []string{"name", "company", "title", "owner", "customer_status", "prospect_status", "custom:Customer tier", "custom:VIP", "custom:Employees"}
-	got := widgets.Render(widgets.Person, keys, personCat, widgets.PersonRecord{Contact: paul, Company: "Acme Corp"}, users, nil)
-	want := []widgets.Value{
-		{Key: "name", Label: "Name", Value: "Paul Person"},
-		{Key: "company", Label: "Company", Value: "Acme Corp"},
-		{Key: "title", Label: "Title", Value: "Head of Purchasing"},
-		{Key: "owner", Label: "Owner", Value: "Rex Rep"},
-		{Key: "customer_status", Label: "Customer status", Value: "Current"},
-		{Key: "custom:Customer tier", Label: "Customer tier", Value: "Gold"},
-		{Key: "custom:VIP", Label: "VIP", Value: "Yes"},
+	companyCat := widgets.Catalogue(widgets.Company, contactFields)
+	cases := []struct {
+		name   string
+		widget widgets.Name
+		keys   []string
+		cat    []widgets.Field
+		record any
+		want   []widgets.Value
+	}{
+		{"person", widgets.Person,
+			[]string{"name", "company", "title", "owner", "customer_status", "prospect_status", "custom:Customer tier", "custom:VIP", "custom:Employees"},
+			personCat, widgets.PersonRecord{Contact: paul, Company: "Acme Corp"},
+			[]widgets.Value{
+				{Key: "name", Label: "Name", Value: "Paul Person"},
+				{Key: "company", Label: "Company", Value: "Acme Corp"},
+				{Key: "title", Label: "Title", Value: "Head of Purchasing"},
+				{Key: "owner", Label: "Owner", Value: "Rex Rep"},
+				{Key: "customer_status", Label: "Customer status", Value: "Current"},
+				{Key: "custom:Customer tier", Label: "Customer tier", Value: "Gold"},
+				{Key: "custom:VIP", Label: "VIP", Value: "Yes"},
+			}},
+		{"company", widgets.Company,
+			[]string{"name", "website", "address", "custom:Employees", "owner"},
+			companyCat, &acme,
+			[]widgets.Value{
+				{Key: "name", Label: "Name", Value: "Acme Corp"},
+				{Key: "website", Label: "Website", Value: "https://acme.example"},
+				{Key: "address", Label: "Address", Value: "5 Anvil Way, New York, NY 10001, US"},
+				{Key: "custom:Employees", Label: "Employees", Value: "250"},
+				{Key: "owner", Label: "Owner", Value: "Ada Admin"},
+			}},
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("person:\n got %+v\nwant %+v", got, want)
+	for _, c := range cases {
+		if got := widgets.Render(c.widget, c.keys, c.cat, c.record, users, nil); !reflect.DeepEqual(got, c.want) {
+			t.Fatalf("%s:\n got %+v\nwant %+v", c.name, got, c.want)
+		}
 	}
 	if got := widgets.Render(widgets.Person, []string{"name", "company"}, personCat, paul, users, nil); len(got) != 1 {
 		t.Errorf("a bare contact has no company name to show: %+v", got)
-	}
-	companyCat := widgets.Catalogue(widgets.Company, contactFields)
-	got = widgets.Render(widgets.Company, []string{"name", "website", "address", "custom:Employees", "owner"}, companyCat, &acme, users, nil)
-	want = []widgets.Value{
-		{Key: "name", Label: "Name", Value: "Acme Corp"},
-		{Key: "website", Label: "Website", Value: "https://acme.example"},
-		{Key: "address", Label: "Address", Value: "5 Anvil Way, New York, NY 10001, US"},
-		{Key: "custom:Employees", Label: "Employees", Value: "250"},
-		{Key: "owner", Label: "Owner", Value: "Ada Admin"},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("company:\n got %+v\nwant %+v", got, want)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,30 +101,17 @@ func BenchmarkAckWithSlowSell(b *testing.B) {
 			SetSecret(b, env, "acme", secret)
 			env.Sell.SetFaults(selltest.Faults{Latency: latency})
 			h := chatwebhook.New(env.IngestDeps())
-			took := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				req := signedRequest(b, fmt.Sprintf("ack-%d", seq.Add(1)))
-				b.StartTimer()
-				start := time.Now()
-				if res := apptest.Do(b, h, req); res.Status != http.StatusAccepted {
-					b.Fatalf("%d %s", res.Status, res.Body)
-				}
-				took = append(took, time.Since(start))
-			}
-			b.StopTimer()
+			took := apptest.TimeRequests(b, h, http.StatusAccepted, func() apptest.Request {
+				return signedRequest(b, fmt.Sprintf("ack-%d", seq.Add(1)))
+			})
 			if n := env.Sell.TotalCalls(); n != 0 {
 				b.Fatalf("the ack called Sell %d times", n)
 			}
 			// The tail is what a slow Sell would move if the ack waited on it; the
 			// mean (ns/op) would hide a few slow acks among many fast ones.
-			slices.Sort(took)
-			b.ReportMetric(ms(took[len(took)/2]), "p50-ms")
-			b.ReportMetric(ms(took[max((len(took)*99+99)/100, 1)-1]), "p99-ms") // nearest rank
-			b.ReportMetric(ms(latency), "sell-latency-ms")
+			b.ReportMetric(apptest.Millis(apptest.Median(took)), "p50-ms")
+			b.ReportMetric(apptest.Millis(apptest.Percentile(took, 99)), "p99-ms")
+			b.ReportMetric(apptest.Millis(latency), "sell-latency-ms")
 		})
 	}
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -2,7 +2,6 @@ package chatwebhook_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -223,29 +222,17 @@ func TestConcurrentDeliveriesStoreOneChat(t *testing.T) {
 	env := setup(t)
 	h := chatwebhook.New(env.IngestDeps())
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	fresh, dups := 0, 0
+	var acks apptest.WebhookAcks
 	for i := 0; i < 5; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res := apptest.Do(t, h, delivery{body: chatBody("c-race")}.request())
-			var ack struct{ Duplicate bool }
-			_ = json.Unmarshal(res.Body, &ack)
-			mu.Lock()
-			defer mu.Unlock()
-			if res.Status != 202 {
-				t.Errorf("status %d %s", res.Status, res.Body)
-			} else if ack.Duplicate {
-				dups++
-			} else {
-				fresh++
-			}
+			acks.Count(t, apptest.Do(t, h, delivery{body: chatBody("c-race")}.request()))
 		}()
 	}
 	wg.Wait()
-	if fresh != 1 || dups != 4 {
-		t.Fatalf("%d stored and %d duplicates, want 1 and 4", fresh, dups)
+	if acks.Stored != 1 || acks.Duplicates != 4 {
+		t.Fatalf("%d stored and %d duplicates, want 1 and 4", acks.Stored, acks.Duplicates)
 	}
 	n := 0
 	for _, it := range storetest.Snapshot(t, env.Deps.Store) {

@@ -44,6 +44,13 @@ func storeChat(t testing.TB, env *apptest.Env, account string, r chats.Record, i
 	if err != nil {
 		t.Fatal(err)
 	}
+	storeChatJSON(t, env, account, body, r)
+}
+
+// storeChatJSON stores the chat body of account as the transcripts processor leaves
+// it: the chat, and an entry in the feed of each of records (none for an unmatched chat).
+func storeChatJSON(t testing.TB, env *apptest.Env, account string, body []byte, records ...chats.Record) {
+	t.Helper()
 	c, err := chats.Parse(body)
 	if err != nil {
 		t.Fatal(err)
@@ -56,8 +63,10 @@ func storeChat(t testing.TB, env *apptest.Env, account string, r chats.Record, i
 	if err := cs.CreateChat(context.Background(), account, it); err != nil {
 		t.Fatal(err)
 	}
-	if err := cs.CreateEntry(context.Background(), account, chatstore.NewEntry(r, c, it.Start, time.Now())); err != nil {
-		t.Fatal(err)
+	for _, r := range records {
+		if err := cs.CreateEntry(context.Background(), account, chatstore.NewEntry(r, c, it.Start, time.Now())); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -282,17 +291,7 @@ func TestACursorAfterAChatIdOfEscapedCharactersWorks(t *testing.T) {
 // storeUnmatched stores chat id of account in no feed, as an unmatched chat stays.
 func storeUnmatched(t testing.TB, env *apptest.Env, account, id string) {
 	t.Helper()
-	c, err := chats.Parse([]byte(`{"id":"` + id + `","timestamp":"2026-11-20T09:00:00Z","visitor":{"name":"Lou Loose"},"history":[{"type":"chat.msg","nick":"visitor","msg":"secret"}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	it, err := chatstore.NewChatItem(c, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := chatstore.New(env.Deps.Store).CreateChat(context.Background(), account, it); err != nil {
-		t.Fatal(err)
-	}
+	storeChatJSON(t, env, account, []byte(`{"id":"`+id+`","timestamp":"2026-11-20T09:00:00Z","visitor":{"name":"Lou Loose"},"history":[{"type":"chat.msg","nick":"visitor","msg":"secret"}]}`))
 }
 
 // A sender can stuff any field of a chat, not only its messages: every field is
@@ -320,21 +319,7 @@ func TestAChatStuffedInEveryFieldStillFitsInAPage(t *testing.T) {
 	if len(body) > 1<<20 {
 		t.Fatalf("the body is %d bytes, more than the webhook takes", len(body))
 	}
-	c, err := chats.Parse(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	it, err := chatstore.NewChatItem(c, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs := chatstore.New(env.Deps.Store)
-	if err := cs.CreateChat(context.Background(), "acme", it); err != nil {
-		t.Fatal(err)
-	}
-	if err := cs.CreateEntry(context.Background(), "acme", chatstore.NewEntry(vera, c, it.Start, time.Now())); err != nil {
-		t.Fatal(err)
-	}
+	storeChatJSON(t, env, "acme", body, vera)
 	res := apptest.Do(t, feed.New(env.FeedDeps()), apptest.Request{Method: "GET", Path: "/feed?resourceType=lead&resourceId=2001", Token: env.Token(t, "acme", auth.RoleAgent)})
 	var p rawPage
 	res.JSON(t, &p)

@@ -189,13 +189,8 @@ func (h *handler) feed(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	in, err := h.deps.Store.Integration(r.Context(), id.Account)
-	if err != nil {
+	if shown, err := h.historyShown(w, r, id.Account, page{HistoryVisible: false, Items: []json.RawMessage{}}); !shown {
 		return err
-	}
-	if !in.Enabled(settings.ChatHistoryInSell) {
-		httpx.WriteJSON(w, http.StatusOK, page{HistoryVisible: false, Items: []json.RawMessage{}})
-		return nil
 	}
 	entries, next, err := h.chats.Entries(r.Context(), id.Account, rec, after, h.lim.pageItems)
 	if err != nil {
@@ -233,6 +228,21 @@ func (h *handler) feed(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// historyShown reports whether the account shows chat history in Sell. When it does
+// not, it has already answered with empty (the route's empty page) and the route ends:
+// the record then simply has no history to show, and none of its chats is read.
+func (h *handler) historyShown(w http.ResponseWriter, r *http.Request, account string, empty any) (bool, error) {
+	in, err := h.deps.Store.Integration(r.Context(), account)
+	if err != nil {
+		return false, err
+	}
+	if !in.Enabled(settings.ChatHistoryInSell) {
+		httpx.WriteJSON(w, http.StatusOK, empty)
+		return false, nil
+	}
+	return true, nil
+}
+
 // storedChat is a chat as the feed shows it, with the start it is filed under.
 type storedChat struct {
 	chats.Chat
@@ -246,18 +256,14 @@ func (h *handler) load(ctx context.Context, account string, entries []chatstore.
 	g, gctx := errgroup.WithContext(ctx)
 	for i, e := range entries {
 		g.Go(func() error {
-			it, err := h.chats.Chat(gctx, account, e.ChatID)
+			c, err := decodeChat(h.chats.Chat(gctx, account, e.ChatID))
 			if errors.Is(err, chatstore.ErrNotFound) {
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-			c, err := it.Chat()
-			if err != nil {
-				return err
-			}
-			out[i] = &storedChat{Chat: c, start: it.Start}
+			out[i] = &c
 			return nil
 		})
 	}
@@ -265,6 +271,19 @@ func (h *handler) load(ctx context.Context, account string, entries []chatstore.
 		return nil, err
 	}
 	return out, nil
+}
+
+// decodeChat decodes a chat read from the chat store. The read's error comes back as
+// it was, chatstore.ErrNotFound included, for the caller to say what a missing chat means.
+func decodeChat(it chatstore.ChatItem, err error) (storedChat, error) {
+	if err != nil {
+		return storedChat{}, err
+	}
+	c, err := it.Chat()
+	if err != nil {
+		return storedChat{}, err
+	}
+	return storedChat{Chat: c, start: it.Start}, nil
 }
 
 // item encodes c's feed item within the item budget: its first messages that fit,

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
 	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
 	"github.com/sellchat/sellchat/shared/domain/chats"
 	"github.com/sellchat/sellchat/shared/domain/settings"
@@ -42,7 +41,6 @@ func setHistory(t testing.TB, env *apptest.Env, account string, on bool) {
 // transcripts processor leaves them.
 func addChats(t testing.TB, env *apptest.Env, account string, r chats.Record, n int) {
 	t.Helper()
-	cs := chatstore.New(env.Deps.Store)
 	prefix := account
 	if r.Type != chats.ResourceLead {
 		prefix += "-" + r.Type
@@ -57,17 +55,7 @@ func addChats(t testing.TB, env *apptest.Env, account string, r chats.Record, n 
 			`"agent_names":["Ana Agent"],"department_name":"Sales","tags":["pricing"],"rating":"good","comment":"Thanks","message":"offline text",`+
 			`"history":[{"type":"chat.msg","nick":"visitor","name":"Vera Visitor","msg":"<img src=x onerror=alert(1)> chat %d","timestamp":%q},{"type":"chat.msg","nick":"agent:1","name":"Ana Agent","msg":"Hello!","timestamp":%q}]}`,
 			prefix, i, typ, start.Format(time.RFC3339), start.Add(5*time.Minute).Format(time.RFC3339), i, start.Add(time.Minute).Format(time.RFC3339), start.Add(2*time.Minute).Format(time.RFC3339))
-		c, err := chats.Parse([]byte(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		it, _ := chatstore.NewChatItem(c, time.Now())
-		if err := cs.CreateChat(context.Background(), account, it); err != nil {
-			t.Fatal(err)
-		}
-		if err := cs.CreateEntry(context.Background(), account, chatstore.NewEntry(r, c, it.Start, time.Now())); err != nil {
-			t.Fatal(err)
-		}
+		storeChatJSON(t, env, account, []byte(body), r)
 	}
 }
 
@@ -78,6 +66,14 @@ type feedPage struct {
 }
 
 var vera = chats.Record{Type: "lead", ID: 2001}
+
+// veraFeed is the first page of vera's feed as tok reads it.
+func veraFeed(t *testing.T, h http.Handler, tok string) feedPage {
+	t.Helper()
+	var p feedPage
+	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/feed?resourceType=lead&resourceId=2001", Token: tok}).JSON(t, &p)
+	return p
+}
 
 func TestTheFeedIsHiddenWhileHistoryIsDisabledAndLosesNothing(t *testing.T) {
 	t.Parallel()
@@ -93,9 +89,7 @@ func TestTheFeedIsHiddenWhileHistoryIsDisabledAndLosesNothing(t *testing.T) {
 		t.Fatal("reading a hidden feed changed the table")
 	}
 	setHistory(t, env, "acme", true)
-	var p feedPage
-	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/feed?resourceType=lead&resourceId=2001", Token: env.Token(t, "acme", auth.RoleAgent)}).JSON(t, &p)
-	if !p.HistoryVisible || len(p.Items) != 3 {
+	if p := veraFeed(t, h, env.Token(t, "acme", auth.RoleAgent)); !p.HistoryVisible || len(p.Items) != 3 {
 		t.Fatalf("after enabling: %+v", p)
 	}
 }
@@ -162,8 +156,7 @@ func TestBadFeedRequestsAreRefused(t *testing.T) {
 	addChats(t, env, "acme", vera, 25)
 	h := feed.New(env.FeedDeps())
 	tok := env.Token(t, "acme", auth.RoleAgent)
-	var p feedPage
-	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/feed?resourceType=lead&resourceId=2001", Token: tok}).JSON(t, &p)
+	p := veraFeed(t, h, tok)
 	if p.NextCursor == "" {
 		t.Fatal("no cursor")
 	}
@@ -191,9 +184,7 @@ func TestBadFeedRequestsAreRefused(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) { c.refusedAndUnchanged(t, env, h) })
 	}
 	t.Run("another account sees none of acme's chats", func(t *testing.T) {
-		var p feedPage
-		apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/feed?resourceType=lead&resourceId=2001", Token: env.Token(t, "globex", auth.RoleAdmin)}).JSON(t, &p)
-		if !p.HistoryVisible || len(p.Items) != 0 {
+		if p := veraFeed(t, h, env.Token(t, "globex", auth.RoleAdmin)); !p.HistoryVisible || len(p.Items) != 0 {
 			t.Fatalf("%+v", p)
 		}
 	})

@@ -7,7 +7,6 @@ import (
 
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
 	"github.com/sellchat/sellchat/shared/domain/chats"
-	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 	"github.com/sellchat/sellchat/shared/platform/httpx"
 )
@@ -53,26 +52,17 @@ func (h *handler) messages(w http.ResponseWriter, r *http.Request) error {
 		}
 		from = c.Index
 	}
-	in, err := h.deps.Store.Integration(r.Context(), id.Account)
-	if err != nil {
+	if shown, err := h.historyShown(w, r, id.Account, messagesPage{ChatID: chatID, Messages: []json.RawMessage{}}); !shown {
 		return err
 	}
-	if !in.Enabled(settings.ChatHistoryInSell) {
-		httpx.WriteJSON(w, http.StatusOK, messagesPage{ChatID: chatID, Messages: []json.RawMessage{}})
-		return nil
-	}
-	it, err := h.chats.FeedChat(r.Context(), id.Account, rec, chatID)
+	c, err := decodeChat(h.chats.FeedChat(r.Context(), id.Account, rec, chatID))
 	if errors.Is(err, chatstore.ErrNotFound) {
 		return errChatNotFound
 	}
 	if err != nil {
 		return err
 	}
-	c, err := it.Chat()
-	if err != nil {
-		return err
-	}
-	all := transcript(c)
+	all := transcript(c.Chat)
 	if from > len(all) {
 		return errBadCursor // the stored chat never changes, so ours never point past it
 	}

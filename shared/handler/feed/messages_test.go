@@ -188,10 +188,8 @@ func TestTheMessagesOfAChatAreOnlyForItsRecordsFeed(t *testing.T) {
 	globex := env.Token(t, "globex", auth.RoleAgent)
 
 	cur := feedItem(t, h, tok, vera, "long").MessagesCursor
-	var fp feedPage
-	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/feed?resourceType=lead&resourceId=2001", Token: tok}).JSON(t, &fp)
 	addChats(t, env, "acme", vera, feed.PageSize) // so that the feed has a next page
-	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/feed?resourceType=lead&resourceId=2001", Token: tok}).JSON(t, &fp)
+	fp := veraFeed(t, h, tok)
 	if cur == "" || fp.NextCursor == "" {
 		t.Fatal("setup: no cursors")
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
 	"github.com/sellchat/sellchat/shared/domain/chats"
-	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/handler/leads"
 	"github.com/sellchat/sellchat/shared/handler/transcripts"
 	"github.com/sellchat/sellchat/shared/platform/app/apptest"
@@ -19,8 +18,7 @@ import (
 func TestALeadCreatedFromAChatGetsThatChatsHistory(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	env.Connect(t, "acme")
-	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+	env.ConnectForAllAgents(t, "acme")
 	ctx := context.Background()
 	chat, err := chats.Parse([]byte(`{"id":"2401.9.nina","type":"chat","timestamp":"2026-11-20T14:02:11Z",
 		"visitor":{"name":"Nina New","email":"nina@example.com"},

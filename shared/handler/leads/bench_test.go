@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
 	"testing"
 	"time"
 
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
-	"github.com/sellchat/sellchat/shared/adapter/tokens"
-	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/handler/leads"
 	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
@@ -32,8 +29,7 @@ func BenchmarkCreateLead(b *testing.B) {
 	}{{"new-email", false}, {"create-anyway", true}} {
 		b.Run(c.name, func(b *testing.B) {
 			env := apptest.New(b)
-			env.Connect(b, "acme")
-			env.SetSettings(b, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+			env.ConnectForAllAgents(b, "acme")
 			h := leads.New(leads.DepsOf(env), nil)
 			tok := env.AgentToken(b, "acme", "361", "rex@example.com")
 			ctx := context.Background()
@@ -52,42 +48,20 @@ func BenchmarkCreateLead(b *testing.B) {
 			}
 			env.Sell.SetFaults(selltest.Faults{Latency: 40 * time.Millisecond})
 
-			client, _, err := env.Deps.Vault.Client(ctx, "acme", tokens.Admin())
-			if err != nil {
-				b.Fatal(err)
-			}
-			// Sell allows a token 10 requests a second and the client keeps to that, so
-			// calls are paced below it: what is measured is latency, not the limiter.
-			const pace = 500 * time.Millisecond
-			var writes []time.Duration
-			for i := 0; i < 15; i++ {
-				time.Sleep(pace)
-				start := time.Now()
-				if _, err := client.CreateLead(ctx, sell.NewLead{LastName: fmt.Sprintf("Direct %d", i), Email: fmt.Sprintf("direct.%d.%d@example.com", time.Now().UnixNano(), i)}); err != nil {
-					b.Fatal(err)
-				}
-				writes = append(writes, time.Since(start))
-			}
-			write := median(writes)
+			client := env.AdminClient(b, "acme")
+			write := apptest.PacedMedian(b, 15, apptest.SellPace, func(i int) error {
+				_, err := client.CreateLead(ctx, sell.NewLead{LastName: fmt.Sprintf("Direct %d", i), Email: fmt.Sprintf("direct.%d.%d@example.com", time.Now().UnixNano(), i)})
+				return err
+			})
 
 			env.Sell.ResetCalls()
-			var took []time.Duration
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				time.Sleep(pace)
-				req := request()
-				b.StartTimer()
-				start := time.Now()
-				if res := apptest.Do(b, h, req); res.Status != http.StatusCreated {
-					b.Fatalf("%d %s", res.Status, res.Body)
-				}
-				took = append(took, time.Since(start))
-			}
-			b.StopTimer()
-			p50 := median(took)
-			b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(write.Microseconds())/1000, "sell-write-ms")
+			took := apptest.TimeRequests(b, h, http.StatusCreated, func() apptest.Request {
+				time.Sleep(apptest.SellPace)
+				return request()
+			})
+			p50 := apptest.Median(took)
+			b.ReportMetric(apptest.Millis(p50), "p50-ms")
+			b.ReportMetric(apptest.Millis(write), "sell-write-ms")
 			b.ReportMetric(float64(p50)/float64(write), "p50/write")
 			b.ReportMetric(float64(env.Sell.TotalCalls())/float64(b.N), "sell-calls/op")
 			if testing.Verbose() {
@@ -95,10 +69,4 @@ func BenchmarkCreateLead(b *testing.B) {
 			}
 		})
 	}
-}
-
-func median(d []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
-	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/handler/leads"
 	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
@@ -67,8 +66,7 @@ func raceLeads(t *testing.T, env *apptest.Env, h http.Handler, prefix string, bo
 func TestConcurrentLeadsForOneNewEmailMakeOneLead(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	env.Connect(t, "acme")
-	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+	env.ConnectForAllAgents(t, "acme")
 	// Latency on every Sell call keeps the requests overlapping while they search
 	// and create, as they do against the real Sell.
 	env.Sell.SetFaults(selltest.Faults{Latency: 20 * time.Millisecond})

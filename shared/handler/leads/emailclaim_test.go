@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
-	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 	"github.com/sellchat/sellchat/shared/platform/httpx"
 )
@@ -149,8 +148,7 @@ func TestAnEmailClaim(t *testing.T) {
 func TestARetryWaitingForItsKeyHoldsNoEmailClaim(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	env.Connect(t, "acme")
-	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+	env.ConnectForAllAgents(t, "acme")
 	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
 	ctx := context.Background()
 	s := env.Deps.Store

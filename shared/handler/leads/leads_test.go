@@ -91,8 +91,7 @@ func TestALeadGetsTheAdminsStatusSourceAndOwnerExactlyOnce(t *testing.T) {
 func TestConcurrentRetriesCreateOneLead(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	env.Connect(t, "acme")
-	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+	env.ConnectForAllAgents(t, "acme")
 	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
 	before := len(env.Sell.Leads())
 	ids := make(chan int64, 20)
@@ -177,8 +176,7 @@ func TestSellUsersModeNeedsTheAgentsSellUser(t *testing.T) {
 func TestFailuresStoreNothingAndCanBeRetried(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	env.Connect(t, "acme")
-	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+	env.ConnectForAllAgents(t, "acme")
 	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
 
 	t.Run("Sell down is a 502 and the key can be used again", func(t *testing.T) {
@@ -206,8 +204,7 @@ func TestFailuresStoreNothingAndCanBeRetried(t *testing.T) {
 func TestBadRequestsChangeNothing(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	env.Connect(t, "acme")
-	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+	env.ConnectForAllAgents(t, "acme")
 	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
 	off := apptest.New(t)
 	cases := []struct {
@@ -255,8 +252,7 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 func TestARequestOutOfTimeReleasesItsClaims(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	env.Connect(t, "acme")
-	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+	env.ConnectForAllAgents(t, "acme")
 	tok := env.AgentToken(t, "acme", "361", "rex@example.com")
 	h := httpx.WithBudget(leads.New(leads.DepsOf(env), nil), time.Second)
 	before := storetest.Snapshot(t, env.Deps.Store)

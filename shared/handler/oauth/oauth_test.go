@@ -52,6 +52,13 @@ func authorize(t *testing.T, env *apptest.Env, h http.Handler, token, purpose st
 	return loc.Query()
 }
 
+// newOAuth is a fresh deployment and its oauth function's handler.
+func newOAuth(t *testing.T) (*apptest.Env, http.Handler) {
+	t.Helper()
+	env := apptest.New(t)
+	return env, oauth.New(env.ConnectDeps())
+}
+
 func callback(t *testing.T, h http.Handler, q url.Values) apptest.Response {
 	t.Helper()
 	return apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/oauth/callback?" + q.Encode()})
@@ -59,8 +66,7 @@ func callback(t *testing.T, h http.Handler, q url.Values) apptest.Response {
 
 func TestInstallFlowEndToEnd(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
-	h := oauth.New(env.ConnectDeps())
+	env, h := newOAuth(t)
 	ctx := context.Background()
 	tok := env.Sign(t, owner)
 
@@ -144,8 +150,7 @@ func TestInstallFlowEndToEnd(t *testing.T) {
 
 func TestAgentSignIn(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
-	h := oauth.New(env.ConnectDeps())
+	env, h := newOAuth(t)
 	ctx := context.Background()
 	rex := auth.Identity{Account: "acme", UserID: "361", Email: "rex@example.com", Name: "Rex", Role: auth.RoleAgent}
 
@@ -194,8 +199,7 @@ func TestAgentSignIn(t *testing.T) {
 
 func TestCallbackRefusals(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
-	h := oauth.New(env.ConnectDeps())
+	env, h := newOAuth(t)
 	ctx := context.Background()
 	tok := env.Sign(t, owner)
 
@@ -259,8 +263,7 @@ func TestCallbackRefusals(t *testing.T) {
 
 func TestInstallReportsEveryFailedPrerequisite(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
-	h := oauth.New(env.ConnectDeps())
+	env, h := newOAuth(t)
 
 	res := apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/integration/install", Token: env.Sign(t, owner)})
 	if res.Status != 409 || res.ErrorCode() != "sell_not_connected" {
@@ -289,8 +292,7 @@ func TestInstallReportsEveryFailedPrerequisite(t *testing.T) {
 
 func TestBadRequestsChangeNothing(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
-	h := oauth.New(env.ConnectDeps())
+	env, h := newOAuth(t)
 	env.Connect(t, "acme")
 	admin := env.Sign(t, owner)
 	agent := env.Token(t, "acme", auth.RoleAgent)
@@ -332,8 +334,7 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 // make the admin's Sell access theirs (as agent) or the account's (as installer).
 func TestASignInThatCannotProveWhoIsSigningInIsRefused(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
-	h := oauth.New(env.ConnectDeps())
+	env, h := newOAuth(t)
 	ctx := context.Background()
 	for _, purpose := range []string{"agent", "install"} {
 		t.Run(purpose+": starting without an email is refused and stores nothing", func(t *testing.T) {

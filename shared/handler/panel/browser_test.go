@@ -17,10 +17,10 @@ import (
 	"github.com/sellchat/sellchat/infra/localstack"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
-	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/domain/access"
 	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/handler/panel"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
@@ -46,25 +46,7 @@ func newStage(t *testing.T) *stage {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)
-	admin, ok := s.Sell.User(selltest.DemoAdminEmail)
-	if !ok {
-		t.Fatal("the sandbox has no demo admin")
-	}
-	if err := s.Deps.Vault.Save(ctx, "acme", tokens.Admin(), s.Sell.TokenFor(selltest.DemoAdminEmail), tokens.SellUser{ID: admin.ID, Name: admin.Name, Email: admin.Email}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Deps.Store.UpdateIntegration(ctx, "acme", func(in *settings.Integration) error {
-		in.SellConnected, in.Installed = true, true
-		in.SuperiorManager = &settings.SellUser{ID: admin.ID, Name: admin.Name}
-		if in.Elements == nil {
-			in.Elements = map[settings.Element]settings.ElementState{}
-		}
-		in.Elements[settings.ChatAppInSell] = settings.ElementState{Enabled: true}
-		in.Elements[settings.SellAppInChat] = settings.ElementState{Enabled: true}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	apptest.ConnectSandbox(t, s.Sell, s.Deps, "acme")
 	st := &stage{stack: s, browser: browsertest.New(t)}
 	if err := chromedp.Do(st.browser, chromedp.EmulateViewport(panelWidth, panelHeight)); err != nil {
 		t.Fatal(err)
@@ -77,13 +59,7 @@ func newStage(t *testing.T) *stage {
 // sellEmail, as the agent sign-in's callback does.
 func (st *stage) signIn(t *testing.T, userID, sellEmail string) {
 	t.Helper()
-	u, ok := st.stack.Sell.User(sellEmail)
-	if !ok {
-		t.Fatalf("the sandbox has no user %s", sellEmail)
-	}
-	if err := st.stack.Deps.Vault.Save(context.Background(), "acme", tokens.Agent(userID), st.stack.Sell.TokenFor(sellEmail), tokens.SellUser{ID: u.ID, Name: u.Name, Email: u.Email}); err != nil {
-		t.Fatal(err)
-	}
+	apptest.SignInSandboxAgent(t, st.stack.Sell, st.stack.Deps, "acme", userID, sellEmail)
 }
 
 // jwt is what the apps framework would hand the iframe for agent userID.

@@ -40,6 +40,16 @@ func setAccess(t *testing.T, env *apptest.Env, a settings.Access) {
 	env.SetSettings(t, "acme", func(s *settings.Settings) { s.Access = a })
 }
 
+// signedIn is a deployment with acme installed, in the default sell-users mode, and
+// its agent 361 signed in to Sell as Rex.
+func signedIn(t *testing.T) *apptest.Env {
+	t.Helper()
+	env := apptest.New(t)
+	env.Connect(t, "acme")
+	env.SignInAgent(t, "acme", "361", selltest.DemoRexEmail)
+	return env
+}
+
 func TestLookupFindsTheVisitorWithTheAgentsOwnSellUser(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
@@ -113,8 +123,7 @@ func TestLookupFindsTheVisitorWithTheAgentsOwnSellUser(t *testing.T) {
 func TestAllAgentsModeUsesTheAdminsToken(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	env.Connect(t, "acme")
-	setAccess(t, env, settings.AccessAllAgents)
+	env.ConnectForAllAgents(t, "acme")
 	out, res := lookup(t, env, "email=liam@example.org", agent(t, env))
 	if res.Status != 200 || len(out.Matches) != 1 || out.Matches[0].ID != selltest.DemoLiamLeadID {
 		t.Fatalf("%d %s", res.Status, res.Body)
@@ -137,9 +146,7 @@ func TestAllAgentsModeUsesTheAdminsToken(t *testing.T) {
 
 func TestARevokedAgentTokenIsMarkedAndNotRetried(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
-	env.Connect(t, "acme")
-	env.SignInAgent(t, "acme", "361", selltest.DemoRexEmail)
+	env := signedIn(t)
 	env.Sell.RevokeUser(selltest.DemoRexEmail)
 	tok := agent(t, env)
 	if _, res := lookup(t, env, "email=vera@example.com", tok); res.Status != 403 || res.ErrorCode() != "no_sell_access" {
@@ -157,8 +164,7 @@ func TestARevokedAgentTokenIsMarkedAndNotRetried(t *testing.T) {
 func TestSellDownIsA502(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	env.Connect(t, "acme")
-	setAccess(t, env, settings.AccessAllAgents)
+	env.ConnectForAllAgents(t, "acme")
 	env.Sell.SetFaults(selltest.Faults{ErrorRate: 1, ErrorStatus: 503})
 	if _, res := lookup(t, env, "email=vera@example.com", agent(t, env)); res.Status != 502 || res.ErrorCode() != "sell_unavailable" {
 		t.Fatalf("%d %s", res.Status, res.Body)
@@ -167,9 +173,7 @@ func TestSellDownIsA502(t *testing.T) {
 
 func TestOwners(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
-	env.Connect(t, "acme")
-	env.SignInAgent(t, "acme", "361", selltest.DemoRexEmail)
+	env := signedIn(t)
 	h := panel.New(env.PanelDeps())
 	tok := agent(t, env)
 	get := func() (map[string]any, apptest.Response) {
@@ -199,9 +203,7 @@ func TestOwners(t *testing.T) {
 
 func TestBadLookupsAreRefused(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
-	env.Connect(t, "acme")
-	env.SignInAgent(t, "acme", "361", selltest.DemoRexEmail)
+	env := signedIn(t)
 	tok := agent(t, env)
 	disabledEnv := apptest.New(t)
 	cases := []struct {

@@ -24,9 +24,8 @@ type warm struct {
 	tok string
 }
 
-func newWarm(t *testing.T) *warm {
-	env := apptest.New(t)
-	env.Connect(t, "acme")
+// newWarm is the panel handler of env for agent 361, before its first lookup.
+func newWarm(t *testing.T, env *apptest.Env) *warm {
 	return &warm{env: env, h: panel.New(env.PanelDeps()), tok: agent(t, env)}
 }
 
@@ -49,8 +48,7 @@ func TestAnEarlySearchIsShownOnlyForTheSameCredential(t *testing.T) {
 
 	t.Run("the same credential gives the same answer at the same cost", func(t *testing.T) {
 		t.Parallel()
-		w := newWarm(t)
-		w.env.SignInAgent(t, "acme", "361", selltest.DemoRexEmail)
+		w := newWarm(t, signedIn(t))
 		first, _ := w.lookup(t, "email=vera@example.com")
 		calls := w.env.Sell.TotalCalls()
 		second, res := w.lookup(t, "email=vera@example.com")
@@ -63,8 +61,7 @@ func TestAnEarlySearchIsShownOnlyForTheSameCredential(t *testing.T) {
 	})
 	t.Run("signing in as another Sell user", func(t *testing.T) {
 		t.Parallel()
-		w := newWarm(t)
-		w.env.SignInAgent(t, "acme", "361", selltest.DemoRexEmail)
+		w := newWarm(t, signedIn(t))
 		if out, _ := w.lookup(t, liam); len(out.Matches) != 0 {
 			t.Fatalf("Rex sees Rita's lead: %+v", out.Matches)
 		}
@@ -75,8 +72,7 @@ func TestAnEarlySearchIsShownOnlyForTheSameCredential(t *testing.T) {
 	})
 	t.Run("the admin switching access to all agents", func(t *testing.T) {
 		t.Parallel()
-		w := newWarm(t)
-		w.env.SignInAgent(t, "acme", "361", selltest.DemoRexEmail)
+		w := newWarm(t, signedIn(t))
 		if out, _ := w.lookup(t, liam); len(out.Matches) != 0 {
 			t.Fatalf("Rex sees Rita's lead: %+v", out.Matches)
 		}
@@ -91,8 +87,7 @@ func TestAnEarlySearchIsShownOnlyForTheSameCredential(t *testing.T) {
 	})
 	t.Run("the admin switching the app off", func(t *testing.T) {
 		t.Parallel()
-		w := newWarm(t)
-		w.env.SignInAgent(t, "acme", "361", selltest.DemoRexEmail)
+		w := newWarm(t, signedIn(t))
 		w.lookup(t, "email=vera@example.com")
 		if _, err := w.env.Deps.Store.UpdateIntegration(context.Background(), "acme", func(in *settings.Integration) error {
 			in.Elements[settings.SellAppInChat] = settings.ElementState{Enabled: false}
@@ -106,8 +101,7 @@ func TestAnEarlySearchIsShownOnlyForTheSameCredential(t *testing.T) {
 	})
 	t.Run("Sell revoking the agent's token", func(t *testing.T) {
 		t.Parallel()
-		w := newWarm(t)
-		w.env.SignInAgent(t, "acme", "361", selltest.DemoRexEmail)
+		w := newWarm(t, signedIn(t))
 		w.lookup(t, "email=vera@example.com")
 		w.env.Sell.RevokeUser(selltest.DemoRexEmail)
 		if _, res := w.lookup(t, "email=vera@example.com"); res.Status != 403 || res.ErrorCode() != "no_sell_access" {
@@ -162,12 +156,18 @@ func TestARepeatLookupFetchesTheDealsWithTheSearches(t *testing.T) {
 	t.Parallel()
 	const paul = "email=paul@acme.example"
 	paulsDeals := []string{"Acme annual plan", "Acme onboarding"}
+	// warmAfterPaul is a warm handler in all-agents mode whose last lookup was Paul's.
+	warmAfterPaul := func(t *testing.T) *warm {
+		env := apptest.New(t)
+		env.ConnectForAllAgents(t, "acme")
+		w := newWarm(t, env)
+		w.lookup(t, paul)
+		return w
+	}
 
 	t.Run("the deals and company are asked for before any search answers", func(t *testing.T) {
 		t.Parallel()
-		w := newWarm(t)
-		setAccess(t, w.env, settings.AccessAllAgents)
-		w.lookup(t, paul)
+		w := warmAfterPaul(t)
 		before := w.env.Sell.CallCounts()
 		// Every call hangs, then fails once: the deals of a lookup that waited for its
 		// search could only be asked for after a search was retried.
@@ -195,9 +195,7 @@ func TestARepeatLookupFetchesTheDealsWithTheSearches(t *testing.T) {
 	})
 	t.Run("a deal and a company name changed since are shown, at no extra calls", func(t *testing.T) {
 		t.Parallel()
-		w := newWarm(t)
-		setAccess(t, w.env, settings.AccessAllAgents)
-		w.lookup(t, paul)
+		w := warmAfterPaul(t)
 		w.env.Sell.AddDeal(sell.Deal{OwnerID: selltest.DemoRexID, Name: "Acme support", ContactID: selltest.DemoPaulContactID, Value: "300", Currency: "USD"})
 		acme := seeded(t, selltest.DemoAcmeID)
 		acme.Name = "Acme Corporation"
@@ -220,9 +218,7 @@ func TestARepeatLookupFetchesTheDealsWithTheSearches(t *testing.T) {
 	})
 	t.Run("a new contact with the visitor's email", func(t *testing.T) {
 		t.Parallel()
-		w := newWarm(t)
-		setAccess(t, w.env, settings.AccessAllAgents)
-		w.lookup(t, paul)
+		w := warmAfterPaul(t)
 		paula := w.env.Sell.AddContact(sell.Contact{OwnerID: selltest.DemoAdminID, FirstName: "Paula", LastName: "Person", Email: "paul@acme.example"})
 		w.env.Sell.AddDeal(sell.Deal{OwnerID: selltest.DemoAdminID, Name: "Paula's trial", ContactID: paula.ID, Value: "10", Currency: "USD"})
 		out, res := w.lookup(t, paul)
@@ -235,9 +231,7 @@ func TestARepeatLookupFetchesTheDealsWithTheSearches(t *testing.T) {
 	})
 	t.Run("the visitor moving to another company", func(t *testing.T) {
 		t.Parallel()
-		w := newWarm(t)
-		setAccess(t, w.env, settings.AccessAllAgents)
-		w.lookup(t, paul)
+		w := warmAfterPaul(t)
 		globex := w.env.Sell.AddContact(sell.Contact{OwnerID: selltest.DemoAdminID, IsOrganization: true, Name: "Globex", Email: "info@globex.example"})
 		moved := seeded(t, selltest.DemoPaulContactID)
 		moved.ContactID = globex.ID
@@ -249,9 +243,7 @@ func TestARepeatLookupFetchesTheDealsWithTheSearches(t *testing.T) {
 	})
 	t.Run("another visitor gets no speculation", func(t *testing.T) {
 		t.Parallel()
-		w := newWarm(t)
-		setAccess(t, w.env, settings.AccessAllAgents)
-		w.lookup(t, paul)
+		w := warmAfterPaul(t)
 		before := w.env.Sell.CallCounts()
 		out, res := w.lookup(t, "email=vera@example.com")
 		if res.Status != 200 || len(out.Matches) != 1 || out.Matches[0].ID != selltest.DemoVeraLeadID {
@@ -264,9 +256,7 @@ func TestARepeatLookupFetchesTheDealsWithTheSearches(t *testing.T) {
 	})
 	t.Run("a failed early call does not fail the lookup", func(t *testing.T) {
 		t.Parallel()
-		w := newWarm(t)
-		setAccess(t, w.env, settings.AccessAllAgents)
-		w.lookup(t, paul)
+		w := warmAfterPaul(t)
 		time.Sleep(600 * time.Millisecond) // the client's rate limiter refills: the early calls go out at once
 		before := w.env.Sell.CallCounts()
 		// The latency keeps the fresh calls behind the four early ones, which fail
@@ -283,11 +273,10 @@ func TestARepeatLookupFetchesTheDealsWithTheSearches(t *testing.T) {
 	})
 	t.Run("a changed credential", func(t *testing.T) {
 		t.Parallel()
-		w := newWarm(t)
+		w := newWarm(t, signedIn(t))
 		// Rex does not see Rita's deal with Paul; the admin's token does.
 		w.env.Sell.AddDeal(sell.Deal{OwnerID: selltest.DemoRitaID, Name: "Rita's referral", ContactID: selltest.DemoPaulContactID, Value: "50", Currency: "USD"})
 		withRitas := append(slices.Clone(paulsDeals), "Rita's referral")
-		w.env.SignInAgent(t, "acme", "361", selltest.DemoRexEmail)
 		for i, c := range []struct {
 			access settings.Access
 			deals  []string

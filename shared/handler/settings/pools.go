@@ -39,14 +39,32 @@ func (h *handler) poolViews(ctx context.Context, account string) ([]poolView, er
 	return out, nil
 }
 
-func (h *handler) getPools(w http.ResponseWriter, r *http.Request) error {
-	id, _ := auth.From(r.Context())
-	views, err := h.poolViews(r.Context(), id.Account)
+// writePools answers with the account's pools, as GET /pools lists them.
+func (h *handler) writePools(ctx context.Context, w http.ResponseWriter, account string) error {
+	views, err := h.poolViews(ctx, account)
 	if err != nil {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"pools": views})
 	return nil
+}
+
+// markedPools returns the Sell user ids the account marked as pools.
+func (h *handler) markedPools(ctx context.Context, account string) (map[int64]bool, error) {
+	pools, err := h.deps.Store.Pools(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	marked := make(map[int64]bool, len(pools))
+	for _, p := range pools {
+		marked[p.SellUserID] = true
+	}
+	return marked, nil
+}
+
+func (h *handler) getPools(w http.ResponseWriter, r *http.Request) error {
+	id, _ := auth.From(r.Context())
+	return h.writePools(r.Context(), w, id.Account)
 }
 
 // poolID reads the path's Sell user id.
@@ -71,14 +89,12 @@ func (h *handler) putPool(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var body poolBody
-	if err := httpx.DecodeJSON(r, &body); err != nil {
+	raw, err := decodeRequired(r, "name", "how the pool is shown to admins and agents.",
+		func(b poolBody) *string { return b.Name })
+	if err != nil {
 		return err
 	}
-	if body.Name == nil {
-		return httpx.Invalid("name", "required", "name is required: how the pool is shown to admins and agents.")
-	}
-	name, err := settings.PoolName(*body.Name)
+	name, err := settings.PoolName(raw)
 	if err != nil {
 		return fieldError(err)
 	}
@@ -153,12 +169,7 @@ func (h *handler) deletePool(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		httpx.LoggerFrom(r.Context()).Info("pool unmarked", "by", id.UserID, "sell_user", userID)
-		views, err := h.poolViews(r.Context(), id.Account)
-		if err != nil {
-			return err
-		}
-		httpx.WriteJSON(w, http.StatusOK, map[string]any{"pools": views})
-		return nil
+		return h.writePools(r.Context(), w, id.Account)
 	}
 	return staleVersion(-1)
 }

@@ -88,43 +88,19 @@ func TestPoolMarksAreCheckedAgainstSellAndTheOwners(t *testing.T) {
 	if res := c.do(t, "PATCH", "/settings", `{"owners":[{"type":"user","id":1002}]}`, "If-Match", "0"); res.Status != 200 {
 		t.Fatalf("owner: %d %s", res.Status, res.Body)
 	}
-	cases := []struct {
-		name, path, body string
-		status           int
-		code, field      string
-	}{
-		{"a user Sell does not have", "/pools/4242", `{"name":"Ghost"}`, 422, "unknown_user", "sellUserId"},
-		{"an inactive user", "/pools/1005", `{"name":"Ivan"}`, 422, "inactive_user", "sellUserId"},
-		{"an id that is not a number", "/pools/abc", `{"name":"X"}`, 422, "invalid_value", "sellUserId"},
-		{"a negative id", "/pools/-4", `{"name":"X"}`, 422, "invalid_value", "sellUserId"},
-		{"no name", "/pools/1004", `{}`, 422, "required", "name"},
-		{"a blank name", "/pools/1004", `{"name":"   "}`, 422, "required", "name"},
-		{"a name that is too long", "/pools/1004", `{"name":"` + strings.Repeat("x", 101) + `"}`, 422, "too_long", "name"},
-		{"a name of the wrong type", "/pools/1004", `{"name":7}`, 422, "wrong_type", "name"},
-		{"a user who owns leads as a person", "/pools/1002", `{"name":"Rex"}`, 409, "owner_in_use", ""},
-	}
-	before := storetest.Snapshot(t, c.env.Deps.Store)
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res := c.do(t, "PUT", tc.path, tc.body)
-			var e struct {
-				Error struct{ Code, Field string }
-			}
-			res.JSON(t, &e)
-			if res.Status != tc.status || e.Error.Code != tc.code || e.Error.Field != tc.field {
-				t.Fatalf("got %d %s; want %d %s on %q", res.Status, res.Body, tc.status, tc.code, tc.field)
-			}
-		})
-	}
-	if res := c.do(t, "DELETE", "/pools/1004", nil); res.Status != 404 {
-		t.Errorf("unmark a pool never marked: %d %s", res.Status, res.Body)
-	}
-	if res := c.do(t, "DELETE", "/pools/x", nil); res.Status != 422 {
-		t.Errorf("unmark with a bad id: %d %s", res.Status, res.Body)
-	}
-	if after := storetest.Snapshot(t, c.env.Deps.Store); !reflect.DeepEqual(before, after) {
-		t.Fatal("refused pool marks changed the table")
-	}
+	c.refusesAll(t, "refused pool marks", []fieldRefusal{
+		{"a user Sell does not have", "PUT", "/pools/4242", `{"name":"Ghost"}`, 422, "unknown_user", "sellUserId"},
+		{"an inactive user", "PUT", "/pools/1005", `{"name":"Ivan"}`, 422, "inactive_user", "sellUserId"},
+		{"an id that is not a number", "PUT", "/pools/abc", `{"name":"X"}`, 422, "invalid_value", "sellUserId"},
+		{"a negative id", "PUT", "/pools/-4", `{"name":"X"}`, 422, "invalid_value", "sellUserId"},
+		{"no name", "PUT", "/pools/1004", `{}`, 422, "required", "name"},
+		{"a blank name", "PUT", "/pools/1004", `{"name":"   "}`, 422, "required", "name"},
+		{"a name that is too long", "PUT", "/pools/1004", `{"name":"` + strings.Repeat("x", 101) + `"}`, 422, "too_long", "name"},
+		{"a name of the wrong type", "PUT", "/pools/1004", `{"name":7}`, 422, "wrong_type", "name"},
+		{"a user who owns leads as a person", "PUT", "/pools/1002", `{"name":"Rex"}`, 409, "owner_in_use", ""},
+		{"unmark a pool never marked", "DELETE", "/pools/1004", "", 404, "unknown_pool", ""},
+		{"unmark with a bad id", "DELETE", "/pools/x", "", 422, "invalid_value", "sellUserId"},
+	})
 }
 
 // TestLeadsOwnedByTheMarkedPoolAreSpreadOverItsMembers proves that the user marked as

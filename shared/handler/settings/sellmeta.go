@@ -99,13 +99,9 @@ func (h *handler) getSellUsers(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return s.fail(ctx, err)
 		}
-		pools, err := h.deps.Store.Pools(ctx, id.Account)
+		marked, err := h.markedPools(ctx, id.Account)
 		if err != nil {
 			return err
-		}
-		marked := map[int64]bool{}
-		for _, p := range pools {
-			marked[p.SellUserID] = true
 		}
 		out := make([]userView, 0, len(users))
 		for _, u := range users {

@@ -177,6 +177,23 @@ func ifMatch(r *http.Request) (int64, error) {
 	return v, nil
 }
 
+// decodeRequired decodes the request's JSON body into a B and returns the value of
+// its one required field, which field picks out (a pointer, so that a missing field
+// is told from a zero one). A body without it is a 422 on name; purpose finishes the
+// message by saying what the field is for.
+func decodeRequired[B, V any](r *http.Request, name, purpose string, field func(B) *V) (V, error) {
+	var body B
+	var zero V
+	if err := httpx.DecodeJSON(r, &body); err != nil {
+		return zero, err
+	}
+	v := field(body)
+	if v == nil {
+		return zero, httpx.Invalid(name, "required", name+" is required: "+purpose)
+	}
+	return *v, nil
+}
+
 func staleVersion(current int64) error {
 	e := &httpx.Error{Status: http.StatusConflict, Code: "version_conflict",
 		Message: "Someone else changed the settings since you loaded them. Reload and try again."}
@@ -277,14 +294,11 @@ type webhookSecret struct {
 
 func (h *handler) putWebhook(w http.ResponseWriter, r *http.Request) error {
 	id, _ := auth.From(r.Context())
-	var body webhookSecret
-	if err := httpx.DecodeJSON(r, &body); err != nil {
+	secret, err := decodeRequired(r, "signingSecret", "copy it from the webhook's page in Zendesk Admin Center.",
+		func(b webhookSecret) *string { return b.SigningSecret })
+	if err != nil {
 		return err
 	}
-	if body.SigningSecret == nil {
-		return httpx.Invalid("signingSecret", "required", "signingSecret is required: copy it from the webhook's page in Zendesk Admin Center.")
-	}
-	secret := *body.SigningSecret
 	if len(secret) < 8 || len(secret) > 512 || strings.ContainsAny(secret, " \t\r\n") {
 		return httpx.Invalid("signingSecret", "invalid_value", "signingSecret must be the secret Zendesk shows for the webhook (8 to 512 characters, no spaces).")
 	}

@@ -227,7 +227,6 @@ func TestBadInputChangesNothing(t *testing.T) {
 	huge := `{"leadStatus":"` + strings.Repeat("x", 1<<20) + `"}`
 	ifMatch1 := map[string]string{"If-Match": "1"}
 
-	type route struct{ method, path, body string }
 	routes := []route{
 		{"GET", "/settings", ""},
 		{"PATCH", "/settings", `{"leadStatus":"New"}`},
@@ -235,77 +234,150 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"PUT", "/integration/elements/chat_app_in_sell", `{"enabled":true}`},
 		{"PUT", "/integration/webhook", `{"signingSecret":"abcdefgh12345"}`},
 	}
-	type tc struct {
-		name   string
-		req    apptest.Request
-		status int
-		code   string
-	}
-	var cases []tc
-	for _, r := range routes {
-		base := apptest.Request{Method: r.method, Path: r.path, Body: r.body, Header: ifMatch1}
-		with := func(tok string) apptest.Request { b := base; b.Token = tok; return b }
-		cases = append(cases,
-			tc{r.method + " " + r.path + " without a token is 401", with(""), 401, "unauthenticated"},
-			tc{r.method + " " + r.path + " with an expired token is 401", with(expired), 401, "invalid_token"},
-			tc{r.method + " " + r.path + " with a token signed by another key is 401", with(rogue), 401, "invalid_token"},
-			tc{r.method + " " + r.path + " with a token for another audience is 401", with(wrongAudience), 401, "invalid_token"},
-			tc{r.method + " " + r.path + " with a garbage token is 401", with("not.a.jwt"), 401, "invalid_token"},
-			tc{r.method + " " + r.path + " as an agent is 403", with(agent), 403, "forbidden"},
-		)
-		if r.body != "" {
-			b := with(tok)
-			b.Body = `{"leadStatus":`
-			cases = append(cases, tc{r.method + " " + r.path + " with malformed JSON is 400", b, 400, "malformed_json"})
-			b = with(tok)
-			b.Body = huge
-			cases = append(cases, tc{r.method + " " + r.path + " with a body over 1 MiB is 413", b, 413, "body_too_large"})
-			b = with(tok)
-			b.Body = `[1,2]`
-			cases = append(cases, tc{r.method + " " + r.path + " with a JSON array is 400", b, 400, "malformed_json"})
-		}
-	}
+	cases := refusalMatrix(routes, ifMatch1, []variant{
+		{"without a token", "", 401, "unauthenticated"},
+		{"with an expired token", expired, 401, "invalid_token"},
+		{"with a token signed by another key", rogue, 401, "invalid_token"},
+		{"with a token for another audience", wrongAudience, 401, "invalid_token"},
+		{"with a garbage token", "not.a.jwt", 401, "invalid_token"},
+		{"as an agent", agent, 403, "forbidden"},
+	}, tok, []variant{
+		{"with malformed JSON", `{"leadStatus":`, 400, "malformed_json"},
+		{"with a body over 1 MiB", huge, 413, "body_too_large"},
+		{"with a JSON array", `[1,2]`, 400, "malformed_json"},
+	})
 	admin := func(method, path, body string, header map[string]string) apptest.Request {
 		return apptest.Request{Method: method, Path: path, Token: tok, Body: body, Header: header}
 	}
 	cases = append(cases,
-		tc{"PATCH with a stale If-Match is 409", admin("PATCH", "/settings", `{"leadStatus":"X"}`, map[string]string{"If-Match": "0"}), 409, "version_conflict"},
-		tc{"PATCH with a future If-Match is 409", admin("PATCH", "/settings", `{"leadStatus":"X"}`, map[string]string{"If-Match": "9"}), 409, "version_conflict"},
-		tc{"PATCH without If-Match is 428", admin("PATCH", "/settings", `{"leadStatus":"X"}`, nil), 428, "if_match_required"},
-		tc{"PATCH with a non-numeric If-Match is 400", admin("PATCH", "/settings", `{"leadStatus":"X"}`, map[string]string{"If-Match": "abc"}), 400, "invalid_if_match"},
-		tc{"PATCH with access of the wrong type is 422", admin("PATCH", "/settings", `{"access":3}`, ifMatch1), 422, "wrong_type"},
-		tc{"PATCH with an unknown access mode is 422", admin("PATCH", "/settings", `{"access":"everyone"}`, ifMatch1), 422, "invalid_value"},
-		tc{"PATCH with owners of the wrong shape is 422", admin("PATCH", "/settings", `{"owners":[{"type":"team","id":1}]}`, ifMatch1), 422, "invalid_value"},
-		tc{"PATCH with owners as a string is 422", admin("PATCH", "/settings", `{"owners":"all"}`, ifMatch1), 422, "wrong_type"},
-		tc{"PATCH with a negative source is 422", admin("PATCH", "/settings", `{"leadSourceId":-1}`, ifMatch1), 422, "invalid_value"},
-		tc{"PATCH of the superior manager is 422", admin("PATCH", "/settings", `{"superiorManager":{"id":1}}`, ifMatch1), 422, "read_only"},
-		tc{"PATCH of an unknown field is 422", admin("PATCH", "/settings", `{"colour":"red"}`, ifMatch1), 422, "unknown_field"},
-		tc{"PATCH with one bad field among good ones changes none", admin("PATCH", "/settings", `{"leadStatus":"Won","access":"nobody"}`, ifMatch1), 422, "invalid_value"},
-		tc{"PUT of an unknown element is 404", admin("PUT", "/integration/elements/fax_machine", `{"enabled":true}`, nil), 404, "unknown_element"},
-		tc{"PUT of an element with enabled as a string is 422", admin("PUT", "/integration/elements/sell_app_in_chat", `{"enabled":"yes"}`, nil), 422, "wrong_type"},
-		tc{"PUT of an element without enabled is 422", admin("PUT", "/integration/elements/sell_app_in_chat", `{}`, nil), 422, "required"},
-		tc{"PUT of history without confirm is 422", admin("PUT", "/integration/elements/chat_history_in_sell", `{"enabled":true}`, nil), 422, "confirmation_required"},
-		tc{"PUT of a webhook secret with spaces is 422", admin("PUT", "/integration/webhook", `{"signingSecret":"a b c d e f"}`, nil), 422, "invalid_value"},
-		tc{"PUT of a webhook secret as a number is 422", admin("PUT", "/integration/webhook", `{"signingSecret":12345678}`, nil), 422, "wrong_type"},
-		tc{"PUT of a webhook without a secret is 422", admin("PUT", "/integration/webhook", `{}`, nil), 422, "required"},
-		tc{"an unknown route is a JSON 404", admin("GET", "/nowhere", "", nil), 404, "not_found"},
-		tc{"a wrong method is a JSON 405", admin("DELETE", "/settings", "", nil), 405, "method_not_allowed"},
+		refusal{"PATCH with a stale If-Match is 409", admin("PATCH", "/settings", `{"leadStatus":"X"}`, map[string]string{"If-Match": "0"}), 409, "version_conflict"},
+		refusal{"PATCH with a future If-Match is 409", admin("PATCH", "/settings", `{"leadStatus":"X"}`, map[string]string{"If-Match": "9"}), 409, "version_conflict"},
+		refusal{"PATCH without If-Match is 428", admin("PATCH", "/settings", `{"leadStatus":"X"}`, nil), 428, "if_match_required"},
+		refusal{"PATCH with a non-numeric If-Match is 400", admin("PATCH", "/settings", `{"leadStatus":"X"}`, map[string]string{"If-Match": "abc"}), 400, "invalid_if_match"},
+		refusal{"PATCH with access of the wrong type is 422", admin("PATCH", "/settings", `{"access":3}`, ifMatch1), 422, "wrong_type"},
+		refusal{"PATCH with an unknown access mode is 422", admin("PATCH", "/settings", `{"access":"everyone"}`, ifMatch1), 422, "invalid_value"},
+		refusal{"PATCH with owners of the wrong shape is 422", admin("PATCH", "/settings", `{"owners":[{"type":"team","id":1}]}`, ifMatch1), 422, "invalid_value"},
+		refusal{"PATCH with owners as a string is 422", admin("PATCH", "/settings", `{"owners":"all"}`, ifMatch1), 422, "wrong_type"},
+		refusal{"PATCH with a negative source is 422", admin("PATCH", "/settings", `{"leadSourceId":-1}`, ifMatch1), 422, "invalid_value"},
+		refusal{"PATCH of the superior manager is 422", admin("PATCH", "/settings", `{"superiorManager":{"id":1}}`, ifMatch1), 422, "read_only"},
+		refusal{"PATCH of an unknown field is 422", admin("PATCH", "/settings", `{"colour":"red"}`, ifMatch1), 422, "unknown_field"},
+		refusal{"PATCH with one bad field among good ones changes none", admin("PATCH", "/settings", `{"leadStatus":"Won","access":"nobody"}`, ifMatch1), 422, "invalid_value"},
+		refusal{"PUT of an unknown element is 404", admin("PUT", "/integration/elements/fax_machine", `{"enabled":true}`, nil), 404, "unknown_element"},
+		refusal{"PUT of an element with enabled as a string is 422", admin("PUT", "/integration/elements/sell_app_in_chat", `{"enabled":"yes"}`, nil), 422, "wrong_type"},
+		refusal{"PUT of an element without enabled is 422", admin("PUT", "/integration/elements/sell_app_in_chat", `{}`, nil), 422, "required"},
+		refusal{"PUT of history without confirm is 422", admin("PUT", "/integration/elements/chat_history_in_sell", `{"enabled":true}`, nil), 422, "confirmation_required"},
+		refusal{"PUT of a webhook secret with spaces is 422", admin("PUT", "/integration/webhook", `{"signingSecret":"a b c d e f"}`, nil), 422, "invalid_value"},
+		refusal{"PUT of a webhook secret as a number is 422", admin("PUT", "/integration/webhook", `{"signingSecret":12345678}`, nil), 422, "wrong_type"},
+		refusal{"PUT of a webhook without a secret is 422", admin("PUT", "/integration/webhook", `{}`, nil), 422, "required"},
+		refusal{"an unknown route is a JSON 404", admin("GET", "/nowhere", "", nil), 404, "not_found"},
+		refusal{"a wrong method is a JSON 405", admin("DELETE", "/settings", "", nil), 405, "method_not_allowed"},
 	)
+	checkRefusals(t, env, h, "bad input", cases)
+}
 
-	before := storetest.Snapshot(t, env.Deps.Store)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			res := apptest.Do(t, h, c.req)
-			if res.Status != c.status || res.ErrorCode() != c.code {
-				t.Fatalf("got %d %s; want %d %s", res.Status, res.Body, c.status, c.code)
+// route is a method and path, with a valid body where the route takes one.
+type route struct{ method, path, body string }
+
+// variant is one way a request goes wrong (a token, or a body) and the status and
+// JSON error code it earns; what names it in the test's name.
+type variant struct {
+	what, value string
+	status      int
+	code        string
+}
+
+// refusal is a request a route must refuse with status and a JSON error code.
+type refusal struct {
+	name   string
+	req    apptest.Request
+	status int
+	code   string
+}
+
+// refusalMatrix sends every route with each token of callers, then each route that
+// takes a body with each of bodies as admin; every request carries header.
+func refusalMatrix(routes []route, header map[string]string, callers []variant, admin string, bodies []variant) []refusal {
+	var out []refusal
+	for _, r := range routes {
+		add := func(v variant, token, body string) {
+			req := apptest.Request{Method: r.method, Path: r.path, Token: token, Header: header}
+			if body != "" {
+				req.Body = body
 			}
-			if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-				t.Fatalf("Content-Type = %q", ct)
-			}
-		})
+			out = append(out, refusal{fmt.Sprintf("%s %s %s is %d", r.method, r.path, v.what, v.status), req, v.status, v.code})
+		}
+		for _, c := range callers {
+			add(c, c.value, r.body)
+		}
+		if r.body == "" {
+			continue
+		}
+		for _, b := range bodies {
+			add(b, admin, b.value)
+		}
 	}
+	return out
+}
+
+// checkRefusals sends each case to h and checks its status and JSON error code; the
+// refused requests (what, in a failure) must leave env's table exactly as it was.
+func checkRefusals(t *testing.T, env *apptest.Env, h http.Handler, what string, cases []refusal) {
+	t.Helper()
+	unchanged(t, env, what, func() {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				res := apptest.Do(t, h, c.req)
+				if res.Status != c.status || res.ErrorCode() != c.code {
+					t.Fatalf("got %d %s; want %d %s", res.Status, res.Body, c.status, c.code)
+				}
+				if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+					t.Fatalf("Content-Type = %q", ct)
+				}
+			})
+		}
+	})
+}
+
+// fieldRefusal is a request of an admin that a route must refuse with status and a
+// JSON error code on field ("" when the error names no field).
+type fieldRefusal struct {
+	name, method, path, body string
+	status                   int
+	code, field              string
+}
+
+// refusesAll sends each case as c's admin and checks the error it gets; the refused
+// requests (what, in a failure) must leave the table exactly as it was.
+func (c connected) refusesAll(t *testing.T, what string, cases []fieldRefusal) {
+	t.Helper()
+	unchanged(t, c.env, what, func() {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				var body any
+				if tc.body != "" {
+					body = tc.body
+				}
+				res := c.do(t, tc.method, tc.path, body)
+				var e struct {
+					Error struct{ Code, Field string }
+				}
+				res.JSON(t, &e)
+				if res.Status != tc.status || e.Error.Code != tc.code || e.Error.Field != tc.field {
+					t.Fatalf("got %d %s; want %d %s on %q", res.Status, res.Body, tc.status, tc.code, tc.field)
+				}
+			})
+		}
+	})
+}
+
+// unchanged runs f and fails t if f left env's table otherwise than it found it;
+// what names f's requests in the failure.
+func unchanged(t *testing.T, env *apptest.Env, what string, f func()) {
+	t.Helper()
+	before := storetest.Snapshot(t, env.Deps.Store)
+	f()
 	if after := storetest.Snapshot(t, env.Deps.Store); !reflect.DeepEqual(before, after) {
-		t.Fatalf("bad input changed stored data:\nbefore %v\nafter  %v", before, after)
+		t.Fatalf("%s changed stored data:\nbefore %v\nafter  %v", what, before, after)
 	}
 }
 

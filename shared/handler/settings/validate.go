@@ -79,13 +79,9 @@ func (h *handler) checkOwners(ctx context.Context, s *sellSession, owners []sett
 	for _, u := range users {
 		byID[u.ID] = u
 	}
-	pools, err := h.deps.Store.Pools(ctx, s.account)
+	marked, err := h.markedPools(ctx, s.account)
 	if err != nil {
 		return err
-	}
-	marked := map[int64]bool{}
-	for _, p := range pools {
-		marked[p.SellUserID] = true
 	}
 	for i, o := range owners {
 		u, exists := byID[o.ID]

@@ -73,21 +73,31 @@ func (h *handler) catalogue(ctx context.Context, account string, w widgets.Name)
 	return widgets.Catalogue(w, fs), true, nil
 }
 
-func (h *handler) getWidget(w http.ResponseWriter, r *http.Request) error {
+// loadWidget reads the path's widget as stored, with its catalogue: what
+// GET /widgets/{widget} shows and what its preview fills with samples.
+func (h *handler) loadWidget(r *http.Request) (widgetView, error) {
 	id, _ := auth.From(r.Context())
 	wn, err := widgetName(r)
 	if err != nil {
-		return err
+		return widgetView{}, err
 	}
 	st, err := h.deps.Store.Widget(r.Context(), id.Account, wn)
 	if err != nil {
-		return err
+		return widgetView{}, err
 	}
 	cat, custom, err := h.catalogue(r.Context(), id.Account, wn)
 	if err != nil {
+		return widgetView{}, err
+	}
+	return newWidgetView(st, cat, custom), nil
+}
+
+func (h *handler) getWidget(w http.ResponseWriter, r *http.Request) error {
+	v, err := h.loadWidget(r)
+	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, newWidgetView(st, cat, custom))
+	httpx.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -101,25 +111,23 @@ func (h *handler) putDraft(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var body draftBody
-	if err := httpx.DecodeJSON(r, &body); err != nil {
+	fields, err := decodeRequired(r, "fields", "the ordered list of field keys to show.",
+		func(b draftBody) *[]string { return b.Fields })
+	if err != nil {
 		return err
-	}
-	if body.Fields == nil {
-		return httpx.Invalid("fields", "required", "fields is required: the ordered list of field keys to show.")
 	}
 	cat, custom, err := h.catalogue(r.Context(), id.Account, wn)
 	if err != nil {
 		return err
 	}
 	if !custom {
-		for _, k := range *body.Fields {
+		for _, k := range fields {
 			if widgets.IsCustom(k) {
 				return errSellNotConnected // custom fields can only be checked in Sell
 			}
 		}
 	}
-	keys, err := widgets.ValidateDraft(*body.Fields, cat)
+	keys, err := widgets.ValidateDraft(fields, cat)
 	var fe *widgets.FieldError
 	if errors.As(err, &fe) {
 		return httpx.Invalid(fe.Field, fe.Code, fe.Message)
@@ -137,20 +145,11 @@ func (h *handler) putDraft(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) previewWidget(w http.ResponseWriter, r *http.Request) error {
-	id, _ := auth.From(r.Context())
-	wn, err := widgetName(r)
+	v, err := h.loadWidget(r)
 	if err != nil {
 		return err
 	}
-	st, err := h.deps.Store.Widget(r.Context(), id.Account, wn)
-	if err != nil {
-		return err
-	}
-	cat, _, err := h.catalogue(r.Context(), id.Account, wn)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"widget": wn, "fields": widgets.Preview(wn, st.Draft, cat)})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"widget": v.Widget, "fields": widgets.Preview(v.Widget, v.Draft, v.Fields)})
 	return nil
 }
 

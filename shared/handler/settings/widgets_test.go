@@ -126,11 +126,7 @@ func TestBadWidgetEditsChangeNothing(t *testing.T) {
 	if res := c.do(t, "PUT", "/widgets/person/draft", `{"fields":["name","custom:VIP"]}`); res.Status != 200 {
 		t.Fatalf("setup: %d %s", res.Status, res.Body)
 	}
-	cases := []struct {
-		name, method, path, body string
-		status                   int
-		code, field              string
-	}{
+	c.refusesAll(t, "refused widget edits", []fieldRefusal{
 		{"a key no widget has", "PUT", "/widgets/lead/draft", `{"fields":["name","shoe_size"]}`, 422, "unknown_field", "fields[1]"},
 		{"a custom field Sell does not have", "PUT", "/widgets/lead/draft", `{"fields":["custom:Nope"]}`, 422, "unknown_field", "fields[0]"},
 		{"a company field on persons", "PUT", "/widgets/person/draft", `{"fields":["name","custom:Employees"]}`, 422, "unknown_field", "fields[1]"},
@@ -144,27 +140,7 @@ func TestBadWidgetEditsChangeNothing(t *testing.T) {
 		{"a preview of an unknown widget", "GET", "/widgets/deal/preview", "", 404, "unknown_widget", ""},
 		{"publishing an unknown widget", "POST", "/widgets/deal/publish", "", 404, "unknown_widget", ""},
 		{"publishing with GET", "GET", "/widgets/lead/publish", "", 405, "method_not_allowed", ""},
-	}
-	before := storetest.Snapshot(t, c.env.Deps.Store)
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var body any
-			if tc.body != "" {
-				body = tc.body
-			}
-			res := c.do(t, tc.method, tc.path, body)
-			var e struct {
-				Error struct{ Code, Field string }
-			}
-			res.JSON(t, &e)
-			if res.Status != tc.status || e.Error.Code != tc.code || e.Error.Field != tc.field {
-				t.Fatalf("got %d %s; want %d %s on %q", res.Status, res.Body, tc.status, tc.code, tc.field)
-			}
-		})
-	}
-	if after := storetest.Snapshot(t, c.env.Deps.Store); !reflect.DeepEqual(before, after) {
-		t.Fatal("a refused widget edit changed the table")
-	}
+	})
 }
 
 // TestNewRoutesRefuseStrangersAndBadBodies is the bad-input matrix of the routes this
@@ -185,7 +161,7 @@ func TestNewRoutesRefuseStrangersAndBadBodies(t *testing.T) {
 	rogue := c.env.RogueToken(t, c.account, auth.RoleAdmin)
 	huge := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
 
-	routes := []struct{ method, path, body string }{
+	routes := []route{
 		{"GET", "/sell/users", ""},
 		{"GET", "/sell/lead-sources", ""},
 		{"POST", "/sell/lead-sources", `{"name":"Chat"}`},
@@ -199,48 +175,17 @@ func TestNewRoutesRefuseStrangersAndBadBodies(t *testing.T) {
 		{"GET", "/widgets/lead/preview", ""},
 		{"POST", "/widgets/lead/publish", ""},
 	}
-	type tc struct {
-		name   string
-		req    apptest.Request
-		status int
-		code   string
-	}
-	var cases []tc
-	for _, r := range routes {
-		base := apptest.Request{Method: r.method, Path: r.path}
-		if r.body != "" {
-			base.Body = r.body
-		}
-		with := func(tok string) apptest.Request { b := base; b.Token = tok; return b }
-		label := r.method + " " + r.path
-		cases = append(cases,
-			tc{label + " without a token is 401", with(""), 401, "unauthenticated"},
-			tc{label + " with an expired token is 401", with(expired), 401, "invalid_token"},
-			tc{label + " with a forged token is 401", with(rogue), 401, "invalid_token"},
-			tc{label + " as an agent is 403", with(agent), 403, "forbidden"},
-		)
-		if r.body != "" {
-			b := with(c.tok)
-			b.Body = `{"name":`
-			cases = append(cases, tc{label + " with malformed JSON is 400", b, 400, "malformed_json"})
-			b = with(c.tok)
-			b.Body = huge
-			cases = append(cases, tc{label + " with a body over 1 MiB is 413", b, 413, "body_too_large"})
-		}
-	}
-	before := storetest.Snapshot(t, c.env.Deps.Store)
+	cases := refusalMatrix(routes, nil, []variant{
+		{"without a token", "", 401, "unauthenticated"},
+		{"with an expired token", expired, 401, "invalid_token"},
+		{"with a forged token", rogue, 401, "invalid_token"},
+		{"as an agent", agent, 403, "forbidden"},
+	}, c.tok, []variant{
+		{"with malformed JSON", `{"name":`, 400, "malformed_json"},
+		{"with a body over 1 MiB", huge, 413, "body_too_large"},
+	})
 	calls := c.env.Sell.TotalCalls()
-	for _, x := range cases {
-		t.Run(x.name, func(t *testing.T) {
-			res := apptest.Do(t, c.h, x.req)
-			if res.Status != x.status || res.ErrorCode() != x.code {
-				t.Fatalf("got %d %s; want %d %s", res.Status, res.Body, x.status, x.code)
-			}
-		})
-	}
-	if after := storetest.Snapshot(t, c.env.Deps.Store); !reflect.DeepEqual(before, after) {
-		t.Fatal("refused requests changed the table")
-	}
+	checkRefusals(t, c.env, c.h, "refused requests", cases)
 	if n := c.env.Sell.TotalCalls() - calls; n != 0 {
 		t.Fatalf("refused requests made %d Sell calls", n)
 	}

@@ -18,8 +18,7 @@ import (
 // must bring the note to that lead.
 func TestANoteThatFailedWhenALeadWasCreatedFromTheChatComesWithReplay(t *testing.T) {
 	t.Parallel()
-	env, p := newEnv(t)
-	setHistory(t, env, "acme", true)
+	env, p := newHistoryEnv(t)
 	ctx := context.Background()
 	id := storeChat(t, env, "acme", chatJSON("c-attach", "nobody@nowhere.example", "", start))
 	if err := p.Process(ctx, "acme", id); err != nil {
@@ -59,8 +58,7 @@ func TestANoteThatFailedWhenALeadWasCreatedFromTheChatComesWithReplay(t *testing
 // replay's list.
 func TestAttachingAFailedChatLeavesItFailed(t *testing.T) {
 	t.Parallel()
-	env, p := newEnv(t)
-	setHistory(t, env, "acme", true)
+	env, p := newHistoryEnv(t)
 	ctx := context.Background()
 	id := storeChat(t, env, "acme", chatJSON("c-failed", "paul@acme.example", "", start))
 	env.Sell.SetFaults(selltest.Faults{ErrorRate: 1, ErrorStatus: 503})

@@ -2,7 +2,6 @@ package transcripts_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -77,8 +76,7 @@ func TestAThousandChatsThroughAFaultySellEndInTheFeedOnceOrFailedThenReplayed(t 
 
 	began := time.Now()
 	webhook := chatwebhook.New(env.IngestDeps())
-	var mu sync.Mutex
-	stored, dups := 0, 0
+	var acks apptest.WebhookAcks
 	work := make(chan string)
 	var wg sync.WaitGroup
 	for w := 0; w < 16; w++ {
@@ -87,19 +85,8 @@ func TestAThousandChatsThroughAFaultySellEndInTheFeedOnceOrFailedThenReplayed(t 
 			defer wg.Done()
 			for body := range work {
 				ts := time.Now().UTC().Format(time.RFC3339)
-				res := apptest.Do(t, webhook, apptest.Request{Method: "POST", Path: "/webhooks/chat/acme", Body: body, Header: map[string]string{
-					chatwebhook.HeaderTimestamp: ts, chatwebhook.HeaderSignature: chatwebhook.Sign([]byte("fault-secret"), ts, []byte(body))}})
-				var ack struct{ Duplicate bool }
-				_ = json.Unmarshal(res.Body, &ack)
-				mu.Lock()
-				if res.Status != 202 {
-					t.Errorf("webhook %d %s", res.Status, res.Body)
-				} else if ack.Duplicate {
-					dups++
-				} else {
-					stored++
-				}
-				mu.Unlock()
+				acks.Count(t, apptest.Do(t, webhook, apptest.Request{Method: "POST", Path: "/webhooks/chat/acme", Body: body, Header: map[string]string{
+					chatwebhook.HeaderTimestamp: ts, chatwebhook.HeaderSignature: chatwebhook.Sign([]byte("fault-secret"), ts, []byte(body))}}))
 			}
 		}()
 	}
@@ -108,8 +95,8 @@ func TestAThousandChatsThroughAFaultySellEndInTheFeedOnceOrFailedThenReplayed(t 
 	}
 	close(work)
 	wg.Wait()
-	if stored != chatsN || dups != 100 {
-		t.Fatalf("stored %d (duplicates %d), want %d and 100", stored, dups, chatsN)
+	if acks.Stored != chatsN || acks.Duplicates != 100 {
+		t.Fatalf("stored %d (duplicates %d), want %d and 100", acks.Stored, acks.Duplicates, chatsN)
 	}
 	ingested := time.Since(began)
 

@@ -46,6 +46,14 @@ func newEnv(t *testing.T) (*apptest.Env, *transcripts.Processor) {
 	return env, p
 }
 
+// newHistoryEnv is newEnv with Chat history in Sell switched on for acme.
+func newHistoryEnv(t *testing.T) (*apptest.Env, *transcripts.Processor) {
+	t.Helper()
+	env, p := newEnv(t)
+	setHistory(t, env, "acme", true)
+	return env, p
+}
+
 func setHistory(t testing.TB, env *apptest.Env, account string, on bool) {
 	t.Helper()
 	_, err := env.Deps.Store.UpdateIntegration(context.Background(), account, func(in *settings.Integration) error {

@@ -27,8 +27,7 @@ var start = time.Date(2026, 11, 20, 14, 2, 11, 0, time.UTC)
 
 func TestAChatLandsInTheFeedOfEveryMatchingRecordOnce(t *testing.T) {
 	t.Parallel()
-	env, p := newEnv(t)
-	setHistory(t, env, "acme", true)
+	env, p := newHistoryEnv(t)
 	paul := storeChat(t, env, "acme", chatJSON("c-paul", "PAUL@acme.example", "", start))
 	vera := storeChat(t, env, "acme", chatJSON("c-vera", "", "(415) 555-0100", start.Add(time.Hour)))
 	resp := handle(t, p, streamed(t, env, 2))
@@ -61,8 +60,7 @@ func TestAChatLandsInTheFeedOfEveryMatchingRecordOnce(t *testing.T) {
 
 func TestTheSameChatDeliveredFiveTimesAtOnceIsOneChatOneEntryOneNote(t *testing.T) {
 	t.Parallel()
-	env, p := newEnv(t)
-	setHistory(t, env, "acme", true)
+	env, p := newHistoryEnv(t)
 	sealed := env.Deps.Box.Seal([]byte("the-signing-secret"), secrets.AAD("acme", "webhook_secret"))
 	if _, err := env.Deps.Store.UpdateIntegration(context.Background(), "acme", func(in *settings.Integration) error { in.WebhookSecret = sealed; return nil }); err != nil {
 		t.Fatal(err)
@@ -99,8 +97,7 @@ func TestTheSameChatDeliveredFiveTimesAtOnceIsOneChatOneEntryOneNote(t *testing.
 
 func TestAnUnmatchedChatIsKeptAndAttachedLater(t *testing.T) {
 	t.Parallel()
-	env, p := newEnv(t)
-	setHistory(t, env, "acme", true)
+	env, p := newHistoryEnv(t)
 	id := storeChat(t, env, "acme", chatJSON("c-nobody", "nobody@nowhere.example", "+1 202 555 0199", start))
 	if err := p.Process(context.Background(), "acme", id); err != nil {
 		t.Fatal(err)
@@ -190,8 +187,7 @@ func TestChatsArrivingWhileHistoryIsOffAreMatchedButNotMirroredUntilItIsOn(t *te
 
 func TestSellFailuresAreRetriedThenRecorded(t *testing.T) {
 	t.Parallel()
-	env, p := newEnv(t)
-	setHistory(t, env, "acme", true)
+	env, p := newHistoryEnv(t)
 	id := storeChat(t, env, "acme", chatJSON("c-fail", "vera@example.com", "", start))
 	recs := streamed(t, env, 1)
 	env.Sell.FailNext(40, 503)
@@ -222,15 +218,7 @@ func TestAnAccountWithoutSellFailsAtOnceWithAReason(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t) // not connected
 	p := transcripts.New(env.TranscriptsDeps(), phone.E164)
-	id := storeChat(t, env, "acme", chatJSON("c-nosell", "vera@example.com", "", start))
-	resp := handle(t, p, streamed(t, env, 1))
-	if len(resp.BatchItemFailures) != 0 {
-		t.Fatal("a chat no retry can help was sent back to the stream")
-	}
-	it, _ := chatstore.New(env.Deps.Store).Chat(context.Background(), "acme", id)
-	if it.Status != chats.StatusFailed || !strings.Contains(it.Reason, "not connected") {
-		t.Fatalf("chat %+v", it)
-	}
+	failsAtOnce(t, env, p, chatJSON("c-nosell", "vera@example.com", "", start), "not connected")
 }
 
 // A processor built without a phone reader (the leads function's, which only
@@ -240,21 +228,28 @@ func TestAProcessorWithoutAPhoneReaderFailsPhoneChatsVisibly(t *testing.T) {
 	env := apptest.New(t)
 	env.Connect(t, "acme")
 	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{Backoff: func(int) time.Duration { return time.Millisecond }})
-	id := storeChat(t, env, "acme", chatJSON("c-nophone", "", "+1 415 555 0100", start))
+	failsAtOnce(t, env, p, chatJSON("c-nophone", "", "+1 415 555 0100", start), "ReadPhone")
+}
+
+// failsAtOnce stores chat, the only one in env's stream, and checks p fails it for
+// good with a reason naming why: no retry can help, so the record is not sent back
+// to the stream.
+func failsAtOnce(t *testing.T, env *apptest.Env, p *transcripts.Processor, chat, why string) {
+	t.Helper()
+	id := storeChat(t, env, "acme", chat)
 	resp := handle(t, p, streamed(t, env, 1))
 	if len(resp.BatchItemFailures) != 0 {
 		t.Fatal("a chat no retry can help was sent back to the stream")
 	}
 	it, _ := chatstore.New(env.Deps.Store).Chat(context.Background(), "acme", id)
-	if it.Status != chats.StatusFailed || !strings.Contains(it.Reason, "ReadPhone") {
-		t.Fatalf("chat %+v, want failed naming the missing phone reader", it)
+	if it.Status != chats.StatusFailed || !strings.Contains(it.Reason, why) {
+		t.Fatalf("chat %+v, want failed with a reason naming %q", it, why)
 	}
 }
 
 func TestANoteCreatedBeforeACrashIsFoundNotDuplicated(t *testing.T) {
 	t.Parallel()
-	env, _ := newEnv(t)
-	setHistory(t, env, "acme", true)
+	env, _ := newHistoryEnv(t)
 	now := time.Now()
 	clock := func() time.Time { return now }
 	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{ReadPhone: phone.E164, Now: clock, Lease: time.Minute, Backoff: func(int) time.Duration { return time.Millisecond }})

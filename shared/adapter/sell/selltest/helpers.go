@@ -48,16 +48,7 @@ func (s *Sandbox) AddPool(name string, members ...int64) sell.User {
 
 // AddLead stores a lead as is (no validation).
 func (s *Sandbox) AddLead(l sell.Lead) sell.Lead {
-	defer s.changed()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l.ID == 0 {
-		l.ID = s.newIDLocked()
-	}
-	s.stampLocked(&l.CreatedAt, &l.UpdatedAt)
-	s.bumpLocked(l.ID)
-	s.leads[l.ID] = &l
-	return l
+	return addRecord(s, s.leads, l, leadStamps)
 }
 
 // DeleteLead removes a lead, as when a rep deletes it in Sell.
@@ -70,30 +61,56 @@ func (s *Sandbox) DeleteLead(id int64) {
 
 // AddContact stores a contact as is.
 func (s *Sandbox) AddContact(c sell.Contact) sell.Contact {
-	defer s.changed()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c.ID == 0 {
-		c.ID = s.newIDLocked()
-	}
-	s.stampLocked(&c.CreatedAt, &c.UpdatedAt)
-	s.bumpLocked(c.ID)
-	s.contacts[c.ID] = &c
-	return c
+	return addRecord(s, s.contacts, c, contactStamps)
 }
 
 // AddDeal stores a deal as is.
 func (s *Sandbox) AddDeal(d sell.Deal) sell.Deal {
+	return addRecord(s, s.deals, d, dealStamps)
+}
+
+// addRecord stores v in all as is, with a fresh id when it has none and its times
+// set to now when unset.
+func addRecord[T any](s *Sandbox, all map[int64]*T, v T, stamps stampsOf[T]) T {
 	defer s.changed()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if d.ID == 0 {
-		d.ID = s.newIDLocked()
+	id, created, updated := stamps(&v)
+	if *id == 0 {
+		*id = s.newIDLocked()
 	}
-	s.stampLocked(&d.CreatedAt, &d.UpdatedAt)
-	s.bumpLocked(d.ID)
-	s.deals[d.ID] = &d
-	return d
+	s.stampLocked(created, updated)
+	s.bumpLocked(*id)
+	all[*id] = &v
+	return v
+}
+
+// stampsOf points at a record's id and times, which Sell's records all have but
+// generic code cannot name.
+type stampsOf[T any] func(*T) (id *int64, created, updated *time.Time)
+
+func userStamps(u *sell.User) (*int64, *time.Time, *time.Time) {
+	return &u.ID, &u.CreatedAt, &u.UpdatedAt
+}
+
+func sourceStamps(src *sell.LeadSource) (*int64, *time.Time, *time.Time) {
+	return &src.ID, &src.CreatedAt, &src.UpdatedAt
+}
+
+func leadStamps(l *sell.Lead) (*int64, *time.Time, *time.Time) {
+	return &l.ID, &l.CreatedAt, &l.UpdatedAt
+}
+
+func contactStamps(c *sell.Contact) (*int64, *time.Time, *time.Time) {
+	return &c.ID, &c.CreatedAt, &c.UpdatedAt
+}
+
+func dealStamps(d *sell.Deal) (*int64, *time.Time, *time.Time) {
+	return &d.ID, &d.CreatedAt, &d.UpdatedAt
+}
+
+func noteStamps(n *sell.Note) (*int64, *time.Time, *time.Time) {
+	return &n.ID, &n.CreatedAt, &n.UpdatedAt
 }
 
 func (s *Sandbox) stampLocked(created, updated *time.Time) {
@@ -130,22 +147,23 @@ func (s *Sandbox) Lead(id int64) (sell.Lead, bool) {
 func (s *Sandbox) Leads() []sell.Lead {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]sell.Lead, 0, len(s.leads))
-	for _, id := range slices.Sorted(maps.Keys(s.leads)) {
-		out = append(out, *s.leads[id])
-	}
-	return out
+	return appendByID(make([]sell.Lead, 0, len(s.leads)), s.leads)
 }
 
 // Notes returns every stored note, by id.
 func (s *Sandbox) Notes() []sell.Note {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]sell.Note, 0, len(s.notes))
-	for _, id := range slices.Sorted(maps.Keys(s.notes)) {
-		out = append(out, *s.notes[id])
+	return appendByID(make([]sell.Note, 0, len(s.notes)), s.notes)
+}
+
+// appendByID appends the records of m to dst in id order: a stable order for
+// callers and for the state file.
+func appendByID[T any](dst []T, m map[int64]*T) []T {
+	for _, id := range slices.Sorted(maps.Keys(m)) {
+		dst = append(dst, *m[id])
 	}
-	return out
+	return dst
 }
 
 // User returns the user with that email.

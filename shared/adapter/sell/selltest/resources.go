@@ -70,32 +70,11 @@ func (s *Sandbox) getAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) listUsers(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	var recs []record
-	for _, u := range s.users {
-		recs = append(recs, toRecord(u))
-	}
-	s.mu.Unlock()
-	serveList(w, r, usersSpec, recs)
+	listMap(s, w, r, usersSpec, s.users, nil)
 }
 
 func (s *Sandbox) getUser(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	u, ok := s.users[id]
-	var cp sell.User
-	if ok {
-		cp = *u
-	}
-	s.mu.Unlock()
-	if !ok {
-		notFound(w)
-		return
-	}
-	writeOne(w, http.StatusOK, "user", cp)
+	getMap(s, w, r, "user", s.users, nil)
 }
 
 // leadKeys, contactKeys and dealKeys give what visibility is decided by: the
@@ -104,14 +83,13 @@ func leadKeys(l *sell.Lead) (id, owner int64)       { return l.ID, l.OwnerID }
 func contactKeys(c *sell.Contact) (id, owner int64) { return c.ID, c.OwnerID }
 func dealKeys(d *sell.Deal) (id, owner int64)       { return d.ID, d.OwnerID }
 
-// listOwned serves a list of leads, contacts or deals: the records the caller's
-// token may see, then filtered, sorted and paged by spec as Sell does.
-func listOwned[T any](s *Sandbox, w http.ResponseWriter, r *http.Request, resource string, all map[int64]*T, spec listSpec, keys func(*T) (id, owner int64)) {
-	c := callerOf(r)
+// listMap serves the records of all that keep admits (every one when keep is nil),
+// filtered, sorted and paged by spec as Sell does. keep runs under the lock.
+func listMap[T any](s *Sandbox, w http.ResponseWriter, r *http.Request, spec listSpec, all map[int64]*T, keep func(*T) bool) {
 	s.mu.Lock()
 	var recs []record
 	for _, v := range all {
-		if id, owner := keys(v); s.canSeeLocked(c, resource, id, owner) {
+		if keep == nil || keep(v) {
 			recs = append(recs, toRecord(v))
 		}
 	}
@@ -119,29 +97,45 @@ func listOwned[T any](s *Sandbox, w http.ResponseWriter, r *http.Request, resour
 	serveList(w, r, spec, recs)
 }
 
-// getOwned serves the lead, contact or deal named in the path; one the caller's
-// token may not see is answered as Sell answers a missing one, 404.
-func getOwned[T any](s *Sandbox, w http.ResponseWriter, r *http.Request, resource string, all map[int64]*T, keys func(*T) (id, owner int64)) {
+// getMap serves the record of all named in the path as a typ; one that keep
+// refuses is answered as Sell answers a missing one, 404. keep runs under the lock.
+func getMap[T any](s *Sandbox, w http.ResponseWriter, r *http.Request, typ string, all map[int64]*T, keep func(*T) bool) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
 	}
-	c := callerOf(r)
 	s.mu.Lock()
 	v, ok := all[id]
 	var cp T
-	if ok {
-		_, owner := keys(v)
-		if ok = s.canSeeLocked(c, resource, id, owner); ok {
-			cp = *v
-		}
+	if ok = ok && (keep == nil || keep(v)); ok {
+		cp = *v
 	}
 	s.mu.Unlock()
 	if !ok {
 		notFound(w)
 		return
 	}
-	writeOne(w, http.StatusOK, resource, cp)
+	writeOne(w, http.StatusOK, typ, cp)
+}
+
+// seenBy admits the leads, contacts or deals c's token may see.
+func seenBy[T any](s *Sandbox, c caller, resource string, keys func(*T) (id, owner int64)) func(*T) bool {
+	return func(v *T) bool {
+		id, owner := keys(v)
+		return s.canSeeLocked(c, resource, id, owner)
+	}
+}
+
+// listOwned serves a list of leads, contacts or deals: the records the caller's
+// token may see, then filtered, sorted and paged by spec as Sell does.
+func listOwned[T any](s *Sandbox, w http.ResponseWriter, r *http.Request, resource string, all map[int64]*T, spec listSpec, keys func(*T) (id, owner int64)) {
+	listMap(s, w, r, spec, all, seenBy(s, callerOf(r), resource, keys))
+}
+
+// getOwned serves the lead, contact or deal named in the path; one the caller's
+// token may not see is answered as Sell answers a missing one, 404.
+func getOwned[T any](s *Sandbox, w http.ResponseWriter, r *http.Request, resource string, all map[int64]*T, keys func(*T) (id, owner int64)) {
+	getMap(s, w, r, resource, all, seenBy(s, callerOf(r), resource, keys))
 }
 
 func (s *Sandbox) listLeads(w http.ResponseWriter, r *http.Request) {
@@ -332,32 +326,11 @@ func (s *Sandbox) getDeal(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) listSources(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	var recs []record
-	for _, src := range s.sources {
-		recs = append(recs, toRecord(src))
-	}
-	s.mu.Unlock()
-	serveList(w, r, sourcesSpec, recs)
+	listMap(s, w, r, sourcesSpec, s.sources, nil)
 }
 
 func (s *Sandbox) getSource(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	src, ok := s.sources[id]
-	var cp sell.LeadSource
-	if ok {
-		cp = *src
-	}
-	s.mu.Unlock()
-	if !ok {
-		notFound(w)
-		return
-	}
-	writeOne(w, http.StatusOK, "lead_source", cp)
+	getMap(s, w, r, "lead_source", s.sources, nil)
 }
 
 func (s *Sandbox) createSource(w http.ResponseWriter, r *http.Request) {
@@ -459,23 +432,8 @@ func (s *Sandbox) listNotes(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) getNote(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
-	}
 	c := callerOf(r)
-	s.mu.Lock()
-	n, ok := s.notes[id]
-	var cp sell.Note
-	if ok = ok && s.noteVisibleLocked(c, n); ok {
-		cp = *n
-	}
-	s.mu.Unlock()
-	if !ok {
-		notFound(w)
-		return
-	}
-	writeOne(w, http.StatusOK, "note", cp)
+	getMap(s, w, r, "note", s.notes, func(n *sell.Note) bool { return s.noteVisibleLocked(c, n) })
 }
 
 func (s *Sandbox) createNote(w http.ResponseWriter, r *http.Request) {

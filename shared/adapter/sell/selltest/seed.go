@@ -172,36 +172,28 @@ func DemoSeed() *Seed {
 // load copies seed into the sandbox.
 func (s *Sandbox) load(seed *Seed) {
 	s.account = seed.Account
-	for _, u := range seed.Users {
-		s.users[u.ID] = &u
-		s.bumpLocked(u.ID)
-	}
+	putAllLocked(s, s.users, seed.Users, userStamps)
 	for _, p := range seed.Pools {
 		s.pools[p.PhantomID] = &pool{members: append([]int64(nil), p.Members...)}
 	}
 	s.statuses = append(s.statuses, seed.LeadStatuses...)
-	for _, src := range seed.LeadSources {
-		s.sources[src.ID] = &src
-		s.bumpLocked(src.ID)
-	}
+	putAllLocked(s, s.sources, seed.LeadSources, sourceStamps)
 	for rt, fs := range seed.CustomFields {
 		s.fields[rt] = append([]sell.CustomField(nil), fs...)
 	}
-	for _, l := range seed.Leads {
-		s.leads[l.ID] = &l
-		s.bumpLocked(l.ID)
-	}
-	for _, c := range seed.Contacts {
-		s.contacts[c.ID] = &c
-		s.bumpLocked(c.ID)
-	}
-	for _, d := range seed.Deals {
-		s.deals[d.ID] = &d
-		s.bumpLocked(d.ID)
-	}
-	for _, n := range seed.Notes {
-		s.notes[n.ID] = &n
-		s.bumpLocked(n.ID)
+	putAllLocked(s, s.leads, seed.Leads, leadStamps)
+	putAllLocked(s, s.contacts, seed.Contacts, contactStamps)
+	putAllLocked(s, s.deals, seed.Deals, dealStamps)
+	putAllLocked(s, s.notes, seed.Notes, noteStamps)
+}
+
+// putAllLocked stores recs in all by id, as they are, and keeps generated ids
+// above theirs.
+func putAllLocked[T any](s *Sandbox, all map[int64]*T, recs []T, stamps stampsOf[T]) {
+	for _, v := range recs {
+		id, _, _ := stamps(&v)
+		all[*id] = &v
+		s.bumpLocked(*id)
 	}
 }
 

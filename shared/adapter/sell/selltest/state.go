@@ -134,7 +134,6 @@ func (s *Sandbox) changed() {
 // snapshotLocked copies the state in a stable order (by id), so that the file
 // of an unchanged sandbox does not change.
 func (s *Sandbox) snapshotLocked() *state {
-	byID := func(ids []int64) []int64 { slices.Sort(ids); return ids }
 	st := &state{
 		Version: stateVersion,
 		NextID:  s.nextID,
@@ -148,32 +147,22 @@ func (s *Sandbox) snapshotLocked() *state {
 		Access:   map[string]accessState{},
 		Refresh:  map[string]refreshState{},
 	}
-	for _, id := range byID(slices.Collect(maps.Keys(s.users))) {
-		st.Data.Users = append(st.Data.Users, *s.users[id])
-	}
-	for _, id := range byID(slices.Collect(maps.Keys(s.pools))) {
+	// appendByID leaves the nil slices of st nil when there is nothing to add, so
+	// an empty kind is still written as null.
+	st.Data.Users = appendByID(st.Data.Users, s.users)
+	for _, id := range slices.Sorted(maps.Keys(s.pools)) {
 		p := s.pools[id]
 		st.Data.Pools = append(st.Data.Pools, Pool{PhantomID: id, Members: slices.Clone(p.members)})
 		st.PoolNext[id] = p.next
 	}
-	for _, id := range byID(slices.Collect(maps.Keys(s.sources))) {
-		st.Data.LeadSources = append(st.Data.LeadSources, *s.sources[id])
-	}
+	st.Data.LeadSources = appendByID(st.Data.LeadSources, s.sources)
 	for rt, fs := range s.fields {
 		st.Data.CustomFields[rt] = slices.Clone(fs)
 	}
-	for _, id := range byID(slices.Collect(maps.Keys(s.leads))) {
-		st.Data.Leads = append(st.Data.Leads, *s.leads[id])
-	}
-	for _, id := range byID(slices.Collect(maps.Keys(s.contacts))) {
-		st.Data.Contacts = append(st.Data.Contacts, *s.contacts[id])
-	}
-	for _, id := range byID(slices.Collect(maps.Keys(s.deals))) {
-		st.Data.Deals = append(st.Data.Deals, *s.deals[id])
-	}
-	for _, id := range byID(slices.Collect(maps.Keys(s.notes))) {
-		st.Data.Notes = append(st.Data.Notes, *s.notes[id])
-	}
+	st.Data.Leads = appendByID(st.Data.Leads, s.leads)
+	st.Data.Contacts = appendByID(st.Data.Contacts, s.contacts)
+	st.Data.Deals = appendByID(st.Data.Deals, s.deals)
+	st.Data.Notes = appendByID(st.Data.Notes, s.notes)
 	for k, ok := range s.visible {
 		if ok {
 			st.Visible = append(st.Visible, visibleState{User: k.user, Resource: k.resource, ID: k.id})

@@ -114,13 +114,10 @@ func NewChatItem(c chats.Chat, now time.Time) (ChatItem, error) {
 		Status: chats.StatusReceived, UpdatedAt: now}, nil
 }
 
-// CreateChat stores a chat once; ErrExists when its id is stored already.
+// CreateChat stores a chat once; ErrExists when its id is stored already (the error
+// store.Create answers is that one: ErrExists is store's).
 func (cs *Store) CreateChat(ctx context.Context, account string, it ChatItem) error {
-	err := cs.s.Create(ctx, store.ChatKey(account, it.ChatID), it, time.Time{})
-	if errors.Is(err, store.ErrExists) {
-		return ErrExists
-	}
-	return err
+	return cs.s.Create(ctx, store.ChatKey(account, it.ChatID), it, time.Time{})
 }
 
 // Chat loads a stored chat.
@@ -206,13 +203,9 @@ func NewEntry(r chats.Record, c chats.Chat, start, now time.Time) Entry {
 	return Entry{SK: chats.FeedKey(r, cc), ChatID: c.ID, ResourceType: r.Type, ResourceID: r.ID, Start: start.UTC(), CreatedAt: now.UTC()}
 }
 
-// CreateEntry writes e once; ErrExists when it is there already.
+// CreateEntry writes e once; ErrExists when it is there already (see CreateChat).
 func (cs *Store) CreateEntry(ctx context.Context, account string, e Entry) error {
-	err := cs.s.Create(ctx, store.Key{Account: account, SK: e.SK}, e, time.Time{})
-	if errors.Is(err, store.ErrExists) {
-		return ErrExists
-	}
-	return err
+	return cs.s.Create(ctx, store.Key{Account: account, SK: e.SK}, e, time.Time{})
 }
 
 // Entry loads one entry.
@@ -268,35 +261,21 @@ func heldBy(owner string) expression.ConditionBuilder {
 
 // RecordNote keeps the id of the note created under owner's lease and ends the lease.
 func (cs *Store) RecordNote(ctx context.Context, account, sk, owner string, noteID int64) error {
-	upd := expression.Set(expression.Name("noteId"), expression.Value(noteID)).
-		Remove(expression.Name("leaseOwner")).Remove(expression.Name("leaseUntil"))
-	err := cs.s.UpdateIf(ctx, store.Key{Account: account, SK: sk}, upd, heldBy(owner), nil)
-	if errors.Is(err, store.ErrConflict) {
-		return ErrLostLease
-	}
-	if err != nil {
-		return fmt.Errorf("record note of %s/%s: %w", account, sk, err)
-	}
-	return nil
+	upd := endLease(expression.Set(expression.Name("noteId"), expression.Value(noteID)))
+	return cs.updateEntry(ctx, account, sk, upd, heldBy(owner), ErrLostLease, "record note")
 }
 
 // ReleaseNote ends owner's lease without a note (the attempt failed), so that a retry
 // need not wait for it to run out. notCreated says Sell certainly created nothing;
 // the claim is then taken back, so the next worker need not search Sell for a note.
 func (cs *Store) ReleaseNote(ctx context.Context, account, sk, owner string, notCreated bool) error {
-	upd := expression.Remove(expression.Name("leaseOwner")).Remove(expression.Name("leaseUntil"))
+	upd := endLease(expression.UpdateBuilder{})
 	if notCreated {
 		claims := expression.Name("claims")
 		upd = upd.Set(claims, claims.Minus(expression.Value(1)))
 	}
-	err := cs.s.UpdateIf(ctx, store.Key{Account: account, SK: sk}, upd, heldBy(owner), nil)
-	if errors.Is(err, store.ErrConflict) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("release note of %s/%s: %w", account, sk, err)
-	}
-	return nil
+	// A lease already lost is someone else's to end: nothing left to do.
+	return cs.updateEntry(ctx, account, sk, upd, heldBy(owner), nil, "release note")
 }
 
 // ClearNote forgets the entry's note (noteID, or 0 for none recorded) once it is gone
@@ -306,12 +285,23 @@ func (cs *Store) ClearNote(ctx context.Context, account, sk string, noteID int64
 	note := expression.Name("noteId")
 	upd := expression.Remove(note).Remove(expression.Name("claims"))
 	cond := expression.AttributeNotExists(note).Or(note.Equal(expression.Value(noteID))).And(leaseFree(now))
+	return cs.updateEntry(ctx, account, sk, upd, cond, ErrLeased, "clear note")
+}
+
+// endLease adds to upd the end of an entry's note lease.
+func endLease(upd expression.UpdateBuilder) expression.UpdateBuilder {
+	return upd.Remove(expression.Name("leaseOwner")).Remove(expression.Name("leaseUntil"))
+}
+
+// updateEntry applies upd to the entry at sk while cond holds. A failed condition
+// answers onConflict (nil: nothing to do); op names the change in other errors.
+func (cs *Store) updateEntry(ctx context.Context, account, sk string, upd expression.UpdateBuilder, cond expression.ConditionBuilder, onConflict error, op string) error {
 	err := cs.s.UpdateIf(ctx, store.Key{Account: account, SK: sk}, upd, cond, nil)
 	if errors.Is(err, store.ErrConflict) {
-		return ErrLeased
+		return onConflict
 	}
 	if err != nil {
-		return fmt.Errorf("clear note of %s/%s: %w", account, sk, err)
+		return fmt.Errorf("%s of %s/%s: %w", op, account, sk, err)
 	}
 	return nil
 }
@@ -330,11 +320,10 @@ func (cs *Store) Entries(ctx context.Context, account string, r chats.Record, af
 			next = entries[len(entries)-1].SK
 			break
 		}
-		var e Entry
-		if err := it.Decode(&e); err != nil {
+		e, err := entryOf(it)
+		if err != nil {
 			return nil, "", fmt.Errorf("decode feed entry: %w", err)
 		}
-		e.SK = it.SK
 		entries = append(entries, e)
 	}
 	return entries, next, nil
@@ -348,14 +337,23 @@ func (cs *Store) AllEntries(ctx context.Context, account string) ([]Entry, error
 	}
 	out := make([]Entry, 0, len(items))
 	for _, it := range items {
-		var e Entry
-		if err := it.Decode(&e); err != nil {
+		e, err := entryOf(it)
+		if err != nil {
 			return nil, err
 		}
-		e.SK = it.SK
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// entryOf decodes a feed entry read by a query; its key is not among its attributes.
+func entryOf(it store.Item) (Entry, error) {
+	var e Entry
+	if err := it.Decode(&e); err != nil {
+		return Entry{}, err
+	}
+	e.SK = it.SK
+	return e, nil
 }
 
 // Job states of history mirroring.

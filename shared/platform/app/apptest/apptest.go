@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -267,16 +268,23 @@ func Do(t testing.TB, h http.Handler, req Request) Response {
 // Sell app in Chat and Chat app in Sell enabled (as install leaves them).
 func (e *Env) Connect(t testing.TB, account string) {
 	t.Helper()
+	ConnectSandbox(t, e.Sell.Sandbox, e.Deps, account)
+}
+
+// ConnectSandbox is Connect for a deployment not built by New (the local stack's):
+// deps stand for the deployment, sb for the Sell it talks to.
+func ConnectSandbox(t testing.TB, sb *selltest.Sandbox, deps *app.Deps, account string) {
+	t.Helper()
 	ctx := context.Background()
-	admin, ok := e.Sell.User(selltest.DemoAdminEmail)
+	admin, ok := sb.User(selltest.DemoAdminEmail)
 	if !ok {
 		t.Fatal("the sandbox has no demo admin")
 	}
-	tok := e.Sell.TokenFor(selltest.DemoAdminEmail)
-	if err := e.Deps.Vault.Save(ctx, account, tokens.Admin(), tok, tokens.SellUser{ID: admin.ID, Name: admin.Name, Email: admin.Email}); err != nil {
+	tok := sb.TokenFor(selltest.DemoAdminEmail)
+	if err := deps.Vault.Save(ctx, account, tokens.Admin(), tok, tokens.SellUser{ID: admin.ID, Name: admin.Name, Email: admin.Email}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.Deps.Store.UpdateIntegration(ctx, account, func(in *settings.Integration) error {
+	_, err := deps.Store.UpdateIntegration(ctx, account, func(in *settings.Integration) error {
 		in.SellConnected, in.Installed = true, true
 		in.SuperiorManager = &settings.SellUser{ID: admin.ID, Name: admin.Name}
 		if in.Elements == nil {
@@ -291,17 +299,43 @@ func (e *Env) Connect(t testing.TB, account string) {
 	}
 }
 
+// ConnectForAllAgents connects account (see Connect) and lets every agent in through
+// the admin's Sell token, so no agent has to sign in to Sell first.
+func (e *Env) ConnectForAllAgents(t testing.TB, account string) {
+	t.Helper()
+	e.Connect(t, account)
+	e.SetSettings(t, account, func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
+}
+
 // SignInAgent stores a Sell token for Zendesk user zendeskUserID acting as the
 // sandbox user with sellEmail, as agent sign-in does.
 func (e *Env) SignInAgent(t testing.TB, account, zendeskUserID, sellEmail string) {
 	t.Helper()
-	u, ok := e.Sell.User(sellEmail)
+	SignInSandboxAgent(t, e.Sell.Sandbox, e.Deps, account, zendeskUserID, sellEmail)
+}
+
+// SignInSandboxAgent is SignInAgent for a deployment not built by New (see
+// ConnectSandbox).
+func SignInSandboxAgent(t testing.TB, sb *selltest.Sandbox, deps *app.Deps, account, zendeskUserID, sellEmail string) {
+	t.Helper()
+	u, ok := sb.User(sellEmail)
 	if !ok {
 		t.Fatalf("the sandbox has no user %s", sellEmail)
 	}
-	if err := e.Deps.Vault.Save(context.Background(), account, tokens.Agent(zendeskUserID), e.Sell.TokenFor(sellEmail), tokens.SellUser{ID: u.ID, Name: u.Name, Email: u.Email}); err != nil {
+	if err := deps.Vault.Save(context.Background(), account, tokens.Agent(zendeskUserID), sb.TokenFor(sellEmail), tokens.SellUser{ID: u.ID, Name: u.Name, Email: u.Email}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// AdminClient is a Sell client with account's stored admin token, as the handlers
+// build one: a benchmark's direct Sell calls go through it.
+func (e *Env) AdminClient(t testing.TB, account string) *sell.Client {
+	t.Helper()
+	c, _, err := e.Deps.Vault.Client(context.Background(), account, tokens.Admin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // SetSettings changes account's settings as an admin's save would: it reads them
@@ -329,5 +363,95 @@ func (e *Env) Install(t testing.TB, account string) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Benchmarks of handlers time one request at a time and report percentiles in
+// milliseconds, beside a baseline of direct Sell calls where the handler calls Sell.
+
+// SellPace is how far apart benchmarks space whatever calls Sell: Sell allows a
+// token 10 requests a second and the client keeps to that, so calls paced below it
+// measure latency, not the limiter.
+const SellPace = 500 * time.Millisecond
+
+// PacedMedian makes n calls of f (given 0 to n-1), pace apart, and returns the
+// median time a call took.
+func PacedMedian(t testing.TB, n int, pace time.Duration, f func(i int) error) time.Duration {
+	t.Helper()
+	took := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		time.Sleep(pace)
+		start := time.Now()
+		if err := f(i); err != nil {
+			t.Fatal(err)
+		}
+		took = append(took, time.Since(start))
+	}
+	return Median(took)
+}
+
+// TimeRequests serves b.N requests with h, one after another, fails the benchmark
+// on any answer but want, and returns how long each took. It resets the timer first
+// and stops it at the end; next makes each request with the timer stopped, so a
+// benchmark can pace its requests there.
+func TimeRequests(b *testing.B, h http.Handler, want int, next func() Request) []time.Duration {
+	b.Helper()
+	took := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		req := next()
+		b.StartTimer()
+		start := time.Now()
+		if res := Do(b, h, req); res.Status != want {
+			b.Fatalf("%d %s", res.Status, res.Body)
+		}
+		took = append(took, time.Since(start))
+	}
+	b.StopTimer()
+	return took
+}
+
+// Median is the middle duration of d (the upper middle of an even count).
+func Median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// Percentile is the nearest-rank p-th percentile of d: with fewer than 100 samples
+// the 99th is the slowest one, which is what a p99 of a short run can honestly say.
+func Percentile(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	rank := (len(s)*p + 99) / 100 // ceil(len·p/100), 1-based
+	return s[max(rank, 1)-1]
+}
+
+// Millis is d in milliseconds, as benchmarks report their latencies.
+func Millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// WebhookAcks tallies the chat webhook's answers to deliveries made at once: how
+// many chats it stored and how many it already had. Count may be called from many
+// goroutines; any answer but 202 fails the test.
+type WebhookAcks struct {
+	mu                 sync.Mutex
+	Stored, Duplicates int
+}
+
+// Count tallies one answer.
+func (a *WebhookAcks) Count(t testing.TB, res Response) {
+	t.Helper()
+	var ack struct{ Duplicate bool }
+	_ = json.Unmarshal(res.Body, &ack)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case res.Status != http.StatusAccepted:
+		t.Errorf("webhook answered %d %s", res.Status, res.Body)
+	case ack.Duplicate:
+		a.Duplicates++
+	default:
+		a.Stored++
 	}
 }
