@@ -9,6 +9,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/sellchat/sellchat/shared/adapter/phone"
+	"github.com/sellchat/sellchat/shared/adapter/sandbox"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 )
@@ -92,22 +93,7 @@ func adminClient(t testing.TB) (*selltest.Server, *sell.Client) {
 	return srv, clientFor(t, srv, selltest.DemoAdminEmail)
 }
 
-// fakeClock is a settable clock shared by a sandbox and a client.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newFakeClock returns a settable clock for a sandbox and a client to share.
+func newFakeClock() *sandbox.Clock {
+	return sandbox.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 }

@@ -178,21 +178,11 @@ func (s *Sandbox) User(email string) (sell.User, bool) {
 }
 
 // SetFaults replaces the fault configuration; Faults{} turns faults off.
-func (s *Sandbox) SetFaults(f Faults) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = f
-}
+func (s *Sandbox) SetFaults(f Faults) { s.faults.Set(f) }
 
 // FailNext answers the next n API calls with status (429s carry
 // Retry-After as configured), then behaves normally again.
-func (s *Sandbox) FailNext(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.failNext = append(s.failNext, status)
-	}
-}
+func (s *Sandbox) FailNext(n, status int) { s.faults.FailNext(n, status) }
 
 // SetSearchAPI switches the v3 Search API on or off, like a plan change.
 func (s *Sandbox) SetSearchAPI(enabled bool) {
@@ -203,33 +193,13 @@ func (s *Sandbox) SetSearchAPI(enabled bool) {
 
 // Calls returns how many API calls hit "METHOD /path" (for example
 // "GET /v2/leads" or "POST /v3/leads/search"), failed ones included.
-func (s *Sandbox) Calls(methodPath string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[methodPath]
-}
+func (s *Sandbox) Calls(methodPath string) int { return s.calls.Count(methodPath) }
 
 // CallCounts returns a copy of all call counters, keyed "METHOD /path".
-func (s *Sandbox) CallCounts() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.calls)
-}
+func (s *Sandbox) CallCounts() map[string]int { return s.calls.Counts() }
 
 // TotalCalls returns the number of API calls (OAuth excluded).
-func (s *Sandbox) TotalCalls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		n += c
-	}
-	return n
-}
+func (s *Sandbox) TotalCalls() int { return s.calls.Len() }
 
 // ResetCalls zeroes the call counters.
-func (s *Sandbox) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.calls)
-}
+func (s *Sandbox) ResetCalls() { s.calls.Reset() }

@@ -11,28 +11,10 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/sellchat/sellchat/shared/adapter/sandbox"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/internal/wire"
 )
-
-type authCode struct {
-	user        int64
-	scopes      []string
-	redirectURI string
-	expires     time.Time
-}
-
-type accessToken struct {
-	user    int64
-	scopes  []string
-	expires time.Time
-	refresh string
-}
-
-type refreshToken struct {
-	user   int64
-	scopes []string
-}
 
 // caller is the authenticated user of an API request.
 type caller struct {
@@ -62,15 +44,15 @@ func (s *Sandbox) authenticate(r *http.Request) (caller, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	at, ok := s.access[tok]
-	if !ok || !s.opts.Now().Before(at.expires) {
+	if !ok || !s.opts.Now().Before(at.Expires) {
 		return caller{}, false
 	}
-	u, ok := s.users[at.user]
+	u, ok := s.users[at.User]
 	if !ok || !u.IsActive() {
 		return caller{}, false
 	}
 	c := caller{user: u.ID, admin: u.IsAdmin(), token: tok, scopes: map[string]bool{}}
-	for _, sc := range at.scopes {
+	for _, sc := range at.Scopes {
 		c.scopes[sc] = true
 	}
 	return c, true
@@ -123,7 +105,8 @@ func (s *Sandbox) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := randomToken()
-	s.codes[code] = &authCode{user: user.ID, scopes: scopes, redirectURI: redirect.String(), expires: s.opts.Now().Add(10 * time.Minute)}
+	s.codes[code] = &sandbox.Code{Grant: sandbox.Grant{User: user.ID, Scopes: scopes}, RedirectURI: redirect.String(),
+		Expires: s.opts.Now().Add(10 * time.Minute)}
 	s.mu.Unlock()
 	back(url.Values{"code": {code}})
 }
@@ -156,15 +139,15 @@ func (s *Sandbox) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 		code := r.PostForm.Get("code")
 		ac, ok := s.codes[code]
 		delete(s.codes, code) // single use, even when the exchange fails
-		if !ok || !s.opts.Now().Before(ac.expires) {
+		if !ok || !s.opts.Now().Before(ac.Expires) {
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "The authorization code is invalid or expired.")
 			return
 		}
-		if ru := r.PostForm.Get("redirect_uri"); ru != "" && ru != ac.redirectURI {
+		if ru := r.PostForm.Get("redirect_uri"); ru != "" && ru != ac.RedirectURI {
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri does not match.")
 			return
 		}
-		s.writeToken(w, s.issueLocked(ac.user, ac.scopes, ""))
+		s.writeToken(w, s.issueLocked(ac.Grant, ""))
 	case "refresh_token":
 		old := r.PostForm.Get("refresh_token")
 		rt, ok := s.refresh[old]
@@ -177,7 +160,7 @@ func (s *Sandbox) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 			delete(s.refresh, old)
 			keep = ""
 		}
-		s.writeToken(w, s.issueLocked(rt.user, rt.scopes, keep))
+		s.writeToken(w, s.issueLocked(*rt, keep))
 	default:
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant_type.")
 	}
@@ -185,16 +168,17 @@ func (s *Sandbox) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 
 // issueLocked mints an access token, with a new refresh token unless
 // refresh names one to keep.
-func (s *Sandbox) issueLocked(user int64, scopes []string, refresh string) *oauth2.Token {
+func (s *Sandbox) issueLocked(g sandbox.Grant, refresh string) *oauth2.Token {
+	g.Scopes = slices.Clone(g.Scopes)
 	if refresh == "" {
 		refresh = randomToken()
-		s.refresh[refresh] = &refreshToken{user: user, scopes: slices.Clone(scopes)}
+		s.refresh[refresh] = &g
 	}
 	access := randomToken()
 	exp := s.opts.Now().Add(s.opts.TokenLifetime)
-	s.access[access] = &accessToken{user: user, scopes: slices.Clone(scopes), expires: exp, refresh: refresh}
+	s.access[access] = &sandbox.AccessToken{Grant: g, Expires: exp, Refresh: refresh}
 	t := &oauth2.Token{AccessToken: access, TokenType: "Bearer", RefreshToken: refresh, Expiry: exp}
-	return t.WithExtra(map[string]any{"scope": strings.Join(scopes, " ")})
+	return t.WithExtra(map[string]any{"scope": strings.Join(g.Scopes, " ")})
 }
 
 func (s *Sandbox) writeToken(w http.ResponseWriter, t *oauth2.Token) {
@@ -222,7 +206,7 @@ func (s *Sandbox) TokenFor(email string, scopes ...string) *oauth2.Token {
 	if len(scopes) == 0 {
 		scopes = wire.DefaultScopes
 	}
-	return s.issueLocked(u.ID, scopes, "")
+	return s.issueLocked(sandbox.Grant{User: u.ID, Scopes: scopes}, "")
 }
 
 // ExpireToken makes an access token expired (the refresh token still
@@ -232,7 +216,7 @@ func (s *Sandbox) ExpireToken(accessToken string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if at, ok := s.access[accessToken]; ok {
-		at.expires = time.Time{}
+		at.Expires = time.Time{}
 	}
 }
 
@@ -250,7 +234,7 @@ func (s *Sandbox) RevokeToken(token string) {
 	if _, ok := s.refresh[token]; ok {
 		delete(s.refresh, token)
 		for k, at := range s.access {
-			if at.refresh == token {
+			if at.Refresh == token {
 				delete(s.access, k)
 			}
 		}
@@ -267,12 +251,12 @@ func (s *Sandbox) RevokeUser(email string) {
 		return
 	}
 	for k, at := range s.access {
-		if at.user == u.ID {
+		if at.User == u.ID {
 			delete(s.access, k)
 		}
 	}
 	for k, rt := range s.refresh {
-		if rt.user == u.ID {
+		if rt.User == u.ID {
 			delete(s.refresh, k)
 		}
 	}

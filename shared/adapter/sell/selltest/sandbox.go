@@ -27,7 +27,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math"
-	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,6 +35,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/sellchat/sellchat/shared/adapter/sandbox"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/internal/wire"
 )
@@ -100,14 +100,13 @@ type Faults struct {
 // Sandbox is the Sell simulator as an http.Handler. Its methods are safe for
 // concurrent use with requests in flight.
 type Sandbox struct {
-	opts      Options
-	mux       *http.ServeMux
-	closed    chan struct{}
-	closeOnce sync.Once
-	saveMu    sync.Mutex // orders writes of StateFile (see Save)
+	opts   Options
+	mux    *http.ServeMux
+	file   *sandbox.StateFile
+	faults sandbox.Injector[Faults]
+	calls  sandbox.CallLog // API calls, on arrival
 
 	mu        sync.Mutex
-	rng       *mrand.Rand
 	nextID    int64
 	account   sell.Account
 	users     map[int64]*sell.User
@@ -120,14 +119,11 @@ type Sandbox struct {
 	fields    map[string][]sell.CustomField
 	pools     map[int64]*pool
 	visible   map[visKey]bool
-	codes     map[string]*authCode
-	access    map[string]*accessToken
-	refresh   map[string]*refreshToken
+	codes     map[string]*sandbox.Code
+	access    map[string]*sandbox.AccessToken
+	refresh   map[string]*sandbox.Grant
 	limiters  map[string]*rate.Limiter
-	calls     map[string]int
 	grants    map[string]int
-	faults    Faults
-	failNext  []int
 	deny      bool
 	searchOff bool
 }
@@ -146,13 +142,7 @@ type visKey struct {
 // New returns a sandbox handler. Call Close when done so that hanging
 // requests (see Faults) are released. With Options.StateFile set it panics
 // when the file cannot be read or created; Open reports that as an error.
-func New(opts Options) *Sandbox {
-	s, err := Open(opts)
-	if err != nil {
-		panic("selltest: " + err.Error())
-	}
-	return s
-}
+func New(opts Options) *Sandbox { return sandbox.Must("selltest", Open, opts) }
 
 // newSandbox applies the defaults of opts and returns an empty sandbox, ready
 // to be loaded from a seed or a saved state.
@@ -183,8 +173,6 @@ func newSandbox(opts Options) *Sandbox {
 	}
 	s := &Sandbox{
 		opts:      opts,
-		closed:    make(chan struct{}),
-		rng:       mrand.New(mrand.NewPCG(1, 2)),
 		nextID:    100001,
 		users:     map[int64]*sell.User{},
 		leads:     map[int64]*sell.Lead{},
@@ -195,14 +183,14 @@ func newSandbox(opts Options) *Sandbox {
 		fields:    map[string][]sell.CustomField{},
 		pools:     map[int64]*pool{},
 		visible:   map[visKey]bool{},
-		codes:     map[string]*authCode{},
-		access:    map[string]*accessToken{},
-		refresh:   map[string]*refreshToken{},
+		codes:     map[string]*sandbox.Code{},
+		access:    map[string]*sandbox.AccessToken{},
+		refresh:   map[string]*sandbox.Grant{},
 		limiters:  map[string]*rate.Limiter{},
-		calls:     map[string]int{},
 		grants:    map[string]int{},
 		searchOff: opts.DisableSearchAPI,
 	}
+	s.file = sandbox.NewStateFile(opts.StateFile, "Sell sandbox", &s.mu, func() any { return s.snapshotLocked() })
 	s.routes()
 	return s
 }
@@ -210,7 +198,7 @@ func newSandbox(opts Options) *Sandbox {
 // Close releases requests held by a hang fault and, with Options.StateFile,
 // saves the state a last time. The handler keeps working (and saving).
 func (s *Sandbox) Close() {
-	s.closeOnce.Do(func() { close(s.closed) })
+	s.faults.Close()
 	s.changed()
 }
 
@@ -260,9 +248,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.changed()
 		return
 	}
-	s.mu.Lock()
-	s.calls[r.Method+" "+r.URL.Path]++
-	s.mu.Unlock()
+	// Logged on arrival, so that a call a fault holds counts while it hangs.
+	s.calls.Add(sandbox.Call{Method: r.Method, Path: r.URL.Path})
 	if !s.applyFaults(w, r) {
 		return
 	}
@@ -311,16 +298,10 @@ func scopeFor(r *http.Request) string {
 
 // applyFaults runs the configured faults; false means the response is done.
 func (s *Sandbox) applyFaults(w http.ResponseWriter, r *http.Request) bool {
-	s.mu.Lock()
-	f := s.faults
-	forced := 0
-	if len(s.failNext) > 0 {
-		forced, s.failNext = s.failNext[0], s.failNext[1:]
-	}
-	errRoll, hangRoll := s.rng.Float64(), s.rng.Float64()
-	s.mu.Unlock()
+	f, forced := s.faults.Next()
+	errRoll, hangRoll := s.faults.Roll(), s.faults.Roll()
 
-	if f.Latency > 0 && !s.wait(r, f.Latency) {
+	if f.Latency > 0 && !s.faults.Hold(r, f.Latency) {
 		return false
 	}
 	if f.HangRate > 0 && hangRoll < f.HangRate {
@@ -328,7 +309,7 @@ func (s *Sandbox) applyFaults(w http.ResponseWriter, r *http.Request) bool {
 		if hang <= 0 {
 			hang = 30 * time.Second
 		}
-		s.wait(r, hang)
+		s.faults.Hold(r, hang)
 		writeStatus(w, http.StatusGatewayTimeout)
 		return false
 	}
@@ -346,19 +327,6 @@ func (s *Sandbox) applyFaults(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
-}
-
-// wait blocks for d, or until the request or the sandbox ends (false).
-func (s *Sandbox) wait(r *http.Request, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-	case <-s.closed:
-	}
-	return false
 }
 
 // writeStatus answers a forced status with the code Sell uses for it.

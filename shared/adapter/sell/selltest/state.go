@@ -2,17 +2,10 @@ package selltest
 
 import (
 	"cmp"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"log/slog"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
-	"time"
 
+	"github.com/sellchat/sellchat/shared/adapter/sandbox"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 )
 
@@ -27,14 +20,14 @@ const stateVersion = 1
 // Test knobs (faults, DenyAuthorization, SetSearchAPI), rate limiters and call
 // counters are per run and not kept.
 type state struct {
-	Version  int                     `json:"version"`
-	Data     Seed                    `json:"data"`
-	NextID   int64                   `json:"nextId"`
-	PoolNext map[int64]int           `json:"poolNext,omitempty"`
-	Visible  []visibleState          `json:"visible,omitempty"`
-	Codes    map[string]codeState    `json:"codes,omitempty"`
-	Access   map[string]accessState  `json:"accessTokens,omitempty"`
-	Refresh  map[string]refreshState `json:"refreshTokens,omitempty"`
+	Version  int                             `json:"version"`
+	Data     Seed                            `json:"data"`
+	NextID   int64                           `json:"nextId"`
+	PoolNext map[int64]int                   `json:"poolNext,omitempty"`
+	Visible  []visibleState                  `json:"visible,omitempty"`
+	Codes    map[string]*sandbox.Code        `json:"codes,omitempty"`
+	Access   map[string]*sandbox.AccessToken `json:"accessTokens,omitempty"`
+	Refresh  map[string]*sandbox.Grant       `json:"refreshTokens,omitempty"`
 }
 
 type visibleState struct {
@@ -43,50 +36,20 @@ type visibleState struct {
 	ID       int64  `json:"id"`
 }
 
-type codeState struct {
-	User        int64     `json:"user"`
-	Scopes      []string  `json:"scopes"`
-	RedirectURI string    `json:"redirectUri"`
-	Expires     time.Time `json:"expires"`
-}
-
-type accessState struct {
-	User    int64     `json:"user"`
-	Scopes  []string  `json:"scopes"`
-	Expires time.Time `json:"expires"`
-	Refresh string    `json:"refresh,omitempty"`
-}
-
-type refreshState struct {
-	User   int64    `json:"user"`
-	Scopes []string `json:"scopes"`
-}
-
 // Open returns a sandbox like New, reporting instead of panicking when
 // Options.StateFile cannot be read: a file that exists is loaded in place of
 // Options.Seed; a missing one is created from the seed at once.
 func Open(opts Options) (*Sandbox, error) {
 	s := newSandbox(opts)
-	if s.opts.StateFile == "" {
-		s.load(s.opts.Seed)
-		return s, nil
+	var st state
+	found, err := s.file.Load(&st, stateVersion)
+	if err != nil {
+		return nil, err
 	}
-	b, err := os.ReadFile(s.opts.StateFile)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		s.load(s.opts.Seed)
-	case err != nil:
-		return nil, fmt.Errorf("read Sell sandbox state: %w", err)
-	default:
-		var st state
-		if err := json.Unmarshal(b, &st); err != nil {
-			return nil, fmt.Errorf("read Sell sandbox state %s (delete it to start again from the demo data): %w", s.opts.StateFile, err)
-		}
-		if st.Version != stateVersion {
-			return nil, fmt.Errorf("Sell sandbox state %s has version %d, this sandbox reads %d (delete it to start again from the demo data)",
-				s.opts.StateFile, st.Version, stateVersion)
-		}
+	if found {
 		s.restore(&st)
+	} else {
+		s.load(s.opts.Seed)
 	}
 	if err := s.Save(); err != nil {
 		return nil, err
@@ -99,40 +62,16 @@ func Open(opts Options) (*Sandbox, error) {
 // it), so a crash leaves the previous state or the new one, never half of one.
 // A persistent sandbox saves by itself after every change and on Close; Save
 // is for callers that want to know the write succeeded.
-func (s *Sandbox) Save() error {
-	if s.opts.StateFile == "" {
-		return nil
-	}
-	// saveMu orders the writes: a snapshot taken later is also written later, so
-	// an older one can never overwrite it.
-	s.saveMu.Lock()
-	defer s.saveMu.Unlock()
-	s.mu.Lock()
-	b, err := json.MarshalIndent(s.snapshotLocked(), "", " ")
-	s.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("encode Sell sandbox state: %w", err)
-	}
-	if err := writeFileAtomic(s.opts.StateFile, append(b, '\n')); err != nil {
-		return fmt.Errorf("save Sell sandbox state: %w", err)
-	}
-	return nil
-}
+func (s *Sandbox) Save() error { return s.file.Save() }
 
 // changed saves a persistent sandbox after a change. A failed write is logged,
 // not answered: the change is made in memory and the API call succeeded, as it
 // would have in Sell.
-func (s *Sandbox) changed() {
-	if s.opts.StateFile == "" {
-		return
-	}
-	if err := s.Save(); err != nil {
-		slog.Error("Sell sandbox: state not saved", "file", s.opts.StateFile, "err", err.Error())
-	}
-}
+func (s *Sandbox) changed() { s.file.Changed() }
 
 // snapshotLocked copies the state in a stable order (by id), so that the file
-// of an unchanged sandbox does not change.
+// of an unchanged sandbox does not change. The OAuth records are shared, not
+// copied: the state is encoded before the lock is let go.
 func (s *Sandbox) snapshotLocked() *state {
 	st := &state{
 		Version: stateVersion,
@@ -143,9 +82,9 @@ func (s *Sandbox) snapshotLocked() *state {
 			CustomFields: map[string][]sell.CustomField{},
 		},
 		PoolNext: map[int64]int{},
-		Codes:    map[string]codeState{},
-		Access:   map[string]accessState{},
-		Refresh:  map[string]refreshState{},
+		Codes:    s.codes,
+		Access:   s.access,
+		Refresh:  s.refresh,
 	}
 	// appendByID leaves the nil slices of st nil when there is nothing to add, so
 	// an empty kind is still written as null.
@@ -171,15 +110,6 @@ func (s *Sandbox) snapshotLocked() *state {
 	slices.SortFunc(st.Visible, func(a, b visibleState) int {
 		return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Resource, b.Resource), cmp.Compare(a.ID, b.ID))
 	})
-	for k, c := range s.codes {
-		st.Codes[k] = codeState{User: c.user, Scopes: c.scopes, RedirectURI: c.redirectURI, Expires: c.expires}
-	}
-	for k, a := range s.access {
-		st.Access[k] = accessState{User: a.user, Scopes: a.scopes, Expires: a.expires, Refresh: a.refresh}
-	}
-	for k, r := range s.refresh {
-		st.Refresh[k] = refreshState{User: r.user, Scopes: r.scopes}
-	}
 	return st
 }
 
@@ -195,39 +125,7 @@ func (s *Sandbox) restore(st *state) {
 	for _, v := range st.Visible {
 		s.visible[visKey{v.User, v.Resource, v.ID}] = true
 	}
-	for k, c := range st.Codes {
-		s.codes[k] = &authCode{user: c.User, scopes: c.Scopes, redirectURI: c.RedirectURI, expires: c.Expires}
-	}
-	for k, a := range st.Access {
-		s.access[k] = &accessToken{user: a.User, scopes: a.Scopes, expires: a.Expires, refresh: a.Refresh}
-	}
-	for k, r := range st.Refresh {
-		s.refresh[k] = &refreshToken{user: r.User, scopes: r.Scopes}
-	}
-}
-
-// writeFileAtomic replaces path with data: written and synced to a temporary
-// file in the same folder, then renamed over path (a rename within one file
-// system is atomic on POSIX systems).
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return nil
+	maps.Copy(s.codes, st.Codes)
+	maps.Copy(s.access, st.Access)
+	maps.Copy(s.refresh, st.Refresh)
 }

@@ -23,10 +23,14 @@ func pathID(r *http.Request) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
-// cursorParams reads the cursor parameter of a paged list (0 when absent) and its
-// limit (def when absent), answering 400 unless both are whole numbers and the limit
-// is at least 1.
-func cursorParams(w http.ResponseWriter, r *http.Request, cursor string, def int) (from, limit int64, ok bool) {
+// adminPage opens a read of a paged Chat list, which only admins may read
+// (requireAdmin): it reads the cursor parameter (0 when absent) and the limit (def
+// when absent), answering 400 unless both are whole numbers and the limit is at
+// least 1.
+func adminPage(w http.ResponseWriter, r *http.Request, cursor string, def int) (from, limit int64, ok bool) {
+	if !requireAdmin(w, callerOf(r), "read") {
+		return 0, 0, false
+	}
 	q := r.URL.Query()
 	from, err1 := strconv.ParseInt(cmp.Or(q.Get(cursor), "0"), 10, 64)
 	limit, err2 := strconv.ParseInt(cmp.Or(q.Get("limit"), strconv.Itoa(def)), 10, 64)
@@ -89,8 +93,13 @@ func (s *Sandbox) listInstallations(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	out := make([]zendesk.Installation, 0, len(s.st.Apps))
 	for _, a := range s.st.Apps {
+		backend := a.BackendURL
+		if backend == "" {
+			backend = s.opts.BackendURL
+		}
+		settings, _ := json.Marshal(map[string]string{"name": a.Name, "backend_url": backend})
 		out = append(out, zendesk.Installation{ID: a.InstallationID, AppID: a.ID, Product: a.Product, Enabled: true,
-			Settings: json.RawMessage(`{"name":` + strconv.Quote(a.Name) + `}`), CreatedAt: accountCreated, UpdatedAt: accountCreated})
+			Settings: settings, CreatedAt: accountCreated, UpdatedAt: accountCreated})
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"installations": out})
@@ -164,10 +173,7 @@ func (s *Sandbox) chatAgentsLocked() []zendesk.ChatAgent {
 // listChatAgents answers GET /api/v2/chat/agents, paged by since_id (inclusive) and
 // limit (zendesk.ChatAgentsPageLimit at most).
 func (s *Sandbox) listChatAgents(w http.ResponseWriter, r *http.Request) {
-	if !requireAdmin(w, callerOf(r), "read") {
-		return
-	}
-	since, limit, ok := cursorParams(w, r, "since_id", zendesk.ChatAgentsPageLimit)
+	since, limit, ok := adminPage(w, r, "since_id", zendesk.ChatAgentsPageLimit)
 	if !ok {
 		return
 	}

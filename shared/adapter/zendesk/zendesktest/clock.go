@@ -1,30 +1,14 @@
 package zendesktest
 
 import (
-	"sync"
 	"time"
+
+	"github.com/sellchat/sellchat/shared/adapter/sandbox"
 )
 
 // Clock is a settable clock for Options.Now, so tests move time (token expiry, the
 // five-minute rule, rate limits) without waiting.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type Clock = sandbox.Clock
 
 // NewClock returns a clock standing at t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now is the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock on by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func NewClock(t time.Time) *Clock { return sandbox.NewClock(t) }

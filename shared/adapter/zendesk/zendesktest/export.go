@@ -49,10 +49,7 @@ func (c *chatRecord) after(start int64, startID string) bool {
 // start_time in update order, limit at a time, with end_time, end_id and next_page
 // to continue; start_time must be MinAge old.
 func (s *Sandbox) exportChats(w http.ResponseWriter, r *http.Request) {
-	if !requireAdmin(w, callerOf(r), "read") {
-		return
-	}
-	start, limit, ok := cursorParams(w, r, "start_time", zendesk.ExportMaxLimit)
+	start, limit, ok := adminPage(w, r, "start_time", zendesk.ExportMaxLimit)
 	if !ok {
 		return
 	}

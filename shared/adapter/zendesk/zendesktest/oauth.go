@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/sellchat/sellchat/shared/adapter/sandbox"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk"
 )
 
@@ -35,27 +36,23 @@ const (
 // assumed the same for Chat.
 const codeLifetime = 120 * time.Second
 
+// A code or token is recorded as in every sandbox, with the product it is for: a
+// Support code or token is no good for Chat.
+
 type authCode struct {
-	Product     product   `json:"product"`
-	User        int64     `json:"user"`
-	Scopes      []string  `json:"scopes"`
-	RedirectURI string    `json:"redirectUri"`
-	Challenge   string    `json:"challenge,omitempty"` // PKCE S256 code_challenge
-	Expires     time.Time `json:"expires"`
+	Product product `json:"product"`
+	sandbox.Code
+	Challenge string `json:"challenge,omitempty"` // PKCE S256 code_challenge
 }
 
 type accessToken struct {
-	Product product   `json:"product"`
-	User    int64     `json:"user"`
-	Scopes  []string  `json:"scopes"`
-	Expires time.Time `json:"expires"`
-	Refresh string    `json:"refresh,omitempty"`
+	Product product `json:"product"`
+	sandbox.AccessToken
 }
 
 type refreshToken struct {
-	Product product  `json:"product"`
-	User    int64    `json:"user"`
-	Scopes  []string `json:"scopes"`
+	Product product `json:"product"`
+	sandbox.Grant
 }
 
 // caller is the authenticated user of an API call.
@@ -201,8 +198,8 @@ func (s *Sandbox) issueCode(p product, q url.Values, redirect, challenge string)
 		scopes = []string{"read"}
 	}
 	code := randomHex(32)
-	s.st.Codes[code] = &authCode{Product: p, User: u.ID, Scopes: scopes, RedirectURI: redirect,
-		Challenge: challenge, Expires: s.now().Add(codeLifetime)}
+	s.st.Codes[code] = &authCode{Product: p, Challenge: challenge, Code: sandbox.Code{
+		Grant: sandbox.Grant{User: u.ID, Scopes: scopes}, RedirectURI: redirect, Expires: s.now().Add(codeLifetime)}}
 	return code, true
 }
 
@@ -300,7 +297,7 @@ func (s *Sandbox) exchangeCodeLocked(w http.ResponseWriter, p product, v url.Val
 		// Without PKCE only the client secret proves who is asking.
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed.")
 	default:
-		s.writeToken(w, s.issueLocked(p, ac.User, ac.Scopes, lifetime))
+		s.writeToken(w, s.issueLocked(p, ac.Grant, lifetime))
 	}
 }
 
@@ -314,7 +311,7 @@ func (s *Sandbox) refreshLocked(w http.ResponseWriter, p product, v url.Values, 
 	if zendesk.RefreshTokensRotate {
 		s.revokeLocked(old)
 	}
-	s.writeToken(w, s.issueLocked(p, rt.User, rt.Scopes, lifetime))
+	s.writeToken(w, s.issueLocked(p, rt.Grant, lifetime))
 }
 
 // s256 is PKCE's S256: base64url(SHA-256(verifier)) without padding (RFC 7636).
@@ -324,13 +321,14 @@ func s256(verifier string) string {
 }
 
 // issueLocked mints an access token and its refresh token.
-func (s *Sandbox) issueLocked(p product, user int64, scopes []string, lifetime time.Duration) *oauth2.Token {
+func (s *Sandbox) issueLocked(p product, g sandbox.Grant, lifetime time.Duration) *oauth2.Token {
+	g.Scopes = slices.Clone(g.Scopes)
 	refresh, access := randomHex(32), randomHex(32)
 	exp := s.now().Add(lifetime)
-	s.st.Refresh[refresh] = &refreshToken{Product: p, User: user, Scopes: slices.Clone(scopes)}
-	s.st.Access[access] = &accessToken{Product: p, User: user, Scopes: slices.Clone(scopes), Expires: exp, Refresh: refresh}
+	s.st.Refresh[refresh] = &refreshToken{Product: p, Grant: g}
+	s.st.Access[access] = &accessToken{Product: p, AccessToken: sandbox.AccessToken{Grant: g, Expires: exp, Refresh: refresh}}
 	t := &oauth2.Token{AccessToken: access, TokenType: "bearer", RefreshToken: refresh, Expiry: exp}
-	return t.WithExtra(map[string]any{"scope": strings.Join(scopes, " "), "expires_in": int(lifetime.Seconds())})
+	return t.WithExtra(map[string]any{"scope": strings.Join(g.Scopes, " "), "expires_in": int(lifetime.Seconds())})
 }
 
 func (s *Sandbox) writeToken(w http.ResponseWriter, t *oauth2.Token) {
@@ -377,7 +375,7 @@ func (s *Sandbox) tokenFor(p product, userID int64, scopes []string) *oauth2.Tok
 	if len(scopes) == 0 {
 		scopes = []string{"read"}
 	}
-	return s.issueLocked(p, userID, scopes, s.opts.TokenLifetime)
+	return s.issueLocked(p, sandbox.Grant{User: userID, Scopes: scopes}, s.opts.TokenLifetime)
 }
 
 // ExpireToken makes an access token expired; its refresh token still works.

@@ -29,7 +29,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math"
-	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,6 +37,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/sellchat/sellchat/shared/adapter/sandbox"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk"
 )
 
@@ -46,6 +46,9 @@ import (
 type Options struct {
 	// Subdomain is the account; DemoSubdomain when empty.
 	Subdomain string
+	// BackendURL is the backend_url setting of installed apps that name none: the
+	// sellchat deployment the apps' iframes load from (the local stack's gateway).
+	BackendURL string
 	// Seed is the initial data; DemoSeed() when nil. Pass &Seed{} for none.
 	Seed *Seed
 	// The OAuth clients the sandbox knows: the Support OAuth client and the Chat API
@@ -86,33 +89,23 @@ const (
 // Sandbox is the Zendesk simulator as an http.Handler. Its methods are safe for
 // concurrent use with requests in flight.
 type Sandbox struct {
-	opts      Options
-	mux       *http.ServeMux
-	closed    chan struct{}
-	closeOnce sync.Once
-	saveMu    sync.Mutex // orders writes of StateFile
+	opts   Options
+	mux    *http.ServeMux
+	file   *sandbox.StateFile
+	faults sandbox.Injector[Faults]
+	calls  sandbox.CallLog // every call, once answered
 
 	mu       sync.Mutex
 	st       *state
 	keys     map[int64]*rsa.PrivateKey // app id → signing key
 	limiters map[string]*rate.Limiter
-	calls    []Call
-	failNext []int
-	faults   Faults
-	rng      *mrand.Rand
 	approver int64
 	deny     bool
 }
 
 // New returns a sandbox handler. It panics when Options.StateFile cannot be read or
 // written; Open reports that as an error.
-func New(opts Options) *Sandbox {
-	s, err := Open(opts)
-	if err != nil {
-		panic("zendesktest: " + err.Error())
-	}
-	return s
-}
+func New(opts Options) *Sandbox { return sandbox.Must("zendesktest", Open, opts) }
 
 // newSandbox applies the defaults of opts and returns a sandbox with no state yet.
 func newSandbox(opts Options) *Sandbox {
@@ -154,11 +147,10 @@ func newSandbox(opts Options) *Sandbox {
 	}
 	s := &Sandbox{
 		opts:     opts,
-		closed:   make(chan struct{}),
 		keys:     map[int64]*rsa.PrivateKey{},
 		limiters: map[string]*rate.Limiter{},
-		rng:      mrand.New(mrand.NewPCG(1, 2)),
 	}
+	s.file = sandbox.NewStateFile(opts.StateFile, "Zendesk sandbox", &s.mu, func() any { return s.st })
 	s.routes()
 	return s
 }
@@ -166,7 +158,7 @@ func newSandbox(opts Options) *Sandbox {
 // Close releases requests held by a latency fault and, with Options.StateFile, saves a
 // last time. The handler keeps working.
 func (s *Sandbox) Close() {
-	s.closeOnce.Do(func() { close(s.closed) })
+	s.faults.Close()
 	s.changed()
 }
 

@@ -27,11 +27,14 @@ type Seed struct {
 // App is an installed app: its id, its installation, and the key Zendesk signs its
 // tokens with (generated when nil; see Options.AppKey).
 type App struct {
-	ID             int64           `json:"id"`
-	Name           string          `json:"name"`
-	InstallationID int64           `json:"installationId"`
-	Product        string          `json:"product"`
-	Key            *rsa.PrivateKey `json:"-"`
+	ID             int64  `json:"id"`
+	Name           string `json:"name"`
+	InstallationID int64  `json:"installationId"`
+	Product        string `json:"product"`
+	// BackendURL is the installation's backend_url setting (the app packages'
+	// parameter, infra/apps); Options.BackendURL when empty.
+	BackendURL string          `json:"backendUrl,omitempty"`
+	Key        *rsa.PrivateKey `json:"-"`
 }
 
 // The demo account: the Zendesk side of the Sell sandbox's demo (whose account names

@@ -3,11 +3,7 @@ package zendesktest
 import (
 	"crypto/rsa"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"log/slog"
-	"os"
 	"regexp"
 	"strconv"
 	"time"
@@ -48,20 +44,18 @@ type savedApp struct {
 // Options.Seed; a missing one is written from the seed at once.
 func Open(opts Options) (*Sandbox, error) {
 	s := newSandbox(opts)
-	b, err := []byte(nil), error(nil)
-	if s.opts.StateFile != "" {
-		b, err = os.ReadFile(s.opts.StateFile)
-	}
+	var st state
+	found, err := s.file.Load(&st, stateVersion)
 	switch {
-	case s.opts.StateFile == "" || errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, err
+	case found:
+		if err := s.restore(&st); err != nil {
+			return nil, s.file.Unusable(err)
+		}
+	default:
 		if err := s.loadSeed(s.opts.Seed); err != nil {
 			return nil, err
-		}
-	case err != nil:
-		return nil, fmt.Errorf("read Zendesk sandbox state: %w", err)
-	default:
-		if err := s.restore(b); err != nil {
-			return nil, fmt.Errorf("Zendesk sandbox state %s (delete it to start again from the demo data): %w", s.opts.StateFile, err)
 		}
 	}
 	if err := s.Save(); err != nil {
@@ -130,14 +124,7 @@ func resolveTimes(raw json.RawMessage, base time.Time) json.RawMessage {
 }
 
 // restore loads a saved state.
-func (s *Sandbox) restore(b []byte) error {
-	var st state
-	if err := json.Unmarshal(b, &st); err != nil {
-		return err
-	}
-	if st.Version != stateVersion {
-		return fmt.Errorf("version %d, this sandbox reads %d", st.Version, stateVersion)
-	}
+func (s *Sandbox) restore(st *state) error {
 	for _, a := range st.Apps {
 		key, err := auth.ParsePrivateKey([]byte(a.KeyPEM))
 		if err != nil {
@@ -145,42 +132,18 @@ func (s *Sandbox) restore(b []byte) error {
 		}
 		s.keys[a.ID] = key
 	}
-	s.st = &st
+	s.st = st
 	return nil
 }
 
 // Save writes the state to Options.StateFile now; without a StateFile it does
 // nothing. The file is replaced by a rename, so a crash leaves the old state or the
 // new one. A persistent sandbox saves by itself after every change.
-func (s *Sandbox) Save() error {
-	if s.opts.StateFile == "" {
-		return nil
-	}
-	s.saveMu.Lock() // a later snapshot is also written later
-	defer s.saveMu.Unlock()
-	s.mu.Lock()
-	b, err := json.MarshalIndent(s.st, "", " ")
-	s.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("encode Zendesk sandbox state: %w", err)
-	}
-	tmp := s.opts.StateFile + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("save Zendesk sandbox state: %w", err)
-	}
-	if err := os.Rename(tmp, s.opts.StateFile); err != nil {
-		return fmt.Errorf("save Zendesk sandbox state: %w", err)
-	}
-	return nil
-}
+func (s *Sandbox) Save() error { return s.file.Save() }
 
 // changed saves a persistent sandbox after a change; a failed write is logged, not
 // answered, as the change itself succeeded.
-func (s *Sandbox) changed() {
-	if err := s.Save(); err != nil {
-		slog.Error("Zendesk sandbox: state not saved", "file", s.opts.StateFile, "err", err.Error())
-	}
-}
+func (s *Sandbox) changed() { s.file.Changed() }
 
 // newIDLocked hands out the next id for users and chats.
 func (s *Sandbox) newIDLocked() int64 {

@@ -92,3 +92,13 @@ func GenerateKey() *rsa.PrivateKey {
 	}
 	return key
 }
+
+// SignAsApp signs claims with the key of the first installed app, as Zendesk would:
+// the way to make a genuinely signed token with wrong claims (expired, another
+// installation's audience) that a verifier must still refuse.
+func (s *Sandbox) SignAsApp(claims zendesk.AppTokenClaims) string {
+	s.mu.Lock()
+	key := s.keys[s.st.Apps[0].ID]
+	s.mu.Unlock()
+	return SignZAFToken(key, claims)
+}
