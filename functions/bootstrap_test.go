@@ -82,6 +82,8 @@ var cases = map[string][]expectation{
 		{"post-widget-publish-no-token", 401, "unauthenticated"},
 		{"get-settings-page", 200, ""},
 		{"get-settings-page-missing-file", 404, "not_found"},
+		{"post-settings-entry-forged", 401, "invalid_token"},
+		{"post-settings-entry-file", 404, "not_found"},
 	},
 	"oauth": {
 		{"start-install", 302, ""},
@@ -90,6 +92,8 @@ var cases = map[string][]expectation{
 		{"callback-unknown-state", 400, "invalid_state"},
 		{"install-not-connected", 409, "sell_not_connected"},
 		{"uninstall", 200, ""},
+		{"post-session-forged", 401, "invalid_token"},
+		{"post-session-no-token", 422, "required"},
 	},
 	// The panel and leads events run against an account that is not installed: the
 	// bootstraps must answer with the contract's errors, which needs no Sell.
@@ -100,6 +104,8 @@ var cases = map[string][]expectation{
 		{"owners-app-disabled", 403, "app_disabled"},
 		{"get-panel-page", 200, ""},
 		{"get-panel-page-missing-file", 404, "not_found"},
+		{"post-panel-entry-forged", 401, "invalid_token"},
+		{"post-panel-entry-file", 404, "not_found"},
 	},
 	"leads": {
 		{"create-app-disabled", 403, "app_disabled"},
@@ -130,6 +136,8 @@ var cases = map[string][]expectation{
 		{"get-apps-config", 200, ""},
 		{"get-feed-page", 200, ""},
 		{"get-feed-page-missing-file", 404, "not_found"},
+		{"post-feed-entry-forged", 401, "invalid_token"},
+		{"post-feed-entry-file", 404, "not_found"},
 	},
 }
 

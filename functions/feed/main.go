@@ -12,5 +12,5 @@ import (
 
 func main() {
 	d := app.MustLoad()
-	lambda.Start(httpadapter.NewV2(feed.New(feed.Deps{Store: d.Store, Verifier: d.Verifier, Logger: d.Logger})).ProxyWithContext)
+	lambda.Start(httpadapter.NewV2(feed.New(feed.Deps{Store: d.Store, Verifier: d.Verifier, Logger: d.Logger, Entry: d.Entry()})).ProxyWithContext)
 }

@@ -13,5 +13,5 @@ import (
 func main() {
 	d := app.MustLoad()
 	lambda.Start(httpadapter.NewV2(settings.New(settings.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Verifier: d.Verifier, Logger: d.Logger,
-		PublicBaseURL: d.Config.PublicBaseURL})).ProxyWithContext)
+		PublicBaseURL: d.Config.PublicBaseURL, Entry: d.Entry()})).ProxyWithContext)
 }

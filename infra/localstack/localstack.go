@@ -24,6 +24,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/phone"
 	"github.com/sellchat/sellchat/shared/adapter/secrets"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
 	"github.com/sellchat/sellchat/shared/handler/transcripts"
 	"github.com/sellchat/sellchat/shared/platform/app"
 	"github.com/sellchat/sellchat/shared/platform/auth"
@@ -32,17 +33,22 @@ import (
 // Options place the stack. Zero ports pick free ones (tests); `make run` uses the
 // documented defaults through FromEnv.
 type Options struct {
-	Dir          string // state: DynamoDB data, the Sell sandbox's state, keys (default .local)
-	Port         int    // gateway
-	SellPort     int    // Sell sandbox
-	DynamoDBPort int
-	DynamoDB     string // an already running DynamoDB endpoint to use instead of starting one
-	InMemory     bool   // keep DynamoDB's data and the Sell sandbox's state in memory (tests)
-	Log          io.Writer
+	Dir         string // state: DynamoDB data, the Sell sandbox's state, keys (default .local)
+	Port        int    // gateway
+	SellPort    int    // Sell sandbox
+	ZendeskPort int    // Zendesk sandbox
+	// ZendeskMinAge is the Zendesk sandbox's minimum start_time age for the chat
+	// export (ZENDESK_SANDBOX_MIN_AGE; Zendesk's real 5 minutes when zero).
+	ZendeskMinAge time.Duration
+	DynamoDBPort  int
+	DynamoDB      string // an already running DynamoDB endpoint to use instead of starting one
+	InMemory      bool   // keep DynamoDB's data and the Sell sandbox's state in memory (tests)
+	Log           io.Writer
 }
 
-// OptionsFromEnv reads PORT, SELL_SANDBOX_PORT, DYNAMODB_PORT and SELLCHAT_LOCAL_DIR with the
-// documented defaults.
+// OptionsFromEnv reads PORT, SELL_SANDBOX_PORT, ZENDESK_SANDBOX_PORT,
+// ZENDESK_SANDBOX_MIN_AGE, DYNAMODB_PORT and SELLCHAT_LOCAL_DIR with the documented
+// defaults.
 func OptionsFromEnv() (Options, error) {
 	o := Options{Dir: envOr("SELLCHAT_LOCAL_DIR", ".local"), Log: os.Stderr}
 	var err error
@@ -55,21 +61,34 @@ func OptionsFromEnv() (Options, error) {
 	if o.SellPort, err = port("SELL_SANDBOX_PORT", 8081); err != nil {
 		return o, err
 	}
+	if o.ZendeskPort, err = port("ZENDESK_SANDBOX_PORT", 8082); err != nil {
+		return o, err
+	}
+	if v := os.Getenv("ZENDESK_SANDBOX_MIN_AGE"); v != "" {
+		if o.ZendeskMinAge, err = time.ParseDuration(v); err != nil || o.ZendeskMinAge < 0 {
+			return o, fmt.Errorf("ZENDESK_SANDBOX_MIN_AGE: %q is not a duration like 5m", v)
+		}
+	}
 	return o, nil
 }
 
 // Stack is a running local stack.
 type Stack struct {
-	URL      string // gateway
-	SellURL  string // Sell sandbox
-	Sell     *selltest.Sandbox
-	DynamoDB string
-	Deps     *app.Deps
-	Signer   auth.Signer
-	ddb      *dynamolocal.Process
-	server   *http.Server
-	sellSrv  *http.Server
-	served   chan error
+	URL     string // gateway
+	SellURL string // Sell sandbox
+	Sell    *selltest.Sandbox
+	// ZendeskURL is the Zendesk sandbox (subdomain acme), standing in for
+	// https://acme.zendesk.com.
+	ZendeskURL string
+	Zendesk    *zendesktest.Sandbox
+	DynamoDB   string
+	Deps       *app.Deps
+	Signer     auth.Signer
+	ddb        *dynamolocal.Process
+	server     *http.Server
+	sellSrv    *http.Server
+	zendeskSrv *http.Server
+	served     chan error
 	// the stream poller feeding the transcripts handler, as Lambda does in AWS
 	stopStreams func()
 }
@@ -83,6 +102,10 @@ const (
 
 // SellStateFile is the Sell sandbox's state under Options.Dir.
 const SellStateFile = "sell-sandbox.json"
+
+// ZendeskStateFile is where the Zendesk sandbox keeps its state (apps and their keys,
+// tokens it issued, chats) under Options.Dir.
+const ZendeskStateFile = "zendesk-sandbox.json"
 
 // Start brings the stack up and returns once every part answers.
 func Start(ctx context.Context, o Options) (*Stack, error) {
@@ -137,7 +160,31 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		return nil, fmt.Errorf("gateway port: %w", err)
 	}
 	s.URL = "http://" + ln.Addr().String()
+
+	// The Zendesk sandbox: its installed app points at this gateway (backend_url),
+	// so "Sign in with Zendesk" finds it and its tokens verify here.
+	zdOpts := zendesktest.Options{BackendURL: s.URL, MinAge: o.ZendeskMinAge}
+	if !o.InMemory {
+		zdOpts.StateFile = filepath.Join(o.Dir, ZendeskStateFile)
+	}
+	if s.Zendesk, err = zendesktest.Open(zdOpts); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	zdLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", o.ZendeskPort))
+	if err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("Zendesk sandbox port: %w", err)
+	}
+	s.ZendeskURL = "http://" + zdLn.Addr().String()
+	s.zendeskSrv = &http.Server{Handler: s.Zendesk, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.zendeskSrv.Serve(zdLn) }()
 	pub, err := auth.EncodePublicKey(&signingKey.PublicKey)
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
+	privPEM, err := auth.EncodePrivateKey(signingKey)
 	if err != nil {
 		s.Stop()
 		return nil, err
@@ -153,6 +200,11 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"SELL_CLIENT_ID":     selltest.DefaultClientID,
 		"SELL_CLIENT_SECRET": selltest.DefaultClientSecret,
 		"LOG_LEVEL":          os.Getenv("LOG_LEVEL"),
+
+		"SESSION_SIGNING_KEY":   string(privPEM),
+		"ZENDESK_API_URL":       s.ZendeskURL,
+		"ZENDESK_CLIENT_ID":     zendesktest.DefaultSupportClientID,
+		"ZENDESK_CLIENT_SECRET": zendesktest.DefaultSupportClientSecret,
 	}
 	cfg, err := app.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
@@ -200,6 +252,14 @@ func (s *Stack) Stop() {
 	if s.Sell != nil {
 		s.Sell.Close()
 	}
+	if s.zendeskSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.zendeskSrv.Shutdown(ctx)
+		cancel()
+	}
+	if s.Zendesk != nil {
+		s.Zendesk.Close()
+	}
 	s.ddb.Stop()
 }
 
@@ -214,6 +274,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	fmt.Fprintf(out, "sellchat local stack\n")
 	fmt.Fprintf(out, "  API gateway     %s   (every function; POST /dev/token for test tokens)\n", s.URL)
 	fmt.Fprintf(out, "  Sell sandbox    %s   (demo data; OAuth approves at once as ada@example.com, or login_hint)\n", s.SellURL)
+	fmt.Fprintf(out, "  Zendesk sandbox %s   (subdomain acme; OAuth approves at once as Ada, user 1; POST /sandbox/zaf-token signs app tokens)\n", s.ZendeskURL)
 	if o.InMemory {
 		fmt.Fprintf(out, "  DynamoDB Local  %s   (table %q, in memory)\n", s.DynamoDB, TableName)
 	} else {

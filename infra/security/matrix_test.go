@@ -14,15 +14,16 @@ import (
 type access int
 
 const (
-	adminOnly access = iota // a Zendesk owner or admin of the token's account
-	anyRole                 // any signed-in Zendesk user of the token's account
-	page                    // a static page: public, holds no data, signs its own calls
-	callback                // Sell's OAuth redirect: public, bound to a single-use state
-	webhook                 // Zendesk's delivery: an HMAC signature, never a JWT
+	adminOnly    access = iota // a Zendesk owner or admin of the token's account
+	anyRole                    // any signed-in Zendesk user of the token's account
+	page                       // a static page: public, holds no data, signs its own calls
+	callback                   // Sell's OAuth redirect: public, bound to a single-use state
+	webhook                    // Zendesk's delivery: an HMAC signature, never a JWT
+	zendeskToken               // Zendesk's signed app token in the body, exchanged for a session; a Bearer token means nothing
 )
 
 func (a access) String() string {
-	return [...]string{"admin", "any role", "public page", "OAuth callback", "signed webhook"}[a]
+	return [...]string{"admin", "any role", "public page", "OAuth callback", "signed webhook", "Zendesk app token"}[a]
 }
 
 // want is an answer: status, error code ("" for a success) and whether the request
@@ -52,6 +53,15 @@ type row struct {
 }
 
 var ok200 = want{status: 200}
+
+// forgedZendeskToken claims to be Zendesk's app token for the victim's account, with
+// a signature Zendesk never made.
+const forgedZendeskToken = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJhY21lLnplbmRlc2suY29tIiwic3ViIjoiMSJ9.c2lnbmF0dXJl"
+
+// forgedEntry is the apps framework's form post carrying the forged token.
+const forgedEntry = "token=" + forgedZendeskToken
+
+var formHeader = map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 
 // rows are in the order they run: B's purge of its own account comes last, since it
 // leaves B with nothing for the rows after it.
@@ -84,6 +94,8 @@ var rows = []row{
 	{route: "GET /widgets/{widget}/preview", access: adminOnly, method: "GET", path: "/widgets/lead/preview", cross: ok200},
 	{route: "POST /widgets/{widget}/publish", access: adminOnly, method: "POST", path: "/widgets/lead/publish", cross: want{200, "", true}},
 	{route: "GET /settings/{file...}", access: page, method: "GET", path: "/settings/settings.js"},
+	{route: "POST /settings", access: zendeskToken, method: "POST", path: "/settings", body: forgedEntry, header: formHeader},
+	{route: "POST /settings/{file...}", access: zendeskToken, method: "POST", path: "/settings/", body: forgedEntry, header: formHeader},
 
 	// The oauth function. Starting an install names A's account: B is refused.
 	{route: "GET /oauth/start", access: adminOnly, method: "GET", path: "/oauth/start?account=" + victim + "&purpose=install",
@@ -94,6 +106,9 @@ var rows = []row{
 	// No state that exists: the CSRF cases with real states are in oauth_test.go.
 	{route: "GET /oauth/callback", access: callback, method: "GET", path: "/oauth/callback?code=c0de&state=" + victim + ".no-such-state",
 		header: map[string]string{"Accept": "application/json"}},
+	// Zendesk's signed token is the only credential: a sellchat token of any kind,
+	// with a forged Zendesk token in the body, gets no session.
+	{route: "POST /session", access: zendeskToken, method: "POST", path: "/session", body: `{"token":"` + forgedZendeskToken + `"}`},
 	// B's token carries no Chat facts, so B's install checks fail: 422, nothing stored.
 	{route: "POST /integration/install", access: adminOnly, method: "POST", path: "/integration/install", cross: want{422, "prerequisites_failed", false}},
 
@@ -105,6 +120,8 @@ var rows = []row{
 	{route: "GET /apps/config", access: anyRole, method: "GET", path: "/apps/config", cross: ok200},
 	{route: "GET /apps/feed", access: page, method: "GET", path: "/apps/feed"},
 	{route: "GET /apps/feed/{file...}", access: page, method: "GET", path: "/apps/feed/feed.js"},
+	{route: "POST /apps/feed", access: zendeskToken, method: "POST", path: "/apps/feed", body: forgedEntry, header: formHeader},
+	{route: "POST /apps/feed/{file...}", access: zendeskToken, method: "POST", path: "/apps/feed/", body: forgedEntry, header: formHeader},
 
 	// The panel function. B's agent has no Sell sign-in of its own, but B lets every
 	// agent use the admin's token (A does not): B's answers come from B's settings.
@@ -112,6 +129,8 @@ var rows = []row{
 	{route: "GET /panel/owners", access: anyRole, method: "GET", path: "/panel/owners", cross: ok200, control: true},
 	{route: "GET /apps/panel", access: page, method: "GET", path: "/apps/panel"},
 	{route: "GET /apps/panel/{file...}", access: page, method: "GET", path: "/apps/panel/panel.js"},
+	{route: "POST /apps/panel", access: zendeskToken, method: "POST", path: "/apps/panel", body: forgedEntry, header: formHeader},
+	{route: "POST /apps/panel/{file...}", access: zendeskToken, method: "POST", path: "/apps/panel/", body: forgedEntry, header: formHeader},
 
 	// The leads function. B's agent (the same user id as A's) reuses A's key with
 	// another body: a key shared across accounts would answer 409
@@ -145,6 +164,8 @@ func refusedAs(status int, code string) func(r row) (want, bool) {
 			return want{400, "invalid_state", false}, true
 		case webhook:
 			return want{401, "invalid_signature", false}, true
+		case zendeskToken:
+			return want{401, "invalid_token", false}, true
 		}
 		return want{status, code, false}, true
 	}

@@ -1,7 +1,7 @@
-// Package tokens keeps the Sell OAuth tokens of an account at rest (the admin's from
-// install, and each agent's from agent sign-in), sealed so the table never holds one
-// in clear, and turns a stored token into a Sell client whose refreshes are saved back,
-// so a refresh in one Lambda is seen by the next.
+// Package tokens keeps the OAuth tokens of an account at rest, sealed so the table
+// never holds one in clear: the Sell admin's from install, each agent's own Sell token,
+// and the account's Zendesk connection. It turns a stored token into a Sell or Zendesk
+// client whose refreshes are saved back, so a refresh in one Lambda is seen by the next.
 package tokens
 
 import (
@@ -17,12 +17,14 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/secrets"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk"
 )
 
 // Holder says whose token it is.
 type Holder struct {
-	agent  bool
-	userID string // Zendesk user id, for agents
+	agent   bool
+	zendesk bool   // the account's Zendesk (Support) connection, not a Sell token
+	userID  string // Zendesk user id, for agents
 }
 
 // Admin is the token of the Sell admin who installed the integration.
@@ -31,12 +33,20 @@ func Admin() Holder { return Holder{} }
 // Agent is the token a Chat agent got by signing in with Sell.
 func Agent(zendeskUserID string) Holder { return Holder{agent: true, userID: zendeskUserID} }
 
+// Zendesk is the account's Zendesk connection: the Support token an admin granted,
+// with which sellchat learns who a signed app token names (users/{id}) and reads the
+// apps' installations and keys.
+func Zendesk() Holder { return Holder{zendesk: true} }
+
 // prefix is the sort-key prefix of every token item.
 const prefix = "TOKEN#"
 
 func (h Holder) sk() string {
-	if h.agent {
+	switch {
+	case h.agent:
 		return prefix + "agent#" + h.userID
+	case h.zendesk:
+		return prefix + "zendesk"
 	}
 	return prefix + "admin"
 }
@@ -44,15 +54,21 @@ func (h Holder) sk() string {
 // aad binds a sealed token to its account and holder: a token copied onto another
 // agent's item, or another account's, does not open.
 func (h Holder) aad(account string) []byte {
-	if h.agent {
+	switch {
+	case h.agent:
 		return secrets.AAD(account, "sell_token:agent:"+h.userID)
+	case h.zendesk:
+		return secrets.AAD(account, "zendesk_token")
 	}
 	return secrets.AAD(account, "sell_token:admin")
 }
 
 func (h Holder) String() string {
-	if h.agent {
+	switch {
+	case h.agent:
 		return "agent " + h.userID
+	case h.zendesk:
+		return "zendesk"
 	}
 	return "admin"
 }
@@ -67,13 +83,17 @@ const (
 
 // Record is a stored token with who it belongs to in Sell.
 type Record struct {
-	Sealed       []byte    `json:"sealed"`
-	SellUserID   int64     `json:"sellUserId"`
-	SellUserName string    `json:"sellUserName"`
-	SellEmail    string    `json:"sellEmail"`
-	Status       string    `json:"status"`
-	BrokenReason string    `json:"brokenReason,omitempty"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+	Sealed       []byte `json:"sealed"`
+	SellUserID   int64  `json:"sellUserId"`
+	SellUserName string `json:"sellUserName"`
+	SellEmail    string `json:"sellEmail"`
+	Status       string `json:"status"`
+	BrokenReason string `json:"brokenReason,omitempty"`
+	// Who granted the Zendesk connection (the Zendesk holder only).
+	ZendeskUserID string    `json:"zendeskUserId,omitempty"`
+	ZendeskName   string    `json:"zendeskName,omitempty"`
+	ZendeskEmail  string    `json:"zendeskEmail,omitempty"`
+	UpdatedAt     time.Time `json:"updatedAt"`
 }
 
 // Errors callers branch on.
@@ -89,6 +109,8 @@ type Vault struct {
 	// its own, since the keys (account and holder) would otherwise collide.
 	Limiters *sell.Limiters
 	Cache    *sell.Cache
+	// Zendesk is the deployment's Zendesk OAuth client, for the Zendesk connection.
+	Zendesk ZendeskApp
 
 	store   *store.Store
 	box     *secrets.Box
@@ -209,7 +231,23 @@ func (v *Vault) FromRecord(ctx context.Context, account string, h Holder, rec Re
 }
 
 func (v *Vault) client(ctx context.Context, account string, h Holder, tok *oauth2.Token, rec Record) (*sell.Client, Record, error) {
-	save := func(ctx context.Context, nt *oauth2.Token) error {
+	ts := sell.PersistingTokenSource(v.refreshContext(ctx), v.oauth, tok, v.saver(account, h))
+	c, err := sell.New(sell.Options{BaseURL: v.sellURL, TokenSource: ts, Key: account + "/" + h.sk(), Limiters: v.Limiters, Cache: v.Cache})
+	if err != nil {
+		return nil, rec, err
+	}
+	return c, rec, nil
+}
+
+// refreshContext is the context refreshes run in. It outlives the request: a refresh
+// begun for one request must be saved even if that request is cancelled.
+func (v *Vault) refreshContext(ctx context.Context) context.Context {
+	return context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, v.http)
+}
+
+// saver seals and saves holder's refreshed tokens.
+func (v *Vault) saver(account string, h Holder) func(context.Context, *oauth2.Token) error {
+	return func(ctx context.Context, nt *oauth2.Token) error {
 		sealed, err := v.seal(account, h, nt)
 		if err != nil {
 			return err
@@ -223,15 +261,6 @@ func (v *Vault) client(ctx context.Context, account string, h Holder, tok *oauth
 		})
 		return err
 	}
-	// The refresh context outlives the request: a refresh begun for one request
-	// must be saved even if that request is cancelled.
-	bg := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, v.http)
-	ts := sell.PersistingTokenSource(bg, v.oauth, tok, save)
-	c, err := sell.New(sell.Options{BaseURL: v.sellURL, TokenSource: ts, Key: account + "/" + h.sk(), Limiters: v.Limiters, Cache: v.Cache})
-	if err != nil {
-		return nil, rec, err
-	}
-	return c, rec, nil
 }
 
 // IsRefused reports whether err means Sell no longer accepts the token: a 401 after
@@ -250,4 +279,66 @@ func (v *Vault) seal(account string, h Holder, tok *oauth2.Token) ([]byte, error
 		return nil, fmt.Errorf("encode token: %w", err)
 	}
 	return v.box.Seal(raw, h.aad(account)), nil
+}
+
+// ZendeskApp is the deployment's Zendesk OAuth client. Zendesk's OAuth endpoints and
+// API live on each account's own host, so the configuration is built per account.
+// A client created in one account's Admin Center serves that account; a deployment
+// that serves several accounts needs a global OAuth client (docs/zendesk-apps.md).
+type ZendeskApp struct {
+	ClientID, ClientSecret, RedirectURL string
+	// BaseURL replaces https://<account>.zendesk.com (the local stack's sandbox).
+	BaseURL string
+}
+
+// Base returns account's Zendesk root URL.
+func (z ZendeskApp) Base(account string) (string, error) {
+	if z.BaseURL != "" {
+		return z.BaseURL, nil
+	}
+	return zendesk.BaseURL(account)
+}
+
+// OAuth returns the Support OAuth configuration for account.
+func (z ZendeskApp) OAuth(account string) (*oauth2.Config, error) {
+	base, err := z.Base(account)
+	if err != nil {
+		return nil, err
+	}
+	return zendesk.SupportOAuthConfig(base, z.ClientID, z.ClientSecret, z.RedirectURL, nil), nil
+}
+
+// SaveZendesk stores the account's Zendesk connection, granted by Zendesk user
+// userID (name, email as Zendesk gave them).
+func (v *Vault) SaveZendesk(ctx context.Context, account string, tok *oauth2.Token, userID, name, email string) error {
+	sealed, err := v.seal(account, Zendesk(), tok)
+	if err != nil {
+		return err
+	}
+	rec := Record{Sealed: sealed, ZendeskUserID: userID, ZendeskName: name, ZendeskEmail: email, Status: StatusActive, UpdatedAt: v.now().UTC()}
+	if err := v.store.Put(ctx, Key(account, Zendesk()), rec); err != nil {
+		return fmt.Errorf("save zendesk token of %s: %w", account, err)
+	}
+	return nil
+}
+
+// ZendeskClient returns a Zendesk client acting with the account's Zendesk
+// connection; refreshed tokens are saved as they come. ErrNoToken when the account
+// never connected Zendesk, ErrBroken when Zendesk refused the token before.
+func (v *Vault) ZendeskClient(ctx context.Context, account string) (*zendesk.Client, error) {
+	h := Zendesk()
+	tok, _, err := v.Load(ctx, account, h)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := v.Zendesk.OAuth(account)
+	if err != nil {
+		return nil, err
+	}
+	base, err := v.Zendesk.Base(account)
+	if err != nil {
+		return nil, err
+	}
+	ts := sell.PersistingTokenSource(v.refreshContext(ctx), cfg, tok, v.saver(account, h))
+	return zendesk.New(zendesk.Options{Subdomain: account, BaseURL: base, TokenSource: ts, HTTPClient: v.http})
 }

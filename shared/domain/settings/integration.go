@@ -51,10 +51,30 @@ type Integration struct {
 	// see past chats, and when: the confirmation is a decision worth keeping.
 	HistoryConfirmedBy string    `json:"historyConfirmedBy,omitempty"`
 	HistoryConfirmedAt time.Time `json:"historyConfirmedAt,omitzero"`
+	// Zendesk is the account's Zendesk connection and the apps it has installed.
+	Zendesk ZendeskLink `json:"zendesk"`
 	// Installed is set once the install checks passed (POST /integration/install).
 	Installed   bool      `json:"installed,omitempty"`
 	InstalledBy string    `json:"installedBy,omitempty"`
 	InstalledAt time.Time `json:"installedAt,omitzero"`
+}
+
+// ZendeskLink is what sellchat knows of the account's Zendesk: whether an admin
+// connected it (the token itself is sealed in the token vault) and sellchat's apps as
+// installed there, whose keys verify the tokens Zendesk signs for them.
+type ZendeskLink struct {
+	Connected   bool         `json:"connected"`
+	ConnectedBy string       `json:"connectedBy,omitempty"` // Zendesk user id
+	ConnectedAt time.Time    `json:"connectedAt,omitzero"`
+	Apps        []ZendeskApp `json:"apps,omitempty"`
+}
+
+// ZendeskApp is one of sellchat's app packages as installed in the account: Zendesk
+// signs the app's tokens with one key per app, and names the installation in them.
+type ZendeskApp struct {
+	AppID          int64  `json:"appId"`
+	InstallationID int64  `json:"installationId"`
+	PublicKey      string `json:"publicKey"` // PEM, as Zendesk publishes it
 }
 
 // State returns the element's state; a never-touched element is disabled.

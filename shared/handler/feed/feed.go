@@ -46,6 +46,9 @@ type Deps struct {
 	Store    *store.Store
 	Verifier *auth.Verifier
 	Logger   *slog.Logger
+	// Entry exchanges the token Zendesk posts to the page for a session (the
+	// signed-app-token rule); nil answers 503 sessions_not_configured.
+	Entry webpage.Exchange
 }
 
 type handler struct {
@@ -69,7 +72,7 @@ func newRouter(d Deps, lim limits) *httpx.Router {
 	rt.Handle("GET /apps/config", signedIn(h.config))
 	// The page is public: it holds no data and signs its calls with the agent's token.
 	page, _ := fs.Sub(web, "web")
-	webpage.Mount(rt, "/apps/feed", page, webpage.Logger(d.Logger))
+	webpage.Mount(rt, "/apps/feed", page, webpage.Logger(d.Logger), webpage.SignedEntry(d.Entry))
 	return rt
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
+	"github.com/sellchat/sellchat/shared/domain/session"
 	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 	"github.com/sellchat/sellchat/shared/platform/httpx"
@@ -41,6 +42,11 @@ type Deps struct {
 	Logger   *slog.Logger
 	// SellAPIURL is Sell's API root, called with a fresh token to learn whose it is.
 	SellAPIURL string
+	// Sessions mints sellchat sessions (POST /session, Sign in with Zendesk); nil
+	// when the deployment has no session key.
+	Sessions *session.Exchanger
+	// PublicBaseURL is this deployment, as the apps' backend_url setting names it.
+	PublicBaseURL string
 }
 
 type handler struct {
@@ -53,8 +59,9 @@ type handler struct {
 func New(d Deps) *httpx.Router {
 	h := &handler{deps: d, http: &http.Client{Timeout: 20 * time.Second}, now: time.Now}
 	rt := httpx.NewRouter(d.Logger)
-	rt.Handle("GET /oauth/start", d.Verifier.Require(h.start))
+	rt.Handle("GET /oauth/start", h.startAny)
 	rt.Handle("GET /oauth/callback", h.callback)
+	rt.Handle("POST /session", h.session)
 	rt.Handle("POST /integration/install", d.Verifier.Require(h.install, auth.Admin...))
 	rt.Handle("DELETE /integration", d.Verifier.Require(h.uninstall, auth.Admin...))
 	return rt
@@ -68,6 +75,8 @@ type state struct {
 	Name    string    `json:"name"`
 	Purpose string    `json:"purpose"`
 	Created time.Time `json:"created"`
+	// Verifier is the PKCE code verifier of a Zendesk round trip.
+	Verifier string `json:"verifier,omitempty"`
 }
 
 const statePrefix = "STATE#"
@@ -139,6 +148,9 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) error {
 			return h.fail(w, r, http.StatusBadRequest, "invalid_state", "This sign-in link has expired or was already used. Start again from sellchat.")
 		}
 		return err
+	}
+	if st.Purpose == PurposeZendesk {
+		return h.zendeskCallback(w, r, account, st)
 	}
 	if e := q.Get("error"); e != "" {
 		if e == "access_denied" {

@@ -40,6 +40,9 @@ type Deps struct {
 	Gate     access.Gate
 	Verifier *auth.Verifier
 	Logger   *slog.Logger
+	// Entry exchanges the token Zendesk posts to the page for a session (the
+	// signed-app-token rule); nil answers 503 sessions_not_configured.
+	Entry webpage.Exchange
 }
 
 type handler struct {
@@ -60,7 +63,7 @@ func newRouter(d Deps, maxBytes int) *httpx.Router {
 	rt.Handle("GET /panel/owners", d.Verifier.Require(h.owners))
 	// The page is public: it holds no data and signs its calls with the agent's token.
 	page, _ := fs.Sub(web, "web")
-	webpage.Mount(rt, strings.TrimSuffix(PagePath, "/"), page, webpage.Logger(d.Logger))
+	webpage.Mount(rt, strings.TrimSuffix(PagePath, "/"), page, webpage.Logger(d.Logger), webpage.SignedEntry(d.Entry))
 	return rt
 }
 

@@ -48,8 +48,12 @@ func TestTheSettingsPageIsServedWithoutATokenAtSettingsSlash(t *testing.T) {
 			t.Errorf("GET %s: %d %s", path, res.Status, res.Body)
 		}
 	}
-	if res := apptest.Do(t, c.h, apptest.Request{Method: "POST", Path: "/settings/"}); res.Status != 405 {
-		t.Errorf("POST /settings/: %d", res.Status)
+	// POST /settings/ is the page's entry URL, for Zendesk's signed form post only.
+	if res := apptest.Do(t, c.h, apptest.Request{Method: "POST", Path: "/settings/"}); res.Status != 415 || res.ErrorCode() != "unsupported_media_type" {
+		t.Errorf("POST /settings/ without the form: %d %s", res.Status, res.Body)
+	}
+	if res := apptest.Do(t, c.h, apptest.Request{Method: "PUT", Path: "/settings/"}); res.Status != 405 {
+		t.Errorf("PUT /settings/: %d", res.Status)
 	}
 }
 

@@ -42,6 +42,9 @@ type Deps struct {
 	Logger   *slog.Logger
 	// PublicBaseURL is where Zendesk reaches this API (the webhook URL shown to the admin).
 	PublicBaseURL string
+	// Entry exchanges the token Zendesk posts to the page for a session (the
+	// signed-app-token rule); nil answers 503 sessions_not_configured.
+	Entry webpage.Exchange
 }
 
 type handler struct {
@@ -75,7 +78,7 @@ func New(d Deps) *httpx.Router {
 	// with the admin's token. It lives at /settings/ (where the Sell install returns,
 	// /settings/?connected=1); GET /settings stays the settings API above.
 	page, _ := fs.Sub(web, "web")
-	webpage.Mount(rt, "/settings", page, webpage.FolderOnly(), webpage.Logger(d.Logger))
+	webpage.Mount(rt, "/settings", page, webpage.FolderOnly(), webpage.Logger(d.Logger), webpage.SignedEntry(d.Entry))
 	return rt
 }
 

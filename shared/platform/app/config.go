@@ -19,7 +19,9 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/domain/access"
+	"github.com/sellchat/sellchat/shared/domain/session"
 	"github.com/sellchat/sellchat/shared/platform/auth"
+	"github.com/sellchat/sellchat/shared/platform/webpage"
 )
 
 // Config is the environment, parsed and checked.
@@ -37,7 +39,16 @@ type Config struct {
 	SellClientSecret string   // SELL_CLIENT_SECRET
 	SellRedirectURL  string   // SELL_REDIRECT_URL: default PUBLIC_BASE_URL + /oauth/callback
 	SellScopes       []string // SELL_SCOPES: default "read write profile"
-	LogLevel         slog.Level
+	// SessionSigningKey (SESSION_SIGNING_KEY) is the PEM private key sellchat signs its
+	// own sessions with, after verifying Zendesk's signed app token; its public half is
+	// JWT_PUBLIC_KEY. Without it no session can be minted: POST /session and the pages'
+	// signed entries answer 503 sessions_not_configured.
+	SessionSigningKey string
+	// Zendesk OAuth client (ZENDESK_CLIENT_ID, ZENDESK_CLIENT_SECRET), its redirect
+	// (ZENDESK_REDIRECT_URL, default the Sell one) and, locally, the sandbox's URL in
+	// place of https://<account>.zendesk.com (ZENDESK_API_URL).
+	ZendeskClientID, ZendeskClientSecret, ZendeskRedirectURL, ZendeskAPIURL string
+	LogLevel                                                                slog.Level
 	// DynamoDBTimeouts bound each DynamoDB call; not read from the environment (zero:
 	// store.DefaultTimeouts in AWS, store.LocalTimeouts on DynamoDB Local). Fault
 	// tests set it to try the deployed values against a local engine.
@@ -59,9 +70,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SellClientSecret: getenv("SELL_CLIENT_SECRET"),
 		SellRedirectURL:  getenv("SELL_REDIRECT_URL"),
 		SellScopes:       strings.Fields(getenv("SELL_SCOPES")),
+
+		SessionSigningKey:   strings.ReplaceAll(getenv("SESSION_SIGNING_KEY"), `\n`, "\n"),
+		ZendeskClientID:     getenv("ZENDESK_CLIENT_ID"),
+		ZendeskClientSecret: getenv("ZENDESK_CLIENT_SECRET"),
+		ZendeskRedirectURL:  getenv("ZENDESK_REDIRECT_URL"),
+		ZendeskAPIURL:       strings.TrimRight(getenv("ZENDESK_API_URL"), "/"),
 	}
 	if c.SellAPIURL == "" {
 		c.SellAPIURL = sell.DefaultBaseURL
+	}
+	if c.ZendeskRedirectURL == "" && c.PublicBaseURL != "" {
+		c.ZendeskRedirectURL = c.PublicBaseURL + "/oauth/callback"
 	}
 	if c.SellRedirectURL == "" && c.PublicBaseURL != "" {
 		c.SellRedirectURL = c.PublicBaseURL + "/oauth/callback"
@@ -117,7 +137,10 @@ type Deps struct {
 	Store    *store.Store
 	Verifier *auth.Verifier
 	Box      *secrets.Box
-	Vault    *tokens.Vault // Sell tokens at rest, and Sell clients made from them
+	Vault    *tokens.Vault // Sell and Zendesk tokens at rest, and the clients made from them
+	// Sessions verifies Zendesk's signed app tokens and mints sellchat sessions; nil
+	// without SESSION_SIGNING_KEY.
+	Sessions *session.Exchanger
 	Logger   *slog.Logger
 }
 
@@ -150,14 +173,28 @@ func Build(ctx context.Context, c Config) (*Deps, error) {
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 	st := store.New(db, c.TableName)
-	return &Deps{
+	vault := tokens.NewVault(st, box, c.SellOAuth(), c.SellAPIURL)
+	vault.Zendesk = tokens.ZendeskApp{ClientID: c.ZendeskClientID, ClientSecret: c.ZendeskClientSecret,
+		RedirectURL: c.ZendeskRedirectURL, BaseURL: c.ZendeskAPIURL}
+	d := &Deps{
 		Config:   c,
 		Store:    st,
-		Vault:    tokens.NewVault(st, box, c.SellOAuth(), c.SellAPIURL),
+		Vault:    vault,
 		Verifier: auth.NewVerifier(key, c.JWTAudience, c.Accounts),
 		Box:      box,
 		Logger:   logger,
-	}, nil
+	}
+	if c.SessionSigningKey != "" {
+		priv, err := auth.ParsePrivateKey([]byte(c.SessionSigningKey))
+		if err != nil {
+			return nil, fmt.Errorf("SESSION_SIGNING_KEY: %w", err)
+		}
+		if !priv.PublicKey.Equal(key) {
+			return nil, errors.New("SESSION_SIGNING_KEY: its public half is not JWT_PUBLIC_KEY, so no session it signs would verify")
+		}
+		d.Sessions = &session.Exchanger{Store: st, Vault: vault, Signer: auth.Signer{Key: priv, Audience: c.JWTAudience}}
+	}
+	return d, nil
 }
 
 // MustLoad reads the environment and builds the dependencies, or exits with a message
@@ -174,4 +211,13 @@ func MustLoad() *Deps {
 	slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("cannot start", "err", err.Error())
 	os.Exit(1)
 	return nil
+}
+
+// Entry is the pages' signed entry (webpage.SignedEntry): the token Zendesk posts to
+// an app's page exchanged for a session; nil, answering 503, without a session key.
+func (d *Deps) Entry() webpage.Exchange {
+	if d.Sessions == nil {
+		return nil
+	}
+	return d.Sessions.ForPage
 }

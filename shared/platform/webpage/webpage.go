@@ -62,6 +62,7 @@ type config struct {
 	getenv     func(string) string
 	logger     *slog.Logger
 	folderOnly bool
+	entry      Exchange
 }
 
 // Logger sets where a bad FRAME_ANCESTORS is reported (slog.Default() otherwise).
@@ -124,6 +125,7 @@ func Mount(rt *httpx.Router, base string, files fs.FS, opts ...Option) {
 		rt.HandleHTTP("GET "+base, h)
 	}
 	rt.HandleHTTP("GET "+base+"/{file...}", h)
+	c.mountEntry(rt, base)
 }
 
 // load reads the page's files and rewrites index.html's references to them.

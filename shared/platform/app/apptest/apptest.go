@@ -22,6 +22,8 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
+	"github.com/sellchat/sellchat/shared/domain/session"
 	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
 	"github.com/sellchat/sellchat/shared/handler/feed"
@@ -58,10 +60,14 @@ func keys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
 
 // Env is a test's view of one deployment.
 type Env struct {
-	Sell   *selltest.Server // the Sell sandbox the deployment talks to, seeded with the demo data
-	Deps   *app.Deps
-	Signer auth.Signer // signs tokens the deployment trusts
-	Rogue  auth.Signer // signs with a key the deployment does not know
+	Sell *selltest.Server // the Sell sandbox the deployment talks to, seeded with the demo data
+	// Zendesk is the Zendesk sandbox (subdomain acme), its apps' backend_url set to
+	// this deployment, so a token it signs is one the deployment can verify once an
+	// admin connected Zendesk (ConnectZendesk).
+	Zendesk *zendesktest.Server
+	Deps    *app.Deps
+	Signer  auth.Signer // signs tokens the deployment trusts
+	Rogue   auth.Signer // signs with a key the deployment does not know
 }
 
 // New builds dependencies over a fresh table.
@@ -85,7 +91,16 @@ func New(t testing.TB) *Env {
 	cfg := app.Config{SellAPIURL: sb.URL, SellClientID: selltest.DefaultClientID, SellClientSecret: selltest.DefaultClientSecret,
 		SellRedirectURL: "https://sellchat.test/oauth/callback", SellScopes: []string{"read", "write", "profile"}, TableName: s.Table(), Region: "us-east-1", JWTPublicKey: string(pub), JWTAudience: Audience, EncryptionKey: encKey, PublicBaseURL: "https://sellchat.test",
 		DynamoDBEndpoint: storetest.Endpoint(t)}
+	zd := zendesktest.NewServer(t, zendesktest.Options{BackendURL: cfg.PublicBaseURL})
+	cfg.ZendeskAPIURL, cfg.ZendeskClientID, cfg.ZendeskClientSecret = zd.URL, zendesktest.DefaultSupportClientID, zendesktest.DefaultSupportClientSecret
+	cfg.ZendeskRedirectURL = cfg.SellRedirectURL
+	priv, err := auth.EncodePrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.SessionSigningKey = string(priv)
 	vault := tokens.NewVault(s, box, cfg.SellOAuth(), sb.URL)
+	vault.Zendesk = tokens.ZendeskApp{ClientID: cfg.ZendeskClientID, ClientSecret: cfg.ZendeskClientSecret, RedirectURL: cfg.ZendeskRedirectURL, BaseURL: zd.URL}
 	vault.Limiters = sell.NewLimiters(10, 5)
 	vault.Cache = sell.NewCache(time.Minute, nil)
 	deps := &app.Deps{
@@ -95,12 +110,14 @@ func New(t testing.TB) *Env {
 		Box:      box,
 		Vault:    vault,
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Sessions: &session.Exchanger{Store: s, Vault: vault, Signer: auth.Signer{Key: key, Audience: Audience}},
 	}
 	return &Env{
-		Sell:   sb,
-		Deps:   deps,
-		Signer: auth.Signer{Key: key, Audience: Audience},
-		Rogue:  auth.Signer{Key: rogueKey, Audience: Audience},
+		Sell:    sb,
+		Zendesk: zd,
+		Deps:    deps,
+		Signer:  auth.Signer{Key: key, Audience: Audience},
+		Rogue:   auth.Signer{Key: rogueKey, Audience: Audience},
 	}
 }
 
@@ -111,23 +128,23 @@ func New(t testing.TB) *Env {
 // AdminDeps are the settings function's dependencies.
 func (e *Env) AdminDeps() settingsapi.Deps {
 	d := e.Deps
-	return settingsapi.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Verifier: d.Verifier, Logger: d.Logger, PublicBaseURL: d.Config.PublicBaseURL}
+	return settingsapi.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Verifier: d.Verifier, Logger: d.Logger, PublicBaseURL: d.Config.PublicBaseURL, Entry: d.Entry()}
 }
 
 // ConnectDeps are the oauth function's dependencies.
 func (e *Env) ConnectDeps() oauth.Deps {
 	d := e.Deps
-	return oauth.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: d.Config.SellAPIURL}
+	return oauth.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: d.Config.SellAPIURL, Sessions: d.Sessions, PublicBaseURL: d.Config.PublicBaseURL}
 }
 
 // PanelDeps are the panel function's dependencies.
 func (e *Env) PanelDeps() panel.Deps {
-	return panel.Deps{Gate: e.Deps.Gate(), Verifier: e.Deps.Verifier, Logger: e.Deps.Logger}
+	return panel.Deps{Gate: e.Deps.Gate(), Verifier: e.Deps.Verifier, Logger: e.Deps.Logger, Entry: e.Deps.Entry()}
 }
 
 // FeedDeps are the feed function's dependencies.
 func (e *Env) FeedDeps() feed.Deps {
-	return feed.Deps{Store: e.Deps.Store, Verifier: e.Deps.Verifier, Logger: e.Deps.Logger}
+	return feed.Deps{Store: e.Deps.Store, Verifier: e.Deps.Verifier, Logger: e.Deps.Logger, Entry: e.Deps.Entry()}
 }
 
 // IngestDeps are the chatwebhook function's dependencies.
@@ -149,6 +166,8 @@ func (e *Env) Environ() []string {
 		"JWT_PUBLIC_KEY=" + c.JWTPublicKey, "JWT_AUDIENCE=" + c.JWTAudience,
 		"ENCRYPTION_KEY=" + c.EncryptionKey, "PUBLIC_BASE_URL=" + c.PublicBaseURL,
 		"SELL_API_URL=" + c.SellAPIURL, "SELL_CLIENT_ID=" + c.SellClientID, "SELL_CLIENT_SECRET=" + c.SellClientSecret,
+		"SESSION_SIGNING_KEY=" + c.SessionSigningKey, "ZENDESK_API_URL=" + c.ZendeskAPIURL,
+		"ZENDESK_CLIENT_ID=" + c.ZendeskClientID, "ZENDESK_CLIENT_SECRET=" + c.ZendeskClientSecret,
 	}
 }
 
