@@ -78,6 +78,7 @@ func TestReadmeExamples(t *testing.T) {
 	addrs := map[string]string{
 		"8080": strings.TrimPrefix(s.URL, "http://"),
 		"8081": strings.TrimPrefix(s.SellURL, "http://"),
+		"8082": strings.TrimPrefix(s.ZendeskURL, "http://"),
 		"8000": strings.TrimPrefix(s.DynamoDB, "http://"),
 	}
 	bin := curlRecorder(t)
@@ -155,7 +156,7 @@ func (b shBlock) title() string { first, _, _ := strings.Cut(b.text, "\n"); retu
 var (
 	fence     = regexp.MustCompile("^```")
 	curlCall  = regexp.MustCompile(`(^|[\s;|&(])curl\s`)
-	localAddr = regexp.MustCompile(`\b(localhost|127\.0\.0\.1):(8080|8081|8000)\b`)
+	localAddr = regexp.MustCompile(`\b(localhost|127\.0\.0\.1):(8080|8081|8082|8000)\b`)
 	// A status at the start of a trailing comment, with no quote after it (so a '#'
 	// inside a quoted argument is not taken for one).
 	statusComment = regexp.MustCompile(`\s#\s*([1-5][0-9][0-9])\b[^'"]*$`)
