@@ -692,3 +692,52 @@ func TestTheSettingsPageListsFailedInstallChecks(t *testing.T) {
 }
 
 func jsonInt(v int64) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestAnAdminSignsInWithZendeskFromTheSettingsPage starts with no session at all, as
+// an admin who opens the settings page outside Zendesk does: "Sign in with Zendesk"
+// runs the real round trip (the oauth function, the Zendesk sandbox's authorize page,
+// which approves as Ada, the callback) and lands back on the page, signed in, with
+// Zendesk connected and the sandbox's installed app found.
+func TestAnAdminSignsInWithZendeskFromTheSettingsPage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser and a whole stack")
+	}
+	t.Parallel()
+	p := openSettingsPage(t, auth.Identity{Account: "acme", UserID: "1", Email: "ada@example.com", Name: "Ada Admin", Role: auth.RoleAdmin})
+	p.do("open the page without a session",
+		chromedp.Navigate(p.stack.URL+"/settings/"),
+		chromedp.WaitVisible(chromedp.CSS("#zendesk-form")),
+	)
+	if !p.evalBool(`document.getElementById('app').hidden`) {
+		t.Fatal("the settings show without a session")
+	}
+	p.do("sign in with Zendesk",
+		chromedp.SendKeys(chromedp.CSS("#zd-account"), "acme"),
+		chromedp.Click(chromedp.CSS("#zendesk-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#app")),
+		chromedp.WaitVisible(chromedp.CSS("#zd-dot.on")),
+	)
+	if got := p.text("#banner"); got != "Zendesk is connected." {
+		t.Errorf("banner after signing in: %q", got)
+	}
+	if u := p.evalString("location.pathname + location.search + location.hash"); u != "/settings/" {
+		t.Errorf("the page's URL after signing in: %q (the session must not stay in it)", u)
+	}
+	if got := p.text("#whoami"); !strings.Contains(got, "Ada Admin") {
+		t.Errorf("signed in as %q", got)
+	}
+	if got := p.text("#zd-text"); !strings.Contains(got, "1 installed sellchat app found") {
+		t.Errorf("zendesk connection: %q", got)
+	}
+	var in struct {
+		Zendesk struct {
+			Connected bool
+			Apps      []struct{ AppID, InstallationID int64 }
+		}
+	}
+	p.api.get("/integration", &in)
+	if !in.Zendesk.Connected || len(in.Zendesk.Apps) != 1 {
+		t.Errorf("GET /integration's zendesk after signing in: %+v", in.Zendesk)
+	}
+	browsertest.Screenshot(t, p.ctx, "settings-zendesk-signed-in")
+}

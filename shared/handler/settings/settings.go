@@ -231,6 +231,20 @@ type integrationView struct {
 	// History is the progress of mirroring chat history into Sell (or removing it)
 	// after the last switch of chat_history_in_sell; absent before the first.
 	History *chatstore.Job `json:"history,omitempty"`
+	// Zendesk is the account's Zendesk connection (Sign in with Zendesk) and the
+	// installations of sellchat's apps it found; the keys stay in the backend.
+	Zendesk zendeskView `json:"zendesk"`
+}
+
+type zendeskView struct {
+	Connected   bool             `json:"connected"`
+	ConnectedAt time.Time        `json:"connectedAt,omitzero"`
+	Apps        []zendeskAppView `json:"apps"`
+}
+
+type zendeskAppView struct {
+	AppID          int64 `json:"appId"`
+	InstallationID int64 `json:"installationId"`
 }
 
 func (h *handler) view(account string, in settings.Integration) integrationView {
@@ -249,7 +263,16 @@ func (h *handler) view(account string, in settings.Integration) integrationView 
 		SuperiorManager:  in.SuperiorManager,
 		WebhookURL:       h.deps.PublicBaseURL + "/webhooks/chat/" + account,
 		SigningSecretSet: len(in.WebhookSecret) > 0,
+		Zendesk:          zendeskOf(in.Zendesk),
 	}
+}
+
+func zendeskOf(z settings.ZendeskLink) zendeskView {
+	v := zendeskView{Connected: z.Connected, ConnectedAt: z.ConnectedAt, Apps: []zendeskAppView{}}
+	for _, a := range z.Apps {
+		v.Apps = append(v.Apps, zendeskAppView{AppID: a.AppID, InstallationID: a.InstallationID})
+	}
+	return v
 }
 
 func (h *handler) getIntegration(w http.ResponseWriter, r *http.Request) error {

@@ -223,6 +223,10 @@
       await loadAll();
       $("app").hidden = false;
       const q = new URLSearchParams(location.search);
+      if (q.get("zendesk") === "connected") {
+        banner("Zendesk is connected.", "info");
+        history.replaceState(null, "", location.pathname);
+      }
       if (q.get("connected") === "1") {
         banner("Sell is connected.", "info");
         history.replaceState(null, "", location.pathname);
@@ -273,6 +277,13 @@
     const sm = state.integration.superiorManager;
     $("conn-manager").textContent = sm ? "Connected by " + sm.name + ", the superior manager." : "";
     $("connect-sell").textContent = on ? "Connect Sell again" : "Connect Sell";
+    const zd = state.integration.zendesk || { connected: false, apps: [] };
+    $("zd-dot").className = "dot" + (zd.connected ? " on" : "");
+    $("zd-text").textContent = !zd.connected
+      ? "Zendesk is not connected: agents cannot open the apps from Zendesk until an admin signs in with Zendesk."
+      : zd.apps.length === 0
+        ? "Zendesk is connected, but no installed sellchat app points at this backend yet. Install the app packages with backend_url set to this site, then connect again."
+        : "Zendesk is connected; " + zd.apps.length + " installed sellchat app" + (zd.apps.length === 1 ? "" : "s") + " found.";
     renderInstall();
   }
 
@@ -366,6 +377,23 @@
     } finally {
       installing = false;
       button.removeAttribute("aria-disabled");
+    }
+  }
+
+  // Sign in with Zendesk: the authorize URL comes as JSON and is followed by script,
+  // since the page's CSP (form-action 'self') would stop a form's redirect to Zendesk.
+  async function zendeskSignIn(account, statusId) {
+    status(statusId, "saving", "Opening Zendesk…");
+    try {
+      const res = await fetch("/oauth/start?purpose=zendesk&account=" + encodeURIComponent(account), { headers: { Accept: "application/json" } });
+      const data = await res.json().catch(() => null);
+      if (!res.ok || !data || !data.authorizeUrl) {
+        status(statusId, "failed", (data && data.error && data.error.message) || "Zendesk sign-in could not start.");
+        return;
+      }
+      location.assign(data.authorizeUrl);
+    } catch (e) {
+      status(statusId, "failed", "The server could not be reached.");
     }
   }
 
@@ -991,6 +1019,14 @@
 
   function wire() {
     $("signin-form").addEventListener("submit", localSignIn);
+    $("zendesk-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      zendeskSignIn($("zd-account").value.trim(), "zendesk-status");
+    });
+    $("zd-reconnect").addEventListener("click", (ev) => {
+      ev.preventDefault();
+      zendeskSignIn(accountOf(claims(token)), "connect-status");
+    });
     $("connect-sell").addEventListener("click", connectSell);
     $("run-install").addEventListener("click", runInstall);
     for (const name of ELEMENTS) $("el-" + name).addEventListener("change", onElementToggle);
