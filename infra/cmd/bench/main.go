@@ -39,6 +39,7 @@ var runs = []run{
 	// 40 paced lookups per case: the p50 is steady at that, and p99 is the slowest.
 	{"./shared/handler/panel", "^BenchmarkLookup$", "40x"},
 	{"./shared/handler/leads", "^BenchmarkCreateLead$", "20x"},
+	{"./shared/handler/oauth", "^BenchmarkSessionExchange$", "40x"},
 	{"./shared/handler/chatwebhook", "^BenchmarkIngestVsPutItem$", "4000x"},
 	{"./shared/handler/chatwebhook", "^BenchmarkAckWithSlowSell$", "400x"},
 	// 25 starts of each bootstrap (and of hello beside each): cheap, and a shared
@@ -177,6 +178,16 @@ func figures(fns []string) []bench.Figure {
 			bench.Figure{Name: "Sell calls per lead creation (" + c.name + ")", Bench: b, Metric: "sell-calls/op", Unit: "calls"},
 		)
 	}
+	// The issue asks for the session exchange against one Zendesk round trip and sets
+	// no bound. Ours: a cold process makes that one Zendesk call after two table reads
+	// (run side by side) and signs the session, half a round trip at most.
+	f = append(f,
+		bench.Figure{Name: "session exchange p50 (first, cold process)", Bench: "BenchmarkSessionExchange/first", Metric: "p50-ms", Unit: "ms"},
+		bench.Figure{Name: "one Zendesk round trip (session run)", Bench: "BenchmarkSessionExchange/first", Metric: "zendesk-roundtrip-ms", Unit: "ms"},
+		bench.Figure{Name: "session exchange p50 / Zendesk round trip (first)", Bench: "BenchmarkSessionExchange/first", Metric: "p50/roundtrip", Unit: "×", Target: bench.AtMost(1.5), Note: "ours: one Zendesk call, two table reads side by side, a signature"},
+		bench.Figure{Name: "Zendesk calls per session (first)", Bench: "BenchmarkSessionExchange/first", Metric: "zendesk-calls/op", Unit: "calls", Target: bench.AtMost(1)},
+		bench.Figure{Name: "session exchange p50 (user cached)", Bench: "BenchmarkSessionExchange/cached", Metric: "p50-ms", Unit: "ms"},
+	)
 	f = append(f,
 		bench.Figure{Name: "webhook acks per second", Bench: "BenchmarkIngestVsPutItem", Metric: "acks/s", Unit: "/s"},
 		bench.Figure{Name: "raw PutItems per second", Bench: "BenchmarkIngestVsPutItem", Metric: "puts/s", Unit: "/s"},

@@ -9,7 +9,6 @@ package session
 
 import (
 	"context"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"strconv"
@@ -86,6 +85,7 @@ type Exchanger struct {
 
 	mu    sync.Mutex
 	users map[string]cachedUser // account/user id → Zendesk user
+	links map[string]cachedLink // account → its Zendesk link
 }
 
 type cachedUser struct {
@@ -102,12 +102,12 @@ func (x *Exchanger) now() time.Time {
 
 // Exchange verifies raw and returns a session for the user it names.
 func (x *Exchanger) Exchange(ctx context.Context, raw string) (Session, error) {
-	claims, err := x.verify(ctx, raw)
+	claims, client, err := x.verify(ctx, raw)
 	if err != nil {
 		return Session{}, err
 	}
 	account, _ := auth.AccountFromIssuer(claims.Issuer) // checked by verify
-	zuser, err := x.user(ctx, account, claims.Subject)
+	zuser, err := x.user(ctx, account, claims.Subject, client)
 	if err != nil {
 		return Session{}, err
 	}
@@ -139,34 +139,42 @@ func (x *Exchanger) Mint(account string, u User, product, location string) (Sess
 // with the key of the app whose installation aud names, iss the account's host, exp
 // and nbf within Leeway. The key is never fetched from a URL the token names (cnf.jku):
 // it is the one stored when the admin connected Zendesk.
-func (x *Exchanger) verify(ctx context.Context, raw string) (zendesk.AppTokenClaims, error) {
+//
+// While the installations are read, the account's Zendesk connection is opened too
+// (a table read, no call to Zendesk), unless the user is cached: the exchange's one
+// Zendesk round trip then starts as soon as the token is verified.
+func (x *Exchanger) verify(ctx context.Context, raw string) (zendesk.AppTokenClaims, *pendingClient, error) {
 	var claims zendesk.AppTokenClaims
 	if len(raw) == 0 || len(raw) > MaxTokenBytes {
-		return claims, fmt.Errorf("%w: empty or oversized", ErrInvalidToken)
+		return claims, nil, fmt.Errorf("%w: empty or oversized", ErrInvalidToken)
 	}
 	// Read the claims unverified only to learn which account's keys to try; nothing
 	// read here is trusted until the signature checks out below.
 	var peek zendesk.AppTokenClaims
 	if _, _, err := jwt.NewParser().ParseUnverified(raw, &peek); err != nil {
-		return claims, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return claims, nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	account, err := auth.AccountFromIssuer(peek.Issuer)
 	if err != nil || peek.Issuer != zendesk.AppTokenIssuer(account) {
-		return claims, fmt.Errorf("%w: issuer %q", ErrInvalidToken, peek.Issuer)
+		return claims, nil, fmt.Errorf("%w: issuer %q", ErrInvalidToken, peek.Issuer)
 	}
-	in, err := x.Store.Integration(ctx, account)
+	var client *pendingClient
+	if _, ok := x.cachedUser(account, peek.Subject); !ok {
+		client = x.openClient(ctx, account)
+	}
+	link, err := x.link(ctx, account)
 	if err != nil {
-		return claims, fmt.Errorf("read integration of %s: %w", account, err)
+		return claims, nil, err
 	}
-	app, ok := appFor(in.Zendesk, account, peek.Audience)
+	app, ok := appFor(link, account, peek.Audience)
 	if !ok {
-		return claims, fmt.Errorf("%w: audience %q is no installation of %s that sellchat knows", ErrInvalidToken, peek.Audience, account)
+		return claims, nil, fmt.Errorf("%w: audience %q is no installation of %s that sellchat knows", ErrInvalidToken, peek.Audience, account)
 	}
 	key, err := auth.ParsePublicKey([]byte(app.PublicKey))
 	if err != nil {
-		return claims, fmt.Errorf("%w: stored key of app %d: %v", ErrInvalidToken, app.AppID, err)
+		return claims, nil, fmt.Errorf("%w: stored key of app %d: %v", ErrInvalidToken, app.AppID, err)
 	}
-	_, err = jwt.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return (*rsa.PublicKey)(key), nil },
+	_, err = jwt.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return key, nil },
 		jwt.WithValidMethods([]string{"RS256"}),
 		jwt.WithIssuer(zendesk.AppTokenIssuer(account)),
 		jwt.WithAudience(zendesk.AppTokenAudience(account, app.InstallationID)),
@@ -176,12 +184,60 @@ func (x *Exchanger) verify(ctx context.Context, raw string) (zendesk.AppTokenCla
 		jwt.WithTimeFunc(x.now),
 	)
 	if err != nil {
-		return claims, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return claims, nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	if _, err := strconv.ParseInt(claims.Subject, 10, 64); err != nil {
-		return claims, fmt.Errorf("%w: subject %q is not a user id", ErrInvalidToken, claims.Subject)
+		return claims, nil, fmt.Errorf("%w: subject %q is not a user id", ErrInvalidToken, claims.Subject)
 	}
-	return claims, nil
+	return claims, client, nil
+}
+
+// pendingClient is the account's Zendesk client being opened.
+type pendingClient struct {
+	done   chan struct{}
+	client *zendesk.Client
+	err    error
+}
+
+func (x *Exchanger) openClient(ctx context.Context, account string) *pendingClient {
+	p := &pendingClient{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.client, p.err = x.Vault.ZendeskClient(ctx, account)
+	}()
+	return p
+}
+
+// LinkCacheTTL bounds how long a process trusts the installations (and keys) it read:
+// they change only when an admin reconnects Zendesk.
+const LinkCacheTTL = 30 * time.Second
+
+// link returns the account's Zendesk link, from a short cache when it holds apps.
+func (x *Exchanger) link(ctx context.Context, account string) (settings.ZendeskLink, error) {
+	x.mu.Lock()
+	c, ok := x.links[account]
+	x.mu.Unlock()
+	if ok && x.now().Sub(c.at) < LinkCacheTTL {
+		return c.link, nil
+	}
+	in, err := x.Store.Integration(ctx, account)
+	if err != nil {
+		return settings.ZendeskLink{}, fmt.Errorf("read integration of %s: %w", account, err)
+	}
+	if len(in.Zendesk.Apps) > 0 {
+		x.mu.Lock()
+		if x.links == nil || len(x.links) >= maxCachedUsers {
+			x.links = map[string]cachedLink{}
+		}
+		x.links[account] = cachedLink{link: in.Zendesk, at: x.now()}
+		x.mu.Unlock()
+	}
+	return in.Zendesk, nil
+}
+
+type cachedLink struct {
+	link settings.ZendeskLink
+	at   time.Time
 }
 
 func appFor(z settings.ZendeskLink, account, aud string) (settings.ZendeskApp, bool) {
@@ -193,25 +249,35 @@ func appFor(z settings.ZendeskLink, account, aud string) (settings.ZendeskApp, b
 	return settings.ZendeskApp{}, false
 }
 
-// user reads the Zendesk user, through a short cache: an iframe that reloads does not
-// cost a Zendesk round trip each time.
-func (x *Exchanger) user(ctx context.Context, account, id string) (zendesk.User, error) {
-	key := account + "/" + id
+func (x *Exchanger) cachedUser(account, id string) (zendesk.User, bool) {
 	x.mu.Lock()
-	c, ok := x.users[key]
-	x.mu.Unlock()
-	if ok && x.now().Sub(c.at) < UserCacheTTL {
-		return c.user, nil
+	defer x.mu.Unlock()
+	c, ok := x.users[account+"/"+id]
+	if !ok || x.now().Sub(c.at) >= UserCacheTTL {
+		return zendesk.User{}, false
 	}
-	client, err := x.Vault.ZendeskClient(ctx, account)
-	if errors.Is(err, tokens.ErrNoToken) || errors.Is(err, tokens.ErrBroken) {
+	return c.user, true
+}
+
+// user reads the Zendesk user, through a short cache: an iframe that reloads does not
+// cost a Zendesk round trip each time. client is the connection verify began to open
+// (nil when the user was cached then).
+func (x *Exchanger) user(ctx context.Context, account, id string, client *pendingClient) (zendesk.User, error) {
+	if u, ok := x.cachedUser(account, id); ok {
+		return u, nil
+	}
+	if client == nil {
+		client = x.openClient(ctx, account)
+	}
+	<-client.done
+	if errors.Is(client.err, tokens.ErrNoToken) || errors.Is(client.err, tokens.ErrBroken) {
 		return zendesk.User{}, ErrNotConnected
 	}
-	if err != nil {
-		return zendesk.User{}, err
+	if client.err != nil {
+		return zendesk.User{}, client.err
 	}
 	n, _ := strconv.ParseInt(id, 10, 64) // checked by verify
-	u, err := client.User(ctx, n)
+	u, err := client.client.User(ctx, n)
 	if errors.Is(err, zendesk.ErrNotFound) {
 		return zendesk.User{}, ErrNotStaff
 	}
@@ -226,7 +292,7 @@ func (x *Exchanger) user(ctx context.Context, account, id string) (zendesk.User,
 	if x.users == nil || len(x.users) >= maxCachedUsers {
 		x.users = map[string]cachedUser{} // a crude bound; a Lambda sees few users
 	}
-	x.users[key] = cachedUser{user: u, at: x.now()}
+	x.users[account+"/"+id] = cachedUser{user: u, at: x.now()}
 	x.mu.Unlock()
 	return u, nil
 }
