@@ -46,7 +46,8 @@ var (
 	// ErrInvalidToken: the token does not verify against an installation of this
 	// account that sellchat knows (forged, expired, another installation's, malformed).
 	ErrInvalidToken = errors.New("session: the Zendesk token is not valid here")
-	// ErrNotStaff: the token is genuine but names an end user (or a suspended one).
+	// ErrNotStaff: the token is genuine but names an end user, or a suspended or
+	// deleted (inactive) one.
 	ErrNotStaff = errors.New("session: the Zendesk user is not an agent or admin")
 	// ErrNotConnected: the account has no working Zendesk connection to look the
 	// user up with; an admin must connect Zendesk first.
@@ -111,7 +112,7 @@ func (x *Exchanger) Exchange(ctx context.Context, raw string) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	if !zuser.IsStaff() || zuser.Suspended {
+	if !zuser.IsStaff() || zuser.Suspended || !zuser.Active {
 		return Session{}, ErrNotStaff
 	}
 	role := auth.RoleAgent
