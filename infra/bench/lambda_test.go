@@ -47,6 +47,12 @@ var coldEvent = []byte(`{"version":"2.0","routeKey":"$default","rawPath":"/bench
 // emptyBatch is the stream function's counterpart of coldEvent: nothing to process.
 var emptyBatch = []byte(`{"Records":[]}`)
 
+// scheduledTick is the chat poll's: EventBridge's minute tick. Every tick is real work
+// (a Query of the accounts that poll, none in the bench's table), so chatpoll's cold
+// start includes one DynamoDB answer.
+var scheduledTick = []byte(`{"version":"0","id":"bench","detail-type":"Scheduled Event","source":"aws.events",` +
+	`"account":"123456789012","time":"2026-11-20T14:05:00Z","region":"us-east-1","resources":[],"detail":{}}`)
+
 // firstAnswer is, per function, an event from events/ that reads or writes the table
 // (on an account that has not connected Sell, so no Sell call): the cold start to a
 // first answer that needed DynamoDB, shown for context.
@@ -220,7 +226,7 @@ func answer(b *testing.B, bootstrap string, environ []string, event []byte) (tim
 // status is the HTTP status of an API Gateway answer (0 for a stream function's).
 func status(b *testing.B, fn string, payload []byte) int {
 	b.Helper()
-	if fn == "transcripts" {
+	if fn == "transcripts" || fn == "chatpoll" {
 		return 0
 	}
 	var out events.APIGatewayV2HTTPResponse
@@ -244,8 +250,11 @@ func BenchmarkColdStart(b *testing.B) {
 			f := newFixture(b, false)
 			environ := f.env.Environ()
 			cold, wantCold := coldEvent, 404
-			if fn == "transcripts" {
+			switch fn {
+			case "transcripts":
 				cold, wantCold = emptyBatch, 0
+			case "chatpoll":
+				cold, wantCold = scheduledTick, 0
 			}
 			var first func() []byte
 			if name, ok := firstAnswer[fn]; ok {

@@ -1,13 +1,16 @@
 // Package gateway mounts every function's routes on one handler, as API Gateway does
-// in AWS, and adds the local-only /dev/token route. It exists for `make run` and
-// tests; the SAM template never deploys it.
+// in AWS, and adds the local-only routes: POST /dev/token and GET /vendor/zaf_sdk.js
+// (the pinned Zendesk apps framework SDK, see infra/zafsdk). It exists for `make run`
+// and tests; the SAM template never deploys it.
 package gateway
 
 import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 
+	"github.com/sellchat/sellchat/infra/zafsdk"
 	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
 	"github.com/sellchat/sellchat/shared/handler/feed"
 	"github.com/sellchat/sellchat/shared/handler/leads"
@@ -18,6 +21,7 @@ import (
 	"github.com/sellchat/sellchat/shared/platform/app"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 	"github.com/sellchat/sellchat/shared/platform/httpx"
+	"github.com/sellchat/sellchat/shared/platform/webpage"
 )
 
 // Functions returns each Lambda function's routes, keyed by its folder under
@@ -39,9 +43,28 @@ func Functions(d *app.Deps) map[string]*httpx.Router {
 	}
 }
 
+// Option changes what New serves beside the functions.
+type Option func(*options)
+
+type options struct {
+	framedBy []string
+}
+
+// FramedBy lets origins frame the pages, beside FRAME_ANCESTORS' sources: the local
+// stack's Zendesk sandbox, whose host page (GET /sandbox/host) frames the apps as
+// Zendesk does. Each origin is a trusted scheme://host:port of this machine.
+func FramedBy(origins ...string) Option {
+	return func(o *options) { o.framedBy = append(o.framedBy, origins...) }
+}
+
 // New returns one handler serving every function plus POST /dev/token, which signs
-// tokens with signer (whose public key the deployment's verifier must trust).
-func New(d *app.Deps, signer auth.Signer) (http.Handler, error) {
+// tokens with signer (whose public key the deployment's verifier must trust), and GET
+// /vendor/zaf_sdk.js, the SDK copy the pages take on the loopback address.
+func New(d *app.Deps, signer auth.Signer, opts ...Option) (http.Handler, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	rt := httpx.NewRouter(d.Logger)
 	fns := Functions(d)
 	names := make([]string, 0, len(fns))
@@ -60,8 +83,61 @@ func New(d *app.Deps, signer auth.Signer) (http.Handler, error) {
 		}
 	}
 	rt.Handle("POST /dev/token", devToken(signer))
-	return rt, nil
+	rt.Handle("GET "+webpage.LocalZAFSDKPath, zafSDK)
+	if len(o.framedBy) == 0 {
+		return rt, nil
+	}
+	return framedBy(rt, strings.Join(o.framedBy, " ")), nil
 }
+
+// zafSDK serves the pinned ZAF SDK, fetching it on first use when make setup has not
+// (npm, once per cache). 503 when it cannot be had: the pages then run without it.
+func zafSDK(w http.ResponseWriter, r *http.Request) error {
+	p, err := zafsdk.Fetch(r.Context())
+	if err != nil {
+		return &httpx.Error{Status: http.StatusServiceUnavailable, Code: "zaf_sdk_unavailable",
+			Message: "The local copy of the ZAF SDK could not be fetched (make setup fetches it with npm): " + err.Error()}
+	}
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-cache")
+	http.ServeFile(w, r, p)
+	return nil
+}
+
+// framedBy adds sources to the frame-ancestors of every Content-Security-Policy h
+// answers with: the pages set theirs from FRAME_ANCESTORS when mounted, and the local
+// stack's sandbox port is known only once it listens.
+func framedBy(h http.Handler, sources string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&ancestorsWriter{ResponseWriter: w, sources: sources}, r)
+	})
+}
+
+// ancestorsWriter widens the CSP once, just before the header goes out.
+type ancestorsWriter struct {
+	http.ResponseWriter
+	sources string
+	done    bool
+}
+
+func (a *ancestorsWriter) widen() {
+	if a.done {
+		return
+	}
+	a.done = true
+	h := a.Header()
+	if csp := h.Get("Content-Security-Policy"); strings.Contains(csp, "frame-ancestors ") {
+		h.Set("Content-Security-Policy", strings.Replace(csp, "frame-ancestors ", "frame-ancestors "+a.sources+" ", 1))
+	}
+}
+
+func (a *ancestorsWriter) WriteHeader(status int) { a.widen(); a.ResponseWriter.WriteHeader(status) }
+
+func (a *ancestorsWriter) Write(b []byte) (int, error) { a.widen(); return a.ResponseWriter.Write(b) }
+
+// Unwrap lets http.ResponseController reach the connection's writer (flushes, deadlines).
+func (a *ancestorsWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 
 type tokenRequest struct {
 	Account string    `json:"account"`

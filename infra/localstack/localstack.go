@@ -5,6 +5,7 @@
 package localstack
 
 import (
+	"cmp"
 	"context"
 	"crypto/rsa"
 	"errors"
@@ -25,6 +26,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/secrets"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
+	"github.com/sellchat/sellchat/shared/handler/chatpoll"
 	"github.com/sellchat/sellchat/shared/handler/transcripts"
 	"github.com/sellchat/sellchat/shared/platform/app"
 	"github.com/sellchat/sellchat/shared/platform/auth"
@@ -40,15 +42,18 @@ type Options struct {
 	// ZendeskMinAge is the Zendesk sandbox's minimum start_time age for the chat
 	// export (ZENDESK_SANDBOX_MIN_AGE; Zendesk's real 5 minutes when zero).
 	ZendeskMinAge time.Duration
-	DynamoDBPort  int
-	DynamoDB      string // an already running DynamoDB endpoint to use instead of starting one
-	InMemory      bool   // keep DynamoDB's data and the Sell sandbox's state in memory (tests)
-	Log           io.Writer
+	// ChatPollInterval is how often the chat poll runs (CHAT_POLL_INTERVAL, default
+	// 10s; every minute in AWS), so a chat added to the sandbox shows up quickly.
+	ChatPollInterval time.Duration
+	DynamoDBPort     int
+	DynamoDB         string // an already running DynamoDB endpoint to use instead of starting one
+	InMemory         bool   // keep DynamoDB's data and the Sell sandbox's state in memory (tests)
+	Log              io.Writer
 }
 
 // OptionsFromEnv reads PORT, SELL_SANDBOX_PORT, ZENDESK_SANDBOX_PORT,
-// ZENDESK_SANDBOX_MIN_AGE, DYNAMODB_PORT and SELLCHAT_LOCAL_DIR with the documented
-// defaults.
+// ZENDESK_SANDBOX_MIN_AGE, CHAT_POLL_INTERVAL, DYNAMODB_PORT and SELLCHAT_LOCAL_DIR
+// with the documented defaults.
 func OptionsFromEnv() (Options, error) {
 	o := Options{Dir: envOr("SELLCHAT_LOCAL_DIR", ".local"), Log: os.Stderr}
 	var err error
@@ -67,6 +72,11 @@ func OptionsFromEnv() (Options, error) {
 	if v := os.Getenv("ZENDESK_SANDBOX_MIN_AGE"); v != "" {
 		if o.ZendeskMinAge, err = time.ParseDuration(v); err != nil || o.ZendeskMinAge < 0 {
 			return o, fmt.Errorf("ZENDESK_SANDBOX_MIN_AGE: %q is not a duration like 5m", v)
+		}
+	}
+	if v := os.Getenv("CHAT_POLL_INTERVAL"); v != "" {
+		if o.ChatPollInterval, err = time.ParseDuration(v); err != nil || o.ChatPollInterval <= 0 {
+			return o, fmt.Errorf("CHAT_POLL_INTERVAL: %q is not a positive duration like 10s", v)
 		}
 	}
 	return o, nil
@@ -91,7 +101,12 @@ type Stack struct {
 	served     chan error
 	// the stream poller feeding the transcripts handler, as Lambda does in AWS
 	stopStreams func()
+	// the chat poll on its interval, as EventBridge runs it in AWS
+	stopChatPoll func()
 }
+
+// DefaultChatPollInterval is how often the local stack runs the chat poll.
+const DefaultChatPollInterval = 10 * time.Second
 
 // The local table's name, and the audience of /dev/token's tokens: fixed, so a token
 // (like the data) survives a restart on another port.
@@ -205,6 +220,11 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"ZENDESK_API_URL":       s.ZendeskURL,
 		"ZENDESK_CLIENT_ID":     zendesktest.DefaultSupportClientID,
 		"ZENDESK_CLIENT_SECRET": zendesktest.DefaultSupportClientSecret,
+		// The sandbox stands in for www.zopim.com and the account's Chat API too.
+		"CHAT_OAUTH_URL":     s.ZendeskURL,
+		"CHAT_API_URL":       s.ZendeskURL,
+		"CHAT_CLIENT_ID":     zendesktest.DefaultChatClientID,
+		"CHAT_CLIENT_SECRET": zendesktest.DefaultChatClientSecret,
 	}
 	cfg, err := app.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
@@ -221,7 +241,8 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		return nil, err
 	}
 	s.Signer = auth.Signer{Key: signingKey, Audience: Audience, TTL: 12 * time.Hour}
-	h, err := gateway.New(s.Deps, s.Signer)
+	// The Zendesk sandbox's host page frames the pages as Zendesk does (GET /sandbox/host).
+	h, err := gateway.New(s.Deps, s.Signer, gateway.FramedBy(s.ZendeskURL))
 	if err != nil {
 		s.Stop()
 		return nil, err
@@ -229,6 +250,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	s.server = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.served = make(chan error, 1)
 	s.stopStreams = startStreams(s.Deps)
+	s.stopChatPoll = startChatPoll(s.Deps, o.ChatPollInterval, o.ZendeskMinAge)
 	go func() { s.served <- s.server.Serve(ln) }()
 	return s, nil
 }
@@ -236,6 +258,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 // Stop shuts the gateway and the Sell sandbox down gracefully (the sandbox saves its
 // state a last time) and stops DynamoDB Local.
 func (s *Stack) Stop() {
+	if s.stopChatPoll != nil {
+		s.stopChatPoll()
+	}
 	if s.stopStreams != nil {
 		s.stopStreams()
 	}
@@ -274,7 +299,8 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	fmt.Fprintf(out, "sellchat local stack\n")
 	fmt.Fprintf(out, "  API gateway     %s   (every function; POST /dev/token for test tokens)\n", s.URL)
 	fmt.Fprintf(out, "  Sell sandbox    %s   (demo data; OAuth approves at once as ada@example.com, or login_hint)\n", s.SellURL)
-	fmt.Fprintf(out, "  Zendesk sandbox %s   (subdomain acme; OAuth approves at once as Ada, user 1; POST /sandbox/zaf-token signs app tokens)\n", s.ZendeskURL)
+	fmt.Fprintf(out, "  Zendesk sandbox %s   (subdomain acme; OAuth approves at once as Ada, user 1; POST /sandbox/zaf-token signs app tokens, POST /sandbox/chats adds a chat)\n", s.ZendeskURL)
+	fmt.Fprintf(out, "  chat poll       every %s   (accounts with Chat connected, GET /oauth/start?purpose=chat, and history in Sell on)\n", cmp.Or(o.ChatPollInterval, DefaultChatPollInterval))
 	if o.InMemory {
 		fmt.Fprintf(out, "  DynamoDB Local  %s   (table %q, in memory)\n", s.DynamoDB, TableName)
 	} else {
@@ -356,6 +382,36 @@ func startStreams(d *app.Deps) func() {
 		defer close(done)
 		if err := p.Run(ctx); err != nil {
 			d.Logger.Error("stream poller stopped", "err", err.Error())
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// startChatPoll runs the chat poll function's own Run every interval
+// (DefaultChatPollInterval when zero), as EventBridge invokes it every minute in AWS.
+// minAge is the sandbox's export rule, which the poll then waits for (the default
+// when zero); the two share this machine's clock. It returns a function that stops
+// the loop and waits for a run in progress.
+func startChatPoll(d *app.Deps, interval, minAge time.Duration) func() {
+	if interval <= 0 {
+		interval = DefaultChatPollInterval
+	}
+	p := chatpoll.New(chatpoll.Deps{Store: d.Store, Vault: d.Vault, Logger: d.Logger, MinAge: minAge})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if _, err := p.Run(ctx); err != nil && ctx.Err() == nil {
+					d.Logger.Warn("chat poll", "err", err.Error())
+				}
+			}
 		}
 	}()
 	return func() { cancel(); <-done }

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sellchat/sellchat/infra/localstack"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk"
 )
 
 // TestRunPrintsReadyAndServesSettings is `make run` in miniature: the stack prints a
@@ -138,21 +140,40 @@ func get(t *testing.T, url, tok string) *http.Response {
 // /oauth/start with an admin's token goes through the sandbox's authorize page and
 // back to /settings/, with no person involved, and the install checks then pass.
 func TestConnectSellHandsFree(t *testing.T) {
-	s, err := localstack.Start(context.Background(), localstack.Options{Dir: t.TempDir(), InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
-	tok := devToken(t, s.URL, ownerClaims)
-	connectSell(t, s.URL, tok)
-
-	if res := do(t, "POST", s.URL+"/integration/install", tok, "", nil); res.StatusCode != 201 {
-		t.Fatalf("install: %d", res.StatusCode)
-	}
+	s, tok := installed(t, localstack.Options{})
 	var in map[string]any
 	_ = json.NewDecoder(get(t, s.URL+"/integration", tok).Body).Decode(&in)
 	if in["sellConnected"] != true {
 		t.Fatalf("integration: %v", in)
+	}
+}
+
+// TestChatsEndingInTheZendeskSandboxReachTheFeed is the chat poll on the local stack:
+// an admin connects Sell and Chat hands-free, switches history on, and a chat that
+// ends in the Zendesk sandbox is polled, stored, matched by the stream and shown in
+// its lead's feed, with nobody posting a webhook.
+func TestChatsEndingInTheZendeskSandboxReachTheFeed(t *testing.T) {
+	s, tok := installed(t, localstack.Options{ChatPollInterval: 50 * time.Millisecond, ZendeskMinAge: time.Millisecond})
+	follow(t, s.URL, tok, "chat", zendesk.ChatAuthorizePath)
+	if res := do(t, "PUT", s.URL+"/integration/elements/chat_history_in_sell", tok, `{"enabled":true,"confirm":true}`, nil); res.StatusCode != 200 {
+		t.Fatalf("history on: %d", res.StatusCode)
+	}
+	s.Zendesk.AddChat(map[string]any{"id": "c-local", "visitor": map[string]any{"name": "Vera Visitor", "email": "vera@example.com"}})
+
+	type item struct {
+		ChatID string `json:"chatId"`
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var page struct{ Items []item }
+		_ = json.NewDecoder(get(t, s.URL+"/feed?resourceType=lead&resourceId=2001", tok).Body).Decode(&page)
+		if slices.Contains(page.Items, item{"c-local"}) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the chat never reached lead 2001's feed: %+v", page.Items)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -234,12 +255,39 @@ func TestRestartKeepsSellConnection(t *testing.T) {
 	})
 }
 
+// installed starts a stack with o (in memory, in a folder of the test's) and has the
+// owner connect Sell and install, hands-free; it returns the stack, stopped when the
+// test ends, and the owner's token.
+func installed(t *testing.T, o localstack.Options) (*localstack.Stack, string) {
+	t.Helper()
+	o.Dir, o.InMemory = t.TempDir(), true
+	s, err := localstack.Start(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	tok := devToken(t, s.URL, ownerClaims)
+	connectSell(t, s.URL, tok)
+	if res := do(t, "POST", s.URL+"/integration/install", tok, "", nil); res.StatusCode != 201 {
+		t.Fatalf("install: %d", res.StatusCode)
+	}
+	return s, tok
+}
+
 const ownerClaims = `{"account":"acme","userId":"1","email":"ada@example.com","name":"Ada","role":"owner"}`
 
 // connectSell follows /oauth/start?purpose=install with an admin's token as a browser
 // would: the sandbox's authorize page approves at once and the callback ends on
 // /settings/.
 func connectSell(t *testing.T, url, tok string) {
+	t.Helper()
+	follow(t, url, tok, "install", "/oauth2/authorize")
+}
+
+// follow follows /oauth/start?purpose=purpose with an admin's token as a browser
+// would, through a sandbox's authorize page at authorizePath (which approves at once)
+// and the callback, to /settings/.
+func follow(t *testing.T, url, tok, purpose, authorizePath string) {
 	t.Helper()
 	var visited []string
 	client := &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -249,14 +297,14 @@ func connectSell(t *testing.T, url, tok string) {
 		}
 		return nil
 	}}
-	req, _ := http.NewRequest("GET", url+"/oauth/start?account=acme&purpose=install", nil)
+	req, _ := http.NewRequest("GET", url+"/oauth/start?account=acme&purpose="+purpose, nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	res, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if strings.Join(visited, " ") != "/oauth2/authorize /oauth/callback /settings/" {
+	if strings.Join(visited, " ") != authorizePath+" /oauth/callback /settings/" {
 		t.Fatalf("redirect chain %v (last status %d)", visited, res.StatusCode)
 	}
 }

@@ -66,6 +66,12 @@ var wantGrants = map[string]map[string][]string{
 	// Reads; writes only a refreshed Zendesk token, or the mark on one Zendesk
 	// refused, while a page's signed entry is exchanged for a session.
 	"FeedFunction": {table: with(read, "dynamodb:PutItem", "dynamodb:UpdateItem")},
+	// Scheduled, no caller: Query lists the accounts that poll (their list is one
+	// partition, so no Scan is needed); GetItem reads each one's integration, cursor
+	// and Chat token; PutItem stores each exported chat once (a conditional put, as
+	// the webhook does), the cursor after each page, and a refreshed or refused Chat
+	// token. It never deletes, scans, or touches the stream.
+	"ChatpollFunction": {table: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}},
 }
 
 func with(base []string, more ...string) []string {

@@ -140,12 +140,7 @@ func (s *Store) SaveSettingsCheckingPools(ctx context.Context, account string, s
 	if len(checks) > maxPoolChecks {
 		return 0, fmt.Errorf("save settings of %s: %d pool owners exceed one transaction", account, len(checks))
 	}
-	key := Key{Account: account, SK: skSettings}
-	av, next, err := s.encodeVersioned(key, st, expected)
-	if err != nil {
-		return 0, err
-	}
-	cond, err := buildCondition(versionCondition(expected))
+	put, next, err := s.versionedPut(Key{Account: account, SK: skSettings}, st, expected)
 	if err != nil {
 		return 0, err
 	}
@@ -153,12 +148,7 @@ func (s *Store) SaveSettingsCheckingPools(ctx context.Context, account string, s
 	if err != nil {
 		return 0, err
 	}
-	items := []types.TransactWriteItem{{Put: &types.Put{
-		TableName: &s.table, Item: av,
-		ConditionExpression:       cond.Condition(),
-		ExpressionAttributeNames:  cond.Names(),
-		ExpressionAttributeValues: cond.Values(),
-	}}}
+	items := []types.TransactWriteItem{put}
 	for _, c := range checks {
 		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 			TableName: &s.table, Key: poolKey(account, c.id).av(),
@@ -203,4 +193,19 @@ func cancelled(err error) []bool {
 		return nil
 	}
 	return out
+}
+
+// transactionConflict reports whether a transaction failed because another one was
+// writing the same item at that moment: like a version conflict, worth a retry.
+func transactionConflict(err error) bool {
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "TransactionConflict" {
+				return true
+			}
+		}
+	}
+	var tc *types.TransactionConflictException
+	return errors.As(err, &tc)
 }

@@ -29,7 +29,17 @@ func (it Item) Decode(out any) error {
 // QueryPrefix returns the account's live items whose sort key starts with prefix, in
 // sort-key order (reverse when newestFirst), at most limit (0: all).
 func (s *Store) QueryPrefix(ctx context.Context, account, prefix string, limit int, newestFirst bool) ([]Item, error) {
-	in, err := s.prefixQuery(account, prefix, newestFirst)
+	items, err := s.queryPartition(ctx, Key{Account: account}.pk(), prefix, limit, newestFirst)
+	if err != nil {
+		return nil, fmt.Errorf("query %s/%s*: %w", account, prefix, err)
+	}
+	return items, nil
+}
+
+// queryPartition is QueryPrefix in the partition pk, an account's or another
+// (chatpoll.go).
+func (s *Store) queryPartition(ctx context.Context, pk, prefix string, limit int, newestFirst bool) ([]Item, error) {
+	in, err := s.prefixQuery(pk, prefix, newestFirst)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +48,7 @@ func (s *Store) QueryPrefix(ctx context.Context, account, prefix string, limit i
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("query %s/%s*: %w", account, prefix, err)
+			return nil, err
 		}
 		for _, attrs := range page.Items {
 			if s.expired(attrs) {
@@ -94,10 +104,10 @@ func (s *Store) Take(ctx context.Context, key Key, out any) error {
 	return nil
 }
 
-// prefixQuery is the consistent query of the account's items whose sort key starts
-// with prefix ("" for all of them), in sort-key order or its reverse.
-func (s *Store) prefixQuery(account, prefix string, newestFirst bool) (*dynamodb.QueryInput, error) {
-	keyCond := expression.Key(AttrPK).Equal(expression.Value(Key{Account: account}.pk()))
+// prefixQuery is the consistent query of the items of partition pk whose sort key
+// starts with prefix ("" for all of them), in sort-key order or its reverse.
+func (s *Store) prefixQuery(pk, prefix string, newestFirst bool) (*dynamodb.QueryInput, error) {
+	keyCond := expression.Key(AttrPK).Equal(expression.Value(pk))
 	if prefix != "" { // DynamoDB refuses begins_with on an empty string; "" means all
 		keyCond = keyCond.And(expression.Key(AttrSK).BeginsWith(prefix))
 	}

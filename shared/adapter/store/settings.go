@@ -49,9 +49,10 @@ func (s *Store) Integration(ctx context.Context, account string) (settings.Integ
 }
 
 // UpdateIntegration applies change to the account's integration state without losing
-// a concurrent change to another element.
+// a concurrent change to another element. The account's entry in the list of
+// accounts that poll chats (ChatPollAccounts) follows in the same transaction.
 func (s *Store) UpdateIntegration(ctx context.Context, account string, change func(*settings.Integration) error) (settings.Integration, error) {
-	in, _, err := Update(ctx, s, Key{Account: account, SK: skIntegration}, change)
+	in, _, err := update(ctx, s, Key{Account: account, SK: skIntegration}, change, chatPollEntry(s, account))
 	if err != nil {
 		return settings.Integration{}, fmt.Errorf("update integration of %s: %w", account, err)
 	}

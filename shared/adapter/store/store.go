@@ -61,10 +61,14 @@ const chatPrefix = "CHAT#"
 // ChatKey addresses chat chatID of the account.
 func ChatKey(account, chatID string) Key { return Key{Account: account, SK: chatPrefix + chatID} }
 
-func (k Key) av() map[string]types.AttributeValue {
+func (k Key) av() map[string]types.AttributeValue { return keyAV(k.pk(), k.SK) }
+
+// keyAV is the key of the item at partition key pk and sort key sk. Every item but
+// the chat poll's list (chatpoll.go) is an account's, addressed by a Key.
+func keyAV(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		AttrPK: &types.AttributeValueMemberS{Value: k.pk()},
-		AttrSK: &types.AttributeValueMemberS{Value: k.SK},
+		AttrPK: &types.AttributeValueMemberS{Value: pk},
+		AttrSK: &types.AttributeValueMemberS{Value: sk},
 	}
 }
 
@@ -189,6 +193,45 @@ func (s *Store) PutVersioned(ctx context.Context, key Key, item any, expected in
 	return next, nil
 }
 
+// putVersionedWith is PutVersioned plus the writes in also, all in one transaction
+// (which costs twice a plain write); PutVersioned itself when also is empty.
+func (s *Store) putVersionedWith(ctx context.Context, key Key, item any, expected int64, also []types.TransactWriteItem) (int64, error) {
+	if len(also) == 0 {
+		return s.PutVersioned(ctx, key, item, expected)
+	}
+	put, next, err := s.versionedPut(key, item, expected)
+	if err != nil {
+		return 0, err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: append([]types.TransactWriteItem{put}, also...)})
+	if failed := cancelled(err); (failed != nil && failed[0]) || transactionConflict(err) {
+		return 0, ErrConflict
+	}
+	if err != nil {
+		return 0, fmt.Errorf("put %s: %w", key, err)
+	}
+	return next, nil
+}
+
+// versionedPut is PutVersioned's write as an item of a transaction, and the version
+// it writes.
+func (s *Store) versionedPut(key Key, item any, expected int64) (types.TransactWriteItem, int64, error) {
+	av, next, err := s.encodeVersioned(key, item, expected)
+	if err != nil {
+		return types.TransactWriteItem{}, 0, err
+	}
+	cond, err := buildCondition(versionCondition(expected))
+	if err != nil {
+		return types.TransactWriteItem{}, 0, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName: &s.table, Item: av,
+		ConditionExpression:       cond.Condition(),
+		ExpressionAttributeNames:  cond.Names(),
+		ExpressionAttributeValues: cond.Values(),
+	}}, next, nil
+}
+
 // putIf writes av at key only while cond holds; failed when it does not. op names
 // the write in other errors.
 func (s *Store) putIf(ctx context.Context, key Key, av map[string]types.AttributeValue, cond expression.ConditionBuilder, failed error, op string) error {
@@ -249,6 +292,33 @@ func (s *Store) Delete(ctx context.Context, key Key) error {
 // missing item starts from out's zero value. It suits small items that several
 // requests touch at once (the integration record) where the caller has no version.
 func Update[T any](ctx context.Context, s *Store, key Key, change func(*T) error) (T, int64, error) {
+	return update(ctx, s, key, change, nil)
+}
+
+// companion is an item kept in step with a versioned item: present exactly while
+// wanted holds for that item's value, and written in the same transaction as it.
+type companion[T any] struct {
+	wanted func(T) bool
+	// write puts (present) or deletes the companion.
+	write func(present bool) types.TransactWriteItem
+}
+
+// writes is what must change of the companion when the item's value goes from one
+// for which it was wanted (had) to cur: nothing when it was and stays unwanted, so
+// items that never had a companion are written as plainly as before.
+func (c *companion[T]) writes(had bool, cur T) []types.TransactWriteItem {
+	if c == nil {
+		return nil
+	}
+	want := c.wanted(cur)
+	if !had && !want {
+		return nil
+	}
+	return []types.TransactWriteItem{c.write(want)}
+}
+
+// update is Update that also keeps side (when not nil) in step with the item.
+func update[T any](ctx context.Context, s *Store, key Key, change func(*T) error, side *companion[T]) (T, int64, error) {
 	const attempts = 8
 	var zero T
 	for i := 0; i < attempts; i++ {
@@ -257,10 +327,11 @@ func Update[T any](ctx context.Context, s *Store, key Key, change func(*T) error
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return zero, 0, err
 		}
+		had := side != nil && side.wanted(cur)
 		if err := change(&cur); err != nil {
 			return zero, 0, err
 		}
-		next, err := s.PutVersioned(ctx, key, cur, version)
+		next, err := s.putVersionedWith(ctx, key, cur, version, side.writes(had, cur))
 		if errors.Is(err, ErrConflict) {
 			continue
 		}

@@ -74,7 +74,7 @@ func (s *Store) UpdateIf(ctx context.Context, key Key, update expression.UpdateB
 // sort key after (empty: from the first). It makes one round trip, for pages a
 // request serves; QueryPrefix reads them all.
 func (s *Store) QueryPage(ctx context.Context, account, prefix, after string, limit int, newestFirst bool) ([]Item, error) {
-	in, err := s.prefixQuery(account, prefix, newestFirst)
+	in, err := s.prefixQuery(Key{Account: account}.pk(), prefix, newestFirst)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,8 @@
 // Package tokens keeps the OAuth tokens of an account at rest, sealed so the table
 // never holds one in clear: the Sell admin's from install, each agent's own Sell token,
-// and the account's Zendesk connection. It turns a stored token into a Sell or Zendesk
-// client whose refreshes are saved back, so a refresh in one Lambda is seen by the next.
+// and the account's Zendesk (Support) and Chat API connections. It turns a stored token
+// into a Sell or Zendesk client whose refreshes are saved back, so a refresh in one
+// Lambda is seen by the next.
 package tokens
 
 import (
@@ -24,6 +25,7 @@ import (
 type Holder struct {
 	agent   bool
 	zendesk bool   // the account's Zendesk (Support) connection, not a Sell token
+	chat    bool   // the account's Chat API connection, not a Sell token
 	userID  string // Zendesk user id, for agents
 }
 
@@ -38,6 +40,10 @@ func Agent(zendeskUserID string) Holder { return Holder{agent: true, userID: zen
 // apps' installations and keys.
 func Zendesk() Holder { return Holder{zendesk: true} }
 
+// Chat is the account's Chat API connection: the Chat token an admin granted, with
+// which sellchat reads finished chats from the Chat API's export.
+func Chat() Holder { return Holder{chat: true} }
+
 // prefix is the sort-key prefix of every token item.
 const prefix = "TOKEN#"
 
@@ -47,6 +53,8 @@ func (h Holder) sk() string {
 		return prefix + "agent#" + h.userID
 	case h.zendesk:
 		return prefix + "zendesk"
+	case h.chat:
+		return prefix + "chat"
 	}
 	return prefix + "admin"
 }
@@ -59,6 +67,8 @@ func (h Holder) aad(account string) []byte {
 		return secrets.AAD(account, "sell_token:agent:"+h.userID)
 	case h.zendesk:
 		return secrets.AAD(account, "zendesk_token")
+	case h.chat:
+		return secrets.AAD(account, "chat_token")
 	}
 	return secrets.AAD(account, "sell_token:admin")
 }
@@ -69,6 +79,8 @@ func (h Holder) String() string {
 		return "agent " + h.userID
 	case h.zendesk:
 		return "zendesk"
+	case h.chat:
+		return "chat"
 	}
 	return "admin"
 }
@@ -89,7 +101,7 @@ type Record struct {
 	SellEmail    string `json:"sellEmail"`
 	Status       string `json:"status"`
 	BrokenReason string `json:"brokenReason,omitempty"`
-	// Who granted the Zendesk connection (the Zendesk holder only).
+	// Who granted the Zendesk or Chat connection (those holders only).
 	ZendeskUserID string    `json:"zendeskUserId,omitempty"`
 	ZendeskName   string    `json:"zendeskName,omitempty"`
 	ZendeskEmail  string    `json:"zendeskEmail,omitempty"`
@@ -111,6 +123,8 @@ type Vault struct {
 	Cache    *sell.Cache
 	// Zendesk is the deployment's Zendesk OAuth client, for the Zendesk connection.
 	Zendesk ZendeskApp
+	// Chat is the deployment's Chat API client, for the Chat connection.
+	Chat ChatApp
 
 	store   *store.Store
 	box     *secrets.Box
@@ -263,10 +277,10 @@ func (v *Vault) saver(account string, h Holder) func(context.Context, *oauth2.To
 	}
 }
 
-// IsRefused reports whether err means Sell no longer accepts the token: a 401 after
-// a refresh, or a refresh the token endpoint refused.
+// IsRefused reports whether err means Sell (or Zendesk) no longer accepts the token:
+// a 401 after a refresh, or a refresh the token endpoint refused.
 func IsRefused(err error) bool {
-	if errors.Is(err, sell.ErrUnauthorized) {
+	if errors.Is(err, sell.ErrUnauthorized) || errors.Is(err, zendesk.ErrUnauthorized) {
 		return true
 	}
 	var re *oauth2.RetrieveError
@@ -281,6 +295,22 @@ func (v *Vault) seal(account string, h Holder, tok *oauth2.Token) ([]byte, error
 	return v.box.Seal(raw, h.aad(account)), nil
 }
 
+// zendeskProduct is the deployment's OAuth client of one of Zendesk's products
+// (Support or Chat): where an account's API lives, and the OAuth configuration that
+// grants and refreshes its tokens.
+type zendeskProduct interface {
+	Base(account string) (string, error)
+	OAuth(account string) (*oauth2.Config, error)
+}
+
+// apiBase is override, or account's own https://<account>.zendesk.com when it is empty.
+func apiBase(override, account string) (string, error) {
+	if override != "" {
+		return override, nil
+	}
+	return zendesk.BaseURL(account)
+}
+
 // ZendeskApp is the deployment's Zendesk OAuth client. Zendesk's OAuth endpoints and
 // API live on each account's own host, so the configuration is built per account.
 // A client created in one account's Admin Center serves that account; a deployment
@@ -292,12 +322,7 @@ type ZendeskApp struct {
 }
 
 // Base returns account's Zendesk root URL.
-func (z ZendeskApp) Base(account string) (string, error) {
-	if z.BaseURL != "" {
-		return z.BaseURL, nil
-	}
-	return zendesk.BaseURL(account)
-}
+func (z ZendeskApp) Base(account string) (string, error) { return apiBase(z.BaseURL, account) }
 
 // OAuth returns the Support OAuth configuration for account.
 func (z ZendeskApp) OAuth(account string) (*oauth2.Config, error) {
@@ -308,16 +333,52 @@ func (z ZendeskApp) OAuth(account string) (*oauth2.Config, error) {
 	return zendesk.SupportOAuthConfig(base, z.ClientID, z.ClientSecret, z.RedirectURL, nil), nil
 }
 
+// ChatApp is the deployment's Chat API OAuth client, the one added in the Chat
+// dashboard. Chat's OAuth lives on one host for every account (which the authorize
+// page is told with subdomain=), its API on each account's host.
+type ChatApp struct {
+	ClientID, ClientSecret, RedirectURL string
+	// AuthURL is Chat's OAuth host: zendesk.ChatOAuthBaseURL when empty (the sandbox
+	// locally).
+	AuthURL string
+	// APIURL replaces https://<account>.zendesk.com, where an integrated account's
+	// Chat API lives (the sandbox locally).
+	APIURL string
+}
+
+// Base returns the root URL of account's Chat API.
+func (c ChatApp) Base(account string) (string, error) { return apiBase(c.APIURL, account) }
+
+// OAuth returns the Chat OAuth configuration for account (no PKCE: Chat has none).
+func (c ChatApp) OAuth(account string) (*oauth2.Config, error) {
+	if _, err := zendesk.BaseURL(account); err != nil {
+		return nil, err // the subdomain goes into the authorize URL: it must be one
+	}
+	return zendesk.ChatOAuthConfig(c.AuthURL, account, c.ClientID, c.ClientSecret, c.RedirectURL, nil), nil
+}
+
 // SaveZendesk stores the account's Zendesk connection, granted by Zendesk user
 // userID (name, email as Zendesk gave them).
 func (v *Vault) SaveZendesk(ctx context.Context, account string, tok *oauth2.Token, userID, name, email string) error {
-	sealed, err := v.seal(account, Zendesk(), tok)
+	return v.saveGrant(ctx, account, Zendesk(), tok, userID, name, email)
+}
+
+// SaveChat stores the account's Chat API connection, granted by the Chat agent (and
+// Zendesk user) userID.
+func (v *Vault) SaveChat(ctx context.Context, account string, tok *oauth2.Token, userID, name, email string) error {
+	return v.saveGrant(ctx, account, Chat(), tok, userID, name, email)
+}
+
+// saveGrant stores a Zendesk product's token for holder h, replacing any earlier one
+// (and clearing a broken mark), with who granted it.
+func (v *Vault) saveGrant(ctx context.Context, account string, h Holder, tok *oauth2.Token, userID, name, email string) error {
+	sealed, err := v.seal(account, h, tok)
 	if err != nil {
 		return err
 	}
 	rec := Record{Sealed: sealed, ZendeskUserID: userID, ZendeskName: name, ZendeskEmail: email, Status: StatusActive, UpdatedAt: v.now().UTC()}
-	if err := v.store.Put(ctx, Key(account, Zendesk()), rec); err != nil {
-		return fmt.Errorf("save zendesk token of %s: %w", account, err)
+	if err := v.store.Put(ctx, Key(account, h), rec); err != nil {
+		return fmt.Errorf("save %s token of %s: %w", h, account, err)
 	}
 	return nil
 }
@@ -326,16 +387,28 @@ func (v *Vault) SaveZendesk(ctx context.Context, account string, tok *oauth2.Tok
 // connection; refreshed tokens are saved as they come. ErrNoToken when the account
 // never connected Zendesk, ErrBroken when Zendesk refused the token before.
 func (v *Vault) ZendeskClient(ctx context.Context, account string) (*zendesk.Client, error) {
-	h := Zendesk()
+	return v.zendeskClient(ctx, account, Zendesk(), v.Zendesk)
+}
+
+// ChatClient returns a Zendesk client acting with the account's Chat API connection,
+// for the Chat API's calls (the export); refreshed tokens are saved as they come.
+// ErrNoToken when the account never connected Chat, ErrBroken when its token was
+// marked refused (MarkBroken).
+func (v *Vault) ChatClient(ctx context.Context, account string) (*zendesk.Client, error) {
+	return v.zendeskClient(ctx, account, Chat(), v.Chat)
+}
+
+// zendeskClient is a client of product p acting with holder h's stored token.
+func (v *Vault) zendeskClient(ctx context.Context, account string, h Holder, p zendeskProduct) (*zendesk.Client, error) {
 	tok, _, err := v.Load(ctx, account, h)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := v.Zendesk.OAuth(account)
+	cfg, err := p.OAuth(account)
 	if err != nil {
 		return nil, err
 	}
-	base, err := v.Zendesk.Base(account)
+	base, err := p.Base(account)
 	if err != nil {
 		return nil, err
 	}

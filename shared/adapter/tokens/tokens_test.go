@@ -14,6 +14,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
 	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
 
@@ -142,5 +143,39 @@ func TestARevokedTokenIsMarkedBroken(t *testing.T) {
 	}
 	if _, _, err := v.Load(ctx, "acme", tokens.Agent("361")); !errors.Is(err, tokens.ErrBroken) {
 		t.Fatalf("err = %v, want ErrBroken", err)
+	}
+}
+
+func TestTheChatConnectionRefreshesItsTokenAndKeepsItApartFromZendesks(t *testing.T) {
+	t.Parallel()
+	env, v := newVault(t)
+	ctx := context.Background()
+	tok := env.Zendesk.ChatToken(zendesktest.DemoAdaID, "read", "chat")
+	env.Zendesk.ExpireToken(tok.AccessToken)
+	expired := *tok
+	expired.Expiry = time.Now().Add(-time.Minute)
+	if err := v.SaveChat(ctx, "acme", &expired, "1", "Ada Admin", zendesktest.DemoAdaEmail); err != nil {
+		t.Fatal(err)
+	}
+	c, err := v.ChatClient(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ChatAccount(ctx); err != nil {
+		t.Fatalf("a Chat call with an expired token: %v", err)
+	}
+	saved, rec, err := v.Load(ctx, "acme", tokens.Chat())
+	if err != nil || saved.AccessToken == tok.AccessToken || !saved.Valid() || rec.ZendeskUserID != "1" {
+		t.Fatalf("the refreshed Chat token was not saved: %+v %+v %v", saved, rec, err)
+	}
+	if _, _, err := v.Load(ctx, "acme", tokens.Zendesk()); !errors.Is(err, tokens.ErrNoToken) {
+		t.Fatalf("the Zendesk connection: %v, want none", err)
+	}
+	// Sealed for the Chat holder: copied onto the Zendesk item, it does not open.
+	if err := env.Deps.Store.Put(ctx, tokens.Key("acme", tokens.Zendesk()), rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := v.Load(ctx, "acme", tokens.Zendesk()); err == nil {
+		t.Fatal("a Chat token opened as the Zendesk connection")
 	}
 }

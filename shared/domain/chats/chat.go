@@ -89,6 +89,13 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
+// Invalid reports whether err is Parse refusing the object (ErrMalformed or a
+// *FieldError): the same chat will never parse, so it is not worth another try.
+func Invalid(err error) bool {
+	var fe *FieldError
+	return errors.Is(err, ErrMalformed) || errors.As(err, &fe)
+}
+
 // Parse reads a Chat API chat object. Fields of an unexpected type are ignored rather
 // than refused: Chat's exports are not consistent, and a chat we can store is worth
 // more than a strict schema. Only the id and the visitor are required.

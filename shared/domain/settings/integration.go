@@ -53,6 +53,9 @@ type Integration struct {
 	HistoryConfirmedAt time.Time `json:"historyConfirmedAt,omitzero"`
 	// Zendesk is the account's Zendesk connection and the apps it has installed.
 	Zendesk ZendeskLink `json:"zendesk"`
+	// Chat is the account's Chat API connection, through which finished chats are
+	// read from the Chat API's export (the token is sealed in the token vault).
+	Chat ChatLink `json:"chat"`
 	// Installed is set once the install checks passed (POST /integration/install).
 	Installed   bool      `json:"installed,omitempty"`
 	InstalledBy string    `json:"installedBy,omitempty"`
@@ -69,6 +72,15 @@ type ZendeskLink struct {
 	Apps        []ZendeskApp `json:"apps,omitempty"`
 }
 
+// ChatLink is what sellchat knows of the account's Chat API connection: whether an
+// admin connected it, who (their Zendesk user id, which is their Chat agent id) and
+// when.
+type ChatLink struct {
+	Connected   bool      `json:"connected"`
+	ConnectedBy string    `json:"connectedBy,omitempty"`
+	ConnectedAt time.Time `json:"connectedAt,omitzero"`
+}
+
 // ZendeskApp is one of sellchat's app packages as installed in the account: Zendesk
 // signs the app's tokens with one key per app, and names the installation in them.
 type ZendeskApp struct {
@@ -82,6 +94,15 @@ func (in Integration) State(e Element) ElementState { return in.Elements[e] }
 
 // Enabled reports whether element e is on.
 func (in Integration) Enabled(e Element) bool { return in.Elements[e].Enabled }
+
+// PollsChat reports whether finished chats are read from the account's Chat API
+// export: the integration is installed, chat history in Sell is on and Chat is
+// connected. While it is not, the export's cursor stays where it stopped, so
+// switching history back on catches up on what was missed (as far back as the
+// export keeps chats).
+func (in Integration) PollsChat() bool {
+	return in.Installed && in.Enabled(ChatHistoryInSell) && in.Chat.Connected
+}
 
 // ElementChange is a request to switch an element.
 type ElementChange struct {

@@ -110,28 +110,22 @@ func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
 		log.Info("webhook refused", "reason", reason(secret, r))
 		return errUnverified
 	}
-	c, err := chats.Parse(body)
-	if err != nil {
+	switch c, err := h.chats.Ingest(r.Context(), account, body, h.now()); {
+	case chats.Invalid(err):
 		return parseError(err)
-	}
-	item, err := chatstore.NewChatItem(c, h.now())
-	if errors.Is(err, chatstore.ErrTooLarge) {
+	case errors.Is(err, chatstore.ErrTooLarge):
 		return &httpx.Error{Status: http.StatusRequestEntityTooLarge, Code: "chat_too_large", Message: "The chat is too large to store, even compressed."}
-	}
-	if err != nil {
-		return err
-	}
-	switch err := h.chats.CreateChat(r.Context(), account, item); {
 	case errors.Is(err, chatstore.ErrExists):
 		log.Info("chat redelivered", "chat_id", c.ID)
 		httpx.WriteJSON(w, http.StatusAccepted, accepted{ChatID: c.ID, Status: "accepted", Duplicate: true})
 		return nil
 	case err != nil:
 		return err
+	default:
+		log.Info("chat stored", "chat_id", c.ID, "type", c.Type)
+		httpx.WriteJSON(w, http.StatusAccepted, accepted{ChatID: c.ID, Status: "accepted"})
+		return nil
 	}
-	log.Info("chat stored", "chat_id", c.ID, "type", c.Type)
-	httpx.WriteJSON(w, http.StatusAccepted, accepted{ChatID: c.ID, Status: "accepted"})
-	return nil
 }
 
 // secret returns account's signing secret (nil when none is set) and whether it came

@@ -27,7 +27,7 @@ func TestThePageShowsTheFeedAsTheAPIGivesIt(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
 	addChats(t, env, "acme", vera, feed.PageSize+5)
-	setHistory(t, env, "acme", true)
+	env.SetHistory(t, "acme", true)
 	srv := httptest.NewServer(feed.New(env.FeedDeps()))
 	t.Cleanup(srv.Close)
 	tok := env.AgentToken(t, "acme", "7", "")
@@ -87,7 +87,7 @@ func TestThePageShowsTheFeedAsTheAPIGivesIt(t *testing.T) {
 	}
 
 	t.Run("with history off the page says so and shows nothing", func(t *testing.T) {
-		setHistory(t, env, "acme", false)
+		env.SetHistory(t, "acme", false)
 		b := browsertest.New(t)
 		if err := chromedp.Do(b, chromedp.Navigate(pageURL), chromedp.WaitVisible(chromedp.CSS("#status"))); err != nil {
 			t.Fatal(err)
@@ -122,7 +122,7 @@ func equal(a, b []string) bool {
 func TestThePageShowsTheRestOfALongTranscript(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	setHistory(t, env, "acme", true)
+	env.SetHistory(t, "acme", true)
 	all := texts(37, func(i int) string { return fmt.Sprintf("line %02d <b>not bold</b>", i) })
 	storeChat(t, env, "acme", vera, "long", base.Add(time.Hour), all)
 	storeChat(t, env, "acme", vera, "short", base, all[:3])

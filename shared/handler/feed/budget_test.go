@@ -121,7 +121,7 @@ func pageThrough(t *testing.T, r chats.Record, get func(path string) []byte, che
 func TestAFeedPageStopsBeforeItsByteBudgetAndLosesNothing(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	setHistory(t, env, "acme", true)
+	env.SetHistory(t, "acme", true)
 	lim := feed.Limits{PageItems: 20, PageBytes: 12_000, ItemBytes: 3_000, PreviewMessages: 100, MessagesPage: 500}
 	h := feed.NewWithLimits(env.FeedDeps(), lim)
 	tok := env.Token(t, "acme", auth.RoleAgent)
@@ -204,7 +204,7 @@ func TestAPageOfHugeChatsFitsLambdasResponse(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			env := apptest.New(t)
-			setHistory(t, env, "acme", true)
+			env.SetHistory(t, "acme", true)
 			rec := chats.Record{Type: chats.ResourceLead, ID: int64(3000 + n)}
 			for i := 0; i < c.chats; i++ {
 				storeChat(t, env, "acme", rec, fmt.Sprintf("huge-%d-%02d", n, i), base.Add(time.Duration(i)*time.Hour),
@@ -263,7 +263,7 @@ func uniq(ids []string) map[string]bool {
 func TestACursorAfterAChatIdOfEscapedCharactersWorks(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	setHistory(t, env, "acme", true)
+	env.SetHistory(t, "acme", true)
 	h := feed.New(env.FeedDeps())
 	tok := env.Token(t, "acme", auth.RoleAgent)
 	odd := strings.Repeat("<", chats.MaxIDLength)
@@ -299,7 +299,7 @@ func storeUnmatched(t testing.TB, env *apptest.Env, account, id string) {
 func TestAChatStuffedInEveryFieldStillFitsInAPage(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	setHistory(t, env, "acme", true)
+	env.SetHistory(t, "acme", true)
 	// What the webhook would take: a body under 1 MiB.
 	stuffing := strings.Repeat(`<"&>\`, 4_000) // 20 kB that grow sevenfold
 	many := make([]string, 100)

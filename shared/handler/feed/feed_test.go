@@ -24,19 +24,6 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 
 var base = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 
-func setHistory(t testing.TB, env *apptest.Env, account string, on bool) {
-	t.Helper()
-	if _, err := env.Deps.Store.UpdateIntegration(context.Background(), account, func(in *settings.Integration) error {
-		if in.Elements == nil {
-			in.Elements = map[settings.Element]settings.ElementState{}
-		}
-		in.Elements[settings.ChatHistoryInSell] = settings.ElementState{Enabled: on}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // addChats stores n chats of account in r's feed, one an hour, the way the
 // transcripts processor leaves them.
 func addChats(t testing.TB, env *apptest.Env, account string, r chats.Record, n int) {
@@ -88,7 +75,7 @@ func TestTheFeedIsHiddenWhileHistoryIsDisabledAndLosesNothing(t *testing.T) {
 	if after := storetest.Snapshot(t, env.Deps.Store); !reflect.DeepEqual(before, after) {
 		t.Fatal("reading a hidden feed changed the table")
 	}
-	setHistory(t, env, "acme", true)
+	env.SetHistory(t, "acme", true)
 	if p := veraFeed(t, h, env.Token(t, "acme", auth.RoleAgent)); !p.HistoryVisible || len(p.Items) != 3 {
 		t.Fatalf("after enabling: %+v", p)
 	}
@@ -97,7 +84,7 @@ func TestTheFeedIsHiddenWhileHistoryIsDisabledAndLosesNothing(t *testing.T) {
 func TestTheFeedPagesNewestFirst(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	setHistory(t, env, "acme", true)
+	env.SetHistory(t, "acme", true)
 	addChats(t, env, "acme", vera, 45)
 	addChats(t, env, "acme", chats.Record{Type: "deal", ID: 4001}, 1)
 	h := feed.New(env.FeedDeps())
@@ -151,8 +138,8 @@ func TestTheFeedPagesNewestFirst(t *testing.T) {
 func TestBadFeedRequestsAreRefused(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	setHistory(t, env, "acme", true)
-	setHistory(t, env, "globex", true)
+	env.SetHistory(t, "acme", true)
+	env.SetHistory(t, "globex", true)
 	addChats(t, env, "acme", vera, 25)
 	h := feed.New(env.FeedDeps())
 	tok := env.Token(t, "acme", auth.RoleAgent)
@@ -226,11 +213,11 @@ func TestThePageIsServedAtBothSpellings(t *testing.T) {
 		t.Fatalf("GET /apps/feed: %d", bare.Status)
 	}
 	refs := regexp.MustCompile(`(?:src|href)="([^"]+)"`).FindAllStringSubmatch(string(page.Body), -1)
-	if len(refs) != 2 {
-		t.Fatalf("the page references %d files, want feed.css and feed.js", len(refs))
+	if len(refs) != 3 {
+		t.Fatalf("the page references %d files, want feed.css, zaf.js (the apps framework loader) and feed.js", len(refs))
 	}
 	for _, m := range refs {
-		if !strings.HasPrefix(m[1], "/apps/feed/feed.") {
+		if !strings.HasPrefix(m[1], "/apps/feed/feed.") && !strings.HasPrefix(m[1], "/apps/feed/zaf.js") {
 			t.Errorf("%s is not an absolute URL of the page's files", m[1])
 		}
 		if a := get(m[1]); a.Status != http.StatusOK || a.Header.Get("Content-Security-Policy") == "" {

@@ -88,7 +88,7 @@ func TestTheRestOfALongTranscriptComesCompleteAndInOrder(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			env := apptest.New(t)
-			setHistory(t, env, "acme", true)
+			env.SetHistory(t, "acme", true)
 			all := texts(c.messages, func(i int) string { return fmt.Sprintf("message %05d, said plainly", i) })
 			storeChat(t, env, "acme", vera, "long", base, all)
 			h := feed.NewWithLimits(env.FeedDeps(), c.lim)
@@ -134,7 +134,7 @@ func TestTheRestOfALongTranscriptComesCompleteAndInOrder(t *testing.T) {
 func TestAMessageLongerThanAPageIsCutAndStillComes(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	setHistory(t, env, "acme", true)
+	env.SetHistory(t, "acme", true)
 	huge := strings.Repeat("é<", feed.MaxMessageText) // three bytes a pair, seven to nine once escaped
 	storeChat(t, env, "acme", vera, "huge", base, []string{"before", huge, "after"})
 	// A page budget far below even the cut message: each page still moves on.
@@ -174,8 +174,8 @@ func forge(t *testing.T, cursor string, change func(m map[string]any)) string {
 func TestTheMessagesOfAChatAreOnlyForItsRecordsFeed(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	setHistory(t, env, "acme", true)
-	setHistory(t, env, "globex", true)
+	env.SetHistory(t, "acme", true)
+	env.SetHistory(t, "globex", true)
 	many := texts(feed.PreviewMessages+50, func(i int) string { return fmt.Sprintf("line %d", i) })
 	storeChat(t, env, "acme", vera, "long", base, many)
 	storeChat(t, env, "acme", vera, "second", base.Add(time.Hour), many)
@@ -228,7 +228,7 @@ func TestTheMessagesOfAChatAreOnlyForItsRecordsFeed(t *testing.T) {
 		}
 	})
 	t.Run("with history off it shows nothing and touches nothing", func(t *testing.T) {
-		setHistory(t, env, "acme", false)
+		env.SetHistory(t, "acme", false)
 		before := storetest.Snapshot(t, env.Deps.Store)
 		res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: messagesPath(vera, "long", ""), Token: tok})
 		if res.Status != 200 || strings.TrimSpace(string(res.Body)) != `{"historyVisible":false,"chatId":"long","messageCount":0,"offset":0,"messages":[]}` {

@@ -4,7 +4,6 @@
 package oauth
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -32,6 +31,7 @@ const StateTTL = 10 * time.Minute
 const (
 	PurposeInstall = "install" // the admin connects the account's Sell
 	PurposeAgent   = "agent"   // an agent signs in with their own Sell user
+	PurposeChat    = "chat"    // the admin connects the account's Chat API (chat.go)
 )
 
 // Deps are what the oauth routes use, built once by the function's main.
@@ -93,14 +93,23 @@ func (h *handler) start(w http.ResponseWriter, r *http.Request) error {
 		return &httpx.Error{Status: http.StatusForbidden, Code: "account_mismatch", Message: "You can only connect the account you are signed in to."}
 	}
 	purpose := q.Get("purpose")
+	cfg := h.deps.Vault.OAuth()
 	switch purpose {
 	case PurposeInstall:
 		if !id.IsAdmin() {
 			return &httpx.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "Only a Zendesk admin or owner can connect Sell for the account."}
 		}
+	case PurposeChat:
+		if !id.IsAdmin() {
+			return &httpx.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "Only a Zendesk admin or owner can connect Chat for the account."}
+		}
+		var err error
+		if cfg, err = h.chatOAuth(id.Account); err != nil {
+			return err
+		}
 	case PurposeAgent:
 	default:
-		return httpx.Invalid("purpose", "invalid_value", `purpose must be "install" or "agent".`)
+		return httpx.Invalid("purpose", "invalid_value", `purpose must be "install", "agent" or "chat".`)
 	}
 	if id.Email == "" {
 		// The callback proves the Sell user is the caller by comparing emails; without
@@ -122,7 +131,7 @@ func (h *handler) start(w http.ResponseWriter, r *http.Request) error {
 		// Sell may ignore it; the sandbox signs in as that user, which keeps local runs hands-free.
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", id.Email))
 	}
-	authURL := h.deps.Vault.OAuth().AuthCodeURL(id.Account+"."+nonce, opts...)
+	authURL := cfg.AuthCodeURL(id.Account+"."+nonce, opts...)
 	if wantsJSON(r) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"authorizeUrl": authURL})
 		return nil
@@ -149,28 +158,19 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	if st.Purpose == PurposeZendesk {
+	switch st.Purpose {
+	case PurposeZendesk:
 		return h.zendeskCallback(w, r, account, st)
+	case PurposeChat:
+		return h.chatCallback(w, r, account, st)
 	}
-	if e := q.Get("error"); e != "" {
-		if e == "access_denied" {
-			return h.fail(w, r, http.StatusForbidden, "access_denied", "Sell access was not granted, so nothing was connected. You can try again at any time.")
-		}
-		return h.fail(w, r, http.StatusBadGateway, "sell_oauth_error", "Sell could not complete the sign-in. Try again in a moment.")
+	code, ref := callbackCode(r, sellSide)
+	if ref != nil {
+		return h.refuse(w, r, ref)
 	}
-	code := q.Get("code")
-	if code == "" || len(code) > 2048 {
-		return h.fail(w, r, http.StatusBadRequest, "missing_code", "Sell did not send an authorization code. Start again from sellchat.")
-	}
-	ctx := context.WithValue(r.Context(), oauth2.HTTPClient, h.http)
-	tok, err := h.deps.Vault.OAuth().Exchange(ctx, code)
-	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			return h.fail(w, r, http.StatusBadRequest, "invalid_code", "Sell refused the authorization code (it may have expired). Start again from sellchat.")
-		}
-		httpx.LoggerFrom(r.Context()).Warn("sell token exchange failed", "err", err.Error())
-		return h.fail(w, r, http.StatusBadGateway, "sell_unavailable", "Sell could not be reached. Try again in a moment.")
+	tok, ref := h.exchange(r, sellSide, h.deps.Vault.OAuth(), code)
+	if ref != nil {
+		return h.refuse(w, r, ref)
 	}
 	client, err := sell.New(sell.Options{BaseURL: h.deps.SellAPIURL, TokenSource: oauth2.StaticTokenSource(tok), HTTPClient: h.http})
 	if err != nil {
@@ -179,7 +179,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) error {
 	me, err := client.Self(r.Context())
 	if err != nil {
 		httpx.LoggerFrom(r.Context()).Warn("sell self failed", "err", err.Error())
-		return h.fail(w, r, http.StatusBadGateway, "sell_unavailable", "Sell could not be reached. Try again in a moment.")
+		return h.refuse(w, r, sellSide.unavailable())
 	}
 	r = httpx.SetAccount(r, account)
 	// The Sell user must be the Zendesk user who started: otherwise someone could

@@ -307,6 +307,8 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		{"start with an expired token is 401", apptest.Request{Method: "GET", Path: "/oauth/start?purpose=install", Token: env.ExpiredToken(t, "acme", auth.RoleAdmin)}, 401, "invalid_token"},
 		{"start with a forged token is 401", apptest.Request{Method: "GET", Path: "/oauth/start?purpose=install", Token: env.RogueToken(t, "acme", auth.RoleAdmin)}, 401, "invalid_token"},
 		{"an agent cannot start an install", apptest.Request{Method: "GET", Path: "/oauth/start?purpose=install", Token: agent}, 403, "forbidden"},
+		{"an agent cannot start connecting Chat", apptest.Request{Method: "GET", Path: "/oauth/start?purpose=chat", Token: agent}, 403, "forbidden"},
+		{"connecting another account's Chat is 403", apptest.Request{Method: "GET", Path: "/oauth/start?account=acme&purpose=chat", Token: other}, 403, "account_mismatch"},
 		{"starting for another account is 403", apptest.Request{Method: "GET", Path: "/oauth/start?account=acme&purpose=install", Token: other}, 403, "account_mismatch"},
 		{"an unknown purpose is 422", apptest.Request{Method: "GET", Path: "/oauth/start?purpose=steal", Token: admin}, 422, "invalid_value"},
 		{"an agent cannot install", apptest.Request{Method: "POST", Path: "/integration/install", Token: agent}, 403, "forbidden"},

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -76,16 +75,9 @@ func (h *handler) startZendesk(w http.ResponseWriter, r *http.Request) error {
 // installed apps and their keys are read through it, and the admin lands on the
 // settings page holding a session. Nothing is stored unless every step passed.
 func (h *handler) zendeskCallback(w http.ResponseWriter, r *http.Request, account string, st state) error {
-	q := r.URL.Query()
-	if e := q.Get("error"); e != "" {
-		if e == "access_denied" {
-			return h.fail(w, r, http.StatusForbidden, "access_denied", "Zendesk access was not granted, so nothing was connected. You can try again at any time.")
-		}
-		return h.fail(w, r, http.StatusBadGateway, "zendesk_oauth_error", "Zendesk could not complete the sign-in. Try again in a moment.")
-	}
-	code := q.Get("code")
-	if code == "" || len(code) > 2048 {
-		return h.fail(w, r, http.StatusBadRequest, "missing_code", "Zendesk did not send an authorization code. Start again from sellchat.")
+	code, ref := callbackCode(r, zendeskSide)
+	if ref != nil {
+		return h.refuse(w, r, ref)
 	}
 	if h.deps.Sessions == nil {
 		return errSessionsOff
@@ -94,15 +86,9 @@ func (h *handler) zendeskCallback(w http.ResponseWriter, r *http.Request, accoun
 	if err != nil {
 		return err
 	}
-	ctx := context.WithValue(r.Context(), oauth2.HTTPClient, h.http)
-	tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(st.Verifier))
-	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			return h.fail(w, r, http.StatusBadRequest, "invalid_code", "Zendesk refused the authorization code (it may have expired). Start again from sellchat.")
-		}
-		httpx.LoggerFrom(r.Context()).Warn("zendesk token exchange failed", "err", err.Error())
-		return h.fail(w, r, http.StatusBadGateway, "zendesk_unavailable", "Zendesk could not be reached. Try again in a moment.")
+	tok, ref := h.exchange(r, zendeskSide, cfg, code, oauth2.VerifierOption(st.Verifier))
+	if ref != nil {
+		return h.refuse(w, r, ref)
 	}
 	base, err := h.deps.Vault.Zendesk.Base(account)
 	if err != nil {
@@ -115,7 +101,7 @@ func (h *handler) zendeskCallback(w http.ResponseWriter, r *http.Request, accoun
 	me, err := client.Me(r.Context())
 	if err != nil {
 		httpx.LoggerFrom(r.Context()).Warn("zendesk me failed", "err", err.Error())
-		return h.fail(w, r, http.StatusBadGateway, "zendesk_unavailable", "Zendesk could not be reached. Try again in a moment.")
+		return h.refuse(w, r, zendeskSide.unavailable())
 	}
 	if !me.IsAdmin() || me.Suspended {
 		return h.fail(w, r, http.StatusForbidden, "not_zendesk_admin", "Only a Zendesk admin can connect Zendesk and open sellchat's settings. Ask an admin to sign in.")

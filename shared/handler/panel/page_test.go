@@ -40,11 +40,11 @@ func TestThePanelPageIsServedAtBothSpellings(t *testing.T) {
 		t.Errorf("GET /apps/panel: %d", bare.Status)
 	}
 	refs := assetRef.FindAllStringSubmatch(string(res.Body), -1)
-	if len(refs) != 2 {
-		t.Fatalf("index.html references %d files, want panel.css and panel.js", len(refs))
+	if len(refs) != 3 {
+		t.Fatalf("index.html references %d files, want panel.css, zaf.js (the apps framework loader) and panel.js", len(refs))
 	}
 	for _, m := range refs {
-		if !strings.HasPrefix(m[1], "/apps/panel/panel.") || !strings.Contains(m[1], "?v=") {
+		if !(strings.HasPrefix(m[1], "/apps/panel/panel.") || strings.HasPrefix(m[1], "/apps/panel/zaf.js")) || !strings.Contains(m[1], "?v=") {
 			t.Errorf("%s is not absolute and versioned", m[1])
 			continue
 		}

@@ -740,4 +740,22 @@ func TestAnAdminSignsInWithZendeskFromTheSettingsPage(t *testing.T) {
 		t.Errorf("GET /integration's zendesk after signing in: %+v", in.Zendesk)
 	}
 	browsertest.Screenshot(t, p.ctx, "settings-zendesk-signed-in")
+
+	// Chat next, with the session Zendesk's sign-in gave: the Chat OAuth round trip
+	// through the sandbox, back to the page, which says Chat is connected.
+	if got := p.text("#chat-text"); !strings.Contains(got, "not connected") {
+		t.Errorf("chat before connecting: %q", got)
+	}
+	p.do("connect Chat",
+		chromedp.Click(chromedp.CSS("#connect-chat")),
+		chromedp.WaitVisible(chromedp.CSS("#chat-dot.on")),
+	)
+	if got := p.text("#banner"); got != "Chat is connected." {
+		t.Errorf("banner after connecting Chat: %q", got)
+	}
+	var after struct{ Chat struct{ Connected bool } }
+	p.api.get("/integration", &after)
+	if !after.Chat.Connected {
+		t.Error("GET /integration does not show Chat connected")
+	}
 }

@@ -234,6 +234,14 @@ type integrationView struct {
 	// Zendesk is the account's Zendesk connection (Sign in with Zendesk) and the
 	// installations of sellchat's apps it found; the keys stay in the backend.
 	Zendesk zendeskView `json:"zendesk"`
+	// Chat is the account's Chat API connection, which the chat poll reads finished
+	// chats with.
+	Chat chatView `json:"chat"`
+}
+
+type chatView struct {
+	Connected   bool      `json:"connected"`
+	ConnectedAt time.Time `json:"connectedAt,omitzero"`
 }
 
 type zendeskView struct {
@@ -264,6 +272,7 @@ func (h *handler) view(account string, in settings.Integration) integrationView 
 		WebhookURL:       h.deps.PublicBaseURL + "/webhooks/chat/" + account,
 		SigningSecretSet: len(in.WebhookSecret) > 0,
 		Zendesk:          zendeskOf(in.Zendesk),
+		Chat:             chatView{Connected: in.Chat.Connected, ConnectedAt: in.Chat.ConnectedAt},
 	}
 }
 

@@ -98,7 +98,7 @@ func TestARecordDeletedInSellDoesNotFailTheChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.Sell.DeleteLead(lead.ID)
-	setHistory(t, env, "acme", true)
+	env.SetHistory(t, "acme", true)
 	if err := p.Process(ctx, "acme", id); err != nil {
 		t.Fatalf("processing failed for a deleted record: %v", err)
 	}

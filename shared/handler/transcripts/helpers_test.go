@@ -18,7 +18,6 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
 	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
 	"github.com/sellchat/sellchat/shared/domain/chats"
-	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/handler/transcripts"
 	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
@@ -50,22 +49,8 @@ func newEnv(t *testing.T) (*apptest.Env, *transcripts.Processor) {
 func newHistoryEnv(t *testing.T) (*apptest.Env, *transcripts.Processor) {
 	t.Helper()
 	env, p := newEnv(t)
-	setHistory(t, env, "acme", true)
+	env.SetHistory(t, "acme", true)
 	return env, p
-}
-
-func setHistory(t testing.TB, env *apptest.Env, account string, on bool) {
-	t.Helper()
-	_, err := env.Deps.Store.UpdateIntegration(context.Background(), account, func(in *settings.Integration) error {
-		if in.Elements == nil {
-			in.Elements = map[settings.Element]settings.ElementState{}
-		}
-		in.Elements[settings.ChatHistoryInSell] = settings.ElementState{Enabled: on}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func chatJSON(id, email, phone string, start time.Time) string {

@@ -145,7 +145,7 @@ func TestChatsArrivingWhileHistoryIsOffAreMatchedButNotMirroredUntilItIsOn(t *te
 
 	flip := func(on bool, wantRecords int) {
 		t.Helper()
-		setHistory(t, env, "acme", on)
+		env.SetHistory(t, "acme", on)
 		// Every INTEGRATION record so far; the handler runs the job for flips only.
 		resp := handle(t, p, integrationRecords(t, env, 1))
 		if len(resp.BatchItemFailures) != 0 {

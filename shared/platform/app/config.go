@@ -18,6 +18,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk"
 	"github.com/sellchat/sellchat/shared/domain/access"
 	"github.com/sellchat/sellchat/shared/domain/session"
 	"github.com/sellchat/sellchat/shared/platform/auth"
@@ -48,7 +49,13 @@ type Config struct {
 	// (ZENDESK_REDIRECT_URL, default the Sell one) and, locally, the sandbox's URL in
 	// place of https://<account>.zendesk.com (ZENDESK_API_URL).
 	ZendeskClientID, ZendeskClientSecret, ZendeskRedirectURL, ZendeskAPIURL string
-	LogLevel                                                                slog.Level
+	// Chat API OAuth client (CHAT_CLIENT_ID, CHAT_CLIENT_SECRET), its redirect
+	// (CHAT_REDIRECT_URL, default PUBLIC_BASE_URL + /oauth/callback), Chat's OAuth host
+	// (CHAT_OAUTH_URL, default https://www.zopim.com, see zendesk.ChatOAuthBaseURL) and
+	// the Chat API's root in place of https://<account>.zendesk.com (CHAT_API_URL;
+	// the sandbox locally, empty in AWS).
+	ChatClientID, ChatClientSecret, ChatRedirectURL, ChatOAuthURL, ChatAPIURL string
+	LogLevel                                                                  slog.Level
 	// DynamoDBTimeouts bound each DynamoDB call; not read from the environment (zero:
 	// store.DefaultTimeouts in AWS, store.LocalTimeouts on DynamoDB Local). Fault
 	// tests set it to try the deployed values against a local engine.
@@ -76,6 +83,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		ZendeskClientSecret: getenv("ZENDESK_CLIENT_SECRET"),
 		ZendeskRedirectURL:  getenv("ZENDESK_REDIRECT_URL"),
 		ZendeskAPIURL:       strings.TrimRight(getenv("ZENDESK_API_URL"), "/"),
+		ChatClientID:        getenv("CHAT_CLIENT_ID"),
+		ChatClientSecret:    getenv("CHAT_CLIENT_SECRET"),
+		ChatRedirectURL:     getenv("CHAT_REDIRECT_URL"),
+		ChatOAuthURL:        strings.TrimRight(getenv("CHAT_OAUTH_URL"), "/"),
+		ChatAPIURL:          strings.TrimRight(getenv("CHAT_API_URL"), "/"),
+	}
+	if c.ChatOAuthURL == "" {
+		c.ChatOAuthURL = zendesk.ChatOAuthBaseURL
+	}
+	if c.ChatRedirectURL == "" && c.PublicBaseURL != "" {
+		c.ChatRedirectURL = c.PublicBaseURL + "/oauth/callback"
 	}
 	if c.SellAPIURL == "" {
 		c.SellAPIURL = sell.DefaultBaseURL
@@ -153,6 +171,12 @@ func (c Config) SellOAuth() *oauth2.Config {
 	return sell.OAuthConfig(c.SellAPIURL, c.SellClientID, c.SellClientSecret, c.SellRedirectURL, c.SellScopes)
 }
 
+// ChatApp returns the Chat API OAuth client the vault connects and polls Chat with.
+func (c Config) ChatApp() tokens.ChatApp {
+	return tokens.ChatApp{ClientID: c.ChatClientID, ClientSecret: c.ChatClientSecret, RedirectURL: c.ChatRedirectURL,
+		AuthURL: c.ChatOAuthURL, APIURL: c.ChatAPIURL}
+}
+
 // Build turns the configuration into dependencies.
 func Build(ctx context.Context, c Config) (*Deps, error) {
 	key, err := auth.ParsePublicKey([]byte(c.JWTPublicKey))
@@ -176,6 +200,7 @@ func Build(ctx context.Context, c Config) (*Deps, error) {
 	vault := tokens.NewVault(st, box, c.SellOAuth(), c.SellAPIURL)
 	vault.Zendesk = tokens.ZendeskApp{ClientID: c.ZendeskClientID, ClientSecret: c.ZendeskClientSecret,
 		RedirectURL: c.ZendeskRedirectURL, BaseURL: c.ZendeskAPIURL}
+	vault.Chat = c.ChatApp()
 	d := &Deps{
 		Config:   c,
 		Store:    st,

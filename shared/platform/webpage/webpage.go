@@ -3,12 +3,14 @@
 // path, with the security headers every page shares (a strict Content-Security-Policy
 // whose frame-ancestors come from FRAME_ANCESTORS, nosniff, no-referrer), ETags and
 // the cache policy. It owns how a page is routed, so that every page works on API
-// Gateway's HTTP API, which cannot route a path ending in "/".
+// Gateway's HTTP API, which cannot route a path ending in "/". Every page also gets
+// zaf.js, the loader of the Zendesk apps framework's SDK (see ZAFSDKURL).
 package webpage
 
 import (
 	"bytes"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -27,12 +29,34 @@ import (
 // framework shows the pages inside Zendesk Support, Chat (zopim) and Sell.
 const DefaultFrameAncestors = "https://*.zendesk.com https://*.zopim.com"
 
+// ZAFSDKURL is where Zendesk serves the apps framework's SDK (ZAFClient) to app
+// iframes, the latest 2.0 patch release: "Import the ZAF SDK from
+// https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js"
+// (https://developer.zendesk.com/documentation/apps/app-developer-guide/using-the-apps-framework/).
+// zaf.js loads it when Zendesk opened the page; the CSP allows its host and no other.
+const ZAFSDKURL = "https://static.zdassets.com/zendesk_app_framework_sdk/2.0/zaf_sdk.min.js"
+
+// zafSDKHost is ZAFSDKURL's origin, the one script source beside 'self'.
+const zafSDKHost = "https://static.zdassets.com"
+
+// LocalZAFSDKPath is where the local stack's gateway serves its pinned copy of the SDK
+// (infra/zafsdk). zaf.js takes it instead of ZAFSDKURL on a page served from the
+// loopback address, which cannot reach the CDN; AWS never serves the path.
+const LocalZAFSDKPath = "/vendor/zaf_sdk.js"
+
 // CSP returns the pages' Content-Security-Policy for the given frame ancestors: our
-// own files only, no inline code, calls only to this API, framing only by ancestors.
+// own files and Zendesk's SDK only, no inline code, calls only to this API, framing
+// only by ancestors.
 func CSP(ancestors string) string {
-	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	return "default-src 'self'; script-src 'self' " + zafSDKHost + "; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 		"form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors " + ancestors
 }
+
+// zafLoader is zaf.js, served with every page (at <base>/zaf.js): it loads the SDK
+// only when Zendesk opened the page and hands the page a promise of its client.
+//
+//go:embed zaf.js
+var zafLoader []byte
 
 // frameSource is one CSP source expression accepted from FRAME_ANCESTORS: a scheme and
 // host (wildcards allowed) with an optional port, 'self' or 'none'. Anything else
@@ -128,7 +152,8 @@ func Mount(rt *httpx.Router, base string, files fs.FS, opts ...Option) {
 	c.mountEntry(rt, base)
 }
 
-// load reads the page's files and rewrites index.html's references to them.
+// load reads the page's files, adds zaf.js, and rewrites index.html's references to
+// them.
 func load(files fs.FS, base string) (map[string]file, error) {
 	out := map[string]file{}
 	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
@@ -149,6 +174,10 @@ func load(files fs.FS, base string) (map[string]file, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, taken := out["zaf.js"]; taken {
+		return nil, fmt.Errorf("zaf.js is the apps framework loader every page gets; the page may not bring its own")
+	}
+	out["zaf.js"] = file{body: zafLoader, contentType: contentTypes[".js"], version: shortHash(zafLoader)}
 	index, ok := out["index.html"]
 	if !ok {
 		return nil, fmt.Errorf("no index.html")

@@ -97,12 +97,12 @@ func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
 	t.Parallel()
 	srv := serve(t)
 	want := map[string]string{
-		"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+		"Content-Security-Policy": "default-src 'self'; script-src 'self' https://static.zdassets.com; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 			"form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors https://*.zendesk.com https://*.zopim.com",
 		"X-Content-Type-Options": "nosniff",
 		"Referrer-Policy":        "no-referrer",
 	}
-	for _, p := range []string{"/apps/demo", "/apps/demo/", "/apps/demo/app.js", "/apps/demo/app.css", "/apps/demo/img/logo.svg"} {
+	for _, p := range []string{"/apps/demo", "/apps/demo/", "/apps/demo/app.js", "/apps/demo/app.css", "/apps/demo/img/logo.svg", "/apps/demo/zaf.js"} {
 		res := get(t, srv, p, nil)
 		if res.status != http.StatusOK {
 			t.Errorf("GET %s: %d", p, res.status)
@@ -316,4 +316,44 @@ func TestFrameAncestorsAreReadFromTheProcessEnvironment(t *testing.T) {
 	if csp := rec.Header().Get("Content-Security-Policy"); !strings.HasSuffix(csp, "; frame-ancestors https://acme.zendesk.com") {
 		t.Fatalf("CSP %q", csp)
 	}
+}
+
+// TestEveryPageGetsTheAppsFrameworkLoader: zaf.js is served with each page, versioned
+// like the page's own files when index.html asks for it, and loads the SDK from the
+// two places the CSP allows: Zendesk's CDN, or the local stack's pinned copy.
+func TestEveryPageGetsTheAppsFrameworkLoader(t *testing.T) {
+	t.Parallel()
+	withLoader := fstest.MapFS{"index.html": {Data: []byte(`<script src="zaf.js" defer></script><script src="app.js" defer></script>`)}, "app.js": page["app.js"]}
+	rt := httpx.NewRouter(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	webpage.Mount(rt, "/apps/demo", withLoader)
+	srv := httptest.NewServer(rt)
+	t.Cleanup(srv.Close)
+	index := get(t, srv, "/apps/demo/", nil)
+	ref := regexp.MustCompile(`src="(/apps/demo/zaf\.js\?v=[0-9a-f]+)"`).FindStringSubmatch(index.body)
+	if ref == nil {
+		t.Fatalf("index.html does not ask for a versioned zaf.js: %s", index.body)
+	}
+	res := get(t, srv, ref[1], nil)
+	if res.status != http.StatusOK || res.header.Get("Content-Type") != "text/javascript; charset=utf-8" ||
+		res.header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+		t.Fatalf("GET %s: %d %q %q", ref[1], res.status, res.header.Get("Content-Type"), res.header.Get("Cache-Control"))
+	}
+	for _, want := range []string{`"` + webpage.ZAFSDKURL + `"`, `"` + webpage.LocalZAFSDKPath + `"`, `q.get("origin")`, `q.get("app_guid")`, "window.sellchatZAF"} {
+		if !strings.Contains(res.body, want) {
+			t.Errorf("zaf.js lacks %s", want)
+		}
+	}
+	if host := strings.Join(strings.SplitN(webpage.ZAFSDKURL, "/", 4)[:3], "/"); !strings.Contains(webpage.CSP("'none'"), "script-src 'self' "+host+";") {
+		t.Errorf("the CSP does not allow the SDK's host %s: %s", host, webpage.CSP("'none'"))
+	}
+	// The page's other files are still its own; zaf.js is not a name a page may use.
+	if got := get(t, srv, "/apps/demo/app.js", nil); got.body != string(page["app.js"].Data) {
+		t.Errorf("app.js: %q", got.body)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a page with a zaf.js of its own was mounted")
+		}
+	}()
+	webpage.Mount(httpx.NewRouter(slog.Default()), "/x", fstest.MapFS{"index.html": {Data: []byte("x")}, "zaf.js": {Data: []byte("1")}})
 }

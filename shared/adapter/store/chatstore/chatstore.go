@@ -120,6 +120,25 @@ func (cs *Store) CreateChat(ctx context.Context, account string, it ChatItem) er
 	return cs.s.Create(ctx, store.ChatKey(account, it.ChatID), it, time.Time{})
 }
 
+// Ingest is the durable accept of a finished chat, wherever it came from (the
+// webhook's body, a page of the Chat API's export): raw, a Chat API chat object, is
+// parsed and stored once under its id, received at now, which starts its processing
+// (the table's stream). It returns the chat as parsed, with ErrExists when that id
+// was stored before (nothing is written: a redelivery, or an updated chat the export
+// shows again), ErrTooLarge, or the parse's error (chats.ErrMalformed, a
+// *chats.FieldError).
+func (cs *Store) Ingest(ctx context.Context, account string, raw []byte, now time.Time) (chats.Chat, error) {
+	c, err := chats.Parse(raw)
+	if err != nil {
+		return chats.Chat{}, err
+	}
+	item, err := NewChatItem(c, now)
+	if err != nil {
+		return c, err
+	}
+	return c, cs.CreateChat(ctx, account, item)
+}
+
 // Chat loads a stored chat.
 func (cs *Store) Chat(ctx context.Context, account, chatID string) (ChatItem, error) {
 	var it ChatItem

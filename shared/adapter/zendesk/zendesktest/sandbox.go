@@ -13,9 +13,10 @@
 //	defer sb.Close()
 //	go (&http.Server{Handler: sb}).Serve(ln)
 //
-// Besides Zendesk's own paths it serves two local-only helpers under /sandbox/ (a
-// signed app token for a user, and posting a chat into the export); nothing under
-// /sandbox/ exists in Zendesk and nothing here is ever deployed.
+// Besides Zendesk's own paths it serves local-only helpers under /sandbox/ (a signed
+// app token for a user, posting a chat into the export, and a host page that frames an
+// app as Zendesk does, host.go); nothing under /sandbox/ exists in Zendesk and nothing
+// here is ever deployed.
 //
 // Where Zendesk's behaviour is undocumented the sandbox makes the client's assumptions,
 // read from the same constants (shared/adapter/zendesk/assumptions.go);
@@ -183,6 +184,7 @@ func (s *Sandbox) routes() {
 	m.HandleFunc("GET "+zendesk.ExportPath, s.exportChats)
 	m.HandleFunc("POST /sandbox/zaf-token", s.postZAFToken)
 	m.HandleFunc("POST /sandbox/chats", s.postChat)
+	m.HandleFunc("GET /sandbox/host", s.host)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "InvalidEndpoint", "Not found")
 	})

@@ -1,14 +1,16 @@
 // The Chat app in Sell: shows one record's chat history. Sell loads this page in an
-// iframe with ?resourceType=&resourceId= and the JWT in the fragment (#token=…), which
-// never reaches a server log; the token is kept in sessionStorage for this tab only.
-// Chat text is untrusted: it is only ever set with textContent.
+// iframe on a record's card; the page asks the apps framework which record that is
+// (recordFromZendesk) and falls back to ?resourceType=&resourceId= (make run, tests, a
+// host that builds the iframe URL itself). The JWT comes in the fragment (#token=…),
+// which never reaches a server log; the token is kept in sessionStorage for this tab
+// only. Chat text is untrusted: it is only ever set with textContent.
 "use strict";
 
 (function () {
   const KEY = "sellchat.token";
   const params = new URLSearchParams(location.search);
-  const resourceType = params.get("resourceType") || "";
-  const resourceId = params.get("resourceId") || "";
+  let resourceType = params.get("resourceType") || "";
+  let resourceId = params.get("resourceId") || "";
   const $ = (id) => document.getElementById(id);
   const status = (text) => { $("status").textContent = text; };
   let cursor = "";
@@ -190,14 +192,36 @@
     load();
   }
 
-  document.addEventListener("DOMContentLoaded", () => {
-    $("record").textContent = resourceType && resourceId ? "Sell " + resourceType + " " + resourceId : "";
+  // The Sell card's record, by the path its location exposes: lead.id on a lead card,
+  // contact.id on a person or company card (a company is a contact in Sell), deal.id
+  // on a deal card. ASSUMED (shared/reference/zendesk-surface.md §2, 🟡): deal.id is
+  // what Zendesk's own Sell sample apps read; lead.id and contact.id follow from the
+  // lead and contact objects the lead_card and person_card docs name, by analogy,
+  // unconfirmed against Sell. One bulk get asks for all three: it answers the paths
+  // the card has and lists the others under errors, so the card decides.
+  const recordPaths = [["lead", "lead.id"], ["contact", "contact.id"], ["deal", "deal.id"]];
+
+  async function recordFromZendesk(client) {
+    const got = await client.get(recordPaths.map(([, path]) => path)).catch(() => null);
+    for (const [type, path] of recordPaths) {
+      const id = got && got[path];
+      if (id != null && id !== "") return { type, id: String(id) };
+    }
+    return null;
+  }
+
+  document.addEventListener("DOMContentLoaded", async () => {
     $("signin").addEventListener("submit", signIn);
     $("more").addEventListener("click", load);
-    if (!/^(lead|contact|deal)$/.test(resourceType) || !/^[0-9]+$/.test(resourceId)) {
-      return status("This page needs a Sell record: ?resourceType=lead|contact|deal&resourceId=….");
-    }
     takeToken();
+    // zaf.js settles with the ZAFClient when Zendesk opened the page, else null.
+    const client = await (window.sellchatZAF || Promise.resolve(null));
+    const record = client && await recordFromZendesk(client);
+    if (record) ({ type: resourceType, id: resourceId } = record);
+    $("record").textContent = resourceType && resourceId ? "Sell " + resourceType + " " + resourceId : "";
+    if (!/^(lead|contact|deal)$/.test(resourceType) || !/^[0-9]+$/.test(resourceId)) {
+      return status("This page needs a Sell record: open it on a Sell card, or give ?resourceType=lead|contact|deal&resourceId=….");
+    }
     load();
   });
 })();

@@ -3,9 +3,9 @@
 // creates a lead from the chat (POST /leads).
 //
 // Where things come from:
-//   - the visitor: the apps framework (ZAFClient, when its SDK is served with the page)
-//     or the query string ?email=&phone=&name=&chatId= (make run, tests, a host that
-//     builds the iframe URL itself);
+//   - the visitor: the apps framework (ZAFClient, which zaf.js loads when Zendesk
+//     opened the page) or the query string ?email=&phone=&name=&chatId= (make run,
+//     tests, a host that builds the iframe URL itself);
 //   - the agent's JWT: the URL fragment #token=… (a fragment never reaches a server or
 //     a log), then sessionStorage so a reload keeps it; on the local stack, when there
 //     is none, POST /dev/token through the "Local sign-in" form.
@@ -130,19 +130,24 @@
     state.chatId = (q.get("chatId") || "").trim();
   }
 
-  // useAppsFramework reads the visitor from the Zendesk apps framework when its SDK
-  // is loaded (it must be served from this origin: the CSP allows no other script),
-  // and follows the visitor as the agent edits their details in Chat.
-  function useAppsFramework() {
-    if (typeof window.ZAFClient !== "object" && typeof window.ZAFClient !== "function") { return false; }
-    var client = window.ZAFClient.init();
-    if (!client) { return false; }
+  // useAppsFramework reads the visitor from the Zendesk apps framework (client is
+  // ZAFClient's, see zaf.js) and follows the visitor as the agent edits their details
+  // in Chat. The paths are Chat's chat_sidebar as far as Zendesk documents it
+  // (shared/reference/zendesk-surface.md §2): the visitor.*.changed events are
+  // documented; the "visitor" object (display_name, email, phone) is implied by them
+  // and "chat.id" is seen in a public app, both unconfirmed. A bulk get answers what
+  // it can and lists the rest under errors, so a missing chat.id costs nothing.
+  function useAppsFramework(client) {
     function refresh() {
-      client.get("visitor").then(function (d) {
+      setStatus("Reading the chat from Zendesk…");
+      client.get(["visitor", "chat.id"]).then(function (d) {
         var v = (d && d.visitor) || {};
         state.visitor = { email: v.email || "", phone: v.phone || "", name: v.name || v.display_name || "" };
-        state.chatId = v.chat_id || state.chatId;
+        state.chatId = (d && d["chat.id"] != null) ? String(d["chat.id"]) : state.chatId;
         prefilled = false; // another visitor (or new details): fill the form again
+        start();
+      }, function () {
+        // Zendesk did not answer (the SDK times out): go on with what the URL gave.
         start();
       });
     }
@@ -150,7 +155,6 @@
       client.on(ev, refresh);
     });
     refresh();
-    return true;
   }
 
   function showVisitor() {
@@ -616,7 +620,11 @@
         lookup();
       }
     });
-    if (!useAppsFramework()) { start(); }
+    // Opened by Zendesk, the visitor comes from the apps framework; otherwise at once
+    // from the URL. zaf.js always settles its promise (null without the SDK).
+    (window.sellchatZAF || Promise.resolve(null)).then(function (client) {
+      if (client) { useAppsFramework(client); } else { start(); }
+    });
   }
 
   init();

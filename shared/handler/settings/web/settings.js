@@ -227,6 +227,10 @@
         banner("Zendesk is connected.", "info");
         history.replaceState(null, "", location.pathname);
       }
+      if (q.get("chat") === "connected") {
+        banner("Chat is connected.", "info");
+        history.replaceState(null, "", location.pathname);
+      }
       if (q.get("connected") === "1") {
         banner("Sell is connected.", "info");
         history.replaceState(null, "", location.pathname);
@@ -284,6 +288,12 @@
       : zd.apps.length === 0
         ? "Zendesk is connected, but no installed sellchat app points at this backend yet. Install the app packages with backend_url set to this site, then connect again."
         : "Zendesk is connected; " + zd.apps.length + " installed sellchat app" + (zd.apps.length === 1 ? "" : "s") + " found.";
+    const chat = state.integration.chat || { connected: false };
+    $("chat-dot").className = "dot" + (chat.connected ? " on" : "");
+    $("chat-text").textContent = chat.connected
+      ? "Chat is connected: finished chats are read from the Chat API every minute while chat history is on."
+      : "Chat is not connected: finished chats cannot be read from Zendesk Chat until a Chat admin connects it.";
+    $("connect-chat").textContent = chat.connected ? "Connect Chat again" : "Connect Chat";
     renderInstall();
   }
 
@@ -394,6 +404,18 @@
       location.assign(data.authorizeUrl);
     } catch (e) {
       status(statusId, "failed", "The server could not be reached.");
+    }
+  }
+
+  async function connectChat() {
+    status("connect-status", "saving", "Opening Zendesk Chat…");
+    try {
+      const acct = accountOf(claims(token));
+      const res = await api("GET", "/oauth/start?account=" + encodeURIComponent(acct) + "&purpose=chat");
+      if (!res || !res.authorizeUrl) throw new APIError(502, null);
+      location.assign(res.authorizeUrl);
+    } catch (e) {
+      failed("connect-status", e);
     }
   }
 
@@ -1028,6 +1050,7 @@
       zendeskSignIn(accountOf(claims(token)), "connect-status");
     });
     $("connect-sell").addEventListener("click", connectSell);
+    $("connect-chat").addEventListener("click", connectChat);
     $("run-install").addEventListener("click", runInstall);
     for (const name of ELEMENTS) $("el-" + name).addEventListener("change", onElementToggle);
     $("el-signInOnLoad").addEventListener("change", (ev) =>

@@ -25,6 +25,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
 	"github.com/sellchat/sellchat/shared/domain/session"
 	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/handler/chatpoll"
 	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
 	"github.com/sellchat/sellchat/shared/handler/feed"
 	"github.com/sellchat/sellchat/shared/handler/oauth"
@@ -70,8 +71,21 @@ type Env struct {
 	Rogue   auth.Signer // signs with a key the deployment does not know
 }
 
+// Options change the deployment New builds.
+type Options struct {
+	// Zendesk configures the Zendesk sandbox (a clock, the export's MinAge…); its
+	// BackendURL is always this deployment.
+	Zendesk zendesktest.Options
+}
+
 // New builds dependencies over a fresh table.
 func New(t testing.TB) *Env {
+	t.Helper()
+	return NewWith(t, Options{})
+}
+
+// NewWith is New with options.
+func NewWith(t testing.TB, o Options) *Env {
 	t.Helper()
 	key, rogueKey := keys(t)
 	pub, err := auth.EncodePublicKey(&key.PublicKey)
@@ -91,9 +105,14 @@ func New(t testing.TB) *Env {
 	cfg := app.Config{SellAPIURL: sb.URL, SellClientID: selltest.DefaultClientID, SellClientSecret: selltest.DefaultClientSecret,
 		SellRedirectURL: "https://sellchat.test/oauth/callback", SellScopes: []string{"read", "write", "profile"}, TableName: s.Table(), Region: "us-east-1", JWTPublicKey: string(pub), JWTAudience: Audience, EncryptionKey: encKey, PublicBaseURL: "https://sellchat.test",
 		DynamoDBEndpoint: storetest.Endpoint(t)}
-	zd := zendesktest.NewServer(t, zendesktest.Options{BackendURL: cfg.PublicBaseURL})
+	zdOpts := o.Zendesk
+	zdOpts.BackendURL = cfg.PublicBaseURL
+	zd := zendesktest.NewServer(t, zdOpts)
 	cfg.ZendeskAPIURL, cfg.ZendeskClientID, cfg.ZendeskClientSecret = zd.URL, zendesktest.DefaultSupportClientID, zendesktest.DefaultSupportClientSecret
 	cfg.ZendeskRedirectURL = cfg.SellRedirectURL
+	// The sandbox stands in for www.zopim.com (Chat OAuth) and the account's Chat API.
+	cfg.ChatOAuthURL, cfg.ChatAPIURL, cfg.ChatClientID, cfg.ChatClientSecret = zd.URL, zd.URL, zendesktest.DefaultChatClientID, zendesktest.DefaultChatClientSecret
+	cfg.ChatRedirectURL = cfg.SellRedirectURL
 	priv, err := auth.EncodePrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +120,7 @@ func New(t testing.TB) *Env {
 	cfg.SessionSigningKey = string(priv)
 	vault := tokens.NewVault(s, box, cfg.SellOAuth(), sb.URL)
 	vault.Zendesk = tokens.ZendeskApp{ClientID: cfg.ZendeskClientID, ClientSecret: cfg.ZendeskClientSecret, RedirectURL: cfg.ZendeskRedirectURL, BaseURL: zd.URL}
+	vault.Chat = cfg.ChatApp()
 	vault.Limiters = sell.NewLimiters(10, 5)
 	vault.Cache = sell.NewCache(time.Minute, nil)
 	deps := &app.Deps{
@@ -157,6 +177,11 @@ func (e *Env) TranscriptsDeps() transcripts.Deps {
 	return transcripts.Deps{Store: e.Deps.Store, Vault: e.Deps.Vault, Logger: e.Deps.Logger}
 }
 
+// PollDeps are the chatpoll function's dependencies.
+func (e *Env) PollDeps() chatpoll.Deps {
+	return chatpoll.Deps{Store: e.Deps.Store, Vault: e.Deps.Vault, Logger: e.Deps.Logger}
+}
+
 // Environ returns the deployment's configuration as the environment variables a
 // function binary reads.
 func (e *Env) Environ() []string {
@@ -168,6 +193,8 @@ func (e *Env) Environ() []string {
 		"SELL_API_URL=" + c.SellAPIURL, "SELL_CLIENT_ID=" + c.SellClientID, "SELL_CLIENT_SECRET=" + c.SellClientSecret,
 		"SESSION_SIGNING_KEY=" + c.SessionSigningKey, "ZENDESK_API_URL=" + c.ZendeskAPIURL,
 		"ZENDESK_CLIENT_ID=" + c.ZendeskClientID, "ZENDESK_CLIENT_SECRET=" + c.ZendeskClientSecret,
+		"CHAT_CLIENT_ID=" + c.ChatClientID, "CHAT_CLIENT_SECRET=" + c.ChatClientSecret,
+		"CHAT_OAUTH_URL=" + c.ChatOAuthURL, "CHAT_API_URL=" + c.ChatAPIURL,
 	}
 }
 
@@ -318,6 +345,31 @@ func ConnectSandbox(t testing.TB, sb *selltest.Sandbox, deps *app.Deps, account 
 	}
 }
 
+// ConnectChat connects account's Chat API as an admin's Chat OAuth would: a Chat
+// token of the Zendesk sandbox's owner (Ada, a Chat admin) in the vault, and Chat
+// marked connected.
+func (e *Env) ConnectChat(t testing.TB, account string) {
+	t.Helper()
+	ConnectSandboxChat(t, e.Zendesk.Sandbox, e.Deps, account)
+}
+
+// ConnectSandboxChat is ConnectChat for a deployment not built by New (see
+// ConnectSandbox): zd is the Zendesk it talks to.
+func ConnectSandboxChat(t testing.TB, zd *zendesktest.Sandbox, deps *app.Deps, account string) {
+	t.Helper()
+	ctx := context.Background()
+	tok := zd.ChatToken(zendesktest.DemoAdaID, "read", "chat")
+	if err := deps.Vault.SaveChat(ctx, account, tok, "1", "Ada Admin", zendesktest.DemoAdaEmail); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deps.Store.UpdateIntegration(ctx, account, func(in *settings.Integration) error {
+		in.Chat = settings.ChatLink{Connected: true, ConnectedBy: "1", ConnectedAt: time.Now().UTC()}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // ConnectForAllAgents connects account (see Connect) and lets every agent in through
 // the admin's Sell token, so no agent has to sign in to Sell first.
 func (e *Env) ConnectForAllAgents(t testing.TB, account string) {
@@ -369,6 +421,21 @@ func (e *Env) SetSettings(t testing.TB, account string, change func(*settings.Se
 	}
 	change(&st)
 	if _, err := e.Deps.Store.SaveSettings(ctx, account, st, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SetHistory switches chat history in Sell on or off for account, as the admin's
+// switch does (without the install check: tests set up what they need).
+func (e *Env) SetHistory(t testing.TB, account string, on bool) {
+	t.Helper()
+	if _, err := e.Deps.Store.UpdateIntegration(context.Background(), account, func(in *settings.Integration) error {
+		if in.Elements == nil {
+			in.Elements = map[settings.Element]settings.ElementState{}
+		}
+		in.Elements[settings.ChatHistoryInSell] = settings.ElementState{Enabled: on}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 }

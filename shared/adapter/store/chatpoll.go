@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sellchat/sellchat/shared/domain/settings"
+)
+
+// The chat poll reads each account's Chat API export once a minute. It keeps two
+// kinds of item:
+//
+//	ACCOUNT#<account> / CHATPOLL      the account's cursor: where the export resumes, how the last run went
+//	CHATPOLL          / <account>     the list of accounts to poll, one item each, holding nothing else
+//
+// The list is the one partition that is not an account's. Finding the accounts to poll
+// any other way means a Scan, and a Scan reads (and is billed for) every item of
+// every account, chats and feed entries included, which once a minute would cost more
+// than everything else the table does. An entry holds no data of the account, only its
+// name, and is written or deleted in the same transaction as the integration item
+// whose state decides it (UpdateIntegration), so the list and the integration items
+// cannot disagree. The one exception is a purge (DeletePrefix of the whole account),
+// which leaves the entry behind: the poller reads the integration item of every listed
+// account anyway and skips those that no longer poll (one read a minute each), and the
+// account's next integration write removes it.
+const (
+	skChatPoll     = "CHATPOLL"
+	chatPollListPK = "CHATPOLL"
+)
+
+// ChatPollCursor is an account's place in its Chat API chat export and the state of
+// its last poll.
+type ChatPollCursor struct {
+	// StartTime and StartID are where the next export page starts: the previous page's
+	// end_time and end_id (see zendesk.ExportRequest). A zero StartTime has never
+	// polled: the poller picks the first start.
+	StartTime time.Time `json:"startTime,omitzero"`
+	StartID   string    `json:"startId,omitempty"`
+	// LastRunAt is when the last poll of the account ended, LastError what stopped it
+	// ("" when it went through).
+	LastRunAt time.Time `json:"lastRunAt,omitzero"`
+	LastError string    `json:"lastError,omitempty"`
+	// NotBefore holds the account back after Zendesk answered 429: no poll asks
+	// before it (Retry-After).
+	NotBefore time.Time `json:"notBefore,omitzero"`
+	// Stored counts the chats the poll stored for the account, for operators.
+	Stored int64 `json:"stored,omitempty"`
+}
+
+// ChatPollCursor returns the account's cursor; the zero value when it never polled.
+func (s *Store) ChatPollCursor(ctx context.Context, account string) (ChatPollCursor, error) {
+	var c ChatPollCursor
+	if _, err := s.Get(ctx, Key{Account: account, SK: skChatPoll}, &c); err != nil && !errors.Is(err, ErrNotFound) {
+		return ChatPollCursor{}, fmt.Errorf("load chat poll cursor of %s: %w", account, err)
+	}
+	return c, nil
+}
+
+// SaveChatPollCursor replaces the account's cursor. One poller writes it at a time
+// (the function runs with a concurrency of one), so no version is kept.
+func (s *Store) SaveChatPollCursor(ctx context.Context, account string, c ChatPollCursor) error {
+	if err := s.Put(ctx, Key{Account: account, SK: skChatPoll}, c); err != nil {
+		return fmt.Errorf("save chat poll cursor of %s: %w", account, err)
+	}
+	return nil
+}
+
+// ChatPollAccounts lists the accounts whose integration polls chats
+// (settings.Integration.PollsChat), in name order: one Query of the list partition.
+func (s *Store) ChatPollAccounts(ctx context.Context) ([]string, error) {
+	items, err := s.queryPartition(ctx, chatPollListPK, "", 0, false)
+	if err != nil {
+		return nil, fmt.Errorf("list the accounts that poll chats: %w", err)
+	}
+	accounts := make([]string, len(items))
+	for i, it := range items {
+		accounts[i] = it.SK
+	}
+	return accounts, nil
+}
+
+// chatPollEntry keeps the account's entry of the list in step with its integration
+// item: present while the integration polls chats.
+func chatPollEntry(s *Store, account string) *companion[settings.Integration] {
+	return &companion[settings.Integration]{
+		wanted: settings.Integration.PollsChat,
+		write: func(present bool) types.TransactWriteItem {
+			if present {
+				return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: keyAV(chatPollListPK, account)}}
+			}
+			return types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: keyAV(chatPollListPK, account)}}
+		},
+	}
+}

@@ -1,0 +1,384 @@
+// Package chatpoll serves the chatpoll function: once a minute it reads every
+// polling account's Chat API chat export (Zendesk Chat has no chat webhook) and hands
+// each finished chat to the same durable ingest as the chat webhook
+// (chatstore.Ingest), so a chat is stored once by id whichever way it came, and the
+// table's stream, matching, notes, the dead-letter queue and replay all apply.
+//
+// Per account it keeps a cursor (store.ChatPollCursor): where the export resumes,
+// saved after each page, so a crash re-reads at most one page (whose chats are then
+// duplicates). An account is polled while its integration polls chats
+// (settings.Integration.PollsChat); a 429 holds it back until Retry-After; one
+// account's failure never stops the others.
+package chatpoll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/adapter/tokens"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk"
+	"github.com/sellchat/sellchat/shared/domain/chats"
+)
+
+// Defaults of Deps.
+const (
+	// DefaultMinAge is how old a start_time must be before the poll asks for it:
+	// Zendesk's five minutes, and half a minute for the two clocks to disagree.
+	DefaultMinAge = zendesk.ExportMinAge + 30*time.Second
+	// DefaultHistory is how far back an account's first poll reaches: the 30 days of
+	// past chats the admin is offered by default.
+	DefaultHistory = 30 * 24 * time.Hour
+	// DefaultMaxPages bounds the pages one run reads per account, below the export's
+	// 10 calls a minute (zendesk.ExportRateLimitPerMinute): a backlog is read over a
+	// few runs instead of ending in a 429.
+	DefaultMaxPages = 5
+	// DefaultWorkers is how many accounts are polled at once.
+	DefaultWorkers = 4
+	// DefaultBackoff is the wait after a 429 that names no Retry-After.
+	DefaultBackoff = time.Minute
+)
+
+// pageWorkers is how many chats of a page are stored at once. A run reading a page of
+// a thousand new chats took 2.6–3.1 s storing one after another on DynamoDB Local,
+// 1.9–2.5 s eight at a time (BenchmarkAPageOfAThousandChats, a shared 2-core machine,
+// where DynamoDB Local itself is the bottleneck); in AWS, where each put waits on the
+// network, the gain is larger.
+const pageWorkers = 8
+
+// pageBudget is the time a run keeps for one more page (the export's answer and a
+// thousand conditional puts): no page starts closer to the run's deadline (the
+// Lambda's timeout), so a run ends between pages, not in the middle of one.
+const pageBudget = 15 * time.Second
+
+// Deps are what the poll uses, built once by the function's main.
+type Deps struct {
+	Store  *store.Store
+	Vault  *tokens.Vault // the accounts' Chat tokens (tokens.Chat) and the Chat API client
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// MinAge, History, MaxPages and Workers: the Default… constants when zero. The
+	// local stack lowers MinAge with its sandbox's.
+	MinAge   time.Duration
+	History  time.Duration
+	MaxPages int
+	Workers  int
+	// PageSize is the export's limit a page; zendesk.ExportMaxLimit when zero.
+	PageSize int
+}
+
+// Poller polls the accounts' chat exports.
+type Poller struct {
+	d     Deps
+	chats *chatstore.Store
+}
+
+// New returns a poller.
+func New(d Deps) *Poller {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	d.MinAge = orDefault(d.MinAge, DefaultMinAge)
+	d.History = orDefault(d.History, DefaultHistory)
+	d.MaxPages = orDefault(d.MaxPages, DefaultMaxPages)
+	d.Workers = orDefault(d.Workers, DefaultWorkers)
+	d.PageSize = orDefault(d.PageSize, zendesk.ExportMaxLimit)
+	return &Poller{d: d, chats: chatstore.New(d.Store)}
+}
+
+// orDefault is v, or def when v is not positive.
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Report is what one run did, in all accounts.
+type Report struct {
+	Accounts int `json:"accounts"` // listed as polling
+	Polled   int `json:"polled"`   // whose export was read (or asked for)
+	// Skipped are listed accounts not polled this run: their integration no longer
+	// polls, they are held back after a 429, Chat is disconnected, or their cursor is
+	// too recent to ask (Zendesk's five minutes).
+	Skipped int `json:"skipped"`
+	Pages   int `json:"pages"`
+	// Stored chats are new; Duplicates were stored before (an updated chat that the
+	// export shows again, or a page read again after a crash).
+	Stored     int `json:"stored"`
+	Duplicates int `json:"duplicates"`
+	// NotEnded chats are still going on: the export shows them again once they end.
+	NotEnded int `json:"notEnded"`
+	// Rejected chats cannot be stored (unparsable, or too large even compressed);
+	// they are logged and passed over.
+	Rejected    int `json:"rejected"`
+	RateLimited int `json:"rateLimited"`
+	// Failed names each account whose poll failed, with why.
+	Failed map[string]string `json:"failed,omitempty"`
+}
+
+// add adds o's counts to r.
+func (r *Report) add(o Report) {
+	r.Polled += o.Polled
+	r.Skipped += o.Skipped
+	r.Pages += o.Pages
+	r.Stored += o.Stored
+	r.Duplicates += o.Duplicates
+	r.NotEnded += o.NotEnded
+	r.Rejected += o.Rejected
+	r.RateLimited += o.RateLimited
+}
+
+// Run polls every account whose integration polls chats, a few at a time. Its error
+// joins the failed accounts' (each also in Report.Failed); an account held back or
+// rate-limited is not a failure.
+func (p *Poller) Run(ctx context.Context) (Report, error) {
+	accounts, err := p.d.Store.ChatPollAccounts(ctx)
+	if err != nil {
+		return Report{}, fmt.Errorf("chat poll: %w", err)
+	}
+	rep := Report{Accounts: len(accounts)}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, p.d.Workers)
+	)
+	for _, account := range accounts {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			one, err := p.poll(ctx, account)
+			mu.Lock()
+			defer mu.Unlock()
+			rep.add(one)
+			if err != nil {
+				err = fmt.Errorf("chat poll of %s: %w", account, err)
+				if rep.Failed == nil {
+					rep.Failed = map[string]string{}
+				}
+				rep.Failed[account] = err.Error()
+				errs = append(errs, err)
+			}
+		}()
+	}
+	wg.Wait()
+	p.d.Logger.Info("chat poll done", "accounts", rep.Accounts, "polled", rep.Polled, "pages", rep.Pages,
+		"stored", rep.Stored, "duplicates", rep.Duplicates, "failed", len(rep.Failed))
+	return rep, errors.Join(errs...)
+}
+
+// poll reads one account's export from its cursor, at most MaxPages pages, and
+// saves the cursor after each.
+func (p *Poller) poll(ctx context.Context, account string) (Report, error) {
+	var rep Report
+	log := p.d.Logger.With("account", account)
+	in, err := p.d.Store.Integration(ctx, account)
+	if err != nil {
+		return rep, err
+	}
+	if !in.PollsChat() { // the list is stale only after a purge (store/chatpoll.go)
+		rep.Skipped++
+		return rep, nil
+	}
+	cur, err := p.d.Store.ChatPollCursor(ctx, account)
+	if err != nil {
+		return rep, err
+	}
+	now := p.d.Now().UTC()
+	if now.Before(cur.NotBefore) {
+		rep.Skipped++
+		return rep, nil
+	}
+	client, err := p.d.Vault.ChatClient(ctx, account)
+	if errors.Is(err, tokens.ErrNoToken) || errors.Is(err, tokens.ErrBroken) {
+		// The admin must connect Chat (again); the cursor says so until then.
+		rep.Skipped++
+		return rep, p.finish(ctx, account, cur, now, "Chat is not connected, or refused its token: connect Chat again")
+	}
+	if err != nil {
+		return rep, err
+	}
+	r := run{p: p, account: account, client: client, cur: cur, now: now, log: log}
+	err = r.pages(ctx, &rep)
+	if rep.Pages == 0 && err == nil && rep.RateLimited == 0 {
+		rep.Skipped++ // caught up: nothing old enough to ask for yet
+	} else {
+		rep.Polled++
+	}
+	return rep, err
+}
+
+// run is one account's poll.
+type run struct {
+	p       *Poller
+	account string
+	client  *zendesk.Client
+	cur     store.ChatPollCursor
+	now     time.Time
+	log     *slog.Logger
+}
+
+// pages reads the export page after page until it has caught up, the next start is
+// too recent to ask, MaxPages were read, or Zendesk says to wait.
+func (r *run) pages(ctx context.Context, rep *Report) error {
+	// latest is the youngest start_time the poll asks for, and the youngest update a
+	// chat it takes may have: Zendesk refuses a younger start_time, and a younger
+	// chat may still have neighbours of the same second Zendesk has not indexed yet,
+	// which a cursor moved past it would never see. Such a chat is taken next run.
+	latest := r.now.Add(-r.p.d.MinAge)
+	if r.cur.StartTime.IsZero() {
+		r.cur.StartTime = r.now.Add(-r.p.d.History)
+		if r.cur.StartTime.After(latest) {
+			r.cur.StartTime = latest
+		}
+	}
+	for range r.p.d.MaxPages {
+		if r.cur.StartTime.After(latest) {
+			break // too recent: Zendesk would refuse it; the next run asks
+		}
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < pageBudget {
+			break // a page and its chats may not fit: the next run goes on from here
+		}
+		start := r.cur.StartTime
+		page, err := r.client.ChatExport(ctx, zendesk.ExportRequest{StartTime: start, StartID: r.cur.StartID, Limit: r.p.d.PageSize})
+		var limited *zendesk.RateLimited
+		switch {
+		case errors.As(err, &limited):
+			rep.RateLimited++
+			r.cur.NotBefore = r.now.Add(orDefault(limited.RetryAfter, DefaultBackoff))
+			r.log.Info("chat export rate limited", "retry_after", limited.RetryAfter.String())
+			return r.p.finish(ctx, r.account, r.cur, r.now, "rate limited by Zendesk")
+		case errors.Is(err, zendesk.ErrStartTimeTooRecent):
+			// Our clock runs ahead of Zendesk's: not a failure, the next run asks again.
+			r.log.Info("chat export start too recent for Zendesk", "start_time", start.Format(time.RFC3339))
+			return r.p.finish(ctx, r.account, r.cur, r.now, "")
+		case err != nil:
+			r.p.refused(ctx, r.account, err)
+			ferr := r.p.finish(ctx, r.account, r.cur, r.now, err.Error())
+			return errors.Join(fmt.Errorf("read the chat export from %s: %w", start.Format(time.RFC3339), err), ferr)
+		}
+		rep.Pages++
+		taken, err := r.ingest(ctx, page, latest, rep)
+		moved := r.advance(page, taken)
+		if err != nil { // the chats taken before the failure stay taken
+			return errors.Join(err, r.p.finish(ctx, r.account, r.cur, r.now, err.Error()))
+		}
+		// Saved after each page: a crash re-reads at most this one.
+		r.cur.NotBefore = time.Time{}
+		if err := r.p.finish(ctx, r.account, r.cur, r.now, ""); err != nil {
+			return err
+		}
+		if !moved || taken < len(page.Chats) || len(page.Chats) < r.p.d.PageSize {
+			return nil // caught up
+		}
+	}
+	return r.p.finish(ctx, r.account, r.cur, r.now, "")
+}
+
+// ingest hands the page's chats to the durable ingest, pageWorkers at a time, and
+// returns how many of them, in export order, it took: all, or those before the
+// first updated after latest, or before the first the table failed to store (chats
+// after that one may be stored already: the next run finds them duplicates). A chat
+// still going on is taken without being stored (the export shows it again once it
+// ends), and so is one that can never be stored (unparsable, too large), which is
+// logged.
+func (r *run) ingest(ctx context.Context, page *zendesk.ExportPage, latest time.Time, rep *Report) (int, error) {
+	n := len(page.Chats)
+	for i, ch := range page.Chats {
+		if ch.UpdateTimestamp.After(latest) {
+			n = i
+			break
+		}
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, pageWorkers)
+	for i, ch := range page.Chats[:n] {
+		if !finished(ch) {
+			rep.NotEnded++
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_, errs[i] = r.p.chats.Ingest(ctx, r.account, ch.Raw, r.p.d.Now())
+		}()
+	}
+	wg.Wait()
+	taken := n
+	var failed error
+	for i, err := range errs {
+		ch := page.Chats[i]
+		switch {
+		case err == nil:
+			if finished(ch) { // not a chat going on, passed over above
+				rep.Stored++
+				r.cur.Stored++
+			}
+		case errors.Is(err, chatstore.ErrExists):
+			rep.Duplicates++
+		case chats.Invalid(err) || errors.Is(err, chatstore.ErrTooLarge):
+			rep.Rejected++
+			r.log.Warn("exported chat not stored", "chat_id", ch.ID, "err", err.Error())
+		case failed == nil:
+			taken, failed = i, fmt.Errorf("store chat %s: %w", ch.ID, err)
+		}
+	}
+	return taken, failed
+}
+
+// finished reports whether the chat is one sellchat keeps: a chat that ended, or an
+// offline message (which never ends).
+func finished(ch zendesk.ExportedChat) bool {
+	return ch.Type == chats.TypeOffline || ch.Ended()
+}
+
+// advance moves the cursor just past the page's first taken chats, and reports
+// whether it moved. The export continues after (update second, id) of the last one
+// taken (see zendesk.ExportRequest); a page with nothing taken leaves the cursor where
+// it was, also when its end_time says otherwise.
+func (r *run) advance(page *zendesk.ExportPage, taken int) bool {
+	if taken == 0 {
+		return false
+	}
+	last := page.Chats[taken-1]
+	at, id := last.UpdateTimestamp.Truncate(time.Second), last.ID
+	if at.IsZero() && taken == len(page.Chats) { // a chat without its update time
+		at, id = page.EndTime, page.EndID
+	}
+	if at.IsZero() || at.Before(r.cur.StartTime.Truncate(time.Second)) {
+		return false // nothing to go by, or backwards: keep the cursor
+	}
+	r.cur.StartTime, r.cur.StartID = at, id
+	return true
+}
+
+// finish saves the account's cursor at the end of a run (or of a page): when it ran,
+// and lastError ("" when it went through).
+func (p *Poller) finish(ctx context.Context, account string, cur store.ChatPollCursor, now time.Time, lastError string) error {
+	cur.LastRunAt, cur.LastError = now, lastError
+	return p.d.Store.SaveChatPollCursor(ctx, account, cur)
+}
+
+// refused marks the account's Chat token broken when Chat no longer accepts it, so
+// later runs skip the account at once instead of calling Chat with a dead token.
+func (p *Poller) refused(ctx context.Context, account string, err error) {
+	if !tokens.IsRefused(err) {
+		return
+	}
+	if merr := p.d.Vault.MarkBroken(ctx, account, tokens.Chat(), "refused by Chat"); merr != nil {
+		p.d.Logger.Warn("chat token not marked broken", "account", account, "err", merr.Error())
+	}
+}

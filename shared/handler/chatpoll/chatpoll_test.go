@@ -1,0 +1,435 @@
+package chatpoll_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sellchat/sellchat/infra/streams"
+	"github.com/sellchat/sellchat/shared/adapter/phone"
+	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
+	"github.com/sellchat/sellchat/shared/handler/chatpoll"
+	"github.com/sellchat/sellchat/shared/handler/feed"
+	"github.com/sellchat/sellchat/shared/handler/transcripts"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
+	"github.com/sellchat/sellchat/shared/platform/auth"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+const exportCall = "GET " + zendesk.ExportPath
+
+// world is a deployment whose account acme polls chats (installed, history in Sell
+// on, Chat connected) from a Zendesk sandbox with a clock of its own, shared with the
+// poller, so tests move time instead of waiting.
+type world struct {
+	env   *apptest.Env
+	clock *zendesktest.Clock
+	zd    *zendesktest.Server
+	cs    *chatstore.Store
+}
+
+// newWorld starts the world with the sandbox's export refusing start times younger
+// than minAge, and seed's chats (none when nil).
+func newWorld(t *testing.T, minAge time.Duration, chats ...json.RawMessage) *world {
+	t.Helper()
+	t.Parallel()
+	clock := zendesktest.NewClock(time.Now().UTC().Truncate(time.Second))
+	seed := zendesktest.DemoSeed()
+	seed.Chats = chats
+	env := apptest.NewWith(t, apptest.Options{Zendesk: zendesktest.Options{Seed: seed, Now: clock.Now, MinAge: minAge}})
+	env.Connect(t, "acme")
+	env.ConnectChat(t, "acme")
+	env.SetHistory(t, "acme", true)
+	return &world{env: env, clock: clock, zd: env.Zendesk, cs: chatstore.New(env.Deps.Store)}
+}
+
+// poller polls with the world's clock, waiting minAge for a start time (and a chat).
+func (w *world) poller(minAge time.Duration, change ...func(*chatpoll.Deps)) *chatpoll.Poller {
+	d := w.env.PollDeps()
+	d.Now, d.MinAge = w.clock.Now, minAge
+	for _, c := range change {
+		c(&d)
+	}
+	return chatpoll.New(d)
+}
+
+// run runs p once and fails the test on an error.
+func run(t *testing.T, p *chatpoll.Poller) chatpoll.Report {
+	t.Helper()
+	rep, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatalf("run: %v (%+v)", err, rep)
+	}
+	return rep
+}
+
+// addChat adds a finished chat of vera@example.com (a Sell lead of the demo) to the
+// sandbox, ended now on its clock.
+func (w *world) addChat(t *testing.T, id string) zendesk.ExportedChat {
+	t.Helper()
+	return w.zd.AddChat(map[string]any{"id": id, "visitor": map[string]any{"name": "Vera Visitor", "email": selltest.DemoVeraEmail},
+		"history": []map[string]any{{"type": "chat.msg", "nick": "visitor", "name": "Vera Visitor", "msg": "Hello from " + id}}})
+}
+
+// updateChat changes a chat in the sandbox, which shows it again in the export.
+func (w *world) updateChat(t *testing.T, id string, fields map[string]any) {
+	t.Helper()
+	if _, ok := w.zd.UpdateChat(id, fields); !ok {
+		t.Fatalf("no chat %s in the sandbox", id)
+	}
+}
+
+// stored reports whether chat id of account is in the table.
+func (w *world) stored(t *testing.T, account, id string) bool {
+	t.Helper()
+	_, err := w.cs.Chat(context.Background(), account, id)
+	if err != nil && !errors.Is(err, chatstore.ErrNotFound) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+// exportsAnswered counts the export calls the sandbox answered with status.
+func (w *world) exportsAnswered(status int) int {
+	n := 0
+	for _, c := range w.zd.Calls() {
+		if c.String() == exportCall && c.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+func TestAFinishedChatIsStoredOnlyOnceItIsOlderThanTheExportsMinimumAge(t *testing.T) {
+	w := newWorld(t, time.Minute)
+	p := w.poller(time.Minute)
+	w.addChat(t, "c-young")
+
+	if rep := run(t, p); rep.Stored != 0 || w.stored(t, "acme", "c-young") {
+		t.Fatalf("a chat that ended just now was taken: %+v", rep)
+	}
+	w.clock.Advance(30 * time.Second)
+	if rep := run(t, p); rep.Stored != 0 || w.stored(t, "acme", "c-young") {
+		t.Fatalf("a chat half a minimum age old was taken: %+v", rep)
+	}
+	w.clock.Advance(31 * time.Second)
+	if rep := run(t, p); rep.Stored != 1 || !w.stored(t, "acme", "c-young") {
+		t.Fatalf("the chat was not taken once old enough: %+v", rep)
+	}
+	if n := w.exportsAnswered(http.StatusUnprocessableEntity); n != 0 {
+		t.Fatalf("the sandbox refused %d start times as too recent", n)
+	}
+}
+
+func TestEndedChatsAndOfflineMessagesAreStoredAndChatsStillGoingOnWait(t *testing.T) {
+	goingOn := json.RawMessage(`{"id":"c-going-on","type":"chat","timestamp":"{{t}}","update_timestamp":"{{t}}","visitor":{"name":"Ongoing","email":"on@example.com"}}`)
+	seed := zendesktest.DemoSeed()
+	w := newWorld(t, time.Minute, append(seed.Chats, goingOn)...)
+	rep := run(t, w.poller(time.Minute))
+	if rep.Stored != 3 || rep.NotEnded != 1 || rep.Accounts != 1 || rep.Polled != 1 {
+		t.Fatalf("report %+v, want the demo's 2 chats and offline message stored, 1 chat going on", rep)
+	}
+	for _, id := range []string{zendesktest.DemoVeraChatID, zendesktest.DemoLiamChatID, zendesktest.DemoPaulChatID} {
+		if !w.stored(t, "acme", id) {
+			t.Errorf("%s was not stored", id)
+		}
+	}
+	if w.stored(t, "acme", "c-going-on") {
+		t.Fatal("a chat still going on was stored")
+	}
+	// It ends: the export shows it again, and it is taken once old enough.
+	w.clock.Advance(2 * time.Minute)
+	w.updateChat(t, "c-going-on", map[string]any{"end_timestamp": w.clock.Now().Format(time.RFC3339)})
+	w.clock.Advance(2 * time.Minute)
+	if rep := run(t, w.poller(time.Minute)); rep.Stored != 1 || !w.stored(t, "acme", "c-going-on") {
+		t.Fatalf("the chat that ended was not taken: %+v", rep)
+	}
+}
+
+func TestRunningTwiceStoresAChatOnceAndAnUpdatedChatIsADuplicate(t *testing.T) {
+	w := newWorld(t, time.Minute)
+	p := w.poller(time.Minute)
+	w.addChat(t, "c-once")
+	w.clock.Advance(2 * time.Minute)
+	if rep := run(t, p); rep.Stored != 1 || rep.Duplicates != 0 {
+		t.Fatalf("first run %+v", rep)
+	}
+	if rep := run(t, p); rep.Stored != 0 || rep.Duplicates != 0 {
+		t.Fatalf("second run %+v: the cursor should have moved past the chat", rep)
+	}
+	// Rated afterwards: the export shows the chat again, and the ingest, once per id,
+	// acknowledges it as a duplicate.
+	w.updateChat(t, "c-once", map[string]any{"rating": "good"})
+	w.clock.Advance(2 * time.Minute)
+	if rep := run(t, p); rep.Stored != 0 || rep.Duplicates != 1 {
+		t.Fatalf("run after the update %+v, want one duplicate", rep)
+	}
+	items, err := w.env.Deps.Store.QueryPrefix(context.Background(), "acme", chatstore.ChatKey(""), 0, false)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("%d chats stored (%v), want 1", len(items), err)
+	}
+}
+
+func TestACursorSavedAfterEachPageLetsTheNextRunGoOnAndARepeatedPageIsDuplicates(t *testing.T) {
+	w := newWorld(t, time.Minute)
+	for i := range 5 {
+		w.addChat(t, "c-page-"+string(rune('a'+i)))
+	}
+	w.clock.Advance(2 * time.Minute)
+	small := func(d *chatpoll.Deps) { d.PageSize, d.MaxPages = 2, 1 }
+	p := w.poller(time.Minute, small)
+	if rep := run(t, p); rep.Stored != 2 || rep.Pages != 1 {
+		t.Fatalf("first run %+v, want one page of 2", rep)
+	}
+	cur, err := w.env.Deps.Store.ChatPollCursor(context.Background(), "acme")
+	if err != nil || cur.StartID != "c-page-b" || cur.LastRunAt.IsZero() || cur.LastError != "" || cur.Stored != 2 {
+		t.Fatalf("cursor %+v %v, want it after c-page-b", cur, err)
+	}
+	// A run that dies after its page was stored but before the cursor was saved
+	// leaves the older cursor: the page is read again, and its chats are duplicates.
+	if err := w.env.Deps.Store.SaveChatPollCursor(context.Background(), "acme", store.ChatPollCursor{StartTime: cur.StartTime.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if rep := run(t, p); rep.Stored != 0 || rep.Duplicates != 2 {
+		t.Fatalf("the repeated page %+v, want 2 duplicates", rep)
+	}
+	for _, want := range []int{2, 1, 0} {
+		if rep := run(t, p); rep.Stored != want {
+			t.Fatalf("run stored %d, want %d (%+v)", rep.Stored, want, rep)
+		}
+	}
+	for i := range 5 {
+		if id := "c-page-" + string(rune('a'+i)); !w.stored(t, "acme", id) {
+			t.Errorf("%s was not stored", id)
+		}
+	}
+}
+
+func TestARateLimitHoldsTheAccountBackUntilRetryAfter(t *testing.T) {
+	w := newWorld(t, time.Minute)
+	p := w.poller(time.Minute)
+	w.addChat(t, "c-limited")
+	w.clock.Advance(2 * time.Minute)
+	w.zd.FailNext(1, http.StatusTooManyRequests) // Retry-After: 1
+	rep := run(t, p)
+	if rep.RateLimited != 1 || rep.Stored != 0 || len(rep.Failed) != 0 {
+		t.Fatalf("rate-limited run %+v: a 429 is a wait, not a failure", rep)
+	}
+	cur, err := w.env.Deps.Store.ChatPollCursor(context.Background(), "acme")
+	if err != nil || !cur.NotBefore.Equal(w.clock.Now().Add(time.Second)) {
+		t.Fatalf("cursor %+v %v, want not before %s", cur, err, w.clock.Now().Add(time.Second))
+	}
+	calls := w.zd.CallCount(exportCall)
+	if rep := run(t, p); rep.Skipped != 1 || rep.Polled != 0 || w.zd.CallCount(exportCall) != calls {
+		t.Fatalf("run before Retry-After %+v: the account was not held back", rep)
+	}
+	w.clock.Advance(2 * time.Second)
+	if rep := run(t, p); rep.Stored != 1 || !w.stored(t, "acme", "c-limited") {
+		t.Fatalf("run after Retry-After %+v", rep)
+	}
+	if cur, _ := w.env.Deps.Store.ChatPollCursor(context.Background(), "acme"); !cur.NotBefore.IsZero() || cur.LastError != "" {
+		t.Fatalf("cursor after the wait %+v", cur)
+	}
+}
+
+func TestOnlyAccountsWithChatConnectedAndHistoryOnArePolled(t *testing.T) {
+	w := newWorld(t, time.Minute)
+	env, ctx := w.env, context.Background()
+	// globex: installed, history on, Chat never connected.
+	env.Connect(t, "globex")
+	env.SetHistory(t, "globex", true)
+	// initech: installed, Chat connected, history off.
+	env.Connect(t, "initech")
+	env.ConnectChat(t, "initech")
+	w.addChat(t, "c-acme")
+	w.clock.Advance(2 * time.Minute)
+
+	accounts, err := env.Deps.Store.ChatPollAccounts(ctx)
+	if err != nil || !slices.Equal(accounts, []string{"acme"}) {
+		t.Fatalf("accounts to poll %v %v, want [acme]", accounts, err)
+	}
+	if rep := run(t, w.poller(time.Minute)); rep.Accounts != 1 || rep.Stored != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if w.stored(t, "globex", "c-acme") || w.stored(t, "initech", "c-acme") {
+		t.Fatal("an account that does not poll got the chat")
+	}
+	// acme switches history off: it is no longer polled at all, and its cursor waits.
+	env.SetHistory(t, "acme", false)
+	calls := w.zd.CallCount(exportCall)
+	if rep := run(t, w.poller(time.Minute)); rep.Accounts != 0 || w.zd.CallCount(exportCall) != calls {
+		t.Fatalf("report %+v after history went off", rep)
+	}
+}
+
+func TestAnAccountsFailureDoesNotStopTheOthers(t *testing.T) {
+	w := newWorld(t, time.Minute)
+	w.env.Connect(t, "globex")
+	w.env.ConnectChat(t, "globex")
+	w.env.SetHistory(t, "globex", true)
+	w.addChat(t, "c-both")
+	w.clock.Advance(2 * time.Minute)
+	// The first export call fails; the other account's goes through. One worker,
+	// so the accounts take their turns in order.
+	w.zd.FailNext(1, http.StatusInternalServerError)
+	rep, err := w.poller(time.Minute, func(d *chatpoll.Deps) { d.Workers = 1 }).Run(context.Background())
+	if err == nil || len(rep.Failed) != 1 || rep.Failed["acme"] == "" || !strings.Contains(err.Error(), "chat poll of acme") {
+		t.Fatalf("err %v, report %+v: want acme's failure, named", err, rep)
+	}
+	if !w.stored(t, "globex", "c-both") || w.stored(t, "acme", "c-both") {
+		t.Fatal("globex's poll did not go on after acme's failed")
+	}
+	if cur, _ := w.env.Deps.Store.ChatPollCursor(context.Background(), "acme"); cur.LastError == "" {
+		t.Fatalf("acme's cursor does not say what failed: %+v", cur)
+	}
+	if rep := run(t, w.poller(time.Minute)); rep.Stored != 1 || !w.stored(t, "acme", "c-both") {
+		t.Fatalf("the next run %+v", rep)
+	}
+}
+
+// TestTheCursorNeverAsksForAStartTimeZendeskWouldRefuse runs the poll every minute
+// for a quarter of an hour with Zendesk's own five minutes, chats ending all along:
+// the sandbox, which refuses a younger start_time with the documented 422, never has
+// to, and every chat arrives.
+func TestTheCursorNeverAsksForAStartTimeZendeskWouldRefuse(t *testing.T) {
+	w := newWorld(t, zendesk.ExportMinAge)
+	p := w.poller(0) // the default: Zendesk's five minutes and a margin
+	var added []string
+	for minute := range 15 {
+		if minute%2 == 0 {
+			id := "c-minute-" + string(rune('a'+minute))
+			w.addChat(t, id)
+			added = append(added, id)
+		}
+		run(t, p)
+		w.clock.Advance(time.Minute)
+	}
+	for range 7 { // the last chats age past the minimum
+		run(t, p)
+		w.clock.Advance(time.Minute)
+	}
+	if n := w.exportsAnswered(http.StatusUnprocessableEntity); n != 0 {
+		t.Fatalf("the sandbox refused %d start times as too recent", n)
+	}
+	for _, id := range added {
+		if !w.stored(t, "acme", id) {
+			t.Errorf("%s never arrived", id)
+		}
+	}
+}
+
+// TestAPolledChatReachesTheLeadsFeed is the whole way: the poll stores the chat, the
+// table's stream hands it to the transcripts function, which matches Vera's lead and
+// writes the entry that GET /feed shows.
+func TestAPolledChatReachesTheLeadsFeed(t *testing.T) {
+	w := newWorld(t, time.Minute)
+	w.addChat(t, "c-to-feed")
+	w.clock.Advance(2 * time.Minute)
+	if rep := run(t, w.poller(time.Minute)); rep.Stored != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	recs, err := streams.ReadAll(ctx, w.env.Deps.Store.Client(), w.env.Deps.Store.Table(), func(rs []events.DynamoDBEventRecord) bool {
+		return slices.ContainsFunc(rs, func(r events.DynamoDBEventRecord) bool {
+			c := store.DecodeStreamRecord(r)
+			return c.Kind == store.ChangeChat && c.ChatID == "c-to-feed"
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := transcripts.New(w.env.TranscriptsDeps(), phone.E164).Handle(ctx, events.DynamoDBEvent{Records: recs})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("transcripts: %v %+v", err, resp.BatchItemFailures)
+	}
+	res := apptest.Do(t, feed.New(w.env.FeedDeps()), apptest.Request{Method: "GET", Path: "/feed?resourceType=lead&resourceId=2001",
+		Token: w.env.Token(t, "acme", auth.RoleAgent)})
+	var page struct {
+		HistoryVisible bool `json:"historyVisible"`
+		Items          []struct {
+			ChatID string `json:"chatId"`
+		} `json:"items"`
+	}
+	res.JSON(t, &page)
+	if res.Status != 200 || !page.HistoryVisible || len(page.Items) != 1 || page.Items[0].ChatID != "c-to-feed" {
+		t.Fatalf("lead 2001's feed: %d %s", res.Status, res.Body)
+	}
+}
+
+// TestAStartTimeZendeskFindsTooRecentIsAskedAgainLater is a poller whose clock runs
+// ahead of Zendesk's (here: it waits one minute where the sandbox wants five): the
+// refusal is no failure, the cursor stays, and the same start is asked once Zendesk
+// takes it.
+func TestAStartTimeZendeskFindsTooRecentIsAskedAgainLater(t *testing.T) {
+	w := newWorld(t, 5*time.Minute)
+	p := w.poller(time.Minute)
+	w.addChat(t, "c-first")
+	w.clock.Advance(2 * time.Minute)
+	if rep := run(t, p); rep.Stored != 1 {
+		t.Fatalf("first run %+v", rep)
+	}
+	before, _ := w.env.Deps.Store.ChatPollCursor(context.Background(), "acme")
+	w.addChat(t, "c-second")
+	w.clock.Advance(2 * time.Minute) // the cursor (c-first's end) is 4 minutes old
+	if rep := run(t, p); rep.Stored != 0 || len(rep.Failed) != 0 || w.exportsAnswered(http.StatusUnprocessableEntity) != 1 {
+		t.Fatalf("run with a start Zendesk refuses %+v", rep)
+	}
+	if after, _ := w.env.Deps.Store.ChatPollCursor(context.Background(), "acme"); !after.StartTime.Equal(before.StartTime) || after.StartID != before.StartID || after.LastError != "" {
+		t.Fatalf("cursor %+v, want it unchanged (%+v) and no error", after, before)
+	}
+	w.clock.Advance(2 * time.Minute)
+	if rep := run(t, p); rep.Stored != 1 || !w.stored(t, "acme", "c-second") {
+		t.Fatalf("run once Zendesk takes the start %+v", rep)
+	}
+}
+
+// BenchmarkAPageOfAThousandChats times a run that reads one full export page of new
+// chats and stores them all (and the empty page after it), on a fresh account each
+// time:
+//
+//	go run ./infra/cmd/dynamolocal -- go test -run '^$' -bench APage -benchtime 3x ./shared/handler/chatpoll
+func BenchmarkAPageOfAThousandChats(b *testing.B) {
+	clock := zendesktest.NewClock(time.Now().UTC().Truncate(time.Second))
+	seed := zendesktest.DemoSeed()
+	seed.Chats = nil
+	env := apptest.NewWith(b, apptest.Options{Zendesk: zendesktest.Options{Seed: seed, Now: clock.Now, MinAge: time.Minute, ExportRateLimit: -1}})
+	for i := range zendesk.ExportMaxLimit {
+		env.Zendesk.AddChat(map[string]any{"id": fmt.Sprintf("c-bench-%04d", i), "visitor": map[string]any{"name": "Vera Visitor", "email": selltest.DemoVeraEmail},
+			"history": []map[string]any{{"type": "chat.msg", "nick": "visitor", "name": "Vera Visitor", "msg": "Hello"}}})
+	}
+	clock.Advance(2 * time.Minute)
+	d := env.PollDeps()
+	d.Now, d.MinAge = clock.Now, time.Minute
+	p := chatpoll.New(d)
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		account := fmt.Sprintf("bench%d", i)
+		env.Connect(b, account)
+		env.ConnectChat(b, account)
+		env.SetHistory(b, account, true)
+		if i > 0 {
+			env.SetHistory(b, fmt.Sprintf("bench%d", i-1), false)
+		}
+		b.StartTimer()
+		rep, err := p.Run(context.Background())
+		if err != nil || rep.Stored != zendesk.ExportMaxLimit {
+			b.Fatalf("%v %+v", err, rep)
+		}
+	}
+}
