@@ -160,14 +160,10 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		s.Stop()
 		return nil, err
 	}
-	sellLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", o.SellPort))
-	if err != nil {
+	if s.SellURL, s.sellSrv, err = serve(o.SellPort, s.Sell, "Sell sandbox"); err != nil {
 		s.Stop()
-		return nil, fmt.Errorf("Sell sandbox port: %w", err)
+		return nil, err
 	}
-	s.SellURL = "http://" + sellLn.Addr().String()
-	s.sellSrv = &http.Server{Handler: s.Sell, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.sellSrv.Serve(sellLn) }()
 
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", o.Port))
 	if err != nil {
@@ -186,14 +182,10 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		s.Stop()
 		return nil, err
 	}
-	zdLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", o.ZendeskPort))
-	if err != nil {
+	if s.ZendeskURL, s.zendeskSrv, err = serve(o.ZendeskPort, s.Zendesk, "Zendesk sandbox"); err != nil {
 		s.Stop()
-		return nil, fmt.Errorf("Zendesk sandbox port: %w", err)
+		return nil, err
 	}
-	s.ZendeskURL = "http://" + zdLn.Addr().String()
-	s.zendeskSrv = &http.Server{Handler: s.Zendesk, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.zendeskSrv.Serve(zdLn) }()
 	pub, err := auth.EncodePublicKey(&signingKey.PublicKey)
 	if err != nil {
 		s.Stop()
@@ -253,6 +245,17 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	s.stopChatPoll = startChatPoll(s.Deps, o.ChatPollInterval, o.ZendeskMinAge)
 	go func() { s.served <- s.server.Serve(ln) }()
 	return s, nil
+}
+
+// serve serves h on 127.0.0.1:port (a free port when 0) until its server is shut down.
+func serve(port int, h http.Handler, what string) (string, *http.Server, error) {
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return "", nil, fmt.Errorf("%s port: %w", what, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), srv, nil
 }
 
 // Stop shuts the gateway and the Sell sandbox down gracefully (the sandbox saves its

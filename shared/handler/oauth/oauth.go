@@ -131,7 +131,12 @@ func (h *handler) start(w http.ResponseWriter, r *http.Request) error {
 		// Sell may ignore it; the sandbox signs in as that user, which keeps local runs hands-free.
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", id.Email))
 	}
-	authURL := cfg.AuthCodeURL(id.Account+"."+nonce, opts...)
+	return toAuthorize(w, r, cfg.AuthCodeURL(id.Account+"."+nonce, opts...))
+}
+
+// toAuthorize sends the caller on to an authorize page: a 302, or {"authorizeUrl"}
+// for a page that navigates itself (Accept: application/json).
+func toAuthorize(w http.ResponseWriter, r *http.Request, authURL string) error {
 	if wantsJSON(r) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"authorizeUrl": authURL})
 		return nil

@@ -60,14 +60,7 @@ func (h *handler) startZendesk(w http.ResponseWriter, r *http.Request) error {
 	if err := h.deps.Store.Create(r.Context(), store.Key{Account: account, SK: statePrefix + nonce}, st, h.now().Add(StateTTL)); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	authURL := cfg.AuthCodeURL(account+"."+nonce, oauth2.S256ChallengeOption(st.Verifier))
-	if wantsJSON(r) {
-		httpx.WriteJSON(w, http.StatusOK, map[string]string{"authorizeUrl": authURL})
-		return nil
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, authURL, http.StatusFound)
-	return nil
+	return toAuthorize(w, r, cfg.AuthCodeURL(account+"."+nonce, oauth2.S256ChallengeOption(st.Verifier)))
 }
 
 // zendeskCallback finishes "Sign in with Zendesk": the code is exchanged (with the
