@@ -241,14 +241,28 @@ func (h *handler) install(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	req, err := readInstallRequest(r)
+	if err != nil {
+		return err
+	}
 	facts := Facts{Account: id.Account, Chat: id.Chat}
+	var missing []Check
+	if id.Chat == (auth.ChatFacts{}) {
+		// A session from Zendesk carries no Chat facts: ask Zendesk's APIs, and take
+		// the phase as the installer stated it.
+		if facts.Chat, missing, err = h.chatFacts(r.Context(), id, req.ChatPhase); err != nil {
+			return err
+		}
+		facts.PhaseStated = req.ChatPhase != 0
+		facts.FromAPI = true
+	}
 	if facts.SellAcct, err = client.Account(r.Context()); err == nil {
 		facts.SellUser, err = client.Self(r.Context())
 	}
 	if err != nil {
 		return h.sellError(r, err)
 	}
-	if failed := Prerequisites(facts); len(failed) > 0 {
+	if failed := append(missing, Prerequisites(facts)...); len(failed) > 0 {
 		return &httpx.Error{Status: http.StatusUnprocessableEntity, Code: "prerequisites_failed",
 			Message: fmt.Sprintf("%d install requirement(s) are not met; each one says what to do.", len(failed)), Details: failed}
 	}

@@ -14,12 +14,17 @@ type Check struct {
 }
 
 // Facts are what the install checks look at: Sell's own answers (asked with the
-// installer's Sell token) and the Chat facts the apps framework's token carries.
+// installer's Sell token) and the Chat facts: from Zendesk's APIs for a session that
+// came from Zendesk (FromAPI; the phase as the installer stated it), or as a local
+// /dev/token carries them.
 type Facts struct {
 	Account  string // the Zendesk subdomain of the caller's token
 	SellAcct sell.Account
 	SellUser sell.User
 	Chat     auth.ChatFacts
+	// FromAPI says the Chat facts were read from Zendesk; PhaseStated that the
+	// installer stated the phase (no API tells it).
+	FromAPI, PhaseStated bool
 }
 
 // plansTooLow are Chat plans below Team; unknown names are given the benefit of the
@@ -60,6 +65,12 @@ func Prerequisites(f Facts) []Check {
 		if f.Chat.Role != "owner" {
 			fail("not_account_owner", "On a phase 4 Chat account only the Chat account owner can install. Ask the account owner to install the integration.")
 		}
+	case 0:
+		if f.FromAPI && !f.PhaseStated {
+			fail("chat_phase_not_stated", "Zendesk's APIs do not tell which phase your Chat account is on. State it (3 or 4, under Chat › Settings › Account) when you run the install checks.")
+			break
+		}
+		fail("chat_phase_unsupported", "The integration needs a Zendesk Chat account on phase 3 or phase 4. Chat accounts on other phases (and Zendesk messaging) are not supported.")
 	default:
 		fail("chat_phase_unsupported", "The integration needs a Zendesk Chat account on phase 3 or phase 4. Chat accounts on other phases (and Zendesk messaging) are not supported.")
 	}

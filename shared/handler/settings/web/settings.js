@@ -307,6 +307,7 @@
       ? "Not installed yet. Run the install checks: once every check passes, the integration is installed and the Chat app in Sell and the Sell app in Chat switch on."
       : "Not installed. Connect Sell first, then run the install checks.";
     $("run-install").hidden = !canRun;
+    $("phase-row").hidden = !canRun;
     // The next step is the primary action: connecting, then installing.
     $("connect-sell").classList.toggle("primary", !connected());
     $("run-install").classList.toggle("primary", canRun);
@@ -361,7 +362,8 @@
     button.setAttribute("aria-disabled", "true");
     status("install-status", "saving", "Running the install checks…");
     try {
-      const res = (await api("POST", "/integration/install")) || {};
+      const phase = $("chat-phase").value;
+      const res = (await api("POST", "/integration/install", phase ? { chatPhase: Number(phase) } : undefined)) || {};
       // Show the install from its own answer at once, then reload the rest (the
       // elements it switched on, the superior manager).
       state.integration = Object.assign({}, state.integration, {
@@ -407,23 +409,13 @@
     }
   }
 
-  async function connectChat() {
-    status("connect-status", "saving", "Opening Zendesk Chat…");
+  // connect starts an OAuth round trip of the signed-in admin (purpose install for
+  // Sell, chat for Chat): the authorize URL comes as JSON and the page goes there.
+  async function connect(purpose, opening) {
+    status("connect-status", "saving", opening);
     try {
       const acct = accountOf(claims(token));
-      const res = await api("GET", "/oauth/start?account=" + encodeURIComponent(acct) + "&purpose=chat");
-      if (!res || !res.authorizeUrl) throw new APIError(502, null);
-      location.assign(res.authorizeUrl);
-    } catch (e) {
-      failed("connect-status", e);
-    }
-  }
-
-  async function connectSell() {
-    status("connect-status", "saving", "Opening Sell…");
-    try {
-      const acct = accountOf(claims(token));
-      const res = await api("GET", "/oauth/start?account=" + encodeURIComponent(acct) + "&purpose=install");
+      const res = await api("GET", "/oauth/start?account=" + encodeURIComponent(acct) + "&purpose=" + purpose);
       if (!res || !res.authorizeUrl) throw new APIError(502, null);
       location.assign(res.authorizeUrl);
     } catch (e) {
@@ -1049,8 +1041,8 @@
       ev.preventDefault();
       zendeskSignIn(accountOf(claims(token)), "connect-status");
     });
-    $("connect-sell").addEventListener("click", connectSell);
-    $("connect-chat").addEventListener("click", connectChat);
+    $("connect-sell").addEventListener("click", () => connect("install", "Opening Sell…"));
+    $("connect-chat").addEventListener("click", () => connect("chat", "Opening Zendesk Chat…"));
     $("run-install").addEventListener("click", runInstall);
     for (const name of ELEMENTS) $("el-" + name).addEventListener("change", onElementToggle);
     $("el-signInOnLoad").addEventListener("change", (ev) =>
