@@ -242,6 +242,20 @@ type integrationView struct {
 type chatView struct {
 	Connected   bool      `json:"connected"`
 	ConnectedAt time.Time `json:"connectedAt,omitzero"`
+	// Poll is how far the chat poll has read the account's Chat API export; absent
+	// before its first run.
+	Poll *pollView `json:"poll,omitempty"`
+}
+
+// pollView is the chat poll's progress: chats are read up to ReadUpTo (past chats
+// first, from 30 days back), Stored counted so far; LastError is what stopped the
+// last run, NotBefore when Zendesk asked it to wait.
+type pollView struct {
+	ReadUpTo  time.Time `json:"readUpTo,omitzero"`
+	LastRunAt time.Time `json:"lastRunAt,omitzero"`
+	LastError string    `json:"lastError,omitempty"`
+	NotBefore time.Time `json:"notBefore,omitzero"`
+	Stored    int64     `json:"stored"`
 }
 
 type zendeskView struct {
@@ -293,6 +307,9 @@ func (h *handler) getIntegration(w http.ResponseWriter, r *http.Request) error {
 	v := h.view(id.Account, in)
 	if job, err := chatstore.New(h.deps.Store).Job(r.Context(), id.Account); err == nil && job.State != "" {
 		v.History = &job
+	}
+	if c, err := h.deps.Store.ChatPollCursor(r.Context(), id.Account); err == nil && !c.LastRunAt.IsZero() {
+		v.Chat.Poll = &pollView{ReadUpTo: c.StartTime, LastRunAt: c.LastRunAt, LastError: c.LastError, NotBefore: c.NotBefore, Stored: c.Stored}
 	}
 	httpx.WriteJSON(w, http.StatusOK, v)
 	return nil

@@ -293,6 +293,12 @@
     $("chat-text").textContent = chat.connected
       ? "Chat is connected: finished chats are read from the Chat API every minute while chat history is on."
       : "Chat is not connected: finished chats cannot be read from Zendesk Chat until a Chat admin connects it.";
+    if (chat.connected && chat.poll) {
+      const p = chat.poll;
+      let line = " Chats read up to " + (p.readUpTo ? new Date(p.readUpTo).toLocaleString() : "the start") + "; " + p.stored + " stored.";
+      if (p.lastError) line += " The last read stopped: " + p.lastError;
+      $("chat-text").textContent += line;
+    }
     $("connect-chat").textContent = chat.connected ? "Connect Chat again" : "Connect Chat";
     renderInstall();
   }
