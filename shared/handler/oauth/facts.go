@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
-	"github.com/sellchat/sellchat/shared/adapter/zendesk"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 	"github.com/sellchat/sellchat/shared/platform/httpx"
 )
@@ -102,5 +101,3 @@ func (h *handler) chatFacts(ctx context.Context, id auth.Identity, statedPhase i
 func zendeskUnavailable(err error) error {
 	return &httpx.Error{Status: http.StatusBadGateway, Code: "zendesk_unavailable", Message: "Zendesk did not answer the install checks' questions. Try again in a moment.", Err: err}
 }
-
-var _ = zendesk.ChatAgentIDIsUserID

@@ -13,7 +13,6 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
-	"github.com/sellchat/sellchat/shared/handler/oauth"
 	"github.com/sellchat/sellchat/shared/handler/panel"
 	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 	"github.com/sellchat/sellchat/shared/platform/auth"
@@ -291,5 +290,3 @@ func TestThePanelsEntryURLTakesZendesksSignedPost(t *testing.T) {
 		t.Errorf("POST to a page file: %d", res.Status)
 	}
 }
-
-var _ = oauth.PurposeZendesk
