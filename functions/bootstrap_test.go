@@ -94,6 +94,8 @@ var cases = map[string][]expectation{
 		{"uninstall", 200, ""},
 		{"post-session-forged", 401, "invalid_token"},
 		{"post-session-no-token", 422, "required"},
+		{"notifications-zendesk-not-connected", 409, "zendesk_not_connected"},
+		{"notifications-remove-zendesk-not-connected", 409, "zendesk_not_connected"},
 	},
 	// The panel and leads events run against an account that is not installed: the
 	// bootstraps must answer with the contract's errors, which needs no Sell.
@@ -124,6 +126,9 @@ var cases = map[string][]expectation{
 		{"post-chat-unknown-account", 401, "invalid_signature"},
 		{"post-chat-no-id", 422, "required"},
 		{"post-chat-malformed", 400, "malformed_json"},
+		// The Support webhook's route takes only the secret of the webhook sellchat
+		// created in Zendesk, never the custom sender's.
+		{"post-support-custom-secret", 401, "invalid_signature"},
 	},
 	"feed": {
 		{"get-feed", 200, ""},

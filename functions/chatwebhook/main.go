@@ -12,5 +12,5 @@ import (
 
 func main() {
 	d := app.MustLoad()
-	lambda.Start(httpadapter.NewV2(chatwebhook.New(chatwebhook.Deps{Store: d.Store, Box: d.Box, Accounts: d.Config.Accounts, Logger: d.Logger})).ProxyWithContext)
+	lambda.Start(httpadapter.NewV2(chatwebhook.New(chatwebhook.Deps{Store: d.Store, Box: d.Box, Vault: d.Vault, Accounts: d.Config.Accounts, Logger: d.Logger})).ProxyWithContext)
 }

@@ -13,5 +13,5 @@ import (
 func main() {
 	d := app.MustLoad()
 	lambda.Start(httpadapter.NewV2(oauth.New(oauth.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: d.Config.SellAPIURL,
-		Sessions: d.Sessions, PublicBaseURL: d.Config.PublicBaseURL})).ProxyWithContext)
+		Sessions: d.Sessions, PublicBaseURL: d.Config.PublicBaseURL, Box: d.Box})).ProxyWithContext)
 }

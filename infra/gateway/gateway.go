@@ -32,13 +32,13 @@ func Functions(d *app.Deps) map[string]*httpx.Router {
 	c := d.Config
 	return map[string]*httpx.Router{
 		"settings": settings.New(settings.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Verifier: d.Verifier, Logger: d.Logger, PublicBaseURL: c.PublicBaseURL, Entry: d.Entry()}),
-		"oauth":    oauth.New(oauth.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: c.SellAPIURL, Sessions: d.Sessions, PublicBaseURL: c.PublicBaseURL}),
+		"oauth":    oauth.New(oauth.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: c.SellAPIURL, Sessions: d.Sessions, PublicBaseURL: c.PublicBaseURL, Box: d.Box}),
 		"panel":    panel.New(panel.Deps{Gate: d.Gate(), Verifier: d.Verifier, Logger: d.Logger, Entry: d.Entry()}),
 		"leads": leads.New(leads.Deps{Store: d.Store, Gate: d.Gate(), Verifier: d.Verifier, Logger: d.Logger},
 			transcripts.LeadAttacher(transcripts.Deps{Store: d.Store, Vault: d.Vault, Logger: d.Logger})),
 		// chat history: the webhook and the feed; the transcripts function reads
 		// the table's stream (locally: infra/streams, started by localstack).
-		"chatwebhook": chatwebhook.New(chatwebhook.Deps{Store: d.Store, Box: d.Box, Accounts: c.Accounts, Logger: d.Logger}),
+		"chatwebhook": chatwebhook.New(chatwebhook.Deps{Store: d.Store, Box: d.Box, Vault: d.Vault, Accounts: c.Accounts, Logger: d.Logger}),
 		"feed":        feed.New(feed.Deps{Store: d.Store, Verifier: d.Verifier, Logger: d.Logger, Entry: d.Entry()}),
 	}
 }

@@ -177,6 +177,43 @@ func TestChatsEndingInTheZendeskSandboxReachTheFeed(t *testing.T) {
 	}
 }
 
+// TestASolvedChatTicketReachesTheFeedThroughTheSupportWebhook is Agent Workspace on
+// the local stack: the admin connects Zendesk and Chat hands-free and sets up the
+// notifications, which create a webhook and trigger in the Zendesk sandbox; solving a
+// chat ticket there calls the gateway, signed, and the ticket's chat reaches its
+// lead's feed with the export poll held back for the whole test.
+func TestASolvedChatTicketReachesTheFeedThroughTheSupportWebhook(t *testing.T) {
+	s, tok := installed(t, localstack.Options{ChatPollInterval: time.Hour})
+	follow(t, s.URL, tok, "chat", zendesk.ChatAuthorizePath)
+	follow(t, s.URL, tok, "zendesk", zendesk.SupportAuthorizePath)
+	if res := do(t, "PUT", s.URL+"/integration/elements/chat_history_in_sell", tok, `{"enabled":true,"confirm":true}`, nil); res.StatusCode != 200 {
+		t.Fatalf("history on: %d", res.StatusCode)
+	}
+	if res := do(t, "POST", s.URL+"/integration/zendesk/notifications", tok, "", nil); res.StatusCode != 200 {
+		t.Fatalf("notifications: %d", res.StatusCode)
+	}
+	s.Zendesk.AddChat(map[string]any{"id": "c-ticket", "zendesk_ticket_id": 83, "visitor": map[string]any{"name": "Vera Visitor", "email": "vera@example.com"}})
+	ds := s.Zendesk.SolveTicket(context.Background(), 83)
+	if len(ds) != 1 || ds[0].Status != http.StatusAccepted || ds[0].Endpoint != s.URL+"/webhooks/zendesk/acme" {
+		t.Fatalf("deliveries: %+v", ds)
+	}
+	type item struct {
+		ChatID string `json:"chatId"`
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var page struct{ Items []item }
+		_ = json.NewDecoder(get(t, s.URL+"/feed?resourceType=lead&resourceId=2001", tok).Body).Decode(&page)
+		if slices.Contains(page.Items, item{"c-ticket"}) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the chat never reached lead 2001's feed: %+v", page.Items)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // TestRestartKeepsSellConnection is the whole stack's state across a restart: DynamoDB
 // Local on disk holds the sealed Sell token and the Sell sandbox its own state under
 // the same folder, so after a restart the stored token still works against the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -40,6 +41,13 @@ type ChatPollCursor struct {
 	// polled: the poller picks the first start.
 	StartTime time.Time `json:"startTime,omitzero"`
 	StartID   string    `json:"startId,omitempty"`
+	// From is where this read of the export started: the integration's
+	// PastChatsFrom, or the poll's default reach back. Zero on cursors saved before it
+	// was kept.
+	From time.Time `json:"from,omitzero"`
+	// CaughtUp is set when a run read everything old enough to ask for, and cleared
+	// when one stopped with more to read or the read starts over.
+	CaughtUp bool `json:"caughtUp,omitempty"`
 	// LastRunAt is when the last poll of the account ended, LastError what stopped it
 	// ("" when it went through).
 	LastRunAt time.Time `json:"lastRunAt,omitzero"`
@@ -49,6 +57,37 @@ type ChatPollCursor struct {
 	NotBefore time.Time `json:"notBefore,omitzero"`
 	// Stored counts the chats the poll stored for the account, for operators.
 	Stored int64 `json:"stored,omitempty"`
+}
+
+// StartingFrom is the cursor for past chats from from (the integration's
+// PastChatsFrom): c itself while from is zero or where c started, else c started over
+// at from. Starting over keeps NotBefore (Zendesk's wait still holds) and Stored (the
+// chats stored are still stored; read again they are duplicates).
+func (c ChatPollCursor) StartingFrom(from time.Time) ChatPollCursor {
+	if from.IsZero() || from.Equal(c.From) {
+		return c
+	}
+	c.From, c.StartTime, c.StartID, c.CaughtUp = from, from, "", false
+	return c
+}
+
+// Progress is how far the cursor has read from From towards horizon (the youngest
+// start the export takes: now less its minimum age), from 0 to 1; 1 once caught up.
+// False when the cursor does not know where it started.
+func (c ChatPollCursor) Progress(horizon time.Time) (float64, bool) {
+	if c.CaughtUp {
+		return 1, true
+	}
+	if c.From.IsZero() {
+		return 0, false
+	}
+	span := horizon.Sub(c.From)
+	if span <= 0 {
+		return 0, true // started at the horizon: nothing read yet
+	}
+	p := float64(c.StartTime.Sub(c.From)) / float64(span)
+	// Floored to a thousandth, so 1 is shown only when it is reached.
+	return math.Floor(min(max(p, 0), 1)*1000) / 1000, true
 }
 
 // ChatPollCursor returns the account's cursor; the zero value when it never polled.

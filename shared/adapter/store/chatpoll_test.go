@@ -100,17 +100,66 @@ func TestAChatPollCursorIsZeroUntilSavedAndThenReadBackAsSaved(t *testing.T) {
 		t.Fatalf("a never-polled cursor %+v %v", cur, err)
 	}
 	at := time.Date(2026, 11, 20, 14, 2, 11, 0, time.UTC)
-	want := store.ChatPollCursor{StartTime: at, StartID: "2601.361.x", LastRunAt: at.Add(time.Minute), LastError: "rate limited by Zendesk",
-		NotBefore: at.Add(2 * time.Minute), Stored: 7}
+	want := store.ChatPollCursor{StartTime: at, StartID: "2601.361.x", From: at.Add(-72 * time.Hour), CaughtUp: true,
+		LastRunAt: at.Add(time.Minute), LastError: "rate limited by Zendesk", NotBefore: at.Add(2 * time.Minute), Stored: 7}
 	if err := s.SaveChatPollCursor(ctx, "acme", want); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.ChatPollCursor(ctx, "acme")
 	if err != nil || !got.StartTime.Equal(want.StartTime) || !got.NotBefore.Equal(want.NotBefore) || !got.LastRunAt.Equal(want.LastRunAt) ||
-		got.StartID != want.StartID || got.LastError != want.LastError || got.Stored != want.Stored {
+		got.StartID != want.StartID || got.LastError != want.LastError || got.Stored != want.Stored ||
+		!got.From.Equal(want.From) || got.CaughtUp != want.CaughtUp {
 		t.Fatalf("read back %+v %v, want %+v", got, err, want)
 	}
 	if other, _ := s.ChatPollCursor(ctx, "globex"); other != (store.ChatPollCursor{}) {
 		t.Fatalf("another account's cursor %+v", other)
+	}
+}
+
+func TestACursorStartsOverOnlyAtANewDateAndKeepsWhatStillHolds(t *testing.T) {
+	t.Parallel()
+	day := func(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC) }
+	cur := store.ChatPollCursor{From: day(2), StartTime: day(10), StartID: "c-9", CaughtUp: true,
+		LastRunAt: day(20), LastError: "boom", NotBefore: day(21), Stored: 40}
+	if got := cur.StartingFrom(day(2)); got != cur {
+		t.Fatalf("the same date started over: %+v", got)
+	}
+	if got := cur.StartingFrom(time.Time{}); got != cur {
+		t.Fatalf("no date started over: %+v", got)
+	}
+	got := cur.StartingFrom(day(1))
+	want := store.ChatPollCursor{From: day(1), StartTime: day(1), LastRunAt: day(20), LastError: "boom", NotBefore: day(21), Stored: 40}
+	if got != want {
+		t.Fatalf("started over as %+v, want %+v", got, want)
+	}
+	// A cursor from before the start was kept starts over at the first date picked.
+	if got := (store.ChatPollCursor{StartTime: day(10)}).StartingFrom(day(5)); !got.StartTime.Equal(day(5)) || !got.From.Equal(day(5)) {
+		t.Fatalf("an old cursor %+v", got)
+	}
+}
+
+func TestProgressIsHowFarTheCursorHasComeFromItsStartTowardsTheHorizon(t *testing.T) {
+	t.Parallel()
+	from := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	horizon := from.Add(20 * 24 * time.Hour)
+	for _, c := range []struct {
+		name  string
+		cur   store.ChatPollCursor
+		want  float64
+		known bool
+	}{
+		{"nothing read yet", store.ChatPollCursor{From: from, StartTime: from}, 0, true},
+		{"a quarter", store.ChatPollCursor{From: from, StartTime: from.Add(5 * 24 * time.Hour)}, 0.25, true},
+		{"a hair short of the end stays below 1", store.ChatPollCursor{From: from, StartTime: horizon.Add(-time.Second)}, 0.999, true},
+		{"read to the horizon", store.ChatPollCursor{From: from, StartTime: horizon}, 1, true},
+		{"a start clamped past the horizon", store.ChatPollCursor{From: from, StartTime: horizon.Add(time.Hour)}, 1, true},
+		{"caught up, the last chat long ago", store.ChatPollCursor{From: from, StartTime: from.Add(time.Hour), CaughtUp: true}, 1, true},
+		{"a start at the horizon, nothing read", store.ChatPollCursor{From: horizon, StartTime: horizon}, 0, true},
+		{"a cursor that does not know its start", store.ChatPollCursor{StartTime: from}, 0, false},
+	} {
+		got, known := c.cur.Progress(horizon)
+		if got != c.want || known != c.known {
+			t.Errorf("%s: progress %v (%v), want %v (%v)", c.name, got, known, c.want, c.known)
+		}
 	}
 }

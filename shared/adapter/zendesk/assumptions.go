@@ -219,3 +219,42 @@ func AppTokenKeyURL(subdomain string, appID int64) string {
 // webhooks/verifying/: base64(HMACSHA256(TIMESTAMP + BODY))) but the header's format is
 // only shown in examples; we assume RFC 3339 in UTC to the second.
 const WebhookTimestampLayout = time.RFC3339
+
+// --- Agent Workspace: chat tickets and the notification webhook -------------------------
+
+// Finding a ticket's chat. On Agent Workspace accounts a chat is a Support ticket and
+// the chat object names it in zendesk_ticket_id (the chat reference's example, and
+// shared/reference/chat-and-zendesk.md). The Chat API's chat search
+// (GET /api/v2/chat/chats/search?q=…, answering {"results":[{"id",…}],"next_url",
+// "count"}) is known from a public client that queries it with
+// "type:chat AND end_timestamp:[a TO b]" (singer-io/tap-zendesk-chat, streams.py).
+// Doubt: that the search index takes zendesk_ticket_id as a field
+// (ChatTicketQuery). When it does not, the webhook finds nothing and says "pending":
+// the export still brings the chat, only later.
+const ChatTicketSearchField = "zendesk_ticket_id"
+
+// ChatTicketQuery is the chat search query for the chats of a ticket.
+func ChatTicketQuery(ticketID int64) string {
+	return ChatTicketSearchField + ":" + strconv.FormatInt(ticketID, 10)
+}
+
+// The webhook's signing secret. Confirmed: the Webhooks API can "retrieve and reset the
+// signing secret" (https://developer.zendesk.com/api-reference/webhooks/introduction).
+// Doubt: the exact answer; we assume GET /api/v2/webhooks/{id}/signing_secret returns
+// {"signing_secret":{"algorithm":"SHA256","secret":"…"}}.
+const WebhookSigningSecretPath = "/signing_secret"
+
+// The trigger sellchat creates (Triggers API, POST /api/v2/triggers). Confirmed: a
+// webhook connected to a trigger gets the trigger's JSON body, in which placeholders
+// such as {{ticket.id}} are rendered (https://support.zendesk.com/hc/en-us/articles/
+// 4408839108378). Doubts:
+//   - the action is {"field":"notification_webhook","value":[webhook_id, body]};
+//   - "status" with operator "value" means "changed to" (fires once per solve);
+//   - via_id 29 is the Chat channel, so only chat tickets match;
+//   - a webhook meant for triggers subscribes to "conditional_ticket_events".
+const (
+	TriggerWebhookAction     = "notification_webhook"
+	TriggerChangedToOperator = "value"
+	ViaChat                  = "29"
+	ConditionalTicketEvents  = "conditional_ticket_events"
+)

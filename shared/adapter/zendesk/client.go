@@ -10,6 +10,7 @@
 package zendesk
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -142,31 +143,67 @@ func (c *Client) getJSON(ctx context.Context, u *url.URL, out any) error {
 // get sends one authenticated GET and returns the body of a 2xx answer; any other
 // status becomes an error of errors.go.
 func (c *Client) get(ctx context.Context, u *url.URL, accept string) ([]byte, error) {
+	return c.do(ctx, http.MethodGet, u, accept, nil)
+}
+
+// sendJSON sends in (JSON; no body when nil) with method and decodes a 2xx answer into
+// out (ignored when nil, or when the answer is empty, as a 204 is).
+func (c *Client) sendJSON(ctx context.Context, method string, u *url.URL, in, out any) error {
+	var payload []byte
+	if in != nil {
+		var err error
+		if payload, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("zendesk: encode %s %s: %w", method, u.Path, err)
+		}
+	}
+	body, err := c.do(ctx, method, u, "application/json", payload)
+	if err != nil {
+		return err
+	}
+	if out == nil || len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("zendesk: decode %s %s: %w", method, u.Path, err)
+	}
+	return nil
+}
+
+// do sends one authenticated request (a JSON payload when not nil) and returns the
+// body of a 2xx answer; any other status becomes an error of errors.go.
+func (c *Client) do(ctx context.Context, method string, u *url.URL, accept string, payload []byte) ([]byte, error) {
 	tok, err := c.ts.Token()
 	if err != nil {
-		return nil, fmt.Errorf("zendesk: GET %s: token: %w", u.Path, err)
+		return nil, fmt.Errorf("zendesk: %s %s: token: %w", method, u.Path, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return nil, fmt.Errorf("zendesk: GET %s: %w", u.Path, err)
+		return nil, fmt.Errorf("zendesk: %s %s: %w", method, u.Path, err)
 	}
 	tok.SetAuthHeader(req)
 	req.Header.Set("Accept", accept)
 	req.Header.Set("User-Agent", c.ua)
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("zendesk: GET %s: %w", u.Path, err)
+		return nil, fmt.Errorf("zendesk: %s %s: %w", method, u.Path, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("zendesk: GET %s: read response: %w", u.Path, err)
+		return nil, fmt.Errorf("zendesk: %s %s: read response: %w", method, u.Path, err)
 	}
 	if int64(len(body)) > c.maxBody {
-		return nil, fmt.Errorf("zendesk: GET %s: response larger than %d bytes", u.Path, c.maxBody)
+		return nil, fmt.Errorf("zendesk: %s %s: response larger than %d bytes", method, u.Path, c.maxBody)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, newAPIError(http.MethodGet, u.Path, resp, body)
+		return nil, newAPIError(method, u.Path, resp, body)
 	}
 	return body, nil
 }

@@ -306,7 +306,7 @@ func TestSupportOAuthWithPKCE(t *testing.T) {
 			t.Fatalf("redirect query = %v", q)
 		}
 		tok, err := cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
-		if err != nil || tok.RefreshToken == "" || tok.Extra("scope") != "read" {
+		if err != nil || tok.RefreshToken == "" || tok.Extra("scope") != strings.Join(zendesk.SupportScopes, " ") {
 			t.Fatalf("Exchange = %+v, %v", tok, err)
 		}
 		if u, err := clientWith(t, srv, tok).Me(ctx); err != nil || u.ID != zendesktest.DemoAdaID {

@@ -23,8 +23,12 @@ const (
 )
 
 // SupportScopes are what sellchat asks of Support: reading users (who a signed app
-// token names, their role) and apps (the public key and installation).
-var SupportScopes = []string{"read"}
+// token names, their role) and apps (the public key and installation), and, for Agent
+// Workspace accounts, creating the webhook and trigger that announce solved chat
+// tickets. Resource scopes ("webhooks:write") keep the token from writing anything else
+// (https://developer.zendesk.com/api-reference/ticketing/oauth/oauth_tokens/ lists the
+// scopes).
+var SupportScopes = []string{"read", "webhooks:write", "triggers:write"}
 
 // ChatScopes are what sellchat asks of Chat: reading the account, agents and chats.
 var ChatScopes = []string{"read", "chat"}

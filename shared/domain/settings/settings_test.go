@@ -87,3 +87,87 @@ func TestOwnersStayAListWhenAPatchDoesNotTouchThem(t *testing.T) {
 		t.Fatalf("encoded as %s", raw)
 	}
 }
+
+// enableHistory switches chat history on with pastChatsFrom (omitted when nil).
+func enableHistory(in *Integration, from *string, by string, now time.Time) error {
+	yes := true
+	return in.Change(ChatHistoryInSell, ElementChange{Enabled: &yes, Confirm: &yes, PastChatsFrom: from}, by, now)
+}
+
+func TestPastChatsStartWhereTheAdminPicksAndThirtyDaysBackOtherwise(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC)
+	in := Integration{Installed: true}
+	if err := enableHistory(&in, nil, "361", now); err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 10, 26, 10, 30, 0, 0, time.UTC); !in.PastChatsFrom.Equal(want) || in.PastChatsSetBy != "361" || !in.PastChatsSetAt.Equal(now) {
+		t.Fatalf("first switch-on without a date: from %s by %q at %s, want %s", in.PastChatsFrom, in.PastChatsSetBy, in.PastChatsSetAt, want)
+	}
+	for _, c := range []struct{ in, want string }{
+		{"2026-11-02", "2026-11-02T00:00:00Z"},
+		{"2026-09-01T08:00:00+02:00", "2026-09-01T06:00:00Z"},
+		{"2010-01-01", "2010-01-01T00:00:00Z"},
+		// Already today in the admin's zone, east of UTC, but not yet in UTC: from now.
+		{"2026-11-26", "2026-11-25T10:30:00Z"},
+	} {
+		from := c.in
+		if err := enableHistory(&in, &from, "1", now); err != nil {
+			t.Fatalf("%s: %v", c.in, err)
+		}
+		if got := in.PastChatsFrom.Format(time.RFC3339); got != c.want {
+			t.Errorf("%s read as %s, want %s", c.in, got, c.want)
+		}
+	}
+	// Switched off and on again without a date: the poll goes on where it stopped.
+	picked := in.PastChatsFrom
+	no := false
+	if err := in.Change(ChatHistoryInSell, ElementChange{Enabled: &no}, "1", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := enableHistory(&in, nil, "2", now.Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if !in.PastChatsFrom.Equal(picked) || in.PastChatsSetBy != "1" {
+		t.Fatalf("switching on again without a date moved the start to %s (by %q)", in.PastChatsFrom, in.PastChatsSetBy)
+	}
+}
+
+func TestABadPastChatsDateIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC)
+	yes, no := true, false
+	str := func(s string) *string { return &s }
+	for _, c := range []struct {
+		name   string
+		el     Element
+		change ElementChange
+		code   string
+	}{
+		{"a date in the future", ChatHistoryInSell, ElementChange{Enabled: &yes, Confirm: &yes, PastChatsFrom: str("2026-11-27")}, "in_future"},
+		{"a time in the future", ChatHistoryInSell, ElementChange{Enabled: &yes, Confirm: &yes, PastChatsFrom: str("2026-11-25T10:31:00Z")}, "in_future"},
+		{"a date before 2010", ChatHistoryInSell, ElementChange{Enabled: &yes, Confirm: &yes, PastChatsFrom: str("2009-12-31")}, "too_old"},
+		{"a typo'd year", ChatHistoryInSell, ElementChange{Enabled: &yes, Confirm: &yes, PastChatsFrom: str("0226-11-02")}, "too_old"},
+		{"a date in another format", ChatHistoryInSell, ElementChange{Enabled: &yes, Confirm: &yes, PastChatsFrom: str("02/11/2026")}, "invalid_value"},
+		{"an empty date", ChatHistoryInSell, ElementChange{Enabled: &yes, Confirm: &yes, PastChatsFrom: str("")}, "invalid_value"},
+		{"an impossible date", ChatHistoryInSell, ElementChange{Enabled: &yes, Confirm: &yes, PastChatsFrom: str("2026-02-30")}, "invalid_value"},
+		{"a date when switching off", ChatHistoryInSell, ElementChange{Enabled: &no, PastChatsFrom: str("2026-11-02")}, "not_applicable"},
+		{"a date for another element", SellAppInChat, ElementChange{Enabled: &yes, PastChatsFrom: str("2026-11-02")}, "not_applicable"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := Integration{Installed: true}
+			if err := enableHistory(&in, str("2026-10-01"), "1", now); err != nil {
+				t.Fatal(err)
+			}
+			before := in.PastChatsFrom
+			err := in.Change(c.el, c.change, "2", now)
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != "pastChatsFrom" || fe.Code != c.code {
+				t.Fatalf("err = %v, want %s on pastChatsFrom", err, c.code)
+			}
+			if !in.PastChatsFrom.Equal(before) || in.Enabled(SellAppInChat) || !in.Enabled(ChatHistoryInSell) {
+				t.Fatalf("a refused change changed %+v", in)
+			}
+		})
+	}
+}

@@ -6,7 +6,9 @@
 //
 // Per account it keeps a cursor (store.ChatPollCursor): where the export resumes,
 // saved after each page, so a crash re-reads at most one page (whose chats are then
-// duplicates). An account is polled while its integration polls chats
+// duplicates). The cursor starts at the date the admin picked for past chats
+// (settings.Integration.PastChatsFrom) and starts over when another is picked. An
+// account is polled while its integration polls chats
 // (settings.Integration.PollsChat); a 429 holds it back until Retry-After; one
 // account's failure never stops the others.
 package chatpoll
@@ -24,6 +26,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk"
 	"github.com/sellchat/sellchat/shared/domain/chats"
+	"github.com/sellchat/sellchat/shared/domain/settings"
 )
 
 // Defaults of Deps.
@@ -31,9 +34,10 @@ const (
 	// DefaultMinAge is how old a start_time must be before the poll asks for it:
 	// Zendesk's five minutes, and half a minute for the two clocks to disagree.
 	DefaultMinAge = zendesk.ExportMinAge + 30*time.Second
-	// DefaultHistory is how far back an account's first poll reaches: the 30 days of
-	// past chats the admin is offered by default.
-	DefaultHistory = 30 * 24 * time.Hour
+	// DefaultHistory is how far back an account's first poll reaches when its
+	// integration names no PastChatsFrom (history switched on before the date could
+	// be picked): the 30 days of past chats the admin is offered by default.
+	DefaultHistory = settings.DefaultPastChats
 	// DefaultMaxPages bounds the pages one run reads per account, below the export's
 	// 10 calls a minute (zendesk.ExportRateLimitPerMinute): a backlog is read over a
 	// few runs instead of ending in a 429.
@@ -195,6 +199,12 @@ func (p *Poller) poll(ctx context.Context, account string) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	if next := cur.StartingFrom(in.PastChatsFrom); !next.From.Equal(cur.From) {
+		// The admin picked another date: read from there. What is read again is
+		// acknowledged as duplicates (the ingest is once per chat id).
+		log.Info("chat poll starts over", "from", next.From.Format(time.RFC3339), "was", cur.From.Format(time.RFC3339))
+		cur = next
+	}
 	now := p.d.Now().UTC()
 	if now.Before(cur.NotBefore) {
 		rep.Skipped++
@@ -237,14 +247,16 @@ func (r *run) pages(ctx context.Context, rep *Report) error {
 	// chat may still have neighbours of the same second Zendesk has not indexed yet,
 	// which a cursor moved past it would never see. Such a chat is taken next run.
 	latest := r.now.Add(-r.p.d.MinAge)
-	if r.cur.StartTime.IsZero() {
+	if r.cur.StartTime.IsZero() { // never polled, and no date picked: History back
 		r.cur.StartTime = r.now.Add(-r.p.d.History)
 		if r.cur.StartTime.After(latest) {
 			r.cur.StartTime = latest
 		}
+		r.cur.From = r.cur.StartTime
 	}
 	for range r.p.d.MaxPages {
 		if r.cur.StartTime.After(latest) {
+			r.cur.CaughtUp = true
 			break // too recent: Zendesk would refuse it; the next run asks
 		}
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < pageBudget {
@@ -260,8 +272,10 @@ func (r *run) pages(ctx context.Context, rep *Report) error {
 			r.log.Info("chat export rate limited", "retry_after", limited.RetryAfter.String())
 			return r.p.finish(ctx, r.account, r.cur, r.now, "rate limited by Zendesk")
 		case errors.Is(err, zendesk.ErrStartTimeTooRecent):
-			// Our clock runs ahead of Zendesk's: not a failure, the next run asks again.
+			// Our clock runs ahead of Zendesk's: not a failure, the next run asks again;
+			// nothing old enough is left to read.
 			r.log.Info("chat export start too recent for Zendesk", "start_time", start.Format(time.RFC3339))
+			r.cur.CaughtUp = true
 			return r.p.finish(ctx, r.account, r.cur, r.now, "")
 		case err != nil:
 			r.p.refused(ctx, r.account, err)
@@ -274,13 +288,16 @@ func (r *run) pages(ctx context.Context, rep *Report) error {
 		if err != nil { // the chats taken before the failure stay taken
 			return errors.Join(err, r.p.finish(ctx, r.account, r.cur, r.now, err.Error()))
 		}
+		// A short page, or one whose chats were not all taken, is the export's end
+		// for now; a full page taken whole leaves more to read.
+		r.cur.CaughtUp = !moved || taken < len(page.Chats) || len(page.Chats) < r.p.d.PageSize
 		// Saved after each page: a crash re-reads at most this one.
 		r.cur.NotBefore = time.Time{}
 		if err := r.p.finish(ctx, r.account, r.cur, r.now, ""); err != nil {
 			return err
 		}
-		if !moved || taken < len(page.Chats) || len(page.Chats) < r.p.d.PageSize {
-			return nil // caught up
+		if r.cur.CaughtUp {
+			return nil
 		}
 	}
 	return r.p.finish(ctx, r.account, r.cur, r.now, "")

@@ -21,6 +21,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
+	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/handler/chatpoll"
 	"github.com/sellchat/sellchat/shared/handler/feed"
 	"github.com/sellchat/sellchat/shared/handler/transcripts"
@@ -431,5 +432,124 @@ func BenchmarkAPageOfAThousandChats(b *testing.B) {
 		if err != nil || rep.Stored != zendesk.ExportMaxLimit {
 			b.Fatalf("%v %+v", err, rep)
 		}
+	}
+}
+
+// pastChat is a chat of Vera's that ended, and was last updated, days before now.
+func pastChat(id string, days int) json.RawMessage {
+	at := time.Now().UTC().Add(-time.Duration(days) * 24 * time.Hour).Format(time.RFC3339)
+	return json.RawMessage(fmt.Sprintf(`{"id":%q,"type":"chat","timestamp":%q,"end_timestamp":%q,"update_timestamp":%q,
+"visitor":{"name":"Vera Visitor","email":%q},"history":[{"type":"chat.msg","nick":"visitor","name":"Vera Visitor","msg":"Hello","timestamp":%q}]}`,
+		id, at, at, at, selltest.DemoVeraEmail, at))
+}
+
+// pickPastChats switches history on for account as the settings page does, with
+// past chats from the given time, which the domain reads and stores.
+func (w *world) pickPastChats(t *testing.T, account string, from time.Time) {
+	t.Helper()
+	yes, date := true, from.Format(time.RFC3339)
+	if _, err := w.env.Deps.Store.UpdateIntegration(context.Background(), account, func(in *settings.Integration) error {
+		return in.Change(settings.ChatHistoryInSell, settings.ElementChange{Enabled: &yes, Confirm: &yes, PastChatsFrom: &date}, "1", w.clock.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *world) cursor(t *testing.T) store.ChatPollCursor {
+	t.Helper()
+	cur, err := w.env.Deps.Store.ChatPollCursor(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cur
+}
+
+// TestThePollStartsAtThePickedDateAndStartsOverOnlyAtANewOne: the admin picks how
+// far back past chats go; the poll reads from there, goes on from its cursor while
+// the date stays, and reads again from an older date once one is picked, the chats it
+// had as duplicates.
+func TestThePollStartsAtThePickedDateAndStartsOverOnlyAtANewOne(t *testing.T) {
+	w := newWorld(t, time.Minute, pastChat("c-40d", 40), pastChat("c-20d", 20), pastChat("c-10d", 10))
+	p := w.poller(time.Minute)
+	from := w.clock.Now().Add(-15 * 24 * time.Hour)
+	w.pickPastChats(t, "acme", from)
+	if rep := run(t, p); rep.Stored != 1 || !w.stored(t, "acme", "c-10d") || w.stored(t, "acme", "c-20d") {
+		t.Fatalf("the first run %+v: want the one chat after the picked date", rep)
+	}
+	if cur := w.cursor(t); !cur.From.Equal(from) || !cur.CaughtUp {
+		t.Fatalf("cursor %+v, want it from %s and caught up", cur, from)
+	}
+
+	// The same date again (history switched on anew): the poll goes on where it was.
+	w.addChat(t, "c-new")
+	w.clock.Advance(2 * time.Minute)
+	w.pickPastChats(t, "acme", from)
+	if rep := run(t, p); rep.Stored != 1 || rep.Duplicates != 0 || !w.stored(t, "acme", "c-new") {
+		t.Fatalf("with the date unchanged %+v: want only the new chat, nothing read again", rep)
+	}
+
+	// An older date: the poll starts over there.
+	older := w.clock.Now().Add(-30 * 24 * time.Hour)
+	w.pickPastChats(t, "acme", older)
+	rep := run(t, p)
+	if rep.Stored != 1 || rep.Duplicates != 2 || !w.stored(t, "acme", "c-20d") || w.stored(t, "acme", "c-40d") {
+		t.Fatalf("after picking an older date %+v: want c-20d stored and the two chats read again as duplicates", rep)
+	}
+	if cur := w.cursor(t); !cur.From.Equal(older) || cur.Stored != 3 || !cur.CaughtUp {
+		t.Fatalf("cursor %+v, want it from %s, 3 chats stored in all, caught up", cur, older)
+	}
+}
+
+// TestWithoutAPickedDateTheFirstRunReachesHistoryBack: an account that switched
+// history on before the date could be picked keeps the poll's own 30 days, and its
+// cursor now knows where it started.
+func TestWithoutAPickedDateTheFirstRunReachesHistoryBack(t *testing.T) {
+	w := newWorld(t, time.Minute, pastChat("c-40d", 40), pastChat("c-20d", 20))
+	if rep := run(t, w.poller(time.Minute)); rep.Stored != 1 || !w.stored(t, "acme", "c-20d") {
+		t.Fatalf("report %+v: want the chat of the last 30 days only", rep)
+	}
+	if cur := w.cursor(t); !cur.From.Equal(w.clock.Now().Add(-chatpoll.DefaultHistory)) {
+		t.Fatalf("cursor %+v, want it from %s", cur, w.clock.Now().Add(-chatpoll.DefaultHistory))
+	}
+}
+
+// TestACursorIsCaughtUpOnlyOnceABacklogIsRead: a run that stops with pages left is
+// not caught up, and its cursor has come part of the way; the run that reads the
+// last page is.
+func TestACursorIsCaughtUpOnlyOnceABacklogIsRead(t *testing.T) {
+	w := newWorld(t, time.Minute, pastChat("c-25d", 25), pastChat("c-15d", 15), pastChat("c-5d", 5))
+	w.pickPastChats(t, "acme", w.clock.Now().Add(-30*24*time.Hour))
+	p := w.poller(time.Minute, func(d *chatpoll.Deps) { d.PageSize, d.MaxPages = 1, 1 })
+	horizon := func() time.Time { return w.clock.Now().Add(-zendesk.ExportMinAge) }
+	var last float64
+	for i := range 3 {
+		run(t, p)
+		cur := w.cursor(t)
+		progress, _ := cur.Progress(horizon())
+		if cur.CaughtUp || progress <= last || progress >= 1 {
+			t.Fatalf("after page %d of a backlog: caught up %v, progress %v (was %v)", i+1, cur.CaughtUp, progress, last)
+		}
+		last = progress
+	}
+	run(t, p) // an empty page: the end
+	if cur := w.cursor(t); !cur.CaughtUp || cur.Stored != 3 {
+		t.Fatalf("cursor %+v, want it caught up with 3 chats", cur)
+	}
+}
+
+// TestAStartPickedAsNowIsNotAskedBeforeItIsOldEnough: a date picked as today may lie
+// inside the export's minimum age; the poll waits instead of asking Zendesk for it.
+func TestAStartPickedAsNowIsNotAskedBeforeItIsOldEnough(t *testing.T) {
+	w := newWorld(t, time.Minute)
+	w.pickPastChats(t, "acme", w.clock.Now())
+	w.addChat(t, "c-today")
+	p := w.poller(time.Minute)
+	run(t, p)
+	w.clock.Advance(2 * time.Minute)
+	if rep := run(t, p); rep.Stored != 1 || !w.stored(t, "acme", "c-today") {
+		t.Fatalf("report %+v: want today's chat once old enough", rep)
+	}
+	if n := w.exportsAnswered(http.StatusUnprocessableEntity); n != 0 {
+		t.Fatalf("the sandbox refused %d start times as too recent", n)
 	}
 }

@@ -1,6 +1,10 @@
-// Package chatwebhook serves the chat webhook: POST /webhooks/chat/{account}. It checks
-// Zendesk's signature, stores the chat once under its id and answers 202. It never
-// calls Sell: matching happens later, from the table's stream (package transcripts).
+// Package chatwebhook serves the two webhook routes. POST /webhooks/chat/{account}
+// takes a signed chat object from a custom sender (Zendesk Chat itself has no
+// webhook); POST /webhooks/zendesk/{account} takes Zendesk's own Support webhook, which
+// on Agent Workspace accounts names a solved chat ticket, and reads that ticket's chat
+// from the Chat API (support.go). Both check the signature, store a finished chat once
+// under its id and answer 202. Neither calls Sell: matching happens later, from the
+// table's stream (package transcripts).
 package chatwebhook
 
 import (
@@ -14,16 +18,21 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/secrets"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/domain/chats"
+	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 	"github.com/sellchat/sellchat/shared/platform/httpx"
 )
 
 // Deps are what the webhook route uses, built once by the function's main.
 type Deps struct {
-	Store    *store.Store
-	Box      *secrets.Box // opens the stored webhook secrets
-	Accounts []string     // the accounts served (ACCOUNTS); empty: any
+	Store *store.Store
+	Box   *secrets.Box // opens the stored webhook secrets
+	// Vault opens the accounts' Chat API connections, from which the Support webhook's
+	// chats are read; without it that route answers 503.
+	Vault    *tokens.Vault
+	Accounts []string // the accounts served (ACCOUNTS); empty: any
 	Logger   *slog.Logger
 }
 
@@ -63,6 +72,7 @@ func NewWithClock(d Deps, now func() time.Time) *httpx.Router {
 	}
 	rt := httpx.NewRouter(d.Logger)
 	rt.Handle("POST /webhooks/chat/{account}", h.receive)
+	rt.Handle("POST "+settings.SupportWebhookPath+"{account}", h.receiveSupport)
 	return rt
 }
 
@@ -78,38 +88,11 @@ type accepted struct {
 }
 
 func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
-	account := r.PathValue("account")
-	log := httpx.LoggerFrom(r.Context())
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return httpx.ErrTooLarge
-		}
-		return &httpx.Error{Status: http.StatusBadRequest, Code: "unreadable_body", Message: "The request body could not be read.", Err: err}
-	}
-	if !auth.ValidAccount(account) || (len(h.accounts) > 0 && !h.accounts[account]) {
-		log.Info("webhook refused", "reason", "account not served")
-		return errUnverified
-	}
-	r = httpx.SetAccount(r, account)
-	log = httpx.LoggerFrom(r.Context())
-	ts, sig := r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature)
-	secret, cached, err := h.secret(r, account, false)
+	r, account, body, err := h.verified(r, customSender)
 	if err != nil {
 		return err
 	}
-	verr := Verify(secret, ts, sig, body, h.now())
-	if verr != nil && cached {
-		if secret, _, err = h.secret(r, account, true); err != nil {
-			return err
-		}
-		verr = Verify(secret, ts, sig, body, h.now())
-	}
-	if verr != nil {
-		log.Info("webhook refused", "reason", reason(secret, r))
-		return errUnverified
-	}
+	log := httpx.LoggerFrom(r.Context())
 	switch c, err := h.chats.Ingest(r.Context(), account, body, h.now()); {
 	case chats.Invalid(err):
 		return parseError(err)
@@ -128,11 +111,69 @@ func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
-// secret returns account's signing secret (nil when none is set) and whether it came
-// from the cache; fresh skips the cache.
-func (h *handler) secret(r *http.Request, account string, fresh bool) ([]byte, bool, error) {
+// sender is who signs a webhook route's deliveries: each has its own secret in the
+// integration item.
+type sender struct {
+	name string
+	// sealed picks the sender's sealed secret out of the integration; aad is what it
+	// was sealed with.
+	sealed func(settings.Integration) []byte
+	aad    func(account string) []byte
+}
+
+var (
+	customSender = sender{name: "custom",
+		sealed: func(in settings.Integration) []byte { return in.WebhookSecret },
+		aad:    func(account string) []byte { return secrets.AAD(account, "webhook_secret") }}
+	zendeskSender = sender{name: "zendesk",
+		sealed: func(in settings.Integration) []byte { return in.Zendesk.Notifications.Secret },
+		aad:    func(account string) []byte { return secrets.AAD(account, settings.NotificationsSecretKind) }}
+)
+
+// verified reads a delivery's body and checks its signature with from's secret of the
+// path's account; it returns the request carrying the account for the logs.
+func (h *handler) verified(r *http.Request, from sender) (*http.Request, string, []byte, error) {
+	account := r.PathValue("account")
+	log := httpx.LoggerFrom(r.Context())
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return r, "", nil, httpx.ErrTooLarge
+		}
+		return r, "", nil, &httpx.Error{Status: http.StatusBadRequest, Code: "unreadable_body", Message: "The request body could not be read.", Err: err}
+	}
+	if !auth.ValidAccount(account) || (len(h.accounts) > 0 && !h.accounts[account]) {
+		log.Info("webhook refused", "reason", "account not served", "sender", from.name)
+		return r, "", nil, errUnverified
+	}
+	r = httpx.SetAccount(r, account)
+	log = httpx.LoggerFrom(r.Context())
+	ts, sig := r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature)
+	secret, cached, err := h.secret(r, account, from, false)
+	if err != nil {
+		return r, "", nil, err
+	}
+	verr := Verify(secret, ts, sig, body, h.now())
+	if verr != nil && cached {
+		if secret, _, err = h.secret(r, account, from, true); err != nil {
+			return r, "", nil, err
+		}
+		verr = Verify(secret, ts, sig, body, h.now())
+	}
+	if verr != nil {
+		log.Info("webhook refused", "reason", reason(secret, r), "sender", from.name)
+		return r, "", nil, errUnverified
+	}
+	return r, account, body, nil
+}
+
+// secret returns account's signing secret of from (nil when none is set) and whether
+// it came from the cache; fresh skips the cache.
+func (h *handler) secret(r *http.Request, account string, from sender, fresh bool) ([]byte, bool, error) {
+	key := from.name + "|" + account
 	h.mu.Lock()
-	c, ok := h.secrets[account]
+	c, ok := h.secrets[key]
 	h.mu.Unlock()
 	if ok && !fresh && h.now().Sub(c.at) < secretTTL {
 		return c.secret, true, nil
@@ -142,15 +183,15 @@ func (h *handler) secret(r *http.Request, account string, fresh bool) ([]byte, b
 		return nil, false, err
 	}
 	var secret []byte
-	if len(in.WebhookSecret) > 0 {
-		if secret, err = h.deps.Box.Open(in.WebhookSecret, secrets.AAD(account, "webhook_secret")); err != nil {
-			httpx.LoggerFrom(r.Context()).Error("webhook secret does not open", "err", err.Error())
+	if sealed := from.sealed(in); len(sealed) > 0 {
+		if secret, err = h.deps.Box.Open(sealed, from.aad(account)); err != nil {
+			httpx.LoggerFrom(r.Context()).Error("webhook secret does not open", "sender", from.name, "err", err.Error())
 			secret = nil
 		}
 	}
 	if secret != nil { // only real secrets are kept: unknown accounts are not remembered
 		h.mu.Lock()
-		h.secrets[account] = cachedSecret{secret: secret, at: h.now()}
+		h.secrets[key] = cachedSecret{secret: secret, at: h.now()}
 		h.mu.Unlock()
 	}
 	return secret, false, nil

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -47,6 +48,8 @@ type Deps struct {
 	Sessions *session.Exchanger
 	// PublicBaseURL is this deployment, as the apps' backend_url setting names it.
 	PublicBaseURL string
+	// Box seals the Zendesk webhook's signing secret (notify.go).
+	Box *secrets.Box
 }
 
 type handler struct {
@@ -64,6 +67,8 @@ func New(d Deps) *httpx.Router {
 	rt.Handle("POST /session", h.session)
 	rt.Handle("POST /integration/install", d.Verifier.Require(h.install, auth.Admin...))
 	rt.Handle("DELETE /integration", d.Verifier.Require(h.uninstall, auth.Admin...))
+	rt.Handle("POST "+NotificationsPath, d.Verifier.Require(h.setUpNotifications, auth.Admin...))
+	rt.Handle("DELETE "+NotificationsPath, d.Verifier.Require(h.removeNotifications, auth.Admin...))
 	return rt
 }
 

@@ -109,7 +109,8 @@ func (h *handler) zendeskCallback(w http.ResponseWriter, r *http.Request, accoun
 		return err
 	}
 	if _, err := h.deps.Store.UpdateIntegration(r.Context(), account, func(in *settings.Integration) error {
-		in.Zendesk = settings.ZendeskLink{Connected: true, ConnectedBy: userID, ConnectedAt: h.now().UTC(), Apps: apps}
+		in.Zendesk = settings.ZendeskLink{Connected: true, ConnectedBy: userID, ConnectedAt: h.now().UTC(), Apps: apps,
+			Notifications: in.Zendesk.Notifications}
 		return nil
 	}); err != nil {
 		return err

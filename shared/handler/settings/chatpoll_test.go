@@ -2,6 +2,7 @@ package settings_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -9,27 +10,35 @@ import (
 	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
 
+// pollBody is GET /integration's chat.poll.
+type pollBody struct {
+	From      time.Time
+	ReadUpTo  time.Time
+	Progress  *float64
+	CaughtUp  bool
+	LastError string
+	Stored    int64
+}
+
+// readPoll is chat.poll of GET /integration (nil when absent).
+func readPoll(t *testing.T, h http.Handler, tok string) *pollBody {
+	t.Helper()
+	var in struct{ Chat struct{ Poll *pollBody } }
+	res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/integration", Token: tok})
+	if res.Status != 200 {
+		t.Fatalf("GET /integration: %d %s", res.Status, res.Body)
+	}
+	res.JSON(t, &in)
+	return in.Chat.Poll
+}
+
 // TestTheIntegrationShowsHowFarTheChatPollHasRead: past chats reach Sell through the
 // poll, so the admin sees how far it has read, how many it stored, and why it
 // stopped if it did; nothing before its first run.
 func TestTheIntegrationShowsHowFarTheChatPollHasRead(t *testing.T) {
 	t.Parallel()
 	env, h, tok := setup(t)
-	type poll struct {
-		ReadUpTo  time.Time
-		LastError string
-		Stored    int64
-	}
-	read := func() *poll {
-		var in struct{ Chat struct{ Poll *poll } }
-		res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/integration", Token: tok})
-		if res.Status != 200 {
-			t.Fatalf("GET /integration: %d %s", res.Status, res.Body)
-		}
-		res.JSON(t, &in)
-		return in.Chat.Poll
-	}
-	if p := read(); p != nil {
+	if p := readPoll(t, h, tok); p != nil {
 		t.Fatalf("before any poll: %+v", p)
 	}
 	upTo := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
@@ -37,8 +46,53 @@ func TestTheIntegrationShowsHowFarTheChatPollHasRead(t *testing.T) {
 		StartTime: upTo, LastRunAt: upTo.Add(time.Hour), LastError: "Zendesk asked to wait (429)", Stored: 42}); err != nil {
 		t.Fatal(err)
 	}
-	p := read()
+	p := readPoll(t, h, tok)
 	if p == nil || !p.ReadUpTo.Equal(upTo) || p.Stored != 42 || p.LastError == "" {
 		t.Fatalf("after a poll: %+v", p)
+	}
+	// A cursor from before the start was kept: no start, so no progress either.
+	if !p.From.IsZero() || p.Progress != nil || p.CaughtUp {
+		t.Fatalf("a cursor that does not know its start: %+v", p)
+	}
+}
+
+// TestThePickedDateAndTheProgressTowardsItShow: switching history on names where
+// past chats start, at once (before the poll's first run); the progress follows the
+// cursor, and a date picked anew shows as a new start with nothing read yet.
+func TestThePickedDateAndTheProgressTowardsItShow(t *testing.T) {
+	t.Parallel()
+	env, h, tok := setup(t)
+	env.Install(t, "acme")
+	var answer struct{ Chat struct{ Poll *pollBody } }
+	res := apptest.Do(t, h, apptest.Request{Method: "PUT", Path: "/integration/elements/chat_history_in_sell", Token: tok,
+		Body: `{"enabled":true,"confirm":true,"pastChatsFrom":"2026-01-15"}`})
+	if res.Status != 200 {
+		t.Fatalf("PUT history: %d %s", res.Status, res.Body)
+	}
+	res.JSON(t, &answer)
+	from := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	if p := answer.Chat.Poll; p == nil || !p.From.Equal(from) || !p.ReadUpTo.Equal(from) || p.Progress == nil || *p.Progress != 0 || p.CaughtUp {
+		t.Fatalf("the PUT's answer shows the poll as %+v, want it from %s with nothing read", p, from)
+	}
+
+	// The poll ran and caught up, its last chat long ago.
+	ctx := context.Background()
+	if err := env.Deps.Store.SaveChatPollCursor(ctx, "acme", store.ChatPollCursor{From: from, StartTime: from.Add(24 * time.Hour),
+		CaughtUp: true, LastRunAt: from.Add(48 * time.Hour), Stored: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if p := readPoll(t, h, tok); p == nil || !p.CaughtUp || p.Progress == nil || *p.Progress != 1 || p.Stored != 3 {
+		t.Fatalf("caught up: %+v", p)
+	}
+
+	// An older date: shown as the new start at once, nothing of it read yet.
+	res = apptest.Do(t, h, apptest.Request{Method: "PUT", Path: "/integration/elements/chat_history_in_sell", Token: tok,
+		Body: `{"enabled":true,"confirm":true,"pastChatsFrom":"2025-06-01T00:00:00Z"}`})
+	if res.Status != 200 {
+		t.Fatalf("PUT history again: %d %s", res.Status, res.Body)
+	}
+	older := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	if p := readPoll(t, h, tok); p == nil || !p.From.Equal(older) || !p.ReadUpTo.Equal(older) || p.CaughtUp || *p.Progress != 0 || p.Stored != 3 {
+		t.Fatalf("after picking an older date: %+v", p)
 	}
 }

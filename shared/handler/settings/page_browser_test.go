@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sellchat/sellchat/infra/browsertest"
 	"github.com/sellchat/sellchat/infra/localstack"
+	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 )
@@ -287,7 +289,18 @@ func TestTheSettingsPageInARealBrowser(t *testing.T) {
 	if in = api.integration(); in.Elements["chat_history_in_sell"].Enabled {
 		t.Fatal("history was enabled before the admin confirmed")
 	}
-	do("confirm",
+	if p.evalBool(`document.getElementById('chat-progress').checkVisibility()`) {
+		t.Error("past chats' progress shows while history is off")
+	}
+	// Past chats are offered from 30 days back (the admin's local day, so give or
+	// take one); the admin picks 45 days back instead.
+	offered, err := time.Parse(time.DateOnly, p.evalString(`document.getElementById('history-from').value`))
+	if back := time.Since(offered); err != nil || back < 29*24*time.Hour || back > 31*24*time.Hour {
+		t.Errorf("past chats offered from %s (%v), want 30 days back", offered, err)
+	}
+	picked := time.Now().UTC().AddDate(0, 0, -45).Truncate(24 * time.Hour)
+	do("confirm from 45 days back",
+		chromedp.SetValue(chromedp.CSS("#history-from"), picked.Format(time.DateOnly)),
 		chromedp.Click(chromedp.CSS("#history-confirm")),
 		chromedp.WaitVisible(chromedp.CSS("#status-chat_history_in_sell.saved")),
 		chromedp.WaitVisible(chromedp.CSS("#dot-chat_history_in_sell.on")),
@@ -295,6 +308,7 @@ func TestTheSettingsPageInARealBrowser(t *testing.T) {
 	if in = api.integration(); !in.Elements["chat_history_in_sell"].Enabled {
 		t.Fatal("history is not enabled after confirming")
 	}
+	p.checkPastChats(picked)
 	browsertest.Screenshot(t, ctx, "settings-3-elements")
 
 	// Lead status from Sell's list.
@@ -692,6 +706,44 @@ func TestTheSettingsPageListsFailedInstallChecks(t *testing.T) {
 }
 
 func jsonInt(v int64) string { b, _ := json.Marshal(v); return string(b) }
+
+// checkPastChats follows past chats picked from the day from on the page: the day
+// reached GET /integration, and the page shows the poll's progress from it as the
+// poll's cursor moves (written here: Chat is not connected, so no poll runs).
+func (p *settingsPage) checkPastChats(from time.Time) {
+	p.t.Helper()
+	var in struct {
+		Chat struct{ Poll *struct{ From time.Time } }
+	}
+	p.api.get("/integration", &in)
+	if in.Chat.Poll == nil || !in.Chat.Poll.From.Equal(from) {
+		p.t.Fatalf("GET /integration's chat.poll %+v, want past chats from %s", in.Chat.Poll, from)
+	}
+	shown := p.evalString(`new Date('` + from.Format(time.RFC3339) + `').toLocaleDateString(undefined, {day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC'})`)
+	progress := func(want string) chromedp.Action[chromedp.Void] {
+		return until(`document.getElementById('chat-progress-text').textContent.startsWith(` + strconv.Quote("Past chats from "+shown+": "+want) + `)`)
+	}
+	p.do("show past chats from the day picked, nothing read yet",
+		chromedp.WaitVisible(chromedp.CSS("#chat-progress")),
+		progress("0% read"),
+	)
+	// Halfway, and a little more, so the page's later clock still floors to 50%.
+	save := func(c store.ChatPollCursor) {
+		p.t.Helper()
+		if err := p.stack.Deps.Store.SaveChatPollCursor(context.Background(), "acme", c); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	half := from.Add(time.Since(from) * 505 / 1000)
+	save(store.ChatPollCursor{From: from, StartTime: half, LastRunAt: time.Now(), Stored: 12})
+	p.do("show the poll halfway", chromedp.Reload(), progress("50% read, up to "))
+	if v := p.evalString(`String(document.getElementById('chat-progress-bar').value)`); !strings.HasPrefix(v, "0.5") {
+		p.t.Errorf("the progress bar is at %s, want 0.5", v)
+	}
+	browsertest.Screenshot(p.t, p.ctx, "settings-3-past-chats")
+	save(store.ChatPollCursor{From: from, StartTime: half, CaughtUp: true, LastRunAt: time.Now(), Stored: 30})
+	p.do("show the poll caught up", chromedp.Reload(), progress("caught up"))
+}
 
 // TestAnAdminSignsInWithZendeskFromTheSettingsPage starts with no session at all, as
 // an admin who opens the settings page outside Zendesk does: "Sign in with Zendesk"

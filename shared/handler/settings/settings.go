@@ -7,6 +7,7 @@
 package settings
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk"
 	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 	"github.com/sellchat/sellchat/shared/platform/httpx"
@@ -247,15 +249,38 @@ type chatView struct {
 	Poll *pollView `json:"poll,omitempty"`
 }
 
-// pollView is the chat poll's progress: chats are read up to ReadUpTo (past chats
-// first, from 30 days back), Stored counted so far; LastError is what stopped the
-// last run, NotBefore when Zendesk asked it to wait.
+// pollView is the chat poll's progress: past chats are read from From (the date the
+// admin picked) up to ReadUpTo, Progress of the way to the youngest chats the export
+// gives (0 to 1; absent when the start is unknown), CaughtUp once there; Stored
+// counted so far; LastError is what stopped the last run, NotBefore when Zendesk
+// asked it to wait.
 type pollView struct {
+	From      time.Time `json:"from,omitzero"`
 	ReadUpTo  time.Time `json:"readUpTo,omitzero"`
+	Progress  *float64  `json:"progress,omitempty"`
+	CaughtUp  bool      `json:"caughtUp"`
 	LastRunAt time.Time `json:"lastRunAt,omitzero"`
 	LastError string    `json:"lastError,omitempty"`
 	NotBefore time.Time `json:"notBefore,omitzero"`
 	Stored    int64     `json:"stored"`
+}
+
+// pollOf is the poll's progress as the next run sees it: a date picked since the last
+// run already counts (the run starts over there), so the page shows the new start at
+// once. Nil before the first run, unless chat history is on with a date picked.
+func pollOf(c store.ChatPollCursor, in settings.Integration, now time.Time) *pollView {
+	if c.LastRunAt.IsZero() && (!in.Enabled(settings.ChatHistoryInSell) || in.PastChatsFrom.IsZero()) {
+		return nil
+	}
+	c = c.StartingFrom(in.PastChatsFrom)
+	v := &pollView{From: c.From, ReadUpTo: c.StartTime, CaughtUp: c.CaughtUp,
+		LastRunAt: c.LastRunAt, LastError: c.LastError, NotBefore: c.NotBefore, Stored: c.Stored}
+	// The poll itself waits a little longer than the export's minimum age, so a
+	// cursor reads as a hair short of done until its run says it caught up.
+	if p, ok := c.Progress(now.Add(-zendesk.ExportMinAge)); ok {
+		v.Progress = &p
+	}
+	return v
 }
 
 type zendeskView struct {
@@ -304,15 +329,22 @@ func (h *handler) getIntegration(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := h.view(id.Account, in)
-	if job, err := chatstore.New(h.deps.Store).Job(r.Context(), id.Account); err == nil && job.State != "" {
+	httpx.WriteJSON(w, http.StatusOK, h.fullView(r.Context(), id.Account, in))
+	return nil
+}
+
+// fullView is the view with the progress kept beside the integration: the history
+// job's and the chat poll's. Either is left out when it cannot be read: the rest of
+// the answer is still right.
+func (h *handler) fullView(ctx context.Context, account string, in settings.Integration) integrationView {
+	v := h.view(account, in)
+	if job, err := chatstore.New(h.deps.Store).Job(ctx, account); err == nil && job.State != "" {
 		v.History = &job
 	}
-	if c, err := h.deps.Store.ChatPollCursor(r.Context(), id.Account); err == nil && !c.LastRunAt.IsZero() {
-		v.Chat.Poll = &pollView{ReadUpTo: c.StartTime, LastRunAt: c.LastRunAt, LastError: c.LastError, NotBefore: c.NotBefore, Stored: c.Stored}
+	if c, err := h.deps.Store.ChatPollCursor(ctx, account); err == nil {
+		v.Chat.Poll = pollOf(c, in, h.now())
 	}
-	httpx.WriteJSON(w, http.StatusOK, v)
-	return nil
+	return v
 }
 
 func (h *handler) putElement(w http.ResponseWriter, r *http.Request) error {
@@ -336,7 +368,8 @@ func (h *handler) putElement(w http.ResponseWriter, r *http.Request) error {
 		return fieldError(err)
 	}
 	httpx.LoggerFrom(r.Context()).Info("element switched", "element", el, "enabled", *change.Enabled, "by", id.UserID)
-	httpx.WriteJSON(w, http.StatusOK, h.view(id.Account, in))
+	// The full view: switching history on names where past chats start.
+	httpx.WriteJSON(w, http.StatusOK, h.fullView(r.Context(), id.Account, in))
 	return nil
 }
 

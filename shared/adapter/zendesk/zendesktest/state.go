@@ -30,6 +30,10 @@ type state struct {
 	Codes    map[string]*authCode     `json:"codes"`
 	Access   map[string]*accessToken  `json:"accessTokens"`
 	Refresh  map[string]*refreshToken `json:"refreshTokens"`
+	// Webhooks and Triggers are what the Webhooks and Triggers APIs created
+	// (notify.go); absent from state files written before they existed.
+	Webhooks map[string]*webhookRecord  `json:"webhooks,omitempty"`
+	Triggers map[int64]*zendesk.Trigger `json:"triggers,omitempty"`
 }
 
 // savedApp is an App with its key as PKCS#8 PEM, so a restart keeps verifying the
@@ -74,6 +78,7 @@ func (s *Sandbox) loadSeed(seed *Seed) error {
 		st.Users[u.ID] = &u
 	}
 	s.st = st
+	s.st.ensureMaps()
 	for _, a := range seed.Apps {
 		key := a.Key
 		if key == nil {
@@ -133,6 +138,7 @@ func (s *Sandbox) restore(st *state) error {
 		s.keys[a.ID] = key
 	}
 	s.st = st
+	s.st.ensureMaps()
 	return nil
 }
 
@@ -150,4 +156,14 @@ func (s *Sandbox) newIDLocked() int64 {
 	id := s.st.NextID
 	s.st.NextID++
 	return id
+}
+
+// ensureMaps makes the maps a state file of an older layout lacks.
+func (st *state) ensureMaps() {
+	if st.Webhooks == nil {
+		st.Webhooks = map[string]*webhookRecord{}
+	}
+	if st.Triggers == nil {
+		st.Triggers = map[int64]*zendesk.Trigger{}
+	}
 }

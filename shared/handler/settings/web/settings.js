@@ -300,7 +300,32 @@
       $("chat-text").textContent += line;
     }
     $("connect-chat").textContent = chat.connected ? "Connect Chat again" : "Connect Chat";
+    renderPastChats();
     renderInstall();
+  }
+
+  // day shows a date as people write it (2 Nov 2026 or Nov 2, 2026, by locale).
+  // The start of past chats is shown in UTC: it is the day the admin picked, which
+  // the backend reads as 00:00 UTC.
+  function day(iso, utc) {
+    const opts = { day: "numeric", month: "short", year: "numeric" };
+    if (utc) opts.timeZone = "UTC";
+    return new Date(iso).toLocaleDateString(undefined, opts);
+  }
+
+  // renderPastChats shows, while chat history is on, where past chats start and how
+  // far the poll has read them.
+  function renderPastChats() {
+    const p = (state.integration.chat || {}).poll;
+    const history = (state.integration.elements || {}).chat_history_in_sell || {};
+    const box = $("chat-progress");
+    box.hidden = !(p && p.from && history.enabled);
+    if (box.hidden) return;
+    const progress = p.caughtUp ? 1 : Number(p.progress) || 0;
+    // Floored: 100% only once the poll says it caught up.
+    const read = p.caughtUp ? "caught up" : Math.min(99, Math.floor(progress * 100)) + "% read, up to " + day(p.readUpTo || p.from);
+    $("chat-progress-text").textContent = "Past chats from " + day(p.from, true) + ": " + read + ".";
+    $("chat-progress-bar").value = progress;
   }
 
   // ---- install ---------------------------------------------------------------
@@ -460,6 +485,7 @@
     try {
       state.integration = await api("PUT", "/integration/elements/" + name, body);
       renderElements();
+      renderPastChats();
       status(sid, "saved", body.enabled ? "Saved: on" : "Saved: off");
     } catch (e) {
       if (e.status === 409 && e.code === "not_installed") {
@@ -480,6 +506,7 @@
     if (name === "chat_history_in_sell" && input.checked) {
       input.checked = false; // nothing changes until the admin confirms
       historyReturnFocus = input;
+      offerPastChatsFrom();
       $("history-dialog").showModal();
       $("history-cancel").focus();
       return;
@@ -487,6 +514,35 @@
     const body = { enabled: input.checked };
     if (name === "chat_app_in_sell") body.signInOnLoad = $("el-signInOnLoad").checked;
     putElement(name, body);
+  }
+
+  // isoDay is a Date as a date input's value: the admin's local day, or UTC's.
+  function isoDay(d, utc) {
+    if (utc) return d.toISOString().slice(0, 10);
+    const pad = (n) => String(n).padStart(2, "0");
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+  }
+
+  // offerPastChatsFrom fills the dialog's date: the start picked before when there is
+  // one (switching on again then goes on where the poll stopped), else 30 days ago.
+  function offerPastChatsFrom() {
+    const input = $("history-from");
+    const now = new Date();
+    input.max = isoDay(now);
+    const p = (state.integration.chat || {}).poll;
+    const kept = p && p.from ? isoDay(new Date(p.from), true) : "";
+    input.value = kept || isoDay(new Date(now.getTime() - 30 * 24 * 3600 * 1000));
+    input.dataset.kept = kept;
+  }
+
+  // historyOn switches chat history on with the date the admin left in the dialog.
+  // The kept start is not sent again: it may be a time of day (the default one is),
+  // which the day alone would move, and a moved start reads everything again.
+  function historyOn() {
+    const input = $("history-from");
+    const body = { enabled: true, confirm: true };
+    if (input.value && input.value !== input.dataset.kept) body.pastChatsFrom = input.value;
+    putElement("chat_history_in_sell", body);
   }
 
   function closeHistoryDialog() {
@@ -1055,7 +1111,7 @@
       putElement("chat_app_in_sell", { enabled: $("el-chat_app_in_sell").checked, signInOnLoad: ev.target.checked }));
     $("history-confirm").addEventListener("click", () => {
       closeHistoryDialog();
-      putElement("chat_history_in_sell", { enabled: true, confirm: true });
+      historyOn();
     });
     $("history-cancel").addEventListener("click", closeHistoryDialog);
     $("history-dialog").addEventListener("cancel", () => { if (historyReturnFocus) setTimeout(() => historyReturnFocus.focus(), 0); });

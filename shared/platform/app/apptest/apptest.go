@@ -154,7 +154,7 @@ func (e *Env) AdminDeps() settingsapi.Deps {
 // ConnectDeps are the oauth function's dependencies.
 func (e *Env) ConnectDeps() oauth.Deps {
 	d := e.Deps
-	return oauth.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: d.Config.SellAPIURL, Sessions: d.Sessions, PublicBaseURL: d.Config.PublicBaseURL}
+	return oauth.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: d.Config.SellAPIURL, Sessions: d.Sessions, PublicBaseURL: d.Config.PublicBaseURL, Box: d.Box}
 }
 
 // PanelDeps are the panel function's dependencies.
@@ -169,7 +169,7 @@ func (e *Env) FeedDeps() feed.Deps {
 
 // IngestDeps are the chatwebhook function's dependencies.
 func (e *Env) IngestDeps() chatwebhook.Deps {
-	return chatwebhook.Deps{Store: e.Deps.Store, Box: e.Deps.Box, Accounts: e.Deps.Config.Accounts, Logger: e.Deps.Logger}
+	return chatwebhook.Deps{Store: e.Deps.Store, Box: e.Deps.Box, Vault: e.Deps.Vault, Accounts: e.Deps.Config.Accounts, Logger: e.Deps.Logger}
 }
 
 // TranscriptsDeps are the transcripts function's dependencies.
