@@ -339,6 +339,28 @@ func TestEachRuleFires(t *testing.T) {
 			}, "missing_requirements", false},
 		{"a Chat-only app cannot have requirements",
 			func(f *fixture) { f.files[requirementsFile] = []byte(`{}`) }, "requirements_not_supported", false},
+		{"a requirement type Zendesk does not know is refused",
+			func(f *fixture) { f.addSupport(); f.files[requirementsFile] = []byte(`{"gadgets":{"g":{"title":"G"}}}`) }, "invalid_requirements_types", false},
+		{"a webhook requirement needs its five fields",
+			func(f *fixture) {
+				f.addSupport()
+				f.files[requirementsFile] = []byte(`{"webhooks":{"solved":{"name":"n","status":"active","endpoint":"https://x.example/h","http_method":"POST"}}}`)
+			}, "missing_required_fields", false},
+		{"a trigger requirement needs a title",
+			func(f *fixture) {
+				f.addSupport()
+				f.files[requirementsFile] = []byte(`{"triggers":{"t":{"conditions":{"all":[]},"actions":[]}}}`)
+			}, "missing_required_fields", false},
+		{"an HTTP target requirement is refused",
+			func(f *fixture) {
+				f.addSupport()
+				f.files[requirementsFile] = []byte(`{"targets":{"t":{"title":"T","type":"http_target"}}}`)
+			}, "invalid_requirements_types", false},
+		{"two channel integrations are refused",
+			func(f *fixture) {
+				f.addSupport()
+				f.files[requirementsFile] = []byte(`{"channel_integrations":{"a":{"manifest_url":"https://a"},"b":{"manifest_url":"https://b"}}}`)
+			}, "multiple_channel_integrations", false},
 		{"requirements.json must be JSON",
 			func(f *fixture) { f.addSupport(); f.files[requirementsFile] = []byte(`{targets:`) }, "requirements_not_json", false},
 		{"a key given twice in requirements.json is refused",
@@ -446,6 +468,14 @@ func TestWhatZASAcceptsIsAccepted(t *testing.T) {
 		{"a secure parameter with Zendesk's scopes",
 			func(f *fixture) {
 				f.addParam(map[string]any{"name": "shared_secret", "secure": true, "scopes": []any{"jwt_secret_key", "header"}})
+			}},
+		{"a Support app's webhook and trigger requirements",
+			func(f *fixture) {
+				f.addSupport()
+				small, _ := os.ReadFile(filepath.Join("chat-app-in-sell", "assets", "logo-small.png"))
+				f.files["assets/support/logo-small.png"], f.files["assets/chat/logo-small.png"] = small, small
+				f.files[requirementsFile] = []byte(`{"webhooks":{"solved":{"name":"n","status":"active","endpoint":"https://x.example/h","http_method":"POST","request_format":"json"}},` +
+					`"triggers":{"on_solve":{"title":"On solve","conditions":{"all":[{"field":"status","operator":"value","value":"solved"}]},"actions":[]}}}`)
 			}},
 		{"Sell's top bar and cards",
 			func(f *fixture) {

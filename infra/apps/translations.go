@@ -1,7 +1,9 @@
 package apps
 
 import (
+	"encoding/json"
 	"errors"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -199,7 +201,68 @@ func (c *checker) checkRequirements(m *manifest) {
 	}
 	if key, _ := duplicateKey(data); key != "" {
 		c.fail("duplicate_requirements", zasRequirements, requirementsFile, "key %q is given twice", key)
+		return
 	}
+	var reqs map[string]map[string]map[string]any
+	if err := json.Unmarshal(data, &reqs); err != nil {
+		c.fail("requirements_not_json", zasRequirements, requirementsFile, "each type must be an object of named requirements: %v", err)
+		return
+	}
+	c.checkRequirementFields(reqs)
+}
+
+// requirementTypes mirrors AppRequirement::TYPES with the keys the newest
+// requirements.rb adds (organization_fields, custom_objects, webhooks,
+// custom_objects_v2).
+var requirementTypes = []string{"automations", "channel_integrations", "custom_objects", "custom_objects_v2", "macros",
+	"organization_fields", "targets", "ticket_fields", "triggers", "user_fields", "views", "webhooks"}
+
+// maxRequirements mirrors MAX_REQUIREMENTS.
+const maxRequirements = 5000
+
+// checkRequirementFields mirrors requirements.rb's checks of each requirement: known
+// types, the count, channel integrations, custom fields' key, webhooks' five fields,
+// targets' types and every other requirement's title.
+func (c *checker) checkRequirementFields(reqs map[string]map[string]map[string]any) {
+	count := 0
+	for _, typ := range slices.Sorted(maps.Keys(reqs)) {
+		if !slices.Contains(requirementTypes, typ) {
+			c.fail("invalid_requirements_types", zasRequirements, requirementsFile, "%q is not a requirement type", typ)
+			continue
+		}
+		count += len(reqs[typ])
+		if typ == "channel_integrations" && len(reqs[typ]) > 1 {
+			c.fail("multiple_channel_integrations", zasRequirements, requirementsFile, "at most one channel integration")
+		}
+		for _, id := range slices.Sorted(maps.Keys(reqs[typ])) {
+			for _, field := range requiredRequirementFields(typ) {
+				if _, ok := reqs[typ][id][field]; !ok {
+					c.fail("missing_required_fields", zasRequirements, requirementsFile, "%s %q needs %q", typ, id, field)
+				}
+			}
+			if t, _ := reqs[typ][id]["type"].(string); typ == "targets" && (t == "http_target" || t == "url_target_v2") {
+				c.fail("invalid_requirements_types", zasRequirements, requirementsFile, "targets -> %s is not allowed", t)
+			}
+		}
+	}
+	if count > maxRequirements {
+		c.fail("excessive_requirements", zasRequirements, requirementsFile, "%d requirements, at most %d", count, maxRequirements)
+	}
+}
+
+// requiredRequirementFields is what one requirement of typ must have.
+func requiredRequirementFields(typ string) []string {
+	switch typ {
+	case "webhooks":
+		return []string{"name", "status", "endpoint", "http_method", "request_format"}
+	case "channel_integrations":
+		return []string{"manifest_url"}
+	case "custom_objects", "custom_objects_v2":
+		return nil // their own schema checks, not mirrored: sellchat declares none
+	case "user_fields", "organization_fields":
+		return []string{"title", "key"}
+	}
+	return []string{"title"}
 }
 
 // supportsRequirements mirrors supports_requirements.

@@ -180,6 +180,24 @@ func TestTheAppsRunInsideTheSandboxHostWithTheRealSDK(t *testing.T) {
 		}
 	})
 
+	t.Run("the panel in Support's ticket_sidebar finds the ticket's requester", func(t *testing.T) {
+		h.open(t, "/apps/panel/", url.Values{"product": {"support"}, "location": {"ticket_sidebar"}, "user": {rex},
+			"email": {selltest.DemoVeraEmail}, "name": {"Vera Visitor"}, "ticketId": {"83"}})
+		inApp[bool](t, b, fmt.Sprintf(`!!document.querySelector('.match-lead[data-id="%d"]')`, selltest.DemoVeraLeadID))
+		if log := hostLog(t, b); !strings.Contains(log, "ticket.requester") || !strings.Contains(log, "on ticket.requester.id.changed") {
+			t.Errorf("the panel did not ask for the requester or follow it:\n%s", log)
+		}
+		browsertest.Screenshot(t, b, "host-panel-ticket-sidebar")
+		if err := chromedp.Do(b,
+			chromedp.SetValue(chromedp.CSS("#visitor-email"), "paul@acme.example"),
+			chromedp.SetValue(chromedp.CSS("#visitor-name"), "Paul Person"),
+			chromedp.Click(chromedp.CSS("#visitor-change")),
+		); err != nil {
+			t.Fatal(err)
+		}
+		inApp[bool](t, b, fmt.Sprintf(`!!document.querySelector('.match-person[data-id="%d"]')`, selltest.DemoPaulContactID))
+	})
+
 	t.Run("the feed on a lead card reads the record from the SDK", func(t *testing.T) {
 		h.open(t, "/apps/feed/", url.Values{"product": {"sell"}, "location": {"lead_card"}, "user": {rex},
 			"record": {fmt.Sprint(selltest.DemoVeraLeadID)}})

@@ -28,10 +28,13 @@ import (
 //     {id, result:{<path>: value, errors:{<path>: {name, message, path}}}};
 //   - on chat_sidebar it shows the visitor's details in a form whose "Change visitor"
 //     button updates them and fires visitor.email.changed, visitor.phone.changed and
-//     visitor.display_name.changed ({key:"zaf.<event>", message:<new value>}).
+//     visitor.display_name.changed ({key:"zaf.<event>", message:<new value>});
+//   - on support's ticket_sidebar (a chat answered in Agent Workspace is a ticket) the
+//     same form edits the ticket's requester and fires ticket.requester.id.changed.
 //
 // What the page answers, by path: currentUser and currentAccount everywhere; on
-// chat.chat_sidebar, visitor {display_name, email, phone} and chat.id; on a Sell card,
+// chat.chat_sidebar, visitor {display_name, email, phone} and chat.id; on
+// support.ticket_sidebar, ticket.requester {id, name, email} and ticket.id; on a Sell card,
 // the record's id: lead.id (lead_card), contact.id (person_card, company_card), deal.id
 // (deal_card). The protocol was read from the SDK's source (lib/client.js, lib/index.js
 // of zendesk_app_framework_sdk); the paths' shapes are the assumptions written in
@@ -39,7 +42,7 @@ import (
 //
 // Query: app (required: the location's URL, e.g. http://127.0.0.1:8080/apps/panel/),
 // product (chat), location (chat_sidebar), user (the owner), email, phone, name and
-// chatId (the chat's visitor and id), record (a Sell card's record id), token (post
+// chatId (the chat's visitor and id; on ticket_sidebar the requester's), ticketId, record (a Sell card's record id), token (post
 // this token instead of signing one: a forged or expired one, to see it refused).
 
 //go:embed host.js
@@ -75,10 +78,10 @@ var hostTemplate = template.Must(template.New("host").Parse(`<!doctype html>
 <p><code>{{.Product}}.{{.Location}}</code> as {{.User.Name}} (user {{.User.ID}}, {{.User.Role}}), framing <code>{{.App}}</code>.</p>
 <form id="launch" method="post" target="app" action="{{.Action}}"><input type="hidden" name="token" value="{{.Token}}"></form>
 {{if .Chat}}<form id="visitor-form">
-<h2>The chat's visitor</h2>
+<h2>{{if .Ticket}}The ticket's requester{{else}}The chat's visitor{{end}}</h2>
 <label>Name <input id="visitor-name" name="name" value="{{.Visitor.DisplayName}}"></label>
 <label>Email <input id="visitor-email" name="email" value="{{.Visitor.Email}}"></label>
-<label>Phone <input id="visitor-phone" name="phone" value="{{.Visitor.Phone}}"></label>
+{{if not .Ticket}}<label>Phone <input id="visitor-phone" name="phone" value="{{.Visitor.Phone}}"></label>{{end}}
 <button id="visitor-change" type="submit">Change visitor</button>
 </form>{{end}}
 <h2>Messages</h2>
@@ -108,6 +111,7 @@ type hostQuery struct {
 	user              int64 // 0: the owner
 	visitor           hostVisitor
 	chatID, record    string
+	ticketID          int64
 	token             string // empty: sign one
 }
 
@@ -125,6 +129,11 @@ func readHostQuery(q url.Values) (hostQuery, string) {
 		return h, "product must be support, chat or sell"
 	case h.record != "" && !digits.MatchString(h.record):
 		return h, "record must be a Sell record id"
+	}
+	if v := q.Get("ticketId"); v != "" {
+		if h.ticketID, err = strconv.ParseInt(v, 10, 64); err != nil || h.ticketID <= 0 {
+			return h, "ticketId must be a ticket id"
+		}
 	}
 	if v := q.Get("user"); v != "" {
 		if h.user, err = strconv.ParseInt(v, 10, 64); err != nil {
@@ -146,6 +155,14 @@ func (h hostQuery) data(user zendesk.User, subdomain string) map[string]any {
 			data["chat.id"] = h.chatID
 		}
 	}
+	if h.ticket() {
+		// The requester as the Support ticket sidebar's get("ticket.requester") answers
+		// a user: id, name, email (assumed shape; docs/zendesk-sandbox.md).
+		data["ticket.requester"] = map[string]any{"id": requesterID(h.visitor.Email), "name": h.visitor.DisplayName, "email": h.visitor.Email}
+		if h.ticketID != 0 {
+			data["ticket.id"] = h.ticketID
+		}
+	}
 	if p, ok := cardRecordPath[h.location]; ok && h.product == "sell" && h.record != "" {
 		id, _ := strconv.ParseInt(h.record, 10, 64)
 		data[p] = id
@@ -154,6 +171,15 @@ func (h hostQuery) data(user zendesk.User, subdomain string) map[string]any {
 }
 
 func (h hostQuery) chat() bool { return h.product == "chat" && h.location == "chat_sidebar" }
+
+func (h hostQuery) ticket() bool { return h.product == "support" && h.location == "ticket_sidebar" }
+
+// requesterID is a stable made-up Support user id for a requester's email: the host
+// has no users of its own for visitors.
+func requesterID(email string) int64 {
+	sum := sha256.Sum256([]byte(email))
+	return 900000 + int64(sum[0])<<8 + int64(sum[1])
+}
 
 // action is the app's URL with what Zendesk adds to it: origin and app_guid.
 func (h hostQuery) action(origin, guid string) string {
@@ -212,7 +238,7 @@ func (s *Sandbox) host(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	_ = hostTemplate.Execute(w, map[string]any{
 		"Product": h.product, "Location": h.location, "User": user, "App": h.app.String(),
-		"Action": h.action(scheme+"://"+r.Host, guid), "Token": token, "Chat": h.chat(), "Visitor": h.visitor,
+		"Action": h.action(scheme+"://"+r.Host, guid), "Token": token, "Chat": h.chat() || h.ticket(), "Ticket": h.ticket(), "Visitor": h.visitor,
 		"Config": string(config),
 		"Script": template.JS(hostScript), "Style": template.CSS(hostStyle), //nolint:gosec // constants of this file
 	})

@@ -65,7 +65,18 @@
 
   // The agent edits the visitor in Chat: the host's data changes, then the events fire.
   var visitorForm = document.getElementById("visitor-form");
-  if (visitorForm) {
+  if (visitorForm && data["ticket.requester"]) {
+    // Support's ticket sidebar: the agent changes the ticket's requester.
+    visitorForm.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var r = data["ticket.requester"];
+      r.name = document.getElementById("visitor-name").value.trim();
+      r.email = document.getElementById("visitor-email").value.trim();
+      r.id = r.id + 1;
+      send({ key: "zaf.ticket.requester.id.changed", message: r.id });
+      log("fired ticket.requester.id.changed");
+    });
+  } else if (visitorForm) {
     visitorForm.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var v = data.visitor;

@@ -137,11 +137,14 @@
   // documented; the "visitor" object (display_name, email, phone) is implied by them
   // and "chat.id" is seen in a public app, both unconfirmed. A bulk get answers what
   // it can and lists the rest under errors, so a missing chat.id costs nothing.
+  // In Support's ticket_sidebar (a chat answered in Agent Workspace is a ticket) the
+  // visitor is the ticket's requester: "ticket.requester" is a user (id, name, email),
+  // as public apps read it; it changes with ticket.requester.id.changed.
   function useAppsFramework(client) {
     function refresh() {
       setStatus("Reading the chat from Zendesk…");
-      client.get(["visitor", "chat.id"]).then(function (d) {
-        var v = (d && d.visitor) || {};
+      client.get(["visitor", "chat.id", "ticket.requester"]).then(function (d) {
+        var v = (d && (d.visitor || d["ticket.requester"])) || {};
         state.visitor = { email: v.email || "", phone: v.phone || "", name: v.name || v.display_name || "" };
         state.chatId = (d && d["chat.id"] != null) ? String(d["chat.id"]) : state.chatId;
         prefilled = false; // another visitor (or new details): fill the form again
@@ -151,7 +154,7 @@
         start();
       });
     }
-    ["visitor.email.changed", "visitor.phone.changed", "visitor.display_name.changed"].forEach(function (ev) {
+    ["visitor.email.changed", "visitor.phone.changed", "visitor.display_name.changed", "ticket.requester.id.changed"].forEach(function (ev) {
       client.on(ev, refresh);
     });
     refresh();
