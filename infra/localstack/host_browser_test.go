@@ -138,6 +138,20 @@ func hostLog(t *testing.T, b context.Context) string {
 	return log
 }
 
+// changeToPaul changes the host's visitor (or requester) to Paul Person and waits for
+// the panel to show his Sell contact.
+func changeToPaul(t *testing.T, b context.Context) {
+	t.Helper()
+	if err := chromedp.Do(b,
+		chromedp.SetValue(chromedp.CSS("#visitor-email"), "paul@acme.example"),
+		chromedp.SetValue(chromedp.CSS("#visitor-name"), "Paul Person"),
+		chromedp.Click(chromedp.CSS("#visitor-change")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	inApp[bool](t, b, fmt.Sprintf(`!!document.querySelector('.match-person[data-id="%d"]')`, selltest.DemoPaulContactID))
+}
+
 func TestTheAppsRunInsideTheSandboxHostWithTheRealSDK(t *testing.T) {
 	h := newHostStage(t)
 	b := h.browser
@@ -167,14 +181,7 @@ func TestTheAppsRunInsideTheSandboxHostWithTheRealSDK(t *testing.T) {
 		browsertest.Screenshot(t, b, "host-panel-chat-sidebar")
 
 		// The agent edits the visitor in Chat: visitor.*.changed, and the panel looks again.
-		if err := chromedp.Do(b,
-			chromedp.SetValue(chromedp.CSS("#visitor-email"), "paul@acme.example"),
-			chromedp.SetValue(chromedp.CSS("#visitor-name"), "Paul Person"),
-			chromedp.Click(chromedp.CSS("#visitor-change")),
-		); err != nil {
-			t.Fatal(err)
-		}
-		inApp[bool](t, b, fmt.Sprintf(`!!document.querySelector('.match-person[data-id="%d"]')`, selltest.DemoPaulContactID))
+		changeToPaul(t, b)
 		if log := hostLog(t, b); !strings.Contains(log, "fired visitor.email.changed") || !strings.Contains(log, "fired visitor.display_name.changed") {
 			t.Errorf("the host fired no change:\n%s", log)
 		}
@@ -188,14 +195,7 @@ func TestTheAppsRunInsideTheSandboxHostWithTheRealSDK(t *testing.T) {
 			t.Errorf("the panel did not ask for the requester or follow it:\n%s", log)
 		}
 		browsertest.Screenshot(t, b, "host-panel-ticket-sidebar")
-		if err := chromedp.Do(b,
-			chromedp.SetValue(chromedp.CSS("#visitor-email"), "paul@acme.example"),
-			chromedp.SetValue(chromedp.CSS("#visitor-name"), "Paul Person"),
-			chromedp.Click(chromedp.CSS("#visitor-change")),
-		); err != nil {
-			t.Fatal(err)
-		}
-		inApp[bool](t, b, fmt.Sprintf(`!!document.querySelector('.match-person[data-id="%d"]')`, selltest.DemoPaulContactID))
+		changeToPaul(t, b)
 	})
 
 	t.Run("the feed on a lead card reads the record from the SDK", func(t *testing.T) {

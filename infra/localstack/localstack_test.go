@@ -159,7 +159,12 @@ func TestChatsEndingInTheZendeskSandboxReachTheFeed(t *testing.T) {
 		t.Fatalf("history on: %d", res.StatusCode)
 	}
 	s.Zendesk.AddChat(map[string]any{"id": "c-local", "visitor": map[string]any{"name": "Vera Visitor", "email": "vera@example.com"}})
+	waitForFeed(t, s, tok, "c-local")
+}
 
+// waitForFeed waits up to a minute for chatID to show in lead 2001's feed (Vera's).
+func waitForFeed(t *testing.T, s *localstack.Stack, tok, chatID string) {
+	t.Helper()
 	type item struct {
 		ChatID string `json:"chatId"`
 	}
@@ -167,11 +172,11 @@ func TestChatsEndingInTheZendeskSandboxReachTheFeed(t *testing.T) {
 	for {
 		var page struct{ Items []item }
 		_ = json.NewDecoder(get(t, s.URL+"/feed?resourceType=lead&resourceId=2001", tok).Body).Decode(&page)
-		if slices.Contains(page.Items, item{"c-local"}) {
+		if slices.Contains(page.Items, item{chatID}) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the chat never reached lead 2001's feed: %+v", page.Items)
+			t.Fatalf("chat %s never reached lead 2001's feed: %+v", chatID, page.Items)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -197,21 +202,7 @@ func TestASolvedChatTicketReachesTheFeedThroughTheSupportWebhook(t *testing.T) {
 	if len(ds) != 1 || ds[0].Status != http.StatusAccepted || ds[0].Endpoint != s.URL+"/webhooks/zendesk/acme" {
 		t.Fatalf("deliveries: %+v", ds)
 	}
-	type item struct {
-		ChatID string `json:"chatId"`
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var page struct{ Items []item }
-		_ = json.NewDecoder(get(t, s.URL+"/feed?resourceType=lead&resourceId=2001", tok).Body).Decode(&page)
-		if slices.Contains(page.Items, item{"c-ticket"}) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the chat never reached lead 2001's feed: %+v", page.Items)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitForFeed(t, s, tok, "c-ticket")
 }
 
 // TestRestartKeepsSellConnection is the whole stack's state across a restart: DynamoDB

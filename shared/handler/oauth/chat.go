@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sellchat/sellchat/shared/domain/audit"
+	"github.com/sellchat/sellchat/shared/platform/trail"
 	"net/http"
 
 	"golang.org/x/oauth2"
@@ -142,6 +144,7 @@ func (h *handler) chatCallback(w http.ResponseWriter, r *http.Request, account s
 		return err
 	}
 	httpx.LoggerFrom(r.Context()).Info("chat connected", "by", userID)
+	trail.RecordAs(r.Context(), h.deps.Store, st.identity(account), audit.ConnectionChat, "", map[string]audit.Change{"chatAgent": {To: userID}})
 	http.Redirect(w, r, "/settings/?chat=connected", http.StatusFound)
 	return nil
 }

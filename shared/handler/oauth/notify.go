@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sellchat/sellchat/shared/domain/audit"
+	"github.com/sellchat/sellchat/shared/platform/trail"
 	"net/http"
 	"strconv"
 	"time"
@@ -84,6 +86,7 @@ func (h *handler) setUpNotifications(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	httpx.LoggerFrom(r.Context()).Info("zendesk notifications set up", "webhook", n.WebhookID, "trigger", n.TriggerID)
+	trail.Record(r, h.deps.Store, audit.NotificationsSetUp, "", audit.Diff(viewOf(prev), viewOf(n)))
 	httpx.WriteJSON(w, http.StatusOK, viewOf(n))
 	return nil
 }
@@ -111,6 +114,7 @@ func (h *handler) removeNotifications(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	trail.Record(r, h.deps.Store, audit.NotificationsRemove, "", audit.Diff(viewOf(prev), viewOf(n)))
 	httpx.WriteJSON(w, http.StatusOK, viewOf(n))
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/domain/audit"
+	"github.com/sellchat/sellchat/shared/platform/trail"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -85,6 +87,11 @@ type state struct {
 }
 
 const statePrefix = "STATE#"
+
+// identity is who started the round trip, for the audit trail.
+func (st state) identity(account string) auth.Identity {
+	return auth.Identity{Account: account, UserID: st.UserID, Email: st.Email, Name: st.Name}
+}
 
 // errNoProof refuses a Sell sign-in for a caller whose identity carries no email:
 // the only proof that the Sell user is the caller is the same email on both sides.
@@ -218,6 +225,8 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		httpx.LoggerFrom(r.Context()).Info("sell connected", "by", st.UserID, "sell_user", me.ID)
+		trail.RecordAs(r.Context(), h.deps.Store, st.identity(account), audit.ConnectionSell, "",
+			map[string]audit.Change{"sellUser": {To: map[string]any{"id": me.ID, "name": me.Name}}})
 		http.Redirect(w, r, "/settings/?connected=1", http.StatusFound)
 		return nil
 	case PurposeAgent:
@@ -235,6 +244,7 @@ type installResult struct {
 	Installed       bool                                       `json:"installed"`
 	Elements        map[settings.Element]settings.ElementState `json:"elements"`
 	SuperiorManager *settings.SellUser                         `json:"superiorManager"`
+	Stated          *Stated                                    `json:"stated,omitempty"`
 }
 
 func (h *handler) install(w http.ResponseWriter, r *http.Request) error {
@@ -269,7 +279,7 @@ func (h *handler) install(w http.ResponseWriter, r *http.Request) error {
 	}
 	if failed := append(missing, Prerequisites(facts)...); len(failed) > 0 {
 		return &httpx.Error{Status: http.StatusUnprocessableEntity, Code: "prerequisites_failed",
-			Message: fmt.Sprintf("%d install requirement(s) are not met; each one says what to do.", len(failed)), Details: failed}
+			Message: fmt.Sprintf("%d install requirement(s) are not met; each one says what to do.", len(failed)), Details: sourced(failed, facts)}
 	}
 	in, err := h.deps.Store.UpdateIntegration(r.Context(), id.Account, func(in *settings.Integration) error {
 		if in.Elements == nil {
@@ -294,7 +304,12 @@ func (h *handler) install(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.LoggerFrom(r.Context()).Info("integration installed", "by", id.UserID)
-	httpx.WriteJSON(w, http.StatusCreated, installResult{Installed: true, Elements: in.Elements, SuperiorManager: in.SuperiorManager})
+	changes := map[string]audit.Change{"installed": {From: false, To: true}}
+	if facts.PhaseStated {
+		changes["chatPhase"] = audit.Change{To: req.ChatPhase} // stated by the installer, not read
+	}
+	trail.Record(r, h.deps.Store, audit.Install, "", changes)
+	httpx.WriteJSON(w, http.StatusCreated, installResult{Installed: true, Elements: in.Elements, SuperiorManager: in.SuperiorManager, Stated: statedOf(facts)})
 	return nil
 }
 
@@ -313,6 +328,9 @@ func (h *handler) uninstall(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		httpx.LoggerFrom(r.Context()).Info("integration purged", "by", id.UserID, "items", n)
+		// Recorded after the purge, which deleted the trail with everything else: the
+		// entry is what is left to say who purged the account, and when.
+		trail.Record(r, h.deps.Store, audit.Uninstall, "", map[string]audit.Change{"purge": {To: true}, "deletedItems": {To: n}})
 		httpx.WriteJSON(w, http.StatusOK, map[string]any{"uninstalled": true, "purged": true, "deletedItems": n})
 		return nil
 	}
@@ -335,6 +353,7 @@ func (h *handler) uninstall(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.LoggerFrom(r.Context()).Info("integration uninstalled", "by", id.UserID, "tokens", n)
+	trail.Record(r, h.deps.Store, audit.Uninstall, "", map[string]audit.Change{"purge": {To: false}, "deletedTokens": {To: n}})
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"uninstalled": true, "purged": false, "deletedTokens": n})
 	return nil
 }

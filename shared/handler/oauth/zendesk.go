@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/sellchat/sellchat/shared/domain/audit"
+	"github.com/sellchat/sellchat/shared/platform/trail"
 	"net/http"
 	"net/url"
 	"strings"
@@ -120,6 +122,8 @@ func (h *handler) zendeskCallback(w http.ResponseWriter, r *http.Request, accoun
 		return err
 	}
 	httpx.LoggerFrom(r.Context()).Info("zendesk connected", "by", userID, "apps", len(apps))
+	trail.RecordAs(r.Context(), h.deps.Store, auth.Identity{Account: account, UserID: userID, Email: me.Email, Name: me.Name, Role: auth.RoleAdmin},
+		audit.ConnectionZendesk, "", map[string]audit.Change{"apps": {To: len(apps)}})
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	// The session rides in the fragment: the browser keeps it, no server log sees it.
