@@ -101,3 +101,55 @@ func (h *handler) chatFacts(ctx context.Context, id auth.Identity, statedPhase i
 func zendeskUnavailable(err error) error {
 	return &httpx.Error{Status: http.StatusBadGateway, Code: "zendesk_unavailable", Message: "Zendesk did not answer the install checks' questions. Try again in a moment.", Err: err}
 }
+
+// Where a failed check's fact came from, for a session from Zendesk: the page says
+// which verdicts rest on the installer's word, which a wrong answer would flip.
+const (
+	SourceStated     = "stated"      // the installer stated it: no Zendesk API exposes it
+	SourceZendeskAPI = "zendesk_api" // read from Zendesk's APIs
+)
+
+// Stated are the facts the install checks took on the installer's word.
+type Stated struct {
+	ChatPhase int `json:"chatPhase,omitempty"`
+}
+
+// statedOf is what the installer stated and the checks used; nil for a session that
+// carries its Chat facts (nothing was stated) or when nothing was.
+func statedOf(f Facts) *Stated {
+	if !f.FromAPI || !f.PhaseStated {
+		return nil
+	}
+	return &Stated{ChatPhase: f.Chat.Phase}
+}
+
+// sourcedCheck is a failed check as POST /integration/install lists it.
+type sourcedCheck struct {
+	Check
+	Source string  `json:"source,omitempty"`
+	Stated *Stated `json:"stated,omitempty"`
+}
+
+// sourced marks each failed check of a session from Zendesk with where its fact came
+// from. The role checks only apply on the phase the installer stated, so they rest on
+// it (their roles are read, but a wrong phase asks for the wrong role); the plan is
+// read, unless Chat is not connected and there was nothing to read. Sell's checks and
+// the connections' are about no Chat fact and stay unmarked.
+func sourced(checks []Check, f Facts) []sourcedCheck {
+	out := make([]sourcedCheck, len(checks))
+	for i, c := range checks {
+		out[i] = sourcedCheck{Check: c}
+		if !f.FromAPI {
+			continue
+		}
+		switch c.Code {
+		case "missing_chat_admin", "missing_support_admin", "not_account_owner":
+			out[i].Source, out[i].Stated = SourceStated, statedOf(f)
+		case "chat_plan_too_low":
+			if f.Chat.Plan != "" {
+				out[i].Source = SourceZendeskAPI
+			}
+		}
+	}
+	return out
+}

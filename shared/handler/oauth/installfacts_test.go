@@ -71,3 +71,84 @@ func TestTheInstallChecksOfAZendeskSessionComeFromZendesksAPIs(t *testing.T) {
 		t.Errorf("an agent's install: %d %s, want 403 (admins only)", res.Status, res.Body)
 	}
 }
+
+// sourcedCheck is one failed check of a 422 with where its fact came from.
+type sourcedCheck struct {
+	Code   string
+	Source string
+	Stated *struct{ ChatPhase int }
+}
+
+func sourcedChecks(t *testing.T, res apptest.Response) map[string]sourcedCheck {
+	t.Helper()
+	failedChecks(t, res) // a 422 prerequisites_failed
+	var body struct {
+		Error struct{ Details []sourcedCheck } `json:"error"`
+	}
+	res.JSON(t, &body)
+	out := map[string]sourcedCheck{}
+	for _, d := range body.Error.Details {
+		out[d.Code] = d
+	}
+	return out
+}
+
+// TestTheInstallAnswerSaysWhatTheInstallerStatedAndWhatWasRead: for a session from
+// Zendesk, a check whose verdict rests on the phase the installer stated says so and
+// names the phase (a wrong phase asks for the wrong role), a check on a fact read
+// from Zendesk's APIs says that, and a fact that could not be read is not called
+// read. A passed install names what it took on the installer's word; a session that
+// carries its own Chat facts stated nothing.
+func TestTheInstallAnswerSaysWhatTheInstallerStatedAndWhatWasRead(t *testing.T) {
+	t.Parallel()
+	env, h := newOAuth(t)
+	session := sessionFrom(t, signInWithZendesk(t, env, h)) // Ada: Zendesk admin
+	env.Connect(t, "acme")
+	install := func(token, body string) apptest.Response {
+		return apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/integration/install", Token: token, Body: body})
+	}
+
+	// Chat not connected and no phase stated: the plan was not read and nothing was
+	// stated, so nothing is marked.
+	for code, c := range sourcedChecks(t, install(session, ``)) {
+		if c.Source != "" || c.Stated != nil {
+			t.Errorf("before Chat is connected, %s is marked %+v", code, c)
+		}
+	}
+
+	if res := connectChat(t, env, h, startChat(t, h, session)); res.Status != http.StatusFound {
+		t.Fatalf("connect chat: %d %s", res.Status, res.Body)
+	}
+	env.Zendesk.SetOwner(zendesktest.DemoRexID) // Ada is a Chat admin, not the owner
+	env.Zendesk.SetChatPlan("lite")
+	checks := sourcedChecks(t, install(session, `{"chatPhase":4}`))
+	if c := checks["not_account_owner"]; c.Source != "stated" || c.Stated == nil || c.Stated.ChatPhase != 4 {
+		t.Errorf("the owner check on the stated phase 4: %+v", c)
+	}
+	if c := checks["chat_plan_too_low"]; c.Source != "zendesk_api" || c.Stated != nil {
+		t.Errorf("the plan check on the plan read from Chat: %+v", c)
+	}
+	if len(checks) != 2 {
+		t.Errorf("failed checks %v, want the owner and the plan", checks)
+	}
+
+	// On phase 3 a Chat admin may install: the answer names the phase it believed.
+	env.Zendesk.SetChatPlan("professional")
+	res := install(session, `{"chatPhase":3}`)
+	var got struct {
+		Installed bool
+		Stated    *struct{ ChatPhase int }
+	}
+	res.JSON(t, &got)
+	if res.Status != http.StatusCreated || !got.Installed || got.Stated == nil || got.Stated.ChatPhase != 3 {
+		t.Fatalf("phase 3 as a Chat admin: %d %s", res.Status, res.Body)
+	}
+
+	// A session carrying its Chat facts (a local /dev/token) states nothing.
+	res = install(env.Sign(t, owner), `{"chatPhase":4}`)
+	got.Stated = nil
+	res.JSON(t, &got)
+	if res.Status != http.StatusCreated || got.Stated != nil {
+		t.Errorf("a session with its own Chat facts: %d %s", res.Status, res.Body)
+	}
+}

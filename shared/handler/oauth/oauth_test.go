@@ -142,8 +142,13 @@ func TestInstallFlowEndToEnd(t *testing.T) {
 		if res.Status != 200 {
 			t.Fatalf("purge: %d %s", res.Status, res.Body)
 		}
-		if items, _ := env.Deps.Store.QueryPrefix(ctx, "acme", "", 0, false); len(items) != 0 {
+		// Everything is gone but the purge's own audit entry: who purged, and when.
+		items, _ := env.Deps.Store.QueryPrefix(ctx, "acme", "", 0, false)
+		if len(items) != 1 || !strings.HasPrefix(items[0].SK, "AUDIT#") {
 			t.Fatalf("%d items left after purge", len(items))
+		}
+		if es, _, _ := env.Deps.Store.AuditPage(ctx, "acme", "", 5); len(es) != 1 || es[0].Action != "integration.uninstall" || es[0].Changes["purge"].To != true {
+			t.Fatalf("the purge's audit entry: %+v", es)
 		}
 	})
 }

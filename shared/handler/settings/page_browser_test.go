@@ -17,6 +17,7 @@ import (
 	"github.com/sellchat/sellchat/infra/browsertest"
 	"github.com/sellchat/sellchat/infra/localstack"
 	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
 	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 )
@@ -212,6 +213,11 @@ func TestTheSettingsPageInARealBrowser(t *testing.T) {
 	}
 	if got := text("#elements-note"); !strings.Contains(got, "Install the integration first") {
 		t.Errorf("the elements card does not say to install first: %q", got)
+	}
+	// Agent Workspace notifications are made through the Zendesk connection, which
+	// this session (a local token) has not made: the page only says how to get it.
+	if !p.evalBool(`!document.getElementById('aw').checkVisibility() && document.getElementById('aw-hint').checkVisibility()`) {
+		t.Error("without Zendesk connected the Agent Workspace line shows, or the hint to sign in does not")
 	}
 	browsertest.Screenshot(t, ctx, "settings-0-not-connected")
 
@@ -810,4 +816,168 @@ func TestAnAdminSignsInWithZendeskFromTheSettingsPage(t *testing.T) {
 	if !after.Chat.Connected {
 		t.Error("GET /integration does not show Chat connected")
 	}
+
+	p.checkAgentWorkspace()
+	p.checkStatedPhase()
+}
+
+// notificationsState is GET /integration's zendesk.notifications.
+type notificationsState struct {
+	Enabled   bool
+	WebhookID string
+	TriggerID int64
+}
+
+func (p *settingsPage) notifications() notificationsState {
+	p.t.Helper()
+	var in struct {
+		Zendesk struct{ Notifications notificationsState }
+	}
+	p.api.get("/integration", &in)
+	return in.Zendesk.Notifications
+}
+
+// checkAgentWorkspace, with Zendesk connected: the Agent Workspace line is offered;
+// a refused set-up shows the backend's own message and makes nothing in Zendesk; Set
+// up makes the webhook and trigger in the Zendesk sandbox and turns the line on (its
+// button now repairs); Remove, from the keyboard, deletes both and turns it off.
+func (p *settingsPage) checkAgentWorkspace() {
+	t := p.t
+	t.Helper()
+	p.do("show the Agent Workspace line", chromedp.WaitVisible(chromedp.CSS("#aw")))
+	if p.evalBool(`document.getElementById('aw-hint').checkVisibility()`) {
+		t.Error("the hint to sign in with Zendesk shows although Zendesk is connected")
+	}
+	if got := p.text("#aw-help"); !strings.Contains(got, "in seconds instead of minutes") {
+		t.Errorf("the line does not say what it is for: %q", got)
+	}
+	if got := p.text("#aw-text"); !strings.HasPrefix(got, "is off") || p.text("#aw-setup") != "Set up" ||
+		p.evalBool(`!document.getElementById('aw-remove').hidden`) {
+		t.Errorf("before the set-up: %q, button %q", got, p.text("#aw-setup"))
+	}
+
+	// Another request holds the set-up's lease: the backend refuses, the page says why.
+	lease := func(since time.Time) {
+		t.Helper()
+		if _, err := p.stack.Deps.Store.UpdateIntegration(context.Background(), "acme", func(in *settings.Integration) error {
+			in.Zendesk.Notifications.PendingSince = since
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lease(time.Now().UTC())
+	status, body := p.api.send("POST", "/integration/zendesk/notifications", "", nil)
+	var refusal struct {
+		Error struct{ Code, Message string }
+	}
+	if err := json.Unmarshal(body, &refusal); err != nil || status != http.StatusConflict || refusal.Error.Code != "setup_in_progress" {
+		t.Fatalf("POST while another set-up runs: %d %s", status, body)
+	}
+	p.do("set up while another set-up runs",
+		chromedp.Click(chromedp.CSS("#aw-setup")),
+		chromedp.WaitVisible(chromedp.CSS("#aw-status.failed")),
+	)
+	if got := p.text("#aw-status"); got != refusal.Error.Message {
+		t.Errorf("the refusal shows %q, want the backend's %q", got, refusal.Error.Message)
+	}
+	if p.evalBool(`document.getElementById('aw-dot').classList.contains('on')`) || len(p.stack.Zendesk.Webhooks()) != 0 || p.notifications().Enabled {
+		t.Fatal("a refused set-up turned the notifications on")
+	}
+	browsertest.Screenshot(t, p.ctx, "settings-aw-refused")
+	lease(time.Time{})
+
+	p.do("set up",
+		chromedp.Click(chromedp.CSS("#aw-setup")),
+		chromedp.WaitVisible(chromedp.CSS("#aw-status.saved")),
+		chromedp.WaitVisible(chromedp.CSS("#aw-dot.on")),
+		chromedp.WaitVisible(chromedp.CSS("#aw-remove")),
+		until(`document.getElementById('aw-text').textContent.includes('set up ')`),
+	)
+	n := p.notifications()
+	hooks, triggers := p.stack.Zendesk.Webhooks(), p.stack.Zendesk.Triggers()
+	if !n.Enabled || len(hooks) != 1 || hooks[0].ID != n.WebhookID || len(triggers) != 1 || triggers[0].ID != n.TriggerID {
+		t.Fatalf("after Set up: %+v; in Zendesk %+v %+v", n, hooks, triggers)
+	}
+	if got := p.text("#aw-setup"); got != "Repair" {
+		t.Errorf("once on, the set-up button reads %q", got)
+	}
+	browsertest.Screenshot(t, p.ctx, "settings-aw-on")
+
+	p.do("remove, from the keyboard",
+		chromedp.Focus(chromedp.CSS("#aw-remove")),
+		chromedp.SendKeys(chromedp.CSS("#aw-remove"), kb.Enter),
+		until(`document.getElementById('aw-status').textContent === 'Removed.'`),
+		chromedp.WaitNotPresent(chromedp.CSS("#aw-dot.on")),
+		chromedp.WaitNotVisible(chromedp.CSS("#aw-remove")),
+	)
+	if n := p.notifications(); n.Enabled || n.WebhookID != "" || len(p.stack.Zendesk.Webhooks()) != 0 || len(p.stack.Zendesk.Triggers()) != 0 {
+		t.Fatalf("after Remove: %+v", n)
+	}
+	if got := p.text("#aw-setup"); got != "Set up" {
+		t.Errorf("once off, the set-up button reads %q", got)
+	}
+	if focused := p.evalString("document.activeElement.id"); focused != "aw-setup" {
+		t.Errorf("after Remove focus is on %q, want Set up", focused)
+	}
+}
+
+// checkStatedPhase, for the session Zendesk's sign-in gave (which carries no Chat
+// facts): connecting Sell runs the install checks, which need the Chat phase stated;
+// a verdict resting on the phase stated is marked so next to the check, and the page
+// says the phase was the admin's word, before and after the install passes.
+func (p *settingsPage) checkStatedPhase() {
+	t := p.t
+	t.Helper()
+	p.do("connect Sell",
+		chromedp.Click(chromedp.CSS("#connect-sell")),
+		chromedp.WaitVisible(chromedp.CSS("#conn-dot.on")),
+		chromedp.WaitVisible(chromedp.CSS(`#install-checks li[data-code="chat_phase_not_stated"]`)),
+	)
+	if p.evalBool(`document.getElementById('install-stated').checkVisibility()`) {
+		t.Errorf("a stated phase is shown although none was stated: %q", p.text("#install-stated"))
+	}
+
+	// Ada is a Chat admin but no longer its owner: on phase 4 that fails, and only
+	// because of the phase she states.
+	p.stack.Zendesk.SetOwner(zendesktest.DemoRexID)
+	session := stackAPI{t: t, url: p.stack.URL, token: p.evalString(`sessionStorage.getItem('sellchat.token')`)}
+	status, body := session.send("POST", "/integration/install", `{"chatPhase":4}`, nil)
+	var answer struct {
+		Error struct {
+			Details []struct{ Code, Source string } `json:"details"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(body, &answer); err != nil || status != http.StatusUnprocessableEntity ||
+		len(answer.Error.Details) != 1 || answer.Error.Details[0].Code != "not_account_owner" || answer.Error.Details[0].Source != "stated" {
+		t.Fatalf("install on phase 4 as a Chat admin: %d %s", status, body)
+	}
+	const stated = "Chat phase 4 \u2014 stated by you, Zendesk's API does not expose it."
+	p.do("run the checks on phase 4",
+		chromedp.SetValue(chromedp.CSS("#chat-phase"), "4"),
+		chromedp.Click(chromedp.CSS("#run-install")),
+		chromedp.WaitVisible(chromedp.CSS(`#install-checks li[data-code="not_account_owner"][data-source="stated"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#install-stated")),
+	)
+	if got := p.text(`#install-checks li[data-code="not_account_owner"] .source`); !strings.Contains(got, "Chat phase you stated") {
+		t.Errorf("the check does not say it rests on the stated phase: %q", got)
+	}
+	if got := p.text("#install-stated"); !strings.HasPrefix(got, stated) || !strings.Contains(got, "choose the right phase") {
+		t.Errorf("the stated phase after failed checks: %q", got)
+	}
+	browsertest.Screenshot(t, p.ctx, "settings-install-stated-failed")
+
+	p.stack.Zendesk.SetOwner(zendesktest.DemoAdaID)
+	p.do("run the checks again as the owner",
+		chromedp.Click(chromedp.CSS("#run-install")),
+		chromedp.WaitVisible(chromedp.CSS("#install-dot.on")),
+		chromedp.WaitNotVisible(chromedp.CSS("#install-failures")),
+	)
+	if got := p.text("#install-stated"); got != stated {
+		t.Errorf("the stated phase after the install: %q, want %q", got, stated)
+	}
+	if in := p.api.integration(); !in.Installed {
+		t.Fatalf("not installed: %+v", in)
+	}
+	browsertest.Screenshot(t, p.ctx, "settings-install-stated")
 }

@@ -288,6 +288,8 @@
       : zd.apps.length === 0
         ? "Zendesk is connected, but no installed sellchat app points at this backend yet. Install the app packages with backend_url set to this site, then connect again."
         : "Zendesk is connected; " + zd.apps.length + " installed sellchat app" + (zd.apps.length === 1 ? "" : "s") + " found.";
+    $("zd-reconnect").textContent = zd.connected ? "Connect Zendesk again" : "Sign in with Zendesk";
+    renderAgentWorkspace();
     const chat = state.integration.chat || { connected: false };
     $("chat-dot").className = "dot" + (chat.connected ? " on" : "");
     $("chat-text").textContent = chat.connected
@@ -328,6 +330,56 @@
     $("chat-progress-bar").value = progress;
   }
 
+  // ---- Agent Workspace notifications -----------------------------------------
+
+  // renderAgentWorkspace shows the Support webhook and trigger that announce solved
+  // chat tickets. They are made through the Zendesk connection, so without one the
+  // page only says to sign in with Zendesk.
+  function renderAgentWorkspace() {
+    const zd = state.integration.zendesk || {};
+    const n = zd.notifications || { enabled: false };
+    $("aw").hidden = !zd.connected;
+    $("aw-hint").hidden = !!zd.connected;
+    $("aw-dot").className = "dot" + (n.enabled ? " on" : "");
+    $("aw-text").textContent = n.enabled
+      ? "is on" + (n.setUpAt ? " (set up " + when(n.setUpAt) + ")" : "") + ": Zendesk tells sellchat when a chat ticket is solved."
+      : "is off: chats reach Sell through the chat poll, within minutes.";
+    // Running the set-up again remakes whatever was deleted in Zendesk.
+    $("aw-setup").textContent = n.enabled ? "Repair" : "Set up";
+    $("aw-remove").hidden = !n.enabled;
+  }
+
+  let notifying = false;
+
+  // notifications sets the notifications up (POST) or removes them (DELETE) and
+  // shows the answer, or the backend's reason when it refused.
+  async function notifications(method) {
+    if (notifying) return;
+    notifying = true;
+    const buttons = [$("aw-setup"), $("aw-remove")];
+    const hadFocus = buttons.includes(document.activeElement);
+    // aria-disabled, not disabled: a disabled button would drop the keyboard focus.
+    for (const b of buttons) b.setAttribute("aria-disabled", "true");
+    status("aw-status", "saving", method === "POST" ? "Setting up in Zendesk…" : "Removing from Zendesk…");
+    try {
+      const n = await api(method, "/integration/zendesk/notifications");
+      const zd = Object.assign({}, state.integration.zendesk, { notifications: n || { enabled: false } });
+      state.integration = Object.assign({}, state.integration, { zendesk: zd });
+      renderAgentWorkspace();
+      status("aw-status", "saved", method === "POST" ? "Set up: solved chat tickets now reach Sell within seconds." : "Removed.");
+      // The answer has the ids; GET /integration also says when it was set up.
+      await refreshIntegration();
+    } catch (e) {
+      status("aw-status", "failed", e.message);
+      if (e.status === 409 && (e.code === "zendesk_not_connected" || e.code === "zendesk_reconnect")) await refreshIntegration();
+    } finally {
+      notifying = false;
+      for (const b of buttons) b.removeAttribute("aria-disabled");
+      // Remove hides itself once done; keep a keyboard user on the button left.
+      if (hadFocus && !buttons.includes(document.activeElement)) $("aw-setup").focus();
+    }
+  }
+
   // ---- install ---------------------------------------------------------------
 
   function renderInstall() {
@@ -353,7 +405,13 @@
     for (const c of checks) {
       const code = String((c && c.code) || "");
       const message = String((c && c.message) || code || "A check failed.");
-      list.appendChild(el("li", { "data-code": code }, message));
+      const li = el("li", { "data-code": code }, message);
+      const from = c && Object.hasOwn(SOURCES, c.source) ? SOURCES[c.source] : "";
+      if (from) {
+        li.setAttribute("data-source", c.source);
+        li.appendChild(el("span", { class: "source" }, " (" + from + ")"));
+      }
+      list.appendChild(li);
     }
     $("install-failures-h").textContent = checks.length === 1
       ? "One install check failed. Fix it, then run the checks again:"
@@ -361,6 +419,30 @@
     $("install-failures").hidden = checks.length === 0;
     if (checks.length) $("run-install").setAttribute("aria-describedby", "install-failures");
     else $("run-install").removeAttribute("aria-describedby");
+  }
+
+  // SOURCES word where a failed check's fact came from (the install answer's source).
+  const SOURCES = {
+    stated: "this rests on the Chat phase you stated",
+    zendesk_api: "read from Zendesk",
+  };
+
+  // showStated says which facts the last install checks took on the admin's word,
+  // because Zendesk's API does not expose them: stated is the install answer's (or a
+  // failed check's) "stated", null when nothing was stated.
+  function showStated(stated, failedChecks) {
+    const phase = stated && Number(stated.chatPhase);
+    const p = $("install-stated");
+    p.hidden = !phase;
+    if (!phase) return;
+    p.textContent = "Chat phase " + phase + " \u2014 stated by you, Zendesk's API does not expose it." +
+      (failedChecks ? " If it is wrong, choose the right phase below and run the checks again." : "");
+  }
+
+  // statedOfChecks is the stated facts a failed check rests on, if any does.
+  function statedOfChecks(checks) {
+    for (const c of checks) if (c && c.stated) return c.stated;
+    return null;
   }
 
   // refreshIntegration reloads GET /integration after something changed it behind
@@ -404,6 +486,7 @@
         superiorManager: res.superiorManager || state.integration.superiorManager,
       });
       showFailures([]);
+      showStated(res.stated, false);
       await refreshIntegration();
       status("install-status", "saved", "Installed: every check passed.");
       // The button is gone now; keep keyboard users where the outcome is.
@@ -411,9 +494,11 @@
     } catch (e) {
       if (e.status === 422 && e.code === "prerequisites_failed" && Array.isArray(e.details)) {
         showFailures(e.details);
+        showStated(statedOfChecks(e.details), true);
         status("install-status", "failed", "Not installed: " + e.message);
       } else {
         showFailures([]);
+        showStated(null);
         status("install-status", "failed", "Not installed: " + e.message);
         if (e.status === 409) await refreshIntegration(); // e.g. Sell no longer connected
       }
@@ -1105,6 +1190,8 @@
     });
     $("connect-sell").addEventListener("click", () => connect("install", "Opening Sell…"));
     $("connect-chat").addEventListener("click", () => connect("chat", "Opening Zendesk Chat…"));
+    $("aw-setup").addEventListener("click", () => notifications("POST"));
+    $("aw-remove").addEventListener("click", () => notifications("DELETE"));
     $("run-install").addEventListener("click", runInstall);
     for (const name of ELEMENTS) $("el-" + name).addEventListener("change", onElementToggle);
     $("el-signInOnLoad").addEventListener("change", (ev) =>
