@@ -70,6 +70,8 @@ var cases = map[string][]expectation{
 		{"get-lead-statuses-as-agent", 403, "forbidden"},
 		{"get-sell-fields-bad-widget", 422, "invalid_value"},
 		{"get-pools", 200, ""},
+		{"get-audit", 200, ""},
+		{"get-audit-bad-cursor", 400, "invalid_cursor"},
 		{"put-pool-not-connected", 409, "sell_not_connected"},
 		{"put-pool-blank-name", 422, "required"},
 		{"delete-pool-unknown", 404, "unknown_pool"},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sellchat/sellchat/shared/domain/audit"
+	"github.com/sellchat/sellchat/shared/platform/trail"
 	"net/http"
 	"strconv"
 	"time"
@@ -136,6 +138,7 @@ func (h *handler) putPool(w http.ResponseWriter, r *http.Request) error {
 			status = http.StatusCreated
 		}
 		httpx.LoggerFrom(ctx).Info("pool marked", "by", id.UserID, "sell_user", userID, "new", created)
+		trail.Record(r, h.deps.Store, audit.PoolMark, strconv.FormatInt(userID, 10), map[string]audit.Change{"name": {To: p.Name}})
 		httpx.WriteJSON(w, status, poolView{SellUserID: p.SellUserID, Name: p.Name, MarkedAt: p.MarkedAt, InUse: st.UsesPool(userID)})
 		return nil
 	})
@@ -169,6 +172,7 @@ func (h *handler) deletePool(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		httpx.LoggerFrom(r.Context()).Info("pool unmarked", "by", id.UserID, "sell_user", userID)
+		trail.Record(r, h.deps.Store, audit.PoolUnmark, strconv.FormatInt(userID, 10), nil)
 		return h.writePools(r.Context(), w, id.Account)
 	}
 	return staleVersion(-1)

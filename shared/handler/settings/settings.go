@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sellchat/sellchat/shared/domain/audit"
+	"github.com/sellchat/sellchat/shared/platform/trail"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -64,6 +66,7 @@ func New(d Deps) *httpx.Router {
 	rt.Handle("GET /integration", admin(h.getIntegration))
 	rt.Handle("PUT /integration/elements/{name}", admin(h.putElement))
 	rt.Handle("PUT /integration/webhook", admin(h.putWebhook))
+	rt.Handle("GET /audit", admin(h.getAudit))
 	rt.Handle("GET /sell/users", admin(h.getSellUsers))
 	rt.Handle("GET /sell/lead-sources", admin(h.getLeadSources))
 	rt.Handle("POST /sell/lead-sources", admin(h.postLeadSource))
@@ -157,6 +160,13 @@ func (h *handler) patchSettings(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.LoggerFrom(r.Context()).Info("settings changed", "by", id.UserID, "version", newVersion)
+	if changes := audit.Diff(current, next); len(changes) > 0 {
+		action := audit.SettingsUpdate
+		if _, ok := changes["redaction"]; ok && len(changes) == 1 {
+			action = audit.RedactionRulesChanged
+		}
+		trail.Record(r, h.deps.Store, action, "", changes)
+	}
 	writeSettings(w, next, in, newVersion, http.StatusOK)
 	return nil
 }
@@ -384,6 +394,14 @@ func (h *handler) putElement(w http.ResponseWriter, r *http.Request) error {
 		return fieldError(err)
 	}
 	httpx.LoggerFrom(r.Context()).Info("element switched", "element", el, "enabled", *change.Enabled, "by", id.UserID)
+	changes := map[string]audit.Change{"enabled": {To: *change.Enabled}}
+	if change.SignInOnLoad != nil {
+		changes["signInOnLoad"] = audit.Change{To: *change.SignInOnLoad}
+	}
+	if change.PastChatsFrom != nil {
+		changes["pastChatsFrom"] = audit.Change{To: *change.PastChatsFrom}
+	}
+	trail.Record(r, h.deps.Store, audit.ElementSwitch, string(el), changes)
 	// The full view: switching history on names where past chats start.
 	httpx.WriteJSON(w, http.StatusOK, h.fullView(r.Context(), id.Account, in))
 	return nil
@@ -412,6 +430,8 @@ func (h *handler) putWebhook(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.LoggerFrom(r.Context()).Info("webhook secret set", "by", id.UserID)
+	// That a secret was set, never the secret.
+	trail.Record(r, h.deps.Store, audit.WebhookSecretSet, "", nil)
 	httpx.WriteJSON(w, http.StatusOK, h.view(id.Account, in))
 	return nil
 }

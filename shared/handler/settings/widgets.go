@@ -3,6 +3,8 @@ package settings
 import (
 	"context"
 	"errors"
+	"github.com/sellchat/sellchat/shared/domain/audit"
+	"github.com/sellchat/sellchat/shared/platform/trail"
 	"net/http"
 	"time"
 
@@ -140,6 +142,7 @@ func (h *handler) putDraft(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpx.LoggerFrom(r.Context()).Info("widget draft saved", "widget", wn, "by", id.UserID, "fields", len(keys))
+	trail.Record(r, h.deps.Store, audit.WidgetDraft, string(wn), map[string]audit.Change{"fields": {To: keys}})
 	httpx.WriteJSON(w, http.StatusOK, newWidgetView(st, cat, custom))
 	return nil
 }
@@ -171,6 +174,7 @@ func (h *handler) publishWidget(w http.ResponseWriter, r *http.Request) error {
 		cat, custom = widgets.Catalogue(wn, nil), false
 	}
 	httpx.LoggerFrom(r.Context()).Info("widget published", "widget", wn, "by", id.UserID, "fields", len(st.Published))
+	trail.Record(r, h.deps.Store, audit.WidgetPublish, string(wn), map[string]audit.Change{"fields": {To: st.Published}})
 	httpx.WriteJSON(w, http.StatusOK, newWidgetView(st, cat, custom))
 	return nil
 }
