@@ -65,8 +65,10 @@ replay: ## re-drive failed chats and unfinished history jobs (local stack runnin
 	go run ./infra/cmd/replay
 
 FUZZTIME ?= 20s
-fuzz: ## fuzz the chat parser, the webhook signature check, settings patches and JWTs (FUZZTIME each, default 20s)
+fuzz: ## fuzz the chat parser, the redactor, the webhook signature check, settings patches and JWTs (FUZZTIME each, default 20s)
 	go test -run '^$$' -fuzz '^FuzzParseChat$$' -fuzztime $(FUZZTIME) ./shared/domain/chats/
+	go test -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME) ./shared/domain/redact/
+	go test -run '^$$' -fuzz '^FuzzRedactChat$$' -fuzztime $(FUZZTIME) ./shared/domain/redact/
 	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./shared/handler/chatwebhook/
 	go test -run '^$$' -fuzz '^FuzzSettingsPatch$$' -fuzztime $(FUZZTIME) ./shared/domain/settings/
 	go test -run '^$$' -fuzz '^FuzzVerifyJWT$$' -fuzztime $(FUZZTIME) ./shared/platform/auth/

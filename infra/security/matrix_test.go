@@ -82,6 +82,8 @@ var rows = []row{
 		body: `{"name":"Globex fair"}`, cross: want{201, "", false}},
 	{route: "GET /sell/lead-statuses", access: adminOnly, method: "GET", path: "/sell/lead-statuses", cross: ok200},
 	{route: "GET /sell/fields", access: adminOnly, method: "GET", path: "/sell/fields?widget=lead", cross: ok200},
+	// B's trail holds only B's changes.
+	{route: "GET /audit", access: adminOnly, method: "GET", path: "/audit", cross: ok200},
 	{route: "GET /pools", access: adminOnly, method: "GET", path: "/pools", cross: ok200, control: true},
 	// A marked 1004 as a pool (and uses it as an owner): to B it is no pool.
 	{route: "DELETE /pools/{sellUserId}", access: adminOnly, method: "DELETE", path: "/pools/1004", cross: want{404, "unknown_pool", false}},
@@ -111,6 +113,11 @@ var rows = []row{
 	{route: "POST /session", access: zendeskToken, method: "POST", path: "/session", body: `{"token":"` + forgedZendeskToken + `"}`},
 	// B's token carries no Chat facts, so B's install checks fail: 422, nothing stored.
 	{route: "POST /integration/install", access: adminOnly, method: "POST", path: "/integration/install", cross: want{422, "prerequisites_failed", false}},
+	// B never signed in with Zendesk: nothing is created anywhere, nothing stored.
+	{route: "POST /integration/zendesk/notifications", access: adminOnly, method: "POST", path: "/integration/zendesk/notifications",
+		cross: want{409, "zendesk_not_connected", false}},
+	{route: "DELETE /integration/zendesk/notifications", access: adminOnly, method: "DELETE", path: "/integration/zendesk/notifications",
+		cross: want{409, "zendesk_not_connected", false}},
 
 	// The feed function. Lead 2001 has A's chat in its feed; B's feed of it is empty.
 	{route: "GET /feed", access: anyRole, method: "GET", path: "/feed?resourceType=lead&resourceId=2001", cross: ok200, control: true},
@@ -140,6 +147,8 @@ var rows = []row{
 
 	// The chatwebhook function: a valid chat, but a Bearer token is no signature.
 	{route: "POST /webhooks/chat/{account}", access: webhook, method: "POST", path: "/webhooks/chat/" + victim, body: chatJSON("jwt-chat", "Jay")},
+	// Zendesk's Support webhook: only the secret of the webhook sellchat made opens it.
+	{route: "POST /webhooks/zendesk/{account}", access: webhook, method: "POST", path: "/webhooks/zendesk/" + victim, body: `{"ticket_id":"83"}`},
 
 	// Last: B purges its own account; A keeps everything.
 	{route: "DELETE /integration", access: adminOnly, method: "DELETE", path: "/integration?purge=true", cross: want{200, "", true}},

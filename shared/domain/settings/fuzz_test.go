@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sellchat/sellchat/shared/domain/redact"
 )
 
 // FuzzSettingsPatch drives a PATCH /settings body through what the settings function
@@ -42,6 +44,18 @@ func FuzzSettingsPatch(f *testing.F) {
 		`{"leadStatus":"` + strings.Repeat("x", 101) + `"}`,
 		`{"owners":[` + strings.Repeat(`{"type":"user","id":7},`, 120) + `{"type":"user","id":8}]}`,
 		`{"":1}`,
+		`{"redaction":{"cardNumbers":false}}`,
+		`{"redaction":{"cardNumbers":true,"patterns":[{"name":"iban","pattern":"\\b[A-Z]{2}\\d{2}[A-Z0-9]{11,30}\\b"}]}}`,
+		`{"redaction":{"patterns":[{"name":"a","pattern":"x"},{"name":"a","pattern":"y"}]}}`,
+		`{"redaction":{"patterns":[{"name":"bad","pattern":"[0-9"}]}}`,
+		`{"redaction":{"patterns":[{"name":"empty","pattern":"a*"}]}}`,
+		`{"redaction":{"patterns":[{"name":"x","pattern":"a","extra":1}]}}`,
+		`{"redaction":{"patterns":[]}}`,
+		`{"redaction":{"patterns":null}}`,
+		`{"redaction":{"cardNumbers":"no"}}`,
+		`{"redaction":{"card":true}}`,
+		`{"redaction":null}`,
+		`{"redaction":[]}`,
 		`[]`, `null`, `"x"`, `{"access":`,
 	} {
 		f.Add([]byte(seed))
@@ -55,6 +69,7 @@ func FuzzSettingsPatch(f *testing.F) {
 		src := int64(5001)
 		start.LeadSourceID = &src
 		start.Owners = []Owner{{OwnerUser, 1001}}
+		start.Redaction.Patterns = []redact.Pattern{{Name: "acct", Pattern: `acct-\d+`}}
 		before := clone(start)
 
 		got, err := start.Apply(patch)
@@ -67,8 +82,11 @@ func FuzzSettingsPatch(f *testing.F) {
 				t.Fatalf("a refusal must be a FieldError with a code and a message: %#v", err)
 			}
 			// The field named is one the client sent (an owner entry is named within
-			// owners); the key "" is a field name too, so the answer names it as "".
-			if _, sent := patch[fe.Field]; !sent && !strings.HasPrefix(fe.Field, "owners[") {
+			// owners, a redaction field or pattern within redaction); the key "" is a
+			// field name too, so the answer names it as "".
+			_, sent := patch[fe.Field]
+			_, redaction := patch["redaction"]
+			if !sent && !strings.HasPrefix(fe.Field, "owners[") && !(redaction && strings.HasPrefix(fe.Field, "redaction.")) {
 				t.Fatalf("the refusal names %q, which the patch does not hold", fe.Field)
 			}
 			if !reflect.DeepEqual(got, start) {
@@ -77,7 +95,7 @@ func FuzzSettingsPatch(f *testing.F) {
 			return
 		}
 		checkRules(t, got)
-		for _, field := range []string{"access", "leadStatus", "leadSourceId", "owners", "allowAgentsAssignAnyOwner"} {
+		for _, field := range []string{"access", "leadStatus", "leadSourceId", "owners", "allowAgentsAssignAnyOwner", "redaction"} {
 			if _, touched := patch[field]; !touched && !reflect.DeepEqual(fieldOf(got, field), fieldOf(start, field)) {
 				t.Fatalf("%s changed although the patch does not name it: %+v", field, got)
 			}
@@ -113,6 +131,9 @@ func checkRules(t *testing.T, s Settings) {
 	if s.Owners == nil || len(s.Owners) > MaxOwners {
 		t.Fatalf("owners %#v", s.Owners)
 	}
+	if err := redact.Check(s.Redaction.Patterns); err != nil || (s.Redaction.Patterns != nil && len(s.Redaction.Patterns) == 0) {
+		t.Fatalf("redaction patterns %#v: %v", s.Redaction.Patterns, err)
+	}
 	seen := map[Owner]bool{}
 	for _, o := range s.Owners {
 		if (o.Type != OwnerUser && o.Type != OwnerPool) || o.ID <= 0 || seen[o] {
@@ -125,6 +146,7 @@ func checkRules(t *testing.T, s Settings) {
 func clone(s Settings) Settings {
 	out := s
 	out.Owners = append([]Owner(nil), s.Owners...)
+	out.Redaction.Patterns = append([]redact.Pattern(nil), s.Redaction.Patterns...)
 	if s.LeadSourceID != nil {
 		v := *s.LeadSourceID
 		out.LeadSourceID = &v
@@ -145,6 +167,8 @@ func fieldOf(s Settings, field string) any {
 		return *s.LeadSourceID
 	case "owners":
 		return s.Owners
+	case "redaction":
+		return s.Redaction
 	default:
 		return s.AllowAgentsAssignAnyOwner
 	}

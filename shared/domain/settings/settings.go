@@ -6,9 +6,12 @@ package settings
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/sellchat/sellchat/shared/domain/redact"
 )
 
 // Access says which Chat agents see Sell data (the access mode rule).
@@ -42,6 +45,56 @@ type Settings struct {
 	LeadSourceID              *int64  `json:"leadSourceId"`
 	Owners                    []Owner `json:"owners"`
 	AllowAgentsAssignAnyOwner bool    `json:"allowAgentsAssignAnyOwner"`
+	// Redaction is what chats are stripped of before they are stored.
+	Redaction Redaction `json:"redaction"`
+}
+
+// Redaction says what is masked from every chat before it is stored (package
+// redact): card numbers unless switched off, and the admin's own patterns.
+//
+// The card switch is stored negated, as CardNumbersOff, so that the zero value (and
+// so every settings item saved before redaction existed) masks card numbers. The
+// API shows and takes it as "cardNumbers" (MarshalJSON, Apply).
+type Redaction struct {
+	CardNumbersOff bool             `json:"cardNumbersOff,omitempty"`
+	Patterns       []redact.Pattern `json:"patterns,omitempty"` // nil when there are none
+}
+
+// CardNumbers reports whether card numbers are masked.
+func (r Redaction) CardNumbers() bool { return !r.CardNumbersOff }
+
+// Redactor compiles the rules.
+func (r Redaction) Redactor() (*redact.Redactor, error) {
+	return redact.New(r.CardNumbers(), r.Patterns)
+}
+
+// redactionView is Redaction as the API shows it.
+type redactionView struct {
+	CardNumbers bool             `json:"cardNumbers"`
+	Patterns    []redact.Pattern `json:"patterns"`
+}
+
+// MarshalJSON writes the API's form: {"cardNumbers":true,"patterns":[]}.
+func (r Redaction) MarshalJSON() ([]byte, error) {
+	v := redactionView{CardNumbers: r.CardNumbers(), Patterns: r.Patterns}
+	if v.Patterns == nil {
+		v.Patterns = []redact.Pattern{}
+	}
+	return json.Marshal(v)
+}
+
+// UnmarshalJSON reads the API's form; a missing cardNumbers means on. It does not
+// check the patterns: Apply does, for what clients send.
+func (r *Redaction) UnmarshalJSON(b []byte) error {
+	v := redactionView{CardNumbers: true}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = Redaction{CardNumbersOff: !v.CardNumbers}
+	if len(v.Patterns) > 0 {
+		r.Patterns = v.Patterns
+	}
+	return nil
 }
 
 // MaxOwners bounds the owner list; the picker is meant for a team, not a directory.
@@ -93,6 +146,8 @@ func (s Settings) Apply(patch map[string]json.RawMessage) (Settings, error) {
 			err = applyOwners(&out, raw)
 		case "allowAgentsAssignAnyOwner":
 			err = decodeField(field, raw, "a boolean", &out.AllowAgentsAssignAnyOwner)
+		case "redaction":
+			err = applyRedaction(&out, raw)
 		default:
 			if ReadOnly[field] {
 				return s, invalid(field, "read_only", "%s cannot be changed here.", field)
@@ -174,6 +229,62 @@ func applyOwners(s *Settings, raw json.RawMessage) error {
 	}
 	s.Owners = owners
 	return nil
+}
+
+// applyRedaction changes the redaction fields raw names: "cardNumbers" and
+// "patterns" (the whole list). Every pattern must compile within the bounds.
+func applyRedaction(s *Settings, raw json.RawMessage) error {
+	var obj map[string]json.RawMessage
+	if isNull(raw) || json.Unmarshal(raw, &obj) != nil || obj == nil {
+		return invalid("redaction", "wrong_type", `redaction must be an object {"cardNumbers":boolean,"patterns":[{"name":string,"pattern":string}]}.`)
+	}
+	next := Redaction{CardNumbersOff: s.Redaction.CardNumbersOff, Patterns: append([]redact.Pattern(nil), s.Redaction.Patterns...)}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		switch k {
+		case "cardNumbers":
+			var on bool
+			if err := decodeField("redaction.cardNumbers", obj[k], "a boolean", &on); err != nil {
+				return err
+			}
+			next.CardNumbersOff = !on
+		case "patterns":
+			var list []redact.Pattern
+			dec := json.NewDecoder(bytes.NewReader(obj[k]))
+			dec.DisallowUnknownFields()
+			if isNull(obj[k]) || dec.Decode(&list) != nil {
+				return invalid("redaction.patterns", "wrong_type", `redaction.patterns must be a list of {"name":string,"pattern":string}.`)
+			}
+			next.Patterns = nil // none is stored as nil, so the settings read back equal
+			if len(list) > 0 {
+				next.Patterns = list
+			}
+		default:
+			return invalid("redaction."+k, "unknown_field", "%q is not a redaction setting.", k)
+		}
+	}
+	if err := patternError(redact.Check(next.Patterns)); err != nil {
+		return err
+	}
+	s.Redaction = next
+	return nil
+}
+
+// patternError names the refused pattern as a field of the settings.
+func patternError(err error) error {
+	var pe *redact.PatternError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	field := "redaction.patterns"
+	if pe.Index >= 0 {
+		field = fmt.Sprintf("redaction.patterns[%d].%s", pe.Index, pe.Field)
+	}
+	return &FieldError{Field: field, Code: pe.Code, Message: pe.Message}
 }
 
 func decodeField(field string, raw json.RawMessage, want string, v any) error {

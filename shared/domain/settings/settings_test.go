@@ -3,9 +3,12 @@ package settings
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sellchat/sellchat/shared/domain/redact"
 )
 
 func patch(t *testing.T, s string) map[string]json.RawMessage {
@@ -169,5 +172,99 @@ func TestABadPastChatsDateIsRefusedAndChangesNothing(t *testing.T) {
 				t.Fatalf("a refused change changed %+v", in)
 			}
 		})
+	}
+}
+
+func TestCardNumbersAreMaskedUnlessSwitchedOffEvenInSettingsSavedBeforeRedaction(t *testing.T) {
+	t.Parallel()
+	// The zero value is what a settings item saved before redaction existed decodes to.
+	for _, s := range []Settings{{}, Defaults()} {
+		if !s.Redaction.CardNumbers() {
+			t.Fatalf("%+v does not mask card numbers", s)
+		}
+		r, err := s.Redaction.Redactor()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := r.Redact("4111 1111 1111 1111"); got != "•••• 1111" {
+			t.Fatalf("redacted as %q", got)
+		}
+	}
+	off, err := Defaults().Apply(patch(t, `{"redaction":{"cardNumbers":false}}`))
+	if err != nil || off.Redaction.CardNumbers() {
+		t.Fatalf("%+v %v", off.Redaction, err)
+	}
+	raw, _ := json.Marshal(off)
+	if !strings.Contains(string(raw), `"redaction":{"cardNumbers":false,"patterns":[]}`) {
+		t.Fatalf("encoded as %s", raw)
+	}
+	on, err := off.Apply(patch(t, `{"redaction":{"cardNumbers":true}}`))
+	if err != nil || !on.Redaction.CardNumbers() {
+		t.Fatalf("%+v %v", on.Redaction, err)
+	}
+}
+
+func TestRedactionPatternsAreSetAsAWholeList(t *testing.T) {
+	t.Parallel()
+	got, err := Defaults().Apply(patch(t, `{"redaction":{"patterns":[{"name":"iban","pattern":"\\b[A-Z]{2}\\d{2}[A-Z0-9]{11,30}\\b"},{"name":"ssn","pattern":"\\d{3}-\\d{2}-\\d{4}"}]}}`))
+	if err != nil || len(got.Redaction.Patterns) != 2 || got.Redaction.Patterns[1].Name != "ssn" || !got.Redaction.CardNumbers() {
+		t.Fatalf("%+v %v", got.Redaction, err)
+	}
+	r, err := got.Redaction.Redactor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, counts := r.Redact("SSN 078-05-1120"); out != "SSN ••••" || counts["ssn"] != 1 {
+		t.Fatalf("%q %v", out, counts)
+	}
+	// Switching cards off keeps the patterns; an empty list clears them.
+	off, err := got.Apply(patch(t, `{"redaction":{"cardNumbers":false}}`))
+	if err != nil || len(off.Redaction.Patterns) != 2 {
+		t.Fatalf("%+v %v", off.Redaction, err)
+	}
+	cleared, err := off.Apply(patch(t, `{"redaction":{"patterns":[]}}`))
+	if err != nil || cleared.Redaction.Patterns != nil || cleared.Redaction.CardNumbers() {
+		t.Fatalf("%+v %v", cleared.Redaction, err)
+	}
+	// The API's form, sent back, reads back the same.
+	raw, _ := json.Marshal(got)
+	var whole map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &whole)
+	if again, err := Defaults().Apply(whole); err != nil || !reflect.DeepEqual(again.Redaction, got.Redaction) {
+		t.Fatalf("%s read back as %+v, %v", raw, again.Redaction, err)
+	}
+	var decoded Settings
+	if err := json.Unmarshal(raw, &decoded); err != nil || !reflect.DeepEqual(decoded.Redaction, got.Redaction) {
+		t.Fatalf("%s decoded as %+v, %v", raw, decoded.Redaction, err)
+	}
+}
+
+func TestABadRedactionIsRefusedNamingTheFieldAndThePattern(t *testing.T) {
+	t.Parallel()
+	orig := Defaults()
+	orig.Redaction.Patterns = []redact.Pattern{{Name: "kept", Pattern: "x+"}}
+	for _, c := range []struct{ body, field, code, mentions string }{
+		{`{"redaction":{"patterns":[{"name":"a","pattern":"\\d+"},{"name":"b","pattern":"\\d+"},{"name":"acct","pattern":"[0-9"}]}}`,
+			"redaction.patterns[2].pattern", "invalid_pattern", `Pattern 2 ("acct"): not a valid RE2 expression: error parsing regexp: missing closing ]: ` + "`[0-9`"},
+		{`{"redaction":{"patterns":[{"name":"any","pattern":".*"}]}}`, "redaction.patterns[0].pattern", "invalid_pattern", "empty string"},
+		{`{"redaction":{"patterns":[{"name":"Bad Name","pattern":"x"}]}}`, "redaction.patterns[0].name", "invalid_name", "a-z"},
+		{`{"redaction":{"patterns":[{"name":"a","pattern":"x"},{"name":"a","pattern":"y"}]}}`, "redaction.patterns[1].name", "duplicate_name", `"a"`},
+		{`{"redaction":{"patterns":[` + strings.Repeat(`{"name":"a","pattern":"x"},`, 20) + `{"name":"b","pattern":"x"}]}}`, "redaction.patterns", "too_many", "20"},
+		{`{"redaction":{"patterns":[{"name":"a","pattern":"x","flags":"i"}]}}`, "redaction.patterns", "wrong_type", "list of"},
+		{`{"redaction":{"patterns":null}}`, "redaction.patterns", "wrong_type", "list of"},
+		{`{"redaction":{"cardNumbers":"no"}}`, "redaction.cardNumbers", "wrong_type", "boolean"},
+		{`{"redaction":{"cards":false}}`, "redaction.cards", "unknown_field", "cards"},
+		{`{"redaction":null}`, "redaction", "wrong_type", "object"},
+		{`{"redaction":true}`, "redaction", "wrong_type", "object"},
+	} {
+		got, err := orig.Apply(patch(t, c.body))
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field || fe.Code != c.code || !strings.Contains(fe.Message, c.mentions) {
+			t.Errorf("%s: err = %#v", c.body, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, orig) {
+			t.Errorf("%s: a refused change returned %+v", c.body, got.Redaction)
+		}
 	}
 }

@@ -9,6 +9,12 @@
 // chats by it. Writes that must happen once use conditions; the note of an entry is
 // guarded by a lease so that two workers never create two notes. Every read and write
 // goes through shared/adapter/store, which alone knows the table's keys and conditions.
+//
+// Ingest is the one door every chat comes in by, and it redacts the chat (package
+// redact, with the account's settings) before anything is parsed or written: what
+// a rule masks is never stored, streamed, mirrored into Sell or logged. The
+// account's compiled rules are kept for RulesTTL, so a change of the redaction
+// settings applies to chats received at most RulesTTL after it is saved.
 package chatstore
 
 import (
@@ -18,14 +24,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/domain/chats"
+	"github.com/sellchat/sellchat/shared/domain/redact"
+	"github.com/sellchat/sellchat/shared/domain/settings"
 )
 
 // Errors callers branch on.
@@ -47,10 +57,29 @@ const MaxRaw = 350 << 10
 // Store reads and writes chat history items.
 type Store struct {
 	s *store.Store
+
+	// rules caches each account's compiled redaction rules (see Ingest).
+	mu      sync.Mutex
+	rules   map[string]cachedRules
+	loading singleflight.Group
 }
 
 // New returns a Store over s.
-func New(s *store.Store) *Store { return &Store{s: s} }
+func New(s *store.Store) *Store { return &Store{s: s, rules: map[string]cachedRules{}} }
+
+// RulesTTL is how long Ingest uses an account's redaction rules before reading its
+// settings again: a page of the export does not read them once per chat, and a
+// change of the rules applies to chats received at most this long after it.
+const RulesTTL = 30 * time.Second
+
+// maxCachedAccounts bounds the cache; past it, rules past their time are dropped.
+const maxCachedAccounts = 1000
+
+type cachedRules struct {
+	r     *redact.Redactor
+	rules settings.Redaction // what r was compiled from
+	read  time.Time          // when the settings were read, on Ingest's clock
+}
 
 // ChatItem is a stored chat.
 type ChatItem struct {
@@ -64,6 +93,10 @@ type ChatItem struct {
 	Attempts   int       `json:"attempts,omitempty"`
 	Records    []string  `json:"records,omitempty"` // "lead:2001", in whose feed it is
 	UpdatedAt  time.Time `json:"updatedAt"`
+	// Redactions counts what redaction masked before the chat was stored, by rule
+	// (redact.CardRule or the admin's pattern's name); the masked text itself is
+	// nowhere.
+	Redactions map[string]int `json:"redactions,omitempty"`
 }
 
 // Chat parses the stored body back into a chat.
@@ -115,19 +148,32 @@ func NewChatItem(c chats.Chat, now time.Time) (ChatItem, error) {
 }
 
 // CreateChat stores a chat once; ErrExists when its id is stored already (the error
-// store.Create answers is that one: ErrExists is store's).
+// store.Create answers is that one: ErrExists is store's). It writes it as given,
+// unredacted: chats from outside come in by Ingest, which redacts them first.
 func (cs *Store) CreateChat(ctx context.Context, account string, it ChatItem) error {
 	return cs.s.Create(ctx, store.ChatKey(account, it.ChatID), it, time.Time{})
 }
 
 // Ingest is the durable accept of a finished chat, wherever it came from (the
 // webhook's body, a page of the Chat API's export): raw, a Chat API chat object, is
-// parsed and stored once under its id, received at now, which starts its processing
-// (the table's stream). It returns the chat as parsed, with ErrExists when that id
-// was stored before (nothing is written: a redelivery, or an updated chat the export
-// shows again), ErrTooLarge, or the parse's error (chats.ErrMalformed, a
-// *chats.FieldError).
+// redacted with the account's rules, parsed and stored once under its id, received
+// at now, which starts its processing (the table's stream). It returns the chat as
+// parsed (redacted), with ErrExists when that id was stored before (nothing is
+// written: a redelivery, or an updated chat the export shows again), ErrTooLarge, or
+// the parse's error (chats.ErrMalformed, a *chats.FieldError). When the account's
+// rules cannot be read, nothing is stored and the error is neither of those: the
+// caller tries again later rather than keep the chat unredacted.
 func (cs *Store) Ingest(ctx context.Context, account string, raw []byte, now time.Time) (chats.Chat, error) {
+	rules, err := cs.redactor(ctx, account, now)
+	if err != nil {
+		return chats.Chat{}, err
+	}
+	var counts redact.Counts
+	if rules.Active() {
+		if raw, counts, err = rules.RedactChat(raw); err != nil {
+			return chats.Chat{}, chats.ErrMalformed
+		}
+	}
 	c, err := chats.Parse(raw)
 	if err != nil {
 		return chats.Chat{}, err
@@ -136,7 +182,67 @@ func (cs *Store) Ingest(ctx context.Context, account string, raw []byte, now tim
 	if err != nil {
 		return c, err
 	}
+	item.Redactions = counts
 	return c, cs.CreateChat(ctx, account, item)
+}
+
+// redactor returns the account's redaction rules, compiled, as of at most RulesTTL
+// before now. Concurrent ingests of one account share one read of the settings.
+func (cs *Store) redactor(ctx context.Context, account string, now time.Time) (*redact.Redactor, error) {
+	cs.mu.Lock()
+	c, ok := cs.rules[account]
+	cs.mu.Unlock()
+	if ok && fresh(c, now) {
+		return c.r, nil
+	}
+	v, err, _ := cs.loading.Do(account, func() (any, error) {
+		st, _, err := cs.s.Settings(ctx, account)
+		if err != nil {
+			return nil, fmt.Errorf("read the redaction rules of %s: %w", account, err)
+		}
+		r := c.r
+		if !ok || !sameRules(c.rules, st.Redaction) {
+			// Stored rules were checked when saved; one that no longer compiles
+			// stops the ingest rather than let its matches through.
+			if r, err = st.Redaction.Redactor(); err != nil {
+				return nil, fmt.Errorf("the redaction rules of %s do not compile: %w", account, err)
+			}
+		}
+		cs.keep(account, cachedRules{r: r, rules: st.Redaction, read: now})
+		return r, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*redact.Redactor), nil
+}
+
+// sameRules reports whether a and b compile to the same rules. The rules are
+// compared rather than the settings' version: a version says nothing of the rules
+// once the settings item is deleted (uninstall) and saved anew.
+func sameRules(a, b settings.Redaction) bool {
+	return a.CardNumbersOff == b.CardNumbersOff && slices.Equal(a.Patterns, b.Patterns)
+}
+
+// fresh reports whether c may still be used at now (a clock gone back counts as
+// stale).
+func fresh(c cachedRules, now time.Time) bool {
+	age := now.Sub(c.read)
+	return age >= 0 && age < RulesTTL
+}
+
+// keep caches c for account, dropping stale entries when the cache is full.
+func (cs *Store) keep(account string, c cachedRules) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if len(cs.rules) >= maxCachedAccounts {
+		for a, old := range cs.rules {
+			if !fresh(old, c.read) {
+				delete(cs.rules, a)
+			}
+		}
+	}
+	cs.rules[account] = c
 }
 
 // Chat loads a stored chat.
