@@ -72,6 +72,7 @@ var cases = map[string][]expectation{
 		{"get-pools", 200, ""},
 		{"get-audit", 200, ""},
 		{"get-audit-bad-cursor", 400, "invalid_cursor"},
+		{"post-redaction-preview", 200, ""},
 		{"put-pool-not-connected", 409, "sell_not_connected"},
 		{"put-pool-blank-name", 422, "required"},
 		{"delete-pool-unknown", 404, "unknown_pool"},

@@ -84,6 +84,8 @@ var rows = []row{
 	{route: "GET /sell/fields", access: adminOnly, method: "GET", path: "/sell/fields?widget=lead", cross: ok200},
 	// B's trail holds only B's changes.
 	{route: "GET /audit", access: adminOnly, method: "GET", path: "/audit", cross: ok200},
+	// A preview reads B's own rules and stores nothing.
+	{route: "POST /redaction/preview", access: adminOnly, method: "POST", path: "/redaction/preview", body: `{"text":"4111 1111 1111 1111"}`, cross: ok200},
 	{route: "GET /pools", access: adminOnly, method: "GET", path: "/pools", cross: ok200, control: true},
 	// A marked 1004 as a pool (and uses it as an owner): to B it is no pool.
 	{route: "DELETE /pools/{sellUserId}", access: adminOnly, method: "DELETE", path: "/pools/1004", cross: want{404, "unknown_pool", false}},

@@ -67,6 +67,7 @@ func New(d Deps) *httpx.Router {
 	rt.Handle("PUT /integration/elements/{name}", admin(h.putElement))
 	rt.Handle("PUT /integration/webhook", admin(h.putWebhook))
 	rt.Handle("GET /audit", admin(h.getAudit))
+	rt.Handle("POST /redaction/preview", admin(h.previewRedaction))
 	rt.Handle("GET /sell/users", admin(h.getSellUsers))
 	rt.Handle("GET /sell/lead-sources", admin(h.getLeadSources))
 	rt.Handle("POST /sell/lead-sources", admin(h.postLeadSource))
