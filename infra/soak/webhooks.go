@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -76,6 +77,10 @@ type WebhookFigures struct {
 		Took                                      time.Duration
 	}
 	Final      phase // after replay with faults off
+	// Redaction: every chat carries a card number and an order id (an admin pattern);
+	// Leaks counts stored chats and Sell notes that still hold either, MaskedNotes
+	// the notes showing the card's mask (so the scan is known to read real text).
+	Leaks, MaskedNotes int
 	FeedChats  int   // distinct (chat, record) pairs GET /feed shows after replay
 	FeedWanted int   // (chat, record) pairs the visitors match
 
@@ -103,6 +108,9 @@ func (f *WebhookFigures) Check() error {
 	if f.Final.Failed != 0 {
 		bad = append(bad, fmt.Sprintf("%d chats still failed after replay", f.Final.Failed))
 	}
+	if f.Leaks != 0 || f.MaskedNotes == 0 {
+		bad = append(bad, fmt.Sprintf("%d stored chats or notes hold a card number or order id (%d notes show the mask)", f.Leaks, f.MaskedNotes))
+	}
 	if f.FeedChats != f.FeedWanted {
 		bad = append(bad, fmt.Sprintf("GET /feed shows %d chat entries, want %d", f.FeedChats, f.FeedWanted))
 	}
@@ -126,6 +134,7 @@ func (f *WebhookFigures) String() string {
 		f.Replay.Replayed, f.Replay.InFeed, f.Replay.Unmatched, f.Replay.StillFailing, round(f.Replay.Took))
 	fmt.Fprintf(&b, "    totals: in feed %d, unmatched %d (visitors that match nothing), failed %d; GET /feed shows %d of %d chat entries\n",
 		f.Final.InFeed, f.Final.Unmatched, f.Final.Failed, f.FeedChats, f.FeedWanted)
+	fmt.Fprintf(&b, "  redaction (cards, and the pattern %s): %d stored chats or notes leak, %d notes show the mask\n", orderPattern, f.Leaks, f.MaskedNotes)
 	fmt.Fprintf(&b, "  lost %d, doubled %d", f.Lost, f.Doubled)
 	if s := f.problems.String(); s != "" {
 		b.WriteString("\n" + s)
@@ -159,6 +168,17 @@ func Webhooks(ctx context.Context, t testing.TB, n int) (*WebhookFigures, error)
 		return nil
 	}); err != nil {
 		return f, err
+	}
+	// Redaction on: cards by default, and an admin pattern for order ids.
+	st, v, err := env.Deps.Store.Settings(ctx, account)
+	if err == nil {
+		st, err = st.Apply(map[string]json.RawMessage{"redaction": json.RawMessage(`{"patterns":[{"name":"order","pattern":"` + orderPattern + `"}]}`)})
+	}
+	if err == nil {
+		_, err = env.Deps.Store.SaveSettings(ctx, account, st, v)
+	}
+	if err != nil {
+		return f, fmt.Errorf("redaction rules: %w", err)
 	}
 
 	// Visitors: 70 % one of many leads, 20 % Paul (a contact with two deals, so three
@@ -341,7 +361,47 @@ func Webhooks(ctx context.Context, t testing.TB, n int) (*WebhookFigures, error)
 			f.FeedChats++
 		}
 	}
-	return f, nil
+	f.Leaks, f.MaskedNotes, err = s.scanForLeaks(ctx, sb, ids, &f.problems)
+	return f, err
+}
+
+// The secrets every soak chat carries: a Luhn-valid card and an order id.
+const (
+	soakCard     = "4111 1111 1111 1111"
+	soakOrder    = "ORD-482913"
+	orderPattern = `ORD-\\d{6}`
+)
+
+var leakRE = regexp.MustCompile(`4111[ -]?1111[ -]?1111[ -]?1111|ORD-\d{6}`)
+
+// scanForLeaks reads every stored chat back (decompressed) and every Sell note, and
+// counts those that still hold the card number or the order id.
+func (s *stack) scanForLeaks(ctx context.Context, sb *selltest.Sandbox, ids []string, pr *problems) (leaks, masked int, err error) {
+	cs := chatstore.New(s.env.Deps.Store)
+	for _, id := range ids {
+		it, err := cs.Chat(ctx, account, id)
+		if err != nil {
+			continue // counted as lost by check
+		}
+		raw, err := it.Body()
+		if err != nil {
+			return leaks, masked, err
+		}
+		if leakRE.Match(raw) {
+			leaks++
+			pr.add("stored chat %s holds a card number or order id", id)
+		}
+	}
+	for _, n := range sb.Notes() {
+		if leakRE.MatchString(n.Content) {
+			leaks++
+			pr.add("Sell note %d holds a card number or order id", n.ID)
+		}
+		if strings.Contains(n.Content, "•••• 1111") {
+			masked++
+		}
+	}
+	return leaks, masked, nil
 }
 
 // deliver posts one chat as Zendesk does: signed with the account's secret over the
@@ -530,7 +590,7 @@ func chatInserts(rs []events.DynamoDBEventRecord) int {
 func chatBody(id, email string, start time.Time) []byte {
 	return []byte(fmt.Sprintf(`{"id":%q,"type":"chat","timestamp":%q,"duration":120,"visitor":{"name":"Visitor %s","email":%q},"agent_names":["Ana Agent"],`+
 		`"department_name":"Sales","tags":["soak"],"history":[`+
-		`{"type":"chat.msg","nick":"visitor","name":"Visitor","msg":"Hello, do you ship to Zürich? <b>asap</b>","timestamp":%q},`+
+		`{"type":"chat.msg","nick":"visitor","name":"Visitor","msg":"Hello, do you ship to Zürich? <b>asap</b> Card `+soakCard+`, order `+soakOrder+`.","timestamp":%q},`+
 		`{"type":"chat.msg","nick":"agent:1","name":"Ana Agent","msg":"We do, within 3 days.","timestamp":%q}]}`,
 		id, start.Format(time.RFC3339), id, email, start.Add(time.Second).Format(time.RFC3339), start.Add(30*time.Second).Format(time.RFC3339)))
 }

@@ -99,15 +99,24 @@ type ChatItem struct {
 	Redactions map[string]int `json:"redactions,omitempty"`
 }
 
-// Chat parses the stored body back into a chat.
-func (it ChatItem) Chat() (chats.Chat, error) {
+// Body is the stored body, decompressed: the chat as received, after redaction.
+func (it ChatItem) Body() ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(it.Raw))
 	if err != nil {
-		return chats.Chat{}, fmt.Errorf("open stored chat %s: %w", it.ChatID, err)
+		return nil, fmt.Errorf("open stored chat %s: %w", it.ChatID, err)
 	}
 	raw, err := io.ReadAll(io.LimitReader(zr, 8<<20))
 	if err != nil {
-		return chats.Chat{}, fmt.Errorf("read stored chat %s: %w", it.ChatID, err)
+		return nil, fmt.Errorf("read stored chat %s: %w", it.ChatID, err)
+	}
+	return raw, nil
+}
+
+// Chat parses the stored body back into a chat.
+func (it ChatItem) Chat() (chats.Chat, error) {
+	raw, err := it.Body()
+	if err != nil {
+		return chats.Chat{}, err
 	}
 	c, err := chats.Parse(raw)
 	if err != nil {
