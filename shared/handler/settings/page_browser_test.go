@@ -5,20 +5,28 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/sellchat/sellchat/infra/browsertest"
 	"github.com/sellchat/sellchat/infra/localstack"
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/adapter/sell"
+	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
 	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
@@ -980,4 +988,530 @@ func (p *settingsPage) checkStatedPhase() {
 		t.Fatalf("not installed: %+v", in)
 	}
 	browsertest.Screenshot(t, p.ctx, "settings-install-stated")
+}
+
+// TestThePrivacySectionInARealBrowser drives the Privacy section against the whole
+// local stack: redaction rules edited, refused at the pattern that is wrong, saved
+// and tried; the audit trail showing the saves; retention saved and described; and
+// a visitor's data shown, offered as JSON and erased, with the erasure's report.
+func TestThePrivacySectionInARealBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser and a whole stack")
+	}
+	t.Parallel()
+	p := openSettingsPage(t, auth.Identity{Account: "acme", UserID: "1", Email: "ada@example.com", Name: "Ada Admin", Role: auth.RoleAdmin, Chat: chatOwner})
+	// A chat of Vera's, mirrored to lead 2001 as a Sell note: what the erasure erases.
+	p.storeVerasChat()
+	p.load()
+	p.checkRedaction()
+	p.checkAuditTrail()
+	p.checkRetention()
+	p.checkErasure()
+}
+
+// storeVerasChat connects Sell behind the page's back, switches chat history on and
+// posts a chat of vera@example.com to the signed webhook, as Zendesk would; it waits
+// until the stream has mirrored it to Sell.
+func (p *settingsPage) storeVerasChat() {
+	t := p.t
+	t.Helper()
+	ctx := context.Background()
+	admin, _ := p.stack.Sell.User(selltest.DemoAdminEmail)
+	if err := p.stack.Deps.Vault.Save(ctx, "acme", tokens.Admin(), p.stack.Sell.TokenFor(selltest.DemoAdminEmail), tokens.SellUser{ID: admin.ID, Name: admin.Name, Email: admin.Email}); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "local-signing-secret"
+	if _, err := p.stack.Deps.Store.UpdateIntegration(ctx, "acme", func(in *settings.Integration) error {
+		in.SellConnected = true
+		in.WebhookSecret = p.stack.Deps.Box.Seal([]byte(secret), secrets.AAD("acme", "webhook_secret"))
+		in.Elements = map[settings.Element]settings.ElementState{settings.ChatHistoryInSell: {Enabled: true}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"id":"vera-1","type":"chat","timestamp":"2026-11-20T14:02:11Z","end_timestamp":"2026-11-20T14:09:40Z","duration":449,` +
+		`"visitor":{"name":"Vera Visitor","email":"vera@example.com"},"agent_names":["Ana Agent"],` +
+		`"history":[{"type":"chat.msg","name":"Vera Visitor","nick":"visitor","msg":"My card is 4111 1111 1111 1111","timestamp":"2026-11-20T14:02:15Z"}]}`
+	ts := time.Now().UTC().Format(time.RFC3339)
+	req, _ := http.NewRequest("POST", p.stack.URL+"/webhooks/chat/acme", strings.NewReader(body))
+	req.Header.Set(chatwebhook.HeaderTimestamp, ts)
+	req.Header.Set(chatwebhook.HeaderSignature, chatwebhook.Sign([]byte(secret), ts, []byte(body)))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("webhook: %d", res.StatusCode)
+	}
+	eventually(t, "the chat's note in Sell", func() bool { return len(p.verasNotes()) == 1 })
+}
+
+// verasNotes are the Sell notes sellchat mirrored for Vera's chat.
+func (p *settingsPage) verasNotes() []sell.Note {
+	var out []sell.Note
+	for _, n := range p.stack.Sell.Notes() {
+		if strings.Contains(n.Content, "[sellchat chat vera-1]") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// clearInput empties an input as deleting its text does (SetValue refuses "").
+func clearInput(sel string) chromedp.Action[chromedp.Void] {
+	return until(`(() => { const e = document.querySelector(` + strconv.Quote(sel) + `); e.value = ''; e.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`)
+}
+
+// eventually waits for work the stack does on its own (the stream), never for a time.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited in vain for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type redactionState struct {
+	Redaction struct {
+		CardNumbers bool `json:"cardNumbers"`
+		Patterns    []struct {
+			Name    string `json:"name"`
+			Pattern string `json:"pattern"`
+		} `json:"patterns"`
+	} `json:"redaction"`
+	Retention struct {
+		Days            int  `json:"days"`
+		DeleteSellNotes bool `json:"deleteSellNotes"`
+	} `json:"retention"`
+	Version int64 `json:"version"`
+}
+
+// checkRedaction: two patterns added from the keyboard, the second one wrong; the
+// save is refused with the backend's message at that pattern, which gets the focus;
+// fixed, the rules save. The try-it box redacts with the rules as edited, saved or
+// not.
+func (p *settingsPage) checkRedaction() {
+	t := p.t
+	t.Helper()
+	row := func(n int, field string) string {
+		return `#red-patterns li:nth-child(` + strconv.Itoa(n) + `) .p-` + field
+	}
+	p.do("add two patterns",
+		chromedp.Click(chromedp.CSS("#red-add")),
+		until(`document.activeElement.classList.contains('p-name')`),
+		chromedp.SendKeys(chromedp.CSS(row(1, "name")), "acct"),
+		chromedp.SendKeys(chromedp.CSS(row(1, "pattern")), `ACCT-\d{8}`),
+		chromedp.Click(chromedp.CSS("#red-add")),
+		chromedp.SendKeys(chromedp.CSS(row(2, "name")), "order"),
+		chromedp.SendKeys(chromedp.CSS(row(2, "pattern")), `ORD-(\d{6}`),
+		chromedp.Click(chromedp.CSS("#red-save")),
+		chromedp.WaitVisible(chromedp.CSS("#redaction-status.failed")),
+		chromedp.WaitVisible(chromedp.CSS(row(2, "pattern")+`[aria-invalid="true"]`)),
+	)
+	var st redactionState
+	p.api.get("/settings", &st)
+	if st.Version != 0 || len(st.Redaction.Patterns) != 0 {
+		t.Fatalf("a refused save changed the settings: %+v", st)
+	}
+	// The message is the backend's, at the pattern it names.
+	status, body := p.api.send("PATCH", "/settings", `{"redaction":{"patterns":[{"name":"acct","pattern":"ACCT-\\d{8}"},{"name":"order","pattern":"ORD-(\\d{6}"}]}}`, map[string]string{"If-Match": "0"})
+	var refusal struct {
+		Error struct{ Code, Field, Message string }
+	}
+	if err := json.Unmarshal(body, &refusal); err != nil || status != 422 || refusal.Error.Field != "redaction.patterns[1].pattern" || refusal.Error.Code != "invalid_pattern" {
+		t.Fatalf("PATCH with a bad pattern: %d %s", status, body)
+	}
+	errID := p.evalString(`document.querySelector('` + row(2, "pattern") + `').getAttribute('aria-describedby')`)
+	if got := p.text("#" + errID); got != refusal.Error.Message {
+		t.Errorf("the pattern's error reads %q, want the backend's %q", got, refusal.Error.Message)
+	}
+	if p.evalBool(`document.querySelector('` + row(1, "pattern") + `').hasAttribute('aria-invalid')`) {
+		t.Error("the good pattern is marked wrong too")
+	}
+	if !p.evalBool(`document.activeElement === document.querySelector('` + row(2, "pattern") + `')`) {
+		t.Errorf("after the refusal focus is on %q, want the wrong pattern", p.evalString("document.activeElement.outerHTML"))
+	}
+	browsertest.Screenshot(t, p.ctx, "privacy-1-bad-pattern")
+
+	p.do("fix the pattern and save",
+		chromedp.SetValue(chromedp.CSS(row(2, "pattern")), `ORD-\d{6}`),
+		until(`!document.querySelector('`+row(2, "pattern")+`').hasAttribute('aria-invalid')`),
+		chromedp.Click(chromedp.CSS("#red-save")),
+		chromedp.WaitVisible(chromedp.CSS("#redaction-status.saved")),
+		chromedp.WaitNotVisible(chromedp.CSS("#red-reset")),
+	)
+	p.api.get("/settings", &st)
+	if st.Version != 1 || !st.Redaction.CardNumbers || len(st.Redaction.Patterns) != 2 ||
+		st.Redaction.Patterns[0].Name != "acct" || st.Redaction.Patterns[0].Pattern != `ACCT-\d{8}` ||
+		st.Redaction.Patterns[1].Name != "order" || st.Redaction.Patterns[1].Pattern != `ORD-\d{6}` {
+		t.Fatalf("saved rules: %+v", st)
+	}
+
+	// Try it: the card keeps its last four digits, the pattern masks the account.
+	p.do("try the saved rules",
+		chromedp.SendKeys(chromedp.CSS("#try-text"), "card 4111 1111 1111 1111, acct ACCT-12345678"),
+		until(`document.getElementById('try-result').textContent === 'card •••• 1111, acct ••••'`),
+		until(`document.querySelector('#try-counts li[data-rule="card_number"]') !== null`),
+	)
+	if got := p.text(`#try-counts li[data-rule="card_number"]`); got != "Card numbers: 1 masked" {
+		t.Errorf("card count: %q", got)
+	}
+	if got := p.text(`#try-counts li[data-rule="acct"]`); got != "acct: 1 masked" {
+		t.Errorf("acct count: %q", got)
+	}
+	browsertest.Screenshot(t, p.ctx, "privacy-2-try-it")
+	// Unsaved edits are what the box tries: cards unmasked, then undone.
+	p.do("try with card numbers off, unsaved",
+		chromedp.Click(chromedp.CSS("#red-cards")),
+		until(`document.getElementById('try-result').textContent === 'card 4111 1111 1111 1111, acct ••••'`),
+		chromedp.WaitVisible(chromedp.CSS("#red-reset")),
+	)
+	p.api.get("/settings", &st)
+	if !st.Redaction.CardNumbers || st.Version != 1 {
+		t.Fatalf("trying saved the rules: %+v", st)
+	}
+	p.do("undo the edit",
+		chromedp.Click(chromedp.CSS("#red-reset")),
+		until(`document.getElementById('red-cards').checked`),
+		until(`document.getElementById('try-result').textContent === 'card •••• 1111, acct ••••'`),
+	)
+	// A pattern that does not compile yet is marked while typing, without a save.
+	p.do("type a broken pattern",
+		chromedp.SetValue(chromedp.CSS(row(1, "pattern")), `ACCT-[`),
+		chromedp.WaitVisible(chromedp.CSS(row(1, "pattern")+`[aria-invalid="true"]`)),
+		until(`document.getElementById('try-status').textContent.startsWith('Fix the rule marked above')`),
+		chromedp.Click(chromedp.CSS("#red-reset")),
+		until(`!document.querySelector('`+row(1, "pattern")+`').hasAttribute('aria-invalid')`),
+	)
+	// Remove by keyboard: focus goes to the row that takes its place.
+	p.do("remove the first pattern from the keyboard",
+		chromedp.Focus(chromedp.CSS(`#red-patterns li:first-child button`)),
+		chromedp.SendKeys(chromedp.CSS(`#red-patterns li:first-child button`), kb.Enter),
+		until(`document.querySelectorAll('#red-patterns li').length === 1`),
+	)
+	if !p.evalBool(`document.activeElement === document.querySelector('` + row(1, "name") + `') && document.activeElement.value === 'order'`) {
+		t.Errorf("after removing, focus is on %q", p.evalString("document.activeElement.outerHTML"))
+	}
+	if got := p.evalString(`document.querySelector('#red-patterns li button').getAttribute('aria-label')`); got != "Remove pattern 1 (order)" {
+		t.Errorf("the remaining row's button is labelled %q", got)
+	}
+	p.do("undo the removal", chromedp.Click(chromedp.CSS("#red-reset")), until(`document.querySelectorAll('#red-patterns li').length === 2`))
+}
+
+// auditItem is one entry of GET /audit.
+type auditItem struct {
+	ID      string `json:"id"`
+	Action  string `json:"action"`
+	Target  string `json:"target"`
+	Changes map[string]struct {
+		From json.RawMessage `json:"from"`
+		To   json.RawMessage `json:"to"`
+	} `json:"changes"`
+}
+
+func (p *settingsPage) audit() []auditItem {
+	p.t.Helper()
+	var page struct{ Items []auditItem }
+	p.api.get("/audit", &page)
+	return page.Items
+}
+
+// checkAuditTrail: the save just made is the trail's first entry on the page, in
+// words; Load more pages on and puts the keyboard on the first entry it added.
+func (p *settingsPage) checkAuditTrail() {
+	t := p.t
+	t.Helper()
+	items := p.audit()
+	if len(items) == 0 || items[0].Action != "redaction.update" {
+		t.Fatalf("GET /audit after the save: %+v", items)
+	}
+	p.do("show the save in the trail",
+		until(`document.querySelector('#audit-list li[data-id="`+items[0].ID+`"]') === document.querySelector('#audit-list li')`),
+	)
+	got := p.text(`#audit-list li[data-id="` + items[0].ID + `"]`)
+	for _, want := range []string{"Changed the redaction rules", "by ada@example.com (admin)",
+		`Redaction: card numbers masked; no patterns → card numbers masked; patterns acct (ACCT-\d{8}), order (ORD-\d{6})`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the trail's entry does not say %q:\n%s", want, got)
+		}
+	}
+	browsertest.Screenshot(t, p.ctx, "privacy-3-audit")
+	// More entries than a page holds: Load more shows the rest, in order.
+	for i := range 21 {
+		var st redactionState
+		p.api.get("/settings", &st)
+		p.api.patch("/settings", jsonInt(st.Version), `{"allowAgentsAssignAnyOwner":`+strconv.FormatBool(i%2 == 0)+`}`)
+	}
+	p.do("refresh and load more",
+		chromedp.Click(chromedp.CSS("#audit-refresh")),
+		until(`document.querySelectorAll('#audit-list > li').length === 20`),
+		chromedp.WaitVisible(chromedp.CSS("#audit-more")),
+		chromedp.Focus(chromedp.CSS("#audit-more")),
+		chromedp.SendKeys(chromedp.CSS("#audit-more"), kb.Enter),
+		until(`document.querySelectorAll('#audit-list > li').length === 22`),
+		chromedp.WaitNotVisible(chromedp.CSS("#audit-more")),
+	)
+	all := p.audit()
+	ids, _ := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#audit-list > li')).map(e => e.dataset.id)`))
+	if len(ids) != 22 || len(all) != 22 {
+		t.Fatalf("the page lists %d entries, GET /audit %d", len(ids), len(all))
+	}
+	for i := range ids {
+		if ids[i] != all[i].ID {
+			t.Fatalf("entry %d is %s on the page, %s in the trail", i, ids[i], all[i].ID)
+		}
+	}
+	if got := p.evalString(`document.activeElement.dataset.id || ''`); got != all[20].ID {
+		t.Errorf("after Load more focus is on %q, want the first entry it added (%s)", got, all[20].ID)
+	}
+	if got := p.text(`#audit-list li[data-id="` + all[0].ID + `"] li[data-field="allowAgentsAssignAnyOwner"]`); got != "Agents may assign any owner: no → yes" {
+		t.Errorf("a settings change reads %q", got)
+	}
+}
+
+// checkRetention: a days value out of range is refused at the field; a valid one
+// saves, and the page says what it will do before and after the save.
+func (p *settingsPage) checkRetention() {
+	t := p.t
+	t.Helper()
+	if got := p.text("#ret-explain"); got != "Keep forever: chats and their feed entries are never deleted for their age." {
+		t.Errorf("retention before any change: %q", got)
+	}
+	if !p.evalBool(`document.getElementById('ret-days').disabled && document.getElementById('ret-forever').checked`) {
+		t.Error("keep forever is not what the page shows first")
+	}
+	p.do("choose 30 days with the notes",
+		chromedp.Click(chromedp.CSS("#ret-limited")),
+		chromedp.SetValue(chromedp.CSS("#ret-days"), "30"),
+		chromedp.Click(chromedp.CSS("#ret-notes")),
+	)
+	const thirty = "Chats and their feed entries are deleted 30 days after they arrive; the Sell notes sellchat created for them are deleted from Sell too."
+	if got := p.text("#ret-explain"); got != "Not saved yet. Once saved: "+thirty {
+		t.Errorf("the edited retention reads %q", got)
+	}
+	if got := p.text("#ret-effect"); got != "It applies to the chats already stored too: those that arrived more than 30 days ago are deleted once it is saved." {
+		t.Errorf("the effect on stored chats reads %q", got)
+	}
+	var before redactionState
+	p.api.get("/settings", &before)
+	p.do("save 0 days",
+		chromedp.SetValue(chromedp.CSS("#ret-days"), "0"),
+		chromedp.Click(chromedp.CSS("#ret-save")),
+		chromedp.WaitVisible(chromedp.CSS(`#ret-days[aria-invalid="true"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#ret-days-error")),
+	)
+	if p.evalString("document.activeElement.id") != "ret-days" {
+		t.Errorf("after a refused value focus is on %q", p.evalString("document.activeElement.id"))
+	}
+	var st redactionState
+	if p.api.get("/settings", &st); st.Version != before.Version {
+		t.Fatal("a refused retention was saved")
+	}
+	if got := p.text("#ret-days-error"); got != "Enter a whole number of days from 1 to 3650." {
+		t.Errorf("the days' error reads %q", got)
+	}
+	// The trail's check changed the settings behind the page's back: the save meets
+	// a conflict, the page reloads the settings and keeps the edits, and the second
+	// save goes through.
+	p.do("save 30 days on a stale page",
+		chromedp.SetValue(chromedp.CSS("#ret-days"), "30"),
+		until(`!document.getElementById('ret-days').hasAttribute('aria-invalid')`),
+		chromedp.Click(chromedp.CSS("#ret-save")),
+		until(`document.getElementById('retention-status').textContent.includes('Your edits are still here')`),
+	)
+	if got := p.text("#ret-explain"); got != "Not saved yet. Once saved: "+thirty || p.evalString(`document.getElementById('ret-days').value`) != "30" {
+		t.Errorf("after the conflict the edits read %q", got)
+	}
+	if got := p.text("#banner"); !strings.Contains(got, "Someone else changed the settings") {
+		t.Errorf("banner after the conflict: %q", got)
+	}
+	p.do("save again",
+		chromedp.Click(chromedp.CSS("#ret-save")),
+		chromedp.WaitVisible(chromedp.CSS("#retention-status.saved")),
+	)
+	if p.api.get("/settings", &st); st.Retention.Days != 30 || !st.Retention.DeleteSellNotes || st.Version != before.Version+1 {
+		t.Fatalf("retention saved: %+v", st.Retention)
+	}
+	if got := p.text("#ret-explain"); got != thirty {
+		t.Errorf("the saved retention reads %q", got)
+	}
+	p.do("show the retention change in the trail",
+		until(`document.querySelector('#audit-list li li[data-field="retention"]') !== null`),
+	)
+	if got := p.text(`#audit-list li li[data-field="retention"]`); got != "Retention: forever → 30 days, Sell notes deleted" {
+		t.Errorf("the trail says %q", got)
+	}
+	p.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#app")), until(`document.getElementById('ret-limited').checked`))
+	if got := p.text("#ret-explain"); got != thirty || p.evalString(`document.getElementById('ret-days').value`) != "30" {
+		t.Errorf("after a reload the retention reads %q", got)
+	}
+	browsertest.Screenshot(t, p.ctx, "privacy-4-retention")
+	// Back to keep forever: the page warns that what expired stays gone.
+	p.do("choose keep forever", chromedp.Click(chromedp.CSS("#ret-forever")))
+	if got := p.text("#ret-effect"); got != "Chats deleted under the current setting do not come back." {
+		t.Errorf("going back to forever, the effect reads %q", got)
+	}
+	if !p.evalBool(`document.getElementById('ret-days').disabled && document.getElementById('ret-notes').disabled`) {
+		t.Error("days and notes can be edited while keeping forever")
+	}
+	p.do("save keep forever", chromedp.Click(chromedp.CSS("#ret-save")), chromedp.WaitVisible(chromedp.CSS("#retention-status.saved")))
+	if p.api.get("/settings", &st); st.Retention.Days != 0 {
+		t.Fatalf("retention after keep forever: %+v", st.Retention)
+	}
+	if got := p.text("#ret-effect"); got != "" {
+		t.Errorf("once saved, the effect still reads %q", got)
+	}
+}
+
+// checkErasure: Vera's data shown and offered as JSON; the erasure asks first,
+// names what goes and what stays, and its report follows the backend's.
+func (p *settingsPage) checkErasure() {
+	t := p.t
+	t.Helper()
+	p.do("show what we hold about Vera",
+		chromedp.SendKeys(chromedp.CSS("#v-email"), "Vera@Example.com"),
+		chromedp.Click(chromedp.CSS("#v-show")),
+		chromedp.WaitVisible(chromedp.CSS("#v-result")),
+		chromedp.WaitVisible(chromedp.CSS(`#v-chats li[data-chat="vera-1"]`)),
+	)
+	if got := p.text(`#v-counts li[data-count="chats"]`); got != "1 stored chat" {
+		t.Errorf("chats: %q", got)
+	}
+	if got := p.text(`#v-counts li[data-count="notes"]`); got != "1 Sell note sellchat created for them" {
+		t.Errorf("notes: %q", got)
+	}
+	// The download is the JSON the API gave, the chat as stored (already redacted),
+	// saved as a file the way a person's click saves it.
+	dir := t.TempDir()
+	p.do("download the JSON",
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir})
+			return err
+		}),
+		chromedp.Click(chromedp.CSS("#v-download")),
+	)
+	file := filepath.Join(dir, "sellchat-visitor-vera@example.com.json")
+	var download []byte
+	eventually(t, "the downloaded file", func() bool {
+		var err error
+		download, err = os.ReadFile(file)
+		return err == nil && json.Valid(download)
+	})
+	var held struct {
+		Visitor map[string]string
+		Chats   []struct {
+			ID   string
+			Chat json.RawMessage
+		}
+		Notes []struct{ ID int64 }
+	}
+	if err := json.Unmarshal(download, &held); err != nil || held.Visitor["email"] != "vera@example.com" || len(held.Chats) != 1 ||
+		held.Chats[0].ID != "vera-1" || len(held.Notes) != 1 || !strings.Contains(string(held.Chats[0].Chat), "•••• 1111") {
+		t.Fatalf("the download: %v %.300s", err, download)
+	}
+	browsertest.Screenshot(t, p.ctx, "privacy-5-visitor")
+
+	// Both identifiers at once is refused at the form, before asking anything.
+	p.do("ask to erase with both identifiers",
+		chromedp.SendKeys(chromedp.CSS("#v-phone"), "+1 415 555 0100"),
+		chromedp.Click(chromedp.CSS("#v-erase")),
+		chromedp.WaitVisible(chromedp.CSS("#v-phone-error")),
+	)
+	if p.evalBool(`document.getElementById('erase-dialog').open`) {
+		t.Fatal("the confirmation opened for two identifiers")
+	}
+	p.do("ask to erase, then cancel",
+		clearInput("#v-phone"),
+		chromedp.Click(chromedp.CSS("#v-erase")),
+		chromedp.WaitVisible(chromedp.CSS("#erase-dialog[open]")),
+	)
+	if got := p.evalString("document.activeElement.id"); got != "erase-cancel" {
+		t.Errorf("in the confirmation focus is on %q, want Cancel", got)
+	}
+	desc := p.text("#erase-desc")
+	for _, want := range []string{"Vera@Example.com", "the Sell notes sellchat created for them, deleted from Sell too", "Sell leads and contacts are not deleted", "Found 1 chat"} {
+		if !strings.Contains(desc, want) {
+			t.Errorf("the confirmation does not say %q:\n%s", want, desc)
+		}
+	}
+	browsertest.Screenshot(t, p.ctx, "privacy-6-erase-confirm")
+	p.do("cancel", chromedp.Click(chromedp.CSS("#erase-cancel")), chromedp.WaitNotPresent(chromedp.CSS("#erase-dialog[open]")))
+	if got := p.evalString("document.activeElement.id"); got != "v-erase" {
+		t.Errorf("after Cancel focus is on %q", got)
+	}
+	for _, e := range p.audit() {
+		if e.Action == "erasure.start" {
+			t.Fatal("Cancel started an erasure")
+		}
+	}
+
+	p.do("erase",
+		chromedp.Click(chromedp.CSS("#v-erase")),
+		chromedp.WaitVisible(chromedp.CSS("#erase-dialog[open]")),
+		chromedp.Click(chromedp.CSS("#erase-confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#erasure")),
+		chromedp.WaitVisible(chromedp.CSS(`#erasure-state[data-state="done"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#erasure-kept-box")),
+	)
+	if got := p.evalString("document.activeElement.id"); got != "erasure-h" {
+		t.Errorf("after confirming focus is on %q, want the erasure's heading", got)
+	}
+	if !p.evalBool(`document.getElementById('v-result').hidden`) {
+		t.Error("the erased data still shows")
+	}
+	id := p.evalString(`document.getElementById('erasure').dataset.id`)
+	var job struct {
+		State  string
+		Report struct {
+			ChatsDeleted, EntriesDeleted, NotesDeleted, IdempotencyRecordsCleared int
+			SellRecords                                                           []struct {
+				Kind string
+				ID   int64
+			}
+		}
+	}
+	p.api.get("/privacy/erasures/"+id, &job)
+	r := job.Report
+	if job.State != "done" || r.ChatsDeleted != 1 || r.EntriesDeleted < 1 || r.NotesDeleted != 1 {
+		t.Fatalf("GET /privacy/erasures/%s: %+v", id, job)
+	}
+	shown := func(key string) int {
+		v, _ := strconv.Atoi(p.evalString(`document.querySelector('#erasure-report li[data-count="` + key + `"]').dataset.value`))
+		return v
+	}
+	if shown("chatsDeleted") != r.ChatsDeleted || shown("entriesDeleted") != r.EntriesDeleted || shown("notesDeleted") != r.NotesDeleted ||
+		shown("idempotencyRecordsCleared") != r.IdempotencyRecordsCleared {
+		t.Errorf("the report shows %q, the erasure says %+v", p.text("#erasure-report"), r)
+	}
+	if got := p.text(`#erasure-report li[data-count="chatsDeleted"]`); got != "1 chat deleted" {
+		t.Errorf("chats deleted reads %q", got)
+	}
+	kept, _ := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#erasure-kept li[data-record]')).map(e => e.dataset.record)`))
+	var want []string
+	for _, s := range r.SellRecords {
+		want = append(want, s.Kind+":"+strconv.FormatInt(s.ID, 10))
+	}
+	if !slices.Equal(kept, want) {
+		t.Errorf("kept in Sell: the page lists %v, the erasure %v", kept, want)
+	}
+	if len(p.verasNotes()) != 0 {
+		t.Error("the chat's note is still in Sell")
+	}
+	browsertest.Screenshot(t, p.ctx, "privacy-7-erasure-report")
+
+	// The trail has the erasure, and its report opens from there.
+	p.do("open the report from the trail",
+		until(`document.querySelector('#audit-list li[data-action="erasure.start"] button') !== null`),
+		until(`(() => { document.getElementById('erasure').hidden = true; return true; })()`),
+		chromedp.Click(chromedp.CSS(`#audit-list li[data-action="erasure.start"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#erasure-state[data-state="done"]`)),
+	)
+	if got := p.text("#erasure-h"); got != "Erasure "+id+" (by email)" {
+		t.Errorf("the report opened from the trail is headed %q", got)
+	}
 }

@@ -103,3 +103,62 @@ func TestThePageHasNoInlineCodeAndNeverInsertsHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// pageIDs reads the page's HTML and returns every id it declares, failing on one
+// declared twice (getElementById would find only the first).
+func pageIDs(t *testing.T) (string, map[string]bool) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("web", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(raw)
+	ids := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\sid="([^"]+)"`).FindAllStringSubmatch(html, -1) {
+		if ids[m[1]] {
+			t.Errorf("id %q is declared twice", m[1])
+		}
+		ids[m[1]] = true
+	}
+	return html, ids
+}
+
+// TestEveryIDTheScriptUsesIsOnThePage: the script finds its controls by id, and a
+// missing one only fails when an admin gets there (a TypeError in the console).
+func TestEveryIDTheScriptUsesIsOnThePage(t *testing.T) {
+	t.Parallel()
+	_, ids := pageIDs(t)
+	raw, err := os.ReadFile(filepath.Join("web", "settings.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// $("id"), and the status lines' ids: status("id", …), failed("id", …).
+	uses := regexp.MustCompile(`(?:\$|\bstatus|\bfailed)\("([A-Za-z0-9_-]+)"[,)]`).FindAllStringSubmatch(string(raw), -1)
+	if len(uses) < 100 {
+		t.Fatalf("found only %d lookups by id: has the script's style changed?", len(uses))
+	}
+	for _, m := range uses {
+		if !ids[m[1]] {
+			t.Errorf("settings.js uses #%s, which index.html does not declare", m[1])
+		}
+	}
+}
+
+// TestEveryReferenceOnThePageNamesAnElement: a label's for, and the ARIA
+// attributes that name other elements, must point at ids the page declares, or the
+// control loses its name or description for screen readers.
+func TestEveryReferenceOnThePageNamesAnElement(t *testing.T) {
+	t.Parallel()
+	html, ids := pageIDs(t)
+	refs := regexp.MustCompile(`\s(for|form|aria-labelledby|aria-describedby|aria-controls)="([^"]*)"`).FindAllStringSubmatch(html, -1)
+	if len(refs) < 20 {
+		t.Fatalf("found only %d references", len(refs))
+	}
+	for _, m := range refs {
+		for _, id := range strings.Fields(m[2]) {
+			if !ids[id] {
+				t.Errorf(`%s="%s" names #%s, which the page does not declare`, m[1], m[2], id)
+			}
+		}
+	}
+}

@@ -222,6 +222,9 @@
     try {
       await loadAll();
       $("app").hidden = false;
+      loadAudit(); // not awaited: the trail is no reason to hold the page back
+      const job = state.integration.retention;
+      if (job && job.state && job.state !== "done") watchRetentionJob(job.days);
       const q = new URLSearchParams(location.search);
       if (q.get("zendesk") === "connected") {
         banner("Zendesk is connected.", "info");
@@ -265,6 +268,8 @@
     renderOwners();
     renderPools();
     renderWidget();
+    renderRedaction(false);
+    renderRetention(false);
     if (!connected()) {
       for (const s of sellCards) {
         for (const c of s.querySelectorAll("input, select, button")) c.disabled = true;
@@ -363,6 +368,7 @@
     status("aw-status", "saving", method === "POST" ? "Setting up in Zendesk…" : "Removing from Zendesk…");
     try {
       const n = await api(method, "/integration/zendesk/notifications");
+      noteChange();
       const zd = Object.assign({}, state.integration.zendesk, { notifications: n || { enabled: false } });
       state.integration = Object.assign({}, state.integration, { zendesk: zd });
       renderAgentWorkspace();
@@ -487,6 +493,7 @@
       });
       showFailures([]);
       showStated(res.stated, false);
+      noteChange();
       await refreshIntegration();
       status("install-status", "saved", "Installed: every check passed.");
       // The button is gone now; keep keyboard users where the outcome is.
@@ -572,6 +579,7 @@
       renderElements();
       renderPastChats();
       status(sid, "saved", body.enabled ? "Saved: on" : "Saved: off");
+      noteChange();
     } catch (e) {
       if (e.status === 409 && e.code === "not_installed") {
         // Someone uninstalled meanwhile (or the page was stale): show it as it is.
@@ -642,14 +650,16 @@
   // else's change.
   let patchQueue = Promise.resolve();
 
-  function patchSettings(patch, statusId) {
+  // onFail, when given, also sees a refusal or a conflict, to show it at the field it
+  // names or to say what became of the edits.
+  function patchSettings(patch, statusId, onFail) {
     status(statusId, "saving");
-    const run = patchQueue.then(() => sendPatch(patch, statusId));
+    const run = patchQueue.then(() => sendPatch(patch, statusId, onFail));
     patchQueue = run.catch(() => {});
     return run;
   }
 
-  async function sendPatch(patch, statusId) {
+  async function sendPatch(patch, statusId, onFail) {
     try {
       state.settings = await api("PATCH", "/settings", patch, { "If-Match": String(state.settings.version) });
       status(statusId, "saved");
@@ -658,15 +668,20 @@
       renderSource();
       renderOwners();
       renderPools();
+      renderRedaction(false);
+      renderRetention(false);
+      noteChange();
       return true;
     } catch (e) {
       if (e.status === 409 && e.code === "version_conflict") {
         banner("Someone else changed the settings meanwhile. The page now shows their version; make your change again.");
         await loadAll();
         status(statusId, "failed", "Not saved: the settings had changed");
+        if (onFail) onFail(e);
         return false;
       }
       failed(statusId, e);
+      if (onFail) onFail(e);
       renderAccess();
       renderStatuses();
       renderSource();
@@ -911,6 +926,7 @@
     status("pools-status", "saving");
     try {
       await api("PUT", "/pools/" + id, { name: name });
+      noteChange();
       await reloadPoolsAndUsers();
       status("pools-status", "saved");
       return true;
@@ -924,6 +940,7 @@
     status("pools-status", "saving");
     try {
       await api("DELETE", "/pools/" + id);
+      noteChange();
       await reloadPoolsAndUsers();
       status("pools-status", "saved", "Unmarked");
       $("pool-user").focus();
@@ -1033,6 +1050,7 @@
   async function saveDraft(name, fields, focus) {
     try {
       state.widgets[name] = await api("PUT", "/widgets/" + name + "/draft", { fields: fields });
+      noteChange();
       focusAfter = focus || null;
       if (name === state.widget) renderWidget();
       status("widget-status", "saved", "Draft saved");
@@ -1135,6 +1153,7 @@
     await draftQueue; // publish the last edit too
     try {
       state.widgets[state.widget] = await api("POST", "/widgets/" + state.widget + "/publish");
+      noteChange();
       renderWidget();
       status("widget-status", "saved", "Published: agents see it on their next lookup");
     } catch (e) {
@@ -1174,6 +1193,895 @@
       ev.preventDefault();
       selectTab(tabs[j].dataset.widget, true);
     }
+  }
+
+  // ---- privacy: redaction ----------------------------------------------------
+
+  // The rules are edited on the page and saved together (the patterns replace the
+  // whole list). While the admin has unsaved edits the page keeps them: a save
+  // elsewhere, or a reload after a conflict, must not wipe them.
+  let redactionDirty = false;
+  let patternSeq = 0;
+
+  // The Privacy section keeps unsaved edits across the reload a conflict causes.
+  const KEPT_ON_CONFLICT = "Not saved: someone else changed the settings meanwhile. Your edits are still here: save again to apply them over theirs.";
+
+  function savedRedaction() {
+    const r = state.settings.redaction || {};
+    return {
+      cardNumbers: r.cardNumbers !== false,
+      patterns: (r.patterns || []).map((p) => ({ name: String(p.name), pattern: String(p.pattern) })),
+    };
+  }
+
+  function renderRedaction(force) {
+    if (!state.settings || (redactionDirty && !force)) return;
+    const r = savedRedaction();
+    $("red-cards").checked = r.cardNumbers;
+    const list = $("red-patterns");
+    clear(list);
+    for (const p of r.patterns) list.appendChild(patternRow(p));
+    numberPatternRows();
+    clearRedactionErrors();
+    setRedactionDirty(false);
+  }
+
+  function setRedactionDirty(on) {
+    redactionDirty = on;
+    $("red-reset").hidden = !on;
+  }
+
+  // fieldInput is one labelled input of a pattern row with the line that shows the
+  // backend's refusal of it.
+  function fieldInput(cls, label, value, maxlength) {
+    const id = "red-" + cls + "-" + (++patternSeq);
+    const wrap = el("div", { class: "row" });
+    const lab = el("label", { for: id });
+    lab.appendChild(document.createTextNode(label));
+    lab.appendChild(el("span", { class: "visually-hidden row-number" }));
+    const input = el("input", { id: id, class: "p-" + cls, maxlength: String(maxlength), autocomplete: "off",
+      spellcheck: "false", autocapitalize: "off", "aria-describedby": id + "-error" });
+    input.value = value;
+    wrap.appendChild(lab);
+    wrap.appendChild(input);
+    wrap.appendChild(el("p", { id: id + "-error", class: "field-error", hidden: "" }));
+    return wrap;
+  }
+
+  function patternRow(p) {
+    const li = el("li", { class: "pattern-row" });
+    li.appendChild(fieldInput("name", "Name", p.name, 40));
+    li.appendChild(fieldInput("pattern", "Pattern", p.pattern, 200));
+    li.appendChild(el("button", { type: "button", class: "small", "data-action": "remove-pattern" }, "Remove"));
+    return li;
+  }
+
+  // numberPatternRows names each row's controls by its place, so a screen reader
+  // tells "Name of pattern 2" from the others.
+  function numberPatternRows() {
+    const rows = Array.from($("red-patterns").children);
+    rows.forEach((li, i) => {
+      for (const s of li.querySelectorAll(".row-number")) s.textContent = " of pattern " + (i + 1);
+      const name = li.querySelector(".p-name").value.trim();
+      li.querySelector('[data-action="remove-pattern"]').setAttribute("aria-label",
+        "Remove pattern " + (i + 1) + (name ? " (" + name + ")" : ""));
+    });
+    $("red-patterns-empty").hidden = rows.length > 0;
+  }
+
+  // readRedaction is the rules as edited, and the row each sent pattern came from
+  // (the backend names a refused pattern by its place in what was sent). A row left
+  // empty is no rule. For the preview, a row without a pattern yet is left out and
+  // one without a name gets a stand-in, so half-typed rules can be tried.
+  function readRedaction(preview) {
+    const patterns = [];
+    const rows = [];
+    for (const li of $("red-patterns").children) {
+      const name = li.querySelector(".p-name").value.trim();
+      const pattern = li.querySelector(".p-pattern").value;
+      if (!name && !pattern) continue;
+      if (preview && !pattern) continue;
+      patterns.push({ name: name || (preview ? "pattern-" + (rows.length + 1) : ""), pattern: pattern });
+      rows.push(li);
+    }
+    return { redaction: { cardNumbers: $("red-cards").checked, patterns: patterns }, rows: rows };
+  }
+
+  function setFieldError(input, message) {
+    const err = $(input.id + "-error");
+    if (message) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    if (err) {
+      err.textContent = message || "";
+      err.hidden = !message;
+    }
+  }
+
+  function clearRedactionErrors() {
+    for (const i of $("red-patterns").querySelectorAll("input")) setFieldError(i, "");
+    $("red-list-error").textContent = "";
+    $("red-list-error").hidden = true;
+  }
+
+  // showRedactionError puts a refusal next to the input it names
+  // (redaction.patterns[2].pattern) or under the list; focus moves there after a
+  // save, not while the admin is typing elsewhere.
+  function showRedactionError(err, rows, focus) {
+    const m = /^redaction\.patterns\[(\d+)\]\.(name|pattern)$/.exec(err.field || "");
+    const li = m && rows[Number(m[1])];
+    if (li) {
+      const input = li.querySelector(".p-" + m[2]);
+      setFieldError(input, err.message);
+      if (focus) input.focus();
+      return true;
+    }
+    if (String(err.field || "").startsWith("redaction")) {
+      $("red-list-error").textContent = err.message;
+      $("red-list-error").hidden = false;
+      if (focus) $("red-add").focus();
+      return true;
+    }
+    return false;
+  }
+
+  function onRedactionEdit(ev) {
+    if (ev.target.matches && ev.target.matches("#red-patterns input")) {
+      setFieldError(ev.target, "");
+      numberPatternRows();
+    }
+    setRedactionDirty(true);
+    status("redaction-status", "", "");
+    schedulePreview();
+  }
+
+  function addPattern() {
+    const li = patternRow({ name: "", pattern: "" });
+    $("red-patterns").appendChild(li);
+    numberPatternRows();
+    $("red-list-error").hidden = true;
+    setRedactionDirty(true);
+    li.querySelector(".p-name").focus();
+  }
+
+  // removePattern keeps the keyboard in the list: on the next row, else the one
+  // before, else Add.
+  function removePattern(li) {
+    const next = li.nextElementSibling || li.previousElementSibling;
+    li.remove();
+    numberPatternRows();
+    $("red-list-error").hidden = true;
+    setRedactionDirty(true);
+    status("redaction-status", "", "Removed; save to apply.");
+    (next ? next.querySelector(".p-name") : $("red-add")).focus();
+    schedulePreview();
+  }
+
+  async function saveRedaction() {
+    const sent = readRedaction(false);
+    clearRedactionErrors();
+    const ok = await patchSettings({ redaction: sent.redaction }, "redaction-status", (e) => {
+      if (e.code === "version_conflict") status("redaction-status", "failed", KEPT_ON_CONFLICT);
+      else showRedactionError(e, sent.rows, true);
+    });
+    // Edits made while the save was on its way stay edits.
+    if (ok && JSON.stringify(readRedaction(false).redaction) === JSON.stringify(sent.redaction)) {
+      const hadFocus = $("red-patterns").contains(document.activeElement);
+      renderRedaction(true);
+      if (hadFocus) $("red-save").focus();
+      status("redaction-status", "saved", "Saved: chats that arrive from now on are redacted with these rules.");
+    }
+  }
+
+  function undoRedaction() {
+    renderRedaction(true);
+    status("redaction-status", "", "Back to the saved rules.");
+    $("red-save").focus();
+    schedulePreview();
+  }
+
+  // ---- privacy: try the rules --------------------------------------------------
+
+  const PREVIEW_DELAY = 300; // ms after the last keystroke
+  let previewTimer = 0;
+  let previewSeq = 0;
+
+  function schedulePreview() {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(runPreview, PREVIEW_DELAY);
+  }
+
+  function ruleLabel(rule) {
+    return rule === "card_number" ? "Card numbers" : rule;
+  }
+
+  // runPreview redacts the sample with the rules as edited; only the latest answer
+  // is shown, whatever order answers arrive in.
+  async function runPreview() {
+    const seq = ++previewSeq;
+    const text = $("try-text").value;
+    if (!text) {
+      $("try-out").hidden = true;
+      status("try-status", "", "");
+      return;
+    }
+    const sent = readRedaction(true);
+    try {
+      const res = await api("POST", "/redaction/preview", { text: text, redaction: sent.redaction });
+      if (seq !== previewSeq) return;
+      showPreview(res);
+    } catch (e) {
+      if (seq !== previewSeq) return;
+      $("try-out").hidden = true;
+      if (e.status === 422 && showRedactionError(e, sent.rows, false)) {
+        status("try-status", "failed", "Fix the rule marked above to try it: " + e.message);
+      } else {
+        status("try-status", "failed", e.message);
+      }
+    }
+  }
+
+  function showPreview(res) {
+    $("try-result").textContent = res.text;
+    const list = $("try-counts");
+    clear(list);
+    const counts = res.counts || {};
+    // The card rule first, then the admin's patterns by name.
+    const rules = Object.keys(counts).sort((a, b) => (a === "card_number" ? -1 : b === "card_number" ? 1 : a.localeCompare(b)));
+    let total = 0;
+    for (const r of rules) {
+      total += counts[r];
+      list.appendChild(el("li", { "data-rule": r }, ruleLabel(r) + ": " + counts[r] + " masked"));
+    }
+    if (!rules.length) list.appendChild(el("li", {}, "Nothing masked."));
+    $("try-out").hidden = false;
+    status("try-status", "", total ? total + " match" + (total === 1 ? "" : "es") + " masked." : "Nothing masked.");
+  }
+
+  // ---- privacy: retention ------------------------------------------------------
+
+  const MAX_RETENTION_DAYS = 3650;
+  const DEFAULT_RETENTION_DAYS = 90; // offered when switching from forever
+  let retentionDirty = false;
+
+  function savedRetention() {
+    const r = state.settings.retention || {};
+    return { days: Math.max(0, Number(r.days) || 0), deleteSellNotes: !!r.deleteSellNotes };
+  }
+
+  function renderRetention(force) {
+    if (!state.settings) return;
+    if (!retentionDirty || force) {
+      const r = savedRetention();
+      $("ret-forever").checked = r.days === 0;
+      $("ret-limited").checked = r.days > 0;
+      $("ret-days").value = String(r.days || DEFAULT_RETENTION_DAYS);
+      $("ret-notes").checked = r.deleteSellNotes;
+      setFieldError($("ret-days"), "");
+      retentionDirty = false;
+    }
+    syncRetention();
+  }
+
+  // readRetention is the setting as edited, or why it cannot be saved.
+  function readRetention() {
+    const notes = $("ret-notes").checked;
+    if (!$("ret-limited").checked) return { value: { days: 0, deleteSellNotes: notes } };
+    const raw = $("ret-days").value.trim();
+    const days = Number(raw);
+    if (!/^\d+$/.test(raw) || days < 1 || days > MAX_RETENTION_DAYS) {
+      return { error: "Enter a whole number of days from 1 to " + MAX_RETENTION_DAYS + "." };
+    }
+    return { value: { days: days, deleteSellNotes: notes } };
+  }
+
+  // describeRetention says in words what a retention setting does.
+  function describeRetention(r) {
+    if (r.days <= 0) return "Keep forever: chats and their feed entries are never deleted for their age.";
+    return "Chats and their feed entries are deleted " + r.days + " day" + (r.days === 1 ? "" : "s") +
+      " after they arrive; the Sell notes sellchat created for them are " +
+      (r.deleteSellNotes ? "deleted from Sell too." : "kept in Sell.");
+  }
+
+  function syncRetention() {
+    const limited = $("ret-limited").checked;
+    $("ret-days").disabled = !limited;
+    // Notes go only with an expiring chat; forever keeps the choice for later.
+    $("ret-notes").disabled = !limited;
+    const r = readRetention();
+    const saved = savedRetention();
+    let text;
+    if (r.error) text = r.error;
+    else {
+      text = describeRetention(r.value);
+      const same = r.value.days === saved.days && (r.value.days === 0 || r.value.deleteSellNotes === saved.deleteSellNotes);
+      if (!same) text = "Not saved yet. Once saved: " + text;
+    }
+    $("ret-explain").textContent = text;
+    $("ret-effect").textContent = r.value ? retentionEffect(r.value, saved) : "";
+    renderRetentionJob();
+  }
+
+  // retentionEffect says what a change of the days does to what is stored already:
+  // the re-stamp job moves every stored chat's expiry, and what expired stays gone.
+  function retentionEffect(next, saved) {
+    if (next.days === saved.days) return "";
+    const parts = [];
+    if (next.days > 0) {
+      parts.push("It applies to the chats already stored too: those that arrived more than " +
+        plural(next.days, "day", "days") + " ago are deleted once it is saved.");
+    }
+    if (saved.days > 0 && (next.days === 0 || next.days > saved.days)) {
+      parts.push("Chats deleted under the current setting do not come back.");
+    }
+    return parts.join(" ");
+  }
+
+  function onRetentionEdit(ev) {
+    retentionDirty = true;
+    if (ev && ev.target === $("ret-days")) setFieldError($("ret-days"), "");
+    status("retention-status", "", "");
+    syncRetention();
+  }
+
+  async function saveRetention() {
+    const r = readRetention();
+    if (r.error) {
+      setFieldError($("ret-days"), r.error);
+      status("retention-status", "failed", "Not saved: " + r.error);
+      $("ret-days").focus();
+      return;
+    }
+    const daysBefore = savedRetention().days;
+    const ok = await patchSettings({ retention: r.value }, "retention-status", (e) => {
+      if (e.code === "version_conflict") status("retention-status", "failed", KEPT_ON_CONFLICT);
+      else if (String(e.field || "").startsWith("retention.days")) {
+        setFieldError($("ret-days"), e.message);
+        $("ret-days").focus();
+      }
+    });
+    const now = readRetention();
+    if (ok && now.value && JSON.stringify(now.value) === JSON.stringify(r.value)) {
+      renderRetention(true);
+      status("retention-status", "saved", "Saved. " + describeRetention(savedRetention()));
+    }
+    if (ok && savedRetention().days !== daysBefore) watchRetentionJob(savedRetention().days);
+  }
+
+  // renderRetentionJob shows the re-stamp job, which moves the expiry of what is
+  // stored already when the days change: GET /integration's "retention" (state
+  // running|done|failed, days, phase chats|entries, counts, error). The job has no
+  // total to measure against, so the bar only says it is working.
+  function renderRetentionJob() {
+    const box = $("ret-job");
+    const job = state.integration && state.integration.retention;
+    box.hidden = !(job && job.state);
+    if (box.hidden) return;
+    box.setAttribute("data-state", job.state);
+    const bar = $("ret-job-bar");
+    bar.hidden = job.state !== "running";
+    bar.removeAttribute("value"); // indeterminate
+    const applied = Number(job.days) > 0 ? plural(Number(job.days), "day", "days") : "keep forever";
+    const seen = plural(job.chats || 0, "chat", "chats") + " and " + plural(job.entries || 0, "feed entry", "feed entries") + " checked, " +
+      plural(job.changed || 0, "expiry", "expiries") + " moved";
+    let text;
+    if (job.state === "running") {
+      text = "Applying " + applied + " to what is stored (" + (job.phase === "entries" ? "feed entries" : "chats") + "): " + seen + " so far.";
+    } else if (job.state === "failed") {
+      text = "Applying " + applied + " to what is stored stopped" + (job.error ? ": " + job.error : "") + ". It resumes by itself: " + seen + " so far.";
+    } else {
+      text = "Applied " + applied + " to what was stored" + (job.updatedAt ? " " + when(job.updatedAt) : "") + ": " + seen + ".";
+    }
+    $("ret-job-text").textContent = text;
+  }
+
+  // watchRetentionJob follows the re-stamp job a change of the days starts, by
+  // reloading GET /integration, until the job for those days is done (or, should
+  // the backend not report one, for a while).
+  const RETENTION_WATCH_FIRST = 1000;
+  const RETENTION_WATCH_MAX = 5000;
+  const RETENTION_WATCH_LIMIT = 120000; // ms without a finished job before giving up
+  let retentionWatch = null;
+
+  function watchRetentionJob(days) {
+    if (retentionWatch) clearTimeout(retentionWatch.timer);
+    const w = { days: days, wait: RETENTION_WATCH_FIRST, waited: 0, timer: 0 };
+    retentionWatch = w;
+    const tick = async () => {
+      if (retentionWatch !== w) return;
+      try {
+        state.integration = await api("GET", "/integration");
+      } catch (e) {
+        // Keep the last known progress; the next tick tries again.
+      }
+      if (retentionWatch !== w) return;
+      renderRetentionJob();
+      const job = state.integration.retention;
+      if (job && job.days === w.days && job.state === "done") return;
+      w.waited += w.wait;
+      if (w.waited >= RETENTION_WATCH_LIMIT) return;
+      w.wait = Math.min(RETENTION_WATCH_MAX, Math.round(w.wait * 1.5));
+      w.timer = setTimeout(tick, w.wait);
+    };
+    w.timer = setTimeout(tick, w.wait);
+  }
+
+  // ---- privacy: a visitor's data and its erasure ---------------------------------
+
+  // visitor holds what "Show what we hold" read, page by page: the identifier asked
+  // about, the pages merged, and the cursor to read on.
+  let visitor = null;
+  let downloadURL = "";
+
+  function clearVisitorErrors() {
+    setFieldError($("v-email"), "");
+    setFieldError($("v-phone"), "");
+  }
+
+  // visitorQuery is the identifier the form names ({email} or {phone}), or null
+  // after saying at the form what is missing.
+  function visitorQuery() {
+    clearVisitorErrors();
+    const email = $("v-email").value.trim();
+    const phone = $("v-phone").value.trim();
+    if (!email && !phone) {
+      setFieldError($("v-email"), "Enter the visitor's email or phone number.");
+      $("v-email").focus();
+      return null;
+    }
+    if (email && phone) {
+      setFieldError($("v-phone"), "Fill in the email or the phone number, not both: each is looked up and erased on its own.");
+      $("v-phone").focus();
+      return null;
+    }
+    return email ? { email: email } : { phone: phone };
+  }
+
+  function describeQuery(q) {
+    return q.email || q.phone;
+  }
+
+  function sameQuery(a, b) {
+    return !!a && !!b && a.email === b.email && a.phone === b.phone;
+  }
+
+  // showVisitorError puts the backend's refusal at the field it names.
+  function showVisitorError(e, statusId) {
+    const input = e.field === "email" ? $("v-email") : e.field === "phone" ? $("v-phone") : null;
+    if (e.status === 422 && input) {
+      setFieldError(input, e.message);
+      input.focus();
+    }
+    status(statusId, "failed", e.message);
+  }
+
+  // visitorName is the identifier as the backend normalised it (vera@example.com,
+  // +14155550100), which is what it matched chats by.
+  function visitorName() {
+    return String(Object.values(visitor.data.visitor)[0] || describeQuery(visitor.query));
+  }
+
+  function recordLabel(r) {
+    return String(r).replace(":", " ");
+  }
+
+  async function showVisitor(ev) {
+    if (ev) ev.preventDefault();
+    const q = visitorQuery();
+    if (!q) return;
+    status("visitor-status", "saving", "Looking for " + describeQuery(q) + "…");
+    try {
+      const page = await api("GET", "/privacy/visitors?" + new URLSearchParams(q).toString());
+      visitor = { query: q, data: emptyVisitorData(page.visitor), cursor: "" };
+      addVisitorPage(page);
+      renderVisitor();
+      status("visitor-status", "saved", visitorSummary());
+    } catch (e) {
+      showVisitorError(e, "visitor-status");
+    }
+  }
+
+  async function readOn() {
+    if (!visitor || !visitor.cursor) return;
+    status("visitor-status", "saving", "Reading on…");
+    try {
+      const params = new URLSearchParams(visitor.query);
+      params.set("cursor", visitor.cursor);
+      const page = await api("GET", "/privacy/visitors?" + params.toString());
+      addVisitorPage(page);
+      renderVisitor();
+      status("visitor-status", "saved", visitorSummary());
+      if (!visitor.cursor) $("v-result-h").focus(); // Read on is gone
+    } catch (e) {
+      status("visitor-status", "failed", e.message);
+    }
+  }
+
+  function emptyVisitorData(who) {
+    return { visitor: who || {}, chats: [], entries: [], notes: [], leadCreations: [], scanned: 0, complete: false };
+  }
+
+  // addVisitorPage merges one answer into what was read; a record a page repeats
+  // (the email's lead claim comes with every page) is kept once.
+  function addVisitorPage(page) {
+    const d = visitor.data;
+    d.chats = d.chats.concat(page.chats || []);
+    d.entries = d.entries.concat(page.entries || []);
+    d.notes = d.notes.concat(page.notes || []);
+    const seen = new Set(d.leadCreations.map((x) => JSON.stringify(x)));
+    for (const lc of page.leadCreations || []) {
+      const k = JSON.stringify(lc);
+      if (!seen.has(k)) { seen.add(k); d.leadCreations.push(lc); }
+    }
+    d.scanned += Number(page.scanned) || 0;
+    visitor.cursor = page.truncated ? page.cursor || "" : "";
+    d.complete = !visitor.cursor;
+  }
+
+  function plural(n, one, many) {
+    return n + " " + (n === 1 ? one : many);
+  }
+
+  function visitorSummary() {
+    const d = visitor.data;
+    const found = plural(d.chats.length, "chat", "chats") + ", " + plural(d.entries.length, "feed entry", "feed entries") + ", " +
+      plural(d.notes.length, "Sell note", "Sell notes") + ", " + plural(d.leadCreations.length, "lead record", "lead records");
+    return "Found " + found + (d.complete ? "." : " so far: the account has more chats to read.");
+  }
+
+  function renderVisitor() {
+    const d = visitor.data;
+    $("v-result").hidden = false;
+    $("v-result-h").textContent = "What sellchat holds about " + visitorName();
+    const counts = $("v-counts");
+    clear(counts);
+    const records = new Set();
+    for (const c of d.chats) for (const r of c.records || []) records.add(recordLabel(r));
+    const lines = [
+      ["chats", plural(d.chats.length, "stored chat", "stored chats")],
+      ["entries", plural(d.entries.length, "feed entry", "feed entries") + " showing them in Sell" + (records.size ? " (" + Array.from(records).join(", ") + ")" : "")],
+      ["notes", plural(d.notes.length, "Sell note", "Sell notes") + " sellchat created for them"],
+      ["leadCreations", plural(d.leadCreations.length, "record", "records") + " kept about leads created from their chats"],
+    ];
+    for (const [k, text] of lines) counts.appendChild(el("li", { "data-count": k }, text));
+    const list = $("v-chats");
+    clear(list);
+    for (const c of d.chats) {
+      const where = (c.records || []).map(recordLabel).join(", ");
+      list.appendChild(el("li", { "data-chat": c.id }, "Chat " + c.id + ", " + when(c.start) +
+        (where ? ", in the feed of " + where : ", in no Sell feed") + (c.contentOmitted ? " (too large to include its text; it is erased all the same)" : "")));
+    }
+    $("v-scanned").textContent = "Read " + plural(d.scanned, "chat", "chats") + " of the account" +
+      (d.complete ? ": all of them." : ". There are more: Read on looks through the next ones.");
+    $("v-more").hidden = d.complete;
+    offerDownload();
+  }
+
+  // offerDownload makes the merged answer a JSON file the admin can hand over.
+  function offerDownload() {
+    if (downloadURL) URL.revokeObjectURL(downloadURL);
+    const blob = new Blob([JSON.stringify(visitor.data, null, 2)], { type: "application/json" });
+    downloadURL = URL.createObjectURL(blob);
+    const a = $("v-download");
+    a.href = downloadURL;
+    a.setAttribute("download", "sellchat-visitor-" + visitorName().replace(/[^A-Za-z0-9@._+-]/g, "_") + ".json");
+    a.textContent = visitor.data.complete ? "Download the JSON" : "Download the JSON read so far";
+  }
+
+  let eraseQuery = null;
+
+  function askToErase() {
+    const q = visitorQuery();
+    if (!q) return;
+    eraseQuery = q;
+    $("erase-who").textContent = describeQuery(q);
+    const found = $("erase-found");
+    if (visitor && sameQuery(visitor.query, q)) {
+      found.textContent = visitorSummary() + " All of it is deleted" + (visitor.data.complete ? "." : ", with whatever the rest of the account's chats hold.");
+      found.hidden = false;
+    } else {
+      found.hidden = true;
+    }
+    $("erase-dialog").showModal();
+    $("erase-cancel").focus(); // the safe choice
+  }
+
+  function closeEraseDialog() {
+    $("erase-dialog").close();
+    $("v-erase").focus();
+  }
+
+  async function startErasure() {
+    const q = eraseQuery;
+    $("erase-dialog").close();
+    if (!q) return;
+    status("visitor-status", "saving", "Starting the erasure…");
+    try {
+      const job = await api("POST", "/privacy/erasures", q);
+      status("visitor-status", "saved", "Erasure started.");
+      noteChange();
+      if (visitor && sameQuery(visitor.query, q)) {
+        // What was shown is being deleted; keep no copy on the page.
+        visitor = null;
+        $("v-result").hidden = true;
+        if (downloadURL) URL.revokeObjectURL(downloadURL);
+        downloadURL = "";
+      }
+      followErasure(job, describeQuery(q));
+      $("erasure-h").focus();
+    } catch (e) {
+      showVisitorError(e, "visitor-status");
+      if (!(e.status === 422 && (e.field === "email" || e.field === "phone"))) $("v-erase").focus();
+    }
+  }
+
+  // The erasure runs in the backend; the page asks how it is doing, more slowly the
+  // longer it takes, until it is done. Only the latest followed erasure is polled.
+  const ERASURE_POLL_FIRST = 800;
+  const ERASURE_POLL_MAX = 5000;
+  const ERASURE_POLL_FAILED = 10000;
+  let erasurePoll = null;
+
+  function followErasure(job, who) {
+    if (erasurePoll) clearTimeout(erasurePoll.timer);
+    erasurePoll = { id: job.id, who: who, wait: ERASURE_POLL_FIRST, timer: 0 };
+    renderErasure(job, who);
+    if (job.state !== "done") erasurePoll.timer = setTimeout(pollErasure, erasurePoll.wait);
+  }
+
+  async function pollErasure() {
+    const p = erasurePoll;
+    if (!p) return;
+    try {
+      const job = await api("GET", "/privacy/erasures/" + encodeURIComponent(p.id));
+      if (erasurePoll !== p) return;
+      renderErasure(job, p.who);
+      if (job.state === "done") return;
+      p.wait = job.state === "failed" ? ERASURE_POLL_FAILED : Math.min(ERASURE_POLL_MAX, Math.round(p.wait * 1.5));
+    } catch (e) {
+      if (erasurePoll !== p) return;
+      erasureState("failed", "The erasure's progress could not be read: " + e.message + (e.status >= 400 && e.status < 500 ? "" : " Trying again…"));
+      if (e.status >= 400 && e.status < 500) return;
+      p.wait = ERASURE_POLL_FAILED;
+    }
+    p.timer = setTimeout(pollErasure, p.wait);
+  }
+
+  function erasureState(st, text) {
+    const line = $("erasure-state");
+    line.setAttribute("data-state", st);
+    if (line.textContent !== text) line.textContent = text; // an unchanged line is not announced again
+  }
+
+  function renderErasure(job, who) {
+    $("erasure").hidden = false;
+    $("erasure").setAttribute("data-id", job.id);
+    $("erasure-h").textContent = who ? "Erasure of " + who : "Erasure " + job.id + " (by " + (job.identifierKind || "identifier") + ")";
+    const r = job.report || {};
+    const texts = {
+      pending: "Waiting to start…",
+      running: "Erasing…",
+      failed: "The last attempt failed" + (job.error ? ": " + job.error : "") + ". It is tried again by itself; this page keeps checking.",
+      done: "Done" + (job.finishedAt ? " " + when(job.finishedAt) : "") + ": everything sellchat held about the visitor is deleted.",
+    };
+    erasureState(job.state, texts[job.state] || job.state);
+    const done = job.state === "done";
+    const report = $("erasure-report");
+    clear(report);
+    const verb = done ? "" : " so far";
+    const lines = [
+      ["chatsDeleted", plural(r.chatsDeleted || 0, "chat", "chats") + " deleted" + verb],
+      ["entriesDeleted", plural(r.entriesDeleted || 0, "feed entry", "feed entries") + " deleted" + verb],
+      ["notesDeleted", plural(r.notesDeleted || 0, "Sell note", "Sell notes") + " deleted from Sell" + verb],
+      ["idempotencyRecordsCleared", plural(r.idempotencyRecordsCleared || 0, "record", "records") + " about lead creations cleared" + verb],
+    ];
+    for (const [k, text] of lines) report.appendChild(el("li", { "data-count": k, "data-value": String(r[k] || 0) }, text));
+    const recs = (r.records || []).map(recordLabel);
+    $("erasure-records").hidden = recs.length === 0;
+    $("erasure-records").textContent = "The chats were in the Sell feeds of " + recs.join(", ") + ".";
+    const keptBox = $("erasure-kept-box");
+    keptBox.hidden = !done;
+    const kept = $("erasure-kept");
+    clear(kept);
+    const sell = r.sellRecords || [];
+    for (const s of sell) kept.appendChild(el("li", { "data-record": s.kind + ":" + s.id }, s.kind + " " + s.id));
+    if (!sell.length) kept.appendChild(el("li", {}, "No Sell lead or contact matches the visitor."));
+    $("erasure-kept-note").textContent = sell.length
+      ? "These are your company's CRM records. If the request covers them, update or delete them in Sell."
+      : "";
+    $("erasure-tombstone").textContent = job.tombstoneUntil
+      ? "Until " + when(job.tombstoneUntil) + ", chats from this visitor that arrive again are not stored."
+      : "";
+  }
+
+  async function openErasure(id) {
+    status("audit-status", "saving", "Loading the erasure…");
+    try {
+      const job = await api("GET", "/privacy/erasures/" + encodeURIComponent(id));
+      status("audit-status", "", "");
+      followErasure(job, null);
+      $("erasure-h").focus();
+    } catch (e) {
+      status("audit-status", "failed", e.message);
+    }
+  }
+
+  // ---- privacy: the audit trail ------------------------------------------------
+
+  const AUDIT_PAGE = 20;
+  const audit = { ids: new Set(), next: "", loaded: false };
+
+  const ACTIONS = {
+    "settings.update": "Changed the settings",
+    "redaction.update": "Changed the redaction rules",
+    "element.switch": "Switched an integration element",
+    "webhook_secret.set": "Set the chat webhook's secret",
+    "pool.mark": "Marked a pool",
+    "pool.unmark": "Unmarked a pool",
+    "widget.draft": "Edited a field display draft",
+    "widget.publish": "Published a field display",
+    "connection.sell": "Connected Sell",
+    "connection.zendesk": "Connected Zendesk",
+    "connection.chat": "Connected Chat",
+    "integration.install": "Installed the integration",
+    "integration.uninstall": "Uninstalled the integration",
+    "notifications.set_up": "Set up Agent Workspace notifications",
+    "notifications.remove": "Removed Agent Workspace notifications",
+    "erasure.start": "Started erasing a visitor's data",
+  };
+
+  const FIELDS = {
+    access: "Access",
+    leadStatus: "Lead status",
+    leadSourceId: "Lead source",
+    owners: "Owners",
+    allowAgentsAssignAnyOwner: "Agents may assign any owner",
+    redaction: "Redaction",
+    retention: "Retention",
+    enabled: "On",
+    signInOnLoad: "Sign reps into Chat",
+    pastChatsFrom: "Past chats from",
+    identifierKind: "Visitor named by",
+    identifierHash: "Visitor (keyed hash)",
+  };
+
+  // formatValue words one recorded value; the settings the Privacy section edits
+  // read as sentences rather than JSON.
+  function formatValue(field, v) {
+    if (v === null || v === undefined) return "none";
+    if (typeof v === "boolean") return field === "enabled" ? (v ? "on" : "off") : (v ? "yes" : "no");
+    if (field === "redaction" && typeof v === "object") {
+      const pats = (v.patterns || []).map((p) => p.name + " (" + p.pattern + ")");
+      return (v.cardNumbers === false ? "card numbers not masked" : "card numbers masked") + "; " +
+        (pats.length ? "patterns " + pats.join(", ") : "no patterns");
+    }
+    if (field === "retention" && typeof v === "object") {
+      return v.days > 0 ? v.days + " days, Sell notes " + (v.deleteSellNotes ? "deleted" : "kept") : "forever";
+    }
+    if (field === "owners" && Array.isArray(v)) {
+      return v.length ? v.map((o) => o.type + " " + o.id).join(", ") : "none";
+    }
+    const s = typeof v === "string" ? v : JSON.stringify(v);
+    return s.length > 300 ? s.slice(0, 300) + "…" : s;
+  }
+
+  function auditItem(e) {
+    const li = el("li", { tabindex: "-1", "data-id": e.id, "data-action": e.action });
+    const head = el("p", { class: "head" });
+    head.appendChild(el("span", { class: "what" }, ACTIONS[e.action] || e.action));
+    if (e.target) head.appendChild(el("span", { class: "target" }, " · " + e.target));
+    li.appendChild(head);
+    const meta = el("p", { class: "meta" });
+    const t = el("time", { datetime: e.at }, when(e.at));
+    meta.appendChild(t);
+    const a = e.actor || {};
+    meta.appendChild(document.createTextNode(" · by " + (a.email || "user " + a.userId) + (a.role ? " (" + a.role + ")" : "") +
+      (e.requestId ? " · request " + e.requestId : "")));
+    li.appendChild(meta);
+    const keys = Object.keys(e.changes || {}).sort();
+    if (keys.length && e.action !== "erasure.start") {
+      const ul = el("ul", { class: "changes" });
+      for (const k of keys) {
+        const c = e.changes[k] || {};
+        const label = FIELDS[k] || k;
+        const to = formatValue(k, c.to);
+        const text = c.from === null || c.from === undefined ? label + ": " + to : label + ": " + formatValue(k, c.from) + " → " + to;
+        ul.appendChild(el("li", { "data-field": k }, text));
+      }
+      li.appendChild(ul);
+    }
+    if (e.action === "erasure.start" && e.target) {
+      const kind = e.changes && e.changes.identifierKind && e.changes.identifierKind.to;
+      if (kind) meta.appendChild(document.createTextNode(" · visitor named by " + kind));
+      const b = el("button", { type: "button", class: "small", "data-erasure": e.target }, "Show its report");
+      b.addEventListener("click", () => openErasure(e.target));
+      li.appendChild(b);
+    }
+    return li;
+  }
+
+  function renderAuditMore() {
+    $("audit-more").hidden = !audit.next;
+    $("audit-empty").hidden = audit.ids.size > 0;
+  }
+
+  // loadAudit (re)loads the first page.
+  async function loadAudit() {
+    status("audit-status", "saving", "Loading…");
+    try {
+      const page = await api("GET", "/audit?limit=" + AUDIT_PAGE);
+      const list = $("audit-list");
+      clear(list);
+      audit.ids = new Set();
+      for (const e of page.items) {
+        audit.ids.add(e.id);
+        list.appendChild(auditItem(e));
+      }
+      audit.next = page.nextCursor || "";
+      audit.loaded = true;
+      renderAuditMore();
+      status("audit-status", "", "");
+    } catch (e) {
+      status("audit-status", "failed", "The audit trail could not be loaded: " + e.message);
+    }
+  }
+
+  // loadMoreAudit appends the next page and puts the keyboard on its first entry.
+  async function loadMoreAudit() {
+    if (!audit.next) return;
+    status("audit-status", "saving", "Loading…");
+    try {
+      const page = await api("GET", "/audit?limit=" + AUDIT_PAGE + "&cursor=" + encodeURIComponent(audit.next));
+      let first = null;
+      for (const e of page.items) {
+        if (audit.ids.has(e.id)) continue;
+        audit.ids.add(e.id);
+        const li = auditItem(e);
+        $("audit-list").appendChild(li);
+        first = first || li;
+      }
+      audit.next = page.nextCursor || "";
+      renderAuditMore();
+      status("audit-status", "", page.items.length + " more");
+      if (first) first.focus();
+      else if (!audit.next) $("audit-refresh").focus();
+    } catch (e) {
+      status("audit-status", "failed", e.message);
+    }
+  }
+
+  // refreshAudit puts entries made since the list was loaded at its top, keeping
+  // the pages the admin loaded; when it cannot tell where the new ones end, it loads
+  // the list afresh.
+  async function refreshAudit() {
+    if (!audit.loaded) return loadAudit();
+    try {
+      const page = await api("GET", "/audit?limit=" + AUDIT_PAGE);
+      const wasEmpty = audit.ids.size === 0;
+      const fresh = [];
+      let joined = false;
+      for (const e of page.items) {
+        if (audit.ids.has(e.id)) { joined = true; break; }
+        fresh.push(e);
+      }
+      if (!joined && !wasEmpty && page.nextCursor) return loadAudit();
+      const list = $("audit-list");
+      for (let i = fresh.length - 1; i >= 0; i--) {
+        audit.ids.add(fresh[i].id);
+        list.insertBefore(auditItem(fresh[i]), list.firstChild);
+      }
+      if (wasEmpty) audit.next = page.nextCursor || "";
+      renderAuditMore();
+    } catch (e) {
+      status("audit-status", "failed", "The audit trail could not be refreshed: " + e.message);
+    }
+  }
+
+  // noteChange refreshes the trail shortly after the page changed something, once
+  // for a burst of changes.
+  let auditTimer = 0;
+  function noteChange() {
+    clearTimeout(auditTimer);
+    auditTimer = setTimeout(refreshAudit, 400);
   }
 
   // ---- wiring ----------------------------------------------------------------
@@ -1226,6 +2134,33 @@
       t.addEventListener("click", () => selectTab(t.dataset.widget, false));
       t.addEventListener("keydown", onTabKey);
     }
+
+    $("red-cards").addEventListener("change", onRedactionEdit);
+    $("red-patterns").addEventListener("input", onRedactionEdit);
+    $("red-patterns").addEventListener("click", (ev) => {
+      const b = ev.target.closest('button[data-action="remove-pattern"]');
+      if (b) removePattern(b.closest("li"));
+    });
+    $("red-add").addEventListener("click", addPattern);
+    $("red-save").addEventListener("click", saveRedaction);
+    $("red-reset").addEventListener("click", undoRedaction);
+    $("try-text").addEventListener("input", schedulePreview);
+
+    for (const id of ["ret-forever", "ret-limited", "ret-notes"]) $(id).addEventListener("change", onRetentionEdit);
+    $("ret-days").addEventListener("input", onRetentionEdit);
+    $("ret-save").addEventListener("click", saveRetention);
+
+    $("visitor-form").addEventListener("submit", showVisitor);
+    for (const id of ["v-email", "v-phone"]) $(id).addEventListener("input", (ev) => setFieldError(ev.target, ""));
+    $("v-more").addEventListener("click", readOn);
+    $("v-download").addEventListener("click", (ev) => { if (!downloadURL) ev.preventDefault(); });
+    $("v-erase").addEventListener("click", askToErase);
+    $("erase-confirm").addEventListener("click", startErasure);
+    $("erase-cancel").addEventListener("click", closeEraseDialog);
+    $("erase-dialog").addEventListener("cancel", () => setTimeout(() => $("v-erase").focus(), 0));
+
+    $("audit-more").addEventListener("click", loadMoreAudit);
+    $("audit-refresh").addEventListener("click", loadAudit);
   }
 
   wire();
