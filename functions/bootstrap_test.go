@@ -147,6 +147,22 @@ var cases = map[string][]expectation{
 		{"post-feed-entry-forged", 401, "invalid_token"},
 		{"post-feed-entry-file", 404, "not_found"},
 	},
+	// Admins only. The erasure's second request names the same visitor otherwise
+	// spelt and gets the first one's erasure (the stream that runs it is not here).
+	"privacy": {
+		{"get-visitor", 200, ""},
+		{"get-visitor-by-phone", 200, ""},
+		{"get-visitor-no-identifier", 422, "visitor_required"},
+		{"get-visitor-bad-cursor", 400, "invalid_cursor"},
+		{"get-visitor-as-agent", 403, "forbidden"},
+		{"post-erasure", 202, ""},
+		{"post-erasure-again", 202, ""},
+		{"post-erasure-both", 422, "invalid_value"},
+		{"post-erasure-malformed", 400, "malformed_json"},
+		{"post-erasure-as-agent", 403, "forbidden"},
+		{"get-erasure-unknown", 404, "erasure_not_found"},
+		{"get-erasure-no-token", 401, "unauthenticated"},
+	},
 }
 
 // pageEvents answer with a static page (shared/platform/webpage) instead of JSON.

@@ -12,7 +12,7 @@ import (
 var heavyDeps = []string{"github.com/nyaruka/phonenumbers", "text/template"}
 
 // lean are the functions that never read a phone number nor render a template, so
-// they stay under the 10 MB target; panel and transcripts match visitors by phone.
+// they stay under the 10 MB target; panel, transcripts and privacy match visitors by phone.
 var lean = []string{"settings", "oauth", "feed", "chatwebhook", "leads", "chatpoll"}
 
 func TestLeanFunctionsDoNotLinkHeavyPackages(t *testing.T) {

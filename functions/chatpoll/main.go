@@ -15,7 +15,7 @@ import (
 
 func main() {
 	d := app.MustLoad()
-	p := chatpoll.New(chatpoll.Deps{Store: d.Store, Vault: d.Vault, Logger: d.Logger})
+	p := chatpoll.New(chatpoll.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Logger: d.Logger})
 	lambda.Start(func(ctx context.Context, _ events.EventBridgeEvent) (chatpoll.Report, error) {
 		return p.Run(ctx)
 	})

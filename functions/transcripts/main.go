@@ -1,6 +1,7 @@
 // Command transcripts is the stream Lambda: it matches newly stored chats to Sell
-// records, writes feed entries and mirrors them as notes, and runs the history job
-// when the switch flips. It reports partial batch failures (ReportBatchItemFailures).
+// records, writes feed entries and mirrors them as notes, runs the history job
+// when the switch flips, and runs visitors' erasures. It reports partial batch
+// failures (ReportBatchItemFailures).
 package main
 
 import (
@@ -13,6 +14,6 @@ import (
 
 func main() {
 	d := app.MustLoad()
-	h := transcripts.New(transcripts.Deps{Store: d.Store, Vault: d.Vault, Logger: d.Logger}, phone.E164)
+	h := transcripts.New(transcripts.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Logger: d.Logger}, phone.E164)
 	lambda.Start(h.Handle)
 }

@@ -340,7 +340,10 @@ func TestEachRuleFires(t *testing.T) {
 		{"a Chat-only app cannot have requirements",
 			func(f *fixture) { f.files[requirementsFile] = []byte(`{}`) }, "requirements_not_supported", false},
 		{"a requirement type Zendesk does not know is refused",
-			func(f *fixture) { f.addSupport(); f.files[requirementsFile] = []byte(`{"gadgets":{"g":{"title":"G"}}}`) }, "invalid_requirements_types", false},
+			func(f *fixture) {
+				f.addSupport()
+				f.files[requirementsFile] = []byte(`{"gadgets":{"g":{"title":"G"}}}`)
+			}, "invalid_requirements_types", false},
 		{"a webhook requirement needs its five fields",
 			func(f *fixture) {
 				f.addSupport()

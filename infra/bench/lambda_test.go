@@ -64,6 +64,7 @@ var firstAnswer = map[string]string{
 	"chatwebhook": "chatwebhook/post-chat",
 	"feed":        "feed/get-apps-config",
 	"transcripts": "transcripts/history-enabled",
+	"privacy":     "privacy/get-erasure-unknown",
 }
 
 // loadEvents is how many events each bootstrap answers before its peak RSS is read.

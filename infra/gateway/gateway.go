@@ -11,11 +11,13 @@ import (
 	"strings"
 
 	"github.com/sellchat/sellchat/infra/zafsdk"
+	"github.com/sellchat/sellchat/shared/adapter/phone"
 	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
 	"github.com/sellchat/sellchat/shared/handler/feed"
 	"github.com/sellchat/sellchat/shared/handler/leads"
 	"github.com/sellchat/sellchat/shared/handler/oauth"
 	"github.com/sellchat/sellchat/shared/handler/panel"
+	"github.com/sellchat/sellchat/shared/handler/privacy"
 	"github.com/sellchat/sellchat/shared/handler/settings"
 	"github.com/sellchat/sellchat/shared/handler/transcripts"
 	"github.com/sellchat/sellchat/shared/platform/app"
@@ -40,6 +42,8 @@ func Functions(d *app.Deps) map[string]*httpx.Router {
 		// the table's stream (locally: infra/streams, started by localstack).
 		"chatwebhook": chatwebhook.New(chatwebhook.Deps{Store: d.Store, Box: d.Box, Vault: d.Vault, Accounts: c.Accounts, Logger: d.Logger}),
 		"feed":        feed.New(feed.Deps{Store: d.Store, Verifier: d.Verifier, Logger: d.Logger, Entry: d.Entry()}),
+		// a visitor's data and its erasure; the transcripts function runs erasures.
+		"privacy": privacy.New(privacy.Deps{Store: d.Store, Box: d.Box, Verifier: d.Verifier, Logger: d.Logger, ReadPhone: phone.E164}),
 	}
 }
 

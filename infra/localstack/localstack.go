@@ -380,7 +380,7 @@ func port(name string, def int) (int, error) {
 func startStreams(d *app.Deps) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	p := &streams.Poller{DB: d.Store.Client(), Table: d.Store.Table(), Handler: transcripts.New(transcripts.Deps{Store: d.Store, Vault: d.Vault, Logger: d.Logger}, phone.E164).Handle, Logger: d.Logger}
+	p := &streams.Poller{DB: d.Store.Client(), Table: d.Store.Table(), Handler: transcripts.New(transcripts.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Logger: d.Logger}, phone.E164).Handle, Logger: d.Logger}
 	go func() {
 		defer close(done)
 		if err := p.Run(ctx); err != nil {
@@ -399,7 +399,7 @@ func startChatPoll(d *app.Deps, interval, minAge time.Duration) func() {
 	if interval <= 0 {
 		interval = DefaultChatPollInterval
 	}
-	p := chatpoll.New(chatpoll.Deps{Store: d.Store, Vault: d.Vault, Logger: d.Logger, MinAge: minAge})
+	p := chatpoll.New(chatpoll.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Logger: d.Logger, MinAge: minAge})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -152,6 +152,15 @@ var rows = []row{
 	// Zendesk's Support webhook: only the secret of the webhook sellchat made opens it.
 	{route: "POST /webhooks/zendesk/{account}", access: webhook, method: "POST", path: "/webhooks/zendesk/" + victim, body: `{"ticket_id":"83"}`},
 
+	// The privacy function. A's visitor (A's chat, with the marker) is nobody in B:
+	// B's admin gets an empty answer; A's erasure is no erasure of B's.
+	{route: "GET /privacy/visitors", access: adminOnly, method: "GET", path: "/privacy/visitors?email=vera@example.com", cross: ok200, control: true},
+	// B erasing the same visitor starts B's own erasure, in B's partition only.
+	{route: "POST /privacy/erasures", access: adminOnly, method: "POST", path: "/privacy/erasures",
+		body: `{"email":"vera@example.com"}`, cross: want{202, "", true}},
+	{route: "GET /privacy/erasures/{id}", access: adminOnly, method: "GET", path: "/privacy/erasures/" + erasureA,
+		cross: want{404, "erasure_not_found", false}},
+
 	// Last: B purges its own account; A keeps everything.
 	{route: "DELETE /integration", access: adminOnly, method: "DELETE", path: "/integration?purge=true", cross: want{200, "", true}},
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/adapter/store/privacystore"
 	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
 	"github.com/sellchat/sellchat/shared/domain/chats"
 	"github.com/sellchat/sellchat/shared/domain/settings"
@@ -46,6 +47,8 @@ const (
 	// sharedKey is the Idempotency-Key A's agent used; B's agent (the same Zendesk
 	// user id, "u-agent", in another account) uses it too.
 	sharedKey = "lead-key-0001"
+	// erasureA is the id of an erasure in A.
+	erasureA = "ACMEERASURE1"
 )
 
 // world is one deployment holding the two accounts, with each function's routes as
@@ -96,6 +99,11 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	if err := chatstore.New(env.Deps.Store).CreateEntry(ctx, victim, chatstore.NewEntry(chats.Record{Type: "lead", ID: selltest.DemoVeraLeadID}, c, c.Start, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	// An erasure A's admin asked for (which no stream runs here), under a known id.
+	sub, _ := privacystore.EmailSubject("gone@example.com") // not Vera: her chats must still arrive
+	if _, _, err := privacystore.New(env.Deps.Store, env.Deps.Box).Start(ctx, victim, erasureA, sub, "u-admin"); err != nil {
 		t.Fatal(err)
 	}
 	// A pending OAuth round trip of A's admin.

@@ -76,13 +76,13 @@ type WebhookFigures struct {
 		Replayed, InFeed, Unmatched, StillFailing int
 		Took                                      time.Duration
 	}
-	Final      phase // after replay with faults off
+	Final phase // after replay with faults off
 	// Redaction: every chat carries a card number and an order id (an admin pattern);
 	// Leaks counts stored chats and Sell notes that still hold either, MaskedNotes
 	// the notes showing the card's mask (so the scan is known to read real text).
 	Leaks, MaskedNotes int
-	FeedChats  int   // distinct (chat, record) pairs GET /feed shows after replay
-	FeedWanted int   // (chat, record) pairs the visitors match
+	FeedChats          int // distinct (chat, record) pairs GET /feed shows after replay
+	FeedWanted         int // (chat, record) pairs the visitors match
 
 	Lost     int // chats acknowledged but not stored, not processed, or missing from a feed they belong to
 	Doubled  int // chats stored twice, in a feed twice, or with two notes on one record

@@ -45,6 +45,10 @@ func Convert(r st.Record, streamARN string) events.DynamoDBEventRecord {
 		EventVersion:   aws.ToString(r.EventVersion),
 		EventSourceArn: streamARN,
 	}
+	// TTL's deletions are told by who made them (the retention's note deletion).
+	if u := r.UserIdentity; u != nil {
+		out.UserIdentity = &events.DynamoDBUserIdentity{Type: aws.ToString(u.Type), PrincipalID: aws.ToString(u.PrincipalId)}
+	}
 	if d := r.Dynamodb; d != nil {
 		out.Change = events.DynamoDBStreamRecord{
 			Keys:           convertMap(d.Keys),

@@ -72,6 +72,11 @@ var wantGrants = map[string]map[string][]string{
 	// the webhook does), the cursor after each page, and a refreshed or refused Chat
 	// token. It never deletes, scans, or touches the stream.
 	"ChatpollFunction": {table: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}},
+	// Admins only: reads a visitor's chats, entries and lead records (Query, GetItem)
+	// and erasure jobs; starts an erasure (a transaction of puts: job, lock,
+	// tombstone) with its audit entry; makes a failed erasure pending again
+	// (UpdateItem). The erasure's deletions run in the transcripts function.
+	"PrivacyFunction": {table: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
 }
 
 func with(base []string, more ...string) []string {

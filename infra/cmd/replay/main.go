@@ -1,5 +1,6 @@
-// Command replay re-drives chats whose processing failed and history jobs that did
-// not finish (`make replay`). The table is the record of what failed: every chat the
+// Command replay re-drives chats whose processing failed, history jobs that did not
+// finish, visitors' erasures that are not done, and retention re-stamp jobs that
+// did not finish (`make replay`). The table is the record of what failed: every chat the
 // transcripts function gave up on is marked failed there, so locally, where there is
 // no SQS, the table is the dead-letter queue. In AWS, DLQ_URL names the SQS queue of
 // the stream's on-failure destination; its messages point at stream batches, which
@@ -55,7 +56,7 @@ func run(ctx context.Context, out *os.File) error {
 	if err != nil {
 		return err
 	}
-	p := transcripts.New(transcripts.Deps{Store: deps.Store, Vault: deps.Vault, Logger: deps.Logger}, phone.E164)
+	p := transcripts.New(transcripts.Deps{Store: deps.Store, Vault: deps.Vault, Box: deps.Box, Logger: deps.Logger}, phone.E164)
 	if url := os.Getenv("DLQ_URL"); url != "" {
 		n, err := drainDLQ(ctx, deps, p, url)
 		if err != nil {
@@ -78,6 +79,28 @@ func run(ctx context.Context, out *os.File) error {
 	fmt.Fprintln(out)
 	if sum.Jobs > 0 {
 		fmt.Fprintf(out, "history jobs run again %d, still unfinished %d\n", sum.Jobs, sum.JobsFailing)
+	}
+	bar = progressBar(out)
+	erasures, err := p.ReplayErasures(ctx, bar)
+	if bar != nil && erasures.Run > 0 {
+		fmt.Fprintln(out)
+	}
+	if err != nil {
+		return err
+	}
+	if erasures.Run > 0 {
+		fmt.Fprintf(out, "erasures run again %d, still unfinished %d\n", erasures.Run, erasures.Failing)
+	}
+	bar = progressBar(out)
+	restamps, err := p.ReplayRetention(ctx, bar)
+	if bar != nil && restamps.Run > 0 {
+		fmt.Fprintln(out)
+	}
+	if err != nil {
+		return err
+	}
+	if restamps.Run > 0 {
+		fmt.Fprintf(out, "retention jobs run again %d, still unfinished %d\n", restamps.Run, restamps.Failing)
 	}
 	return nil
 }

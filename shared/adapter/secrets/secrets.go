@@ -6,7 +6,10 @@ package secrets
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -20,8 +23,13 @@ const KeySize = 32
 // ErrOpen means a sealed value was tampered with, moved, or sealed with another key.
 var ErrOpen = errors.New("secrets: cannot open sealed value")
 
-// Box seals and opens values with one key.
-type Box struct{ aead cipher.AEAD }
+// Box seals and opens values with one key, and hashes with a key derived from it.
+type Box struct {
+	aead cipher.AEAD
+	// hashKey is KeyedHash's key: derived from the sealing key rather than the key
+	// itself, so a hash can never help anyone open a sealed value.
+	hashKey []byte
+}
 
 // NewBox returns a box for a 32-byte key.
 func NewBox(key []byte) (*Box, error) {
@@ -36,7 +44,28 @@ func NewBox(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}
-	return &Box{aead: aead}, nil
+	hashKey, err := hkdf.Key(sha256.New, key, nil, hashKeyInfo, sha256.Size)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: derive the hash key: %w", err)
+	}
+	return &Box{aead: aead, hashKey: hashKey}, nil
+}
+
+// hashKeyInfo names KeyedHash's key in its derivation (HKDF's info), so no other
+// key derived from the deployment's key can ever equal it.
+const hashKeyInfo = "sellchat keyed hash v1"
+
+// KeyedHash is HMAC-SHA256 of data under a key derived from the box's, bound to
+// purpose ("erasure"…). It names a value without keeping it: the same value always
+// gives the same hash within a deployment, and without the deployment's key nobody
+// can tell which value a hash names, not even by trying likely ones (emails, phone
+// numbers) as a plain hash would allow.
+func (b *Box) KeyedHash(purpose string, data []byte) []byte {
+	m := hmac.New(sha256.New, b.hashKey)
+	m.Write([]byte(purpose))
+	m.Write([]byte{0}) // purpose cannot run into data
+	m.Write(data)
+	return m.Sum(nil)
 }
 
 // ParseKey reads a key written as base64 (standard or URL) or hex.

@@ -68,3 +68,41 @@ func flip(b []byte, i int) []byte {
 	c[i] ^= 0xff
 	return c
 }
+
+func TestKeyedHashesNameAValueOnlyUnderTheirKeyAndPurpose(t *testing.T) {
+	t.Parallel()
+	box := func() *Box {
+		key, err := ParseKey(NewKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := NewBox(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	a, other := box(), box()
+	email := []byte("email:vera@example.com")
+	h := a.KeyedHash("erasure", email)
+	if len(h) != 32 {
+		t.Fatalf("hash of %d bytes, want 32", len(h))
+	}
+	if !bytes.Equal(h, a.KeyedHash("erasure", email)) {
+		t.Error("the same value and purpose gave another hash")
+	}
+	for name, got := range map[string][]byte{
+		"another value":   a.KeyedHash("erasure", []byte("email:paul@example.com")),
+		"another purpose": a.KeyedHash("audit", email),
+		"another key":     other.KeyedHash("erasure", email),
+		// The purpose ends where the data starts: moving bytes across is another input.
+		"purpose and data shifted": a.KeyedHash("erasureemail:", []byte("vera@example.com")),
+	} {
+		if bytes.Equal(got, h) {
+			t.Errorf("%s gave the same hash", name)
+		}
+	}
+	if bytes.Contains(h, []byte("vera")) {
+		t.Error("the hash carries the value")
+	}
+}

@@ -18,7 +18,16 @@ const (
 	ChangeOther       ChangeKind = iota
 	ChangeChat                   // a stored chat (CHAT#<chatId>)
 	ChangeIntegration            // the account's integration state
+	ChangeErasure                // an erasure job (ERASURE#<id>, privacystore)
+	ChangeSettings               // the account's settings
+	ChangeEntry                  // a feed entry (FEED#…, chatstore)
 )
+
+// erasurePrefix starts the sort key of an erasure job; the stream tells jobs by it.
+const erasurePrefix = "ERASURE#"
+
+// ErasureKey addresses erasure job id of the account.
+func ErasureKey(account, id string) Key { return Key{Account: account, SK: erasurePrefix + id} }
 
 // Change is one record of the table's stream, decoded: whose item, what kind, and for
 // the integration state its images before and after.
@@ -33,6 +42,16 @@ type Change struct {
 	// OldIntegration and NewIntegration are a ChangeIntegration's images (the zero
 	// value for an absent image or one that does not decode).
 	OldIntegration, NewIntegration settings.Integration
+	// ErasureID names the job of a ChangeErasure, and ErasureState is the state its
+	// new image holds ("" when removed): a job runs when it becomes pending.
+	ErasureID, ErasureState string
+	// OldSettings and NewSettings are a ChangeSettings's images (as the integration's).
+	OldSettings, NewSettings settings.Settings
+	// ByTTL tells a ChangeEntry removed by the table's TTL (DynamoDB deleting an
+	// expired entry) from one sellchat removed (expiry.go).
+	ByTTL bool
+	// Old is a ChangeEntry's image before the change, to decode as the item's type.
+	Old Item
 }
 
 // DecodeStreamRecord reads a record of the table's stream (new and old images) into a
@@ -58,6 +77,18 @@ func DecodeStreamRecord(rec events.DynamoDBEventRecord) Change {
 		c.Kind = ChangeIntegration
 		c.OldIntegration = decodeImage[settings.Integration](rec.Change.OldImage)
 		c.NewIntegration = decodeImage[settings.Integration](rec.Change.NewImage)
+	case strings.HasPrefix(sk.String(), erasurePrefix):
+		c.Kind, c.ErasureID = ChangeErasure, strings.TrimPrefix(sk.String(), erasurePrefix)
+		c.ErasureState = decodeImage[struct {
+			State string `json:"state"`
+		}](rec.Change.NewImage).State
+	case sk.String() == skSettings:
+		c.Kind = ChangeSettings
+		c.OldSettings = decodeImage[settings.Settings](rec.Change.OldImage)
+		c.NewSettings = decodeImage[settings.Settings](rec.Change.NewImage)
+	case strings.HasPrefix(sk.String(), feedPrefix):
+		c.Kind, c.ByTTL = ChangeEntry, c.Removed && removedByTTL(rec)
+		c.Old = Item{SK: sk.String(), attrs: fromStreamMap(rec.Change.OldImage)}
 	}
 	return c
 }

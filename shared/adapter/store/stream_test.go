@@ -59,9 +59,30 @@ func TestDecodeStreamRecord(t *testing.T) {
 			t.Fatalf("got %+v", c)
 		}
 	})
+	t.Run("an erasure job names its id and the state it became", func(t *testing.T) {
+		img := func(state string) map[string]events.DynamoDBAttributeValue {
+			return map[string]events.DynamoDBAttributeValue{"state": events.NewStringAttribute(state), "chatsDeleted": events.NewNumberAttribute("2")}
+		}
+		c := store.DecodeStreamRecord(record("INSERT", "ACCOUNT#acme", "ERASURE#job-1", nil, img("pending")))
+		if c.Kind != store.ChangeErasure || c.ErasureID != "job-1" || c.ErasureState != "pending" || c.Account != "acme" {
+			t.Fatalf("got %+v", c)
+		}
+		c = store.DecodeStreamRecord(record("MODIFY", "ACCOUNT#acme", "ERASURE#job-1", img("pending"), img("running")))
+		if c.ErasureState != "running" {
+			t.Fatalf("got %+v, want the new image's state", c)
+		}
+		c = store.DecodeStreamRecord(record("REMOVE", "ACCOUNT#acme", "ERASURE#job-1", img("done"), nil))
+		if c.ErasureState != "" || !c.Removed {
+			t.Fatalf("got %+v, want no state for a removal", c)
+		}
+		if k := store.ErasureKey("acme", "job-1"); k.SK != "ERASURE#job-1" || k.Account != "acme" {
+			t.Fatalf("ErasureKey = %+v", k)
+		}
+	})
 	t.Run("other items and foreign keys are no account's chat or integration", func(t *testing.T) {
 		for _, rec := range []events.DynamoDBEventRecord{
-			record("INSERT", "ACCOUNT#acme", "SETTINGS", nil, nil),
+			record("INSERT", "ACCOUNT#acme", "HISTORYJOB", nil, nil), // SETTINGS is a kind now: expiry_test.go
+			record("INSERT", "ACCOUNT#acme", "ERASED#0a1b", nil, nil),
 			record("INSERT", "OTHER#acme", "CHAT#c-1", nil, nil),
 			{EventName: "INSERT", Change: events.DynamoDBStreamRecord{Keys: map[string]events.DynamoDBAttributeValue{"pk": events.NewStringAttribute("ACCOUNT#acme")}}},
 		} {

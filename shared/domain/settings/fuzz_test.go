@@ -56,6 +56,16 @@ func FuzzSettingsPatch(f *testing.F) {
 		`{"redaction":{"card":true}}`,
 		`{"redaction":null}`,
 		`{"redaction":[]}`,
+		`{"retention":{"days":30,"deleteSellNotes":true}}`,
+		`{"retention":{"days":0}}`,
+		`{"retention":{"days":3651}}`,
+		`{"retention":{"days":-1}}`,
+		`{"retention":{"days":1.5}}`,
+		`{"retention":{"days":null}}`,
+		`{"retention":{"deleteSellNotes":"yes"}}`,
+		`{"retention":{"keep":true}}`,
+		`{"retention":null}`,
+		`{"retention":7}`,
 		`[]`, `null`, `"x"`, `{"access":`,
 	} {
 		f.Add([]byte(seed))
@@ -86,7 +96,9 @@ func FuzzSettingsPatch(f *testing.F) {
 			// field name too, so the answer names it as "".
 			_, sent := patch[fe.Field]
 			_, redaction := patch["redaction"]
-			if !sent && !strings.HasPrefix(fe.Field, "owners[") && !(redaction && strings.HasPrefix(fe.Field, "redaction.")) {
+			_, retention := patch["retention"]
+			if !sent && !strings.HasPrefix(fe.Field, "owners[") && !(redaction && strings.HasPrefix(fe.Field, "redaction.")) &&
+				!(retention && strings.HasPrefix(fe.Field, "retention.")) {
 				t.Fatalf("the refusal names %q, which the patch does not hold", fe.Field)
 			}
 			if !reflect.DeepEqual(got, start) {
@@ -95,7 +107,7 @@ func FuzzSettingsPatch(f *testing.F) {
 			return
 		}
 		checkRules(t, got)
-		for _, field := range []string{"access", "leadStatus", "leadSourceId", "owners", "allowAgentsAssignAnyOwner", "redaction"} {
+		for _, field := range []string{"access", "leadStatus", "leadSourceId", "owners", "allowAgentsAssignAnyOwner", "redaction", "retention"} {
 			if _, touched := patch[field]; !touched && !reflect.DeepEqual(fieldOf(got, field), fieldOf(start, field)) {
 				t.Fatalf("%s changed although the patch does not name it: %+v", field, got)
 			}
@@ -134,6 +146,9 @@ func checkRules(t *testing.T, s Settings) {
 	if err := redact.Check(s.Redaction.Patterns); err != nil || (s.Redaction.Patterns != nil && len(s.Redaction.Patterns) == 0) {
 		t.Fatalf("redaction patterns %#v: %v", s.Redaction.Patterns, err)
 	}
+	if s.Retention.Days < 0 || s.Retention.Days > MaxRetentionDays {
+		t.Fatalf("retention days %d", s.Retention.Days)
+	}
 	seen := map[Owner]bool{}
 	for _, o := range s.Owners {
 		if (o.Type != OwnerUser && o.Type != OwnerPool) || o.ID <= 0 || seen[o] {
@@ -169,6 +184,8 @@ func fieldOf(s Settings, field string) any {
 		return s.Owners
 	case "redaction":
 		return s.Redaction
+	case "retention":
+		return s.Retention
 	default:
 		return s.AllowAgentsAssignAnyOwner
 	}

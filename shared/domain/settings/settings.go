@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/sellchat/sellchat/shared/domain/redact"
 )
@@ -47,6 +48,32 @@ type Settings struct {
 	AllowAgentsAssignAnyOwner bool    `json:"allowAgentsAssignAnyOwner"`
 	// Redaction is what chats are stripped of before they are stored.
 	Redaction Redaction `json:"redaction"`
+	// Retention is how long chats and feed entries are kept.
+	Retention Retention `json:"retention"`
+}
+
+// MaxRetentionDays bounds the retention period (ten years); longer is "keep forever".
+const MaxRetentionDays = 3650
+
+// Retention says how long stored chats and their feed entries are kept: Days after
+// the chat was received, or forever when Days is 0. The zero value (and so every
+// settings item saved before retention existed) keeps forever. DeleteSellNotes says
+// whether the Sell notes sellchat mirrored for an expired chat are deleted with it.
+type Retention struct {
+	Days            int  `json:"days"`
+	DeleteSellNotes bool `json:"deleteSellNotes"`
+}
+
+// Forever reports whether nothing expires.
+func (r Retention) Forever() bool { return r.Days <= 0 }
+
+// Expiry is when a chat received at received expires, with its feed entries: the
+// zero time when kept forever.
+func (r Retention) Expiry(received time.Time) time.Time {
+	if r.Forever() {
+		return time.Time{}
+	}
+	return received.UTC().Add(time.Duration(r.Days) * 24 * time.Hour)
 }
 
 // Redaction says what is masked from every chat before it is stored (package
@@ -148,6 +175,8 @@ func (s Settings) Apply(patch map[string]json.RawMessage) (Settings, error) {
 			err = decodeField(field, raw, "a boolean", &out.AllowAgentsAssignAnyOwner)
 		case "redaction":
 			err = applyRedaction(&out, raw)
+		case "retention":
+			err = applyRetention(&out, raw)
 		default:
 			if ReadOnly[field] {
 				return s, invalid(field, "read_only", "%s cannot be changed here.", field)
@@ -271,6 +300,42 @@ func applyRedaction(s *Settings, raw json.RawMessage) error {
 		return err
 	}
 	s.Redaction = next
+	return nil
+}
+
+// applyRetention changes the retention fields raw names: "days" (0 keeps forever,
+// else 1 to MaxRetentionDays) and "deleteSellNotes".
+func applyRetention(s *Settings, raw json.RawMessage) error {
+	var obj map[string]json.RawMessage
+	if isNull(raw) || json.Unmarshal(raw, &obj) != nil || obj == nil {
+		return invalid("retention", "wrong_type", `retention must be an object {"days":number,"deleteSellNotes":boolean}.`)
+	}
+	next := s.Retention
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		switch k {
+		case "days":
+			var days int // a whole number: 1.5 (or 1e3) is refused, not rounded
+			if err := decodeField("retention.days", obj[k], "a whole number of days (0 keeps forever)", &days); err != nil {
+				return err
+			}
+			if days < 0 || days > MaxRetentionDays {
+				return invalid("retention.days", "invalid_value", "retention.days must be 0 (keep forever) or 1 to %d.", MaxRetentionDays)
+			}
+			next.Days = days
+		case "deleteSellNotes":
+			if err := decodeField("retention.deleteSellNotes", obj[k], "a boolean", &next.DeleteSellNotes); err != nil {
+				return err
+			}
+		default:
+			return invalid("retention."+k, "unknown_field", "%q is not a retention setting.", k)
+		}
+	}
+	s.Retention = next
 	return nil
 }
 

@@ -268,3 +268,61 @@ func TestABadRedactionIsRefusedNamingTheFieldAndThePattern(t *testing.T) {
 		}
 	}
 }
+
+func TestRetentionKeepsForeverUntilSetAndExpiresChatsDaysAfterTheyArrive(t *testing.T) {
+	t.Parallel()
+	received := time.Date(2025, 3, 1, 10, 30, 0, 0, time.FixedZone("CET", 3600))
+	// The zero value is what a settings item saved before retention existed decodes to.
+	for _, s := range []Settings{{}, Defaults()} {
+		if !s.Retention.Forever() || !s.Retention.Expiry(received).IsZero() || s.Retention.DeleteSellNotes {
+			t.Fatalf("%+v: retention should keep forever and leave notes", s.Retention)
+		}
+	}
+	got, err := Defaults().Apply(patch(t, `{"retention":{"days":30,"deleteSellNotes":true}}`))
+	if err != nil || got.Retention != (Retention{Days: 30, DeleteSellNotes: true}) {
+		t.Fatalf("%+v %v", got.Retention, err)
+	}
+	if want := time.Date(2025, 3, 31, 9, 30, 0, 0, time.UTC); !got.Retention.Expiry(received).Equal(want) {
+		t.Fatalf("expiry %v, want %v", got.Retention.Expiry(received), want)
+	}
+	// Each field changes alone; 0 goes back to keeping forever.
+	notesKept, err := got.Apply(patch(t, `{"retention":{"deleteSellNotes":false}}`))
+	if err != nil || notesKept.Retention != (Retention{Days: 30}) {
+		t.Fatalf("%+v %v", notesKept.Retention, err)
+	}
+	forever, err := got.Apply(patch(t, `{"retention":{"days":0}}`))
+	if err != nil || !forever.Retention.Forever() || !forever.Retention.DeleteSellNotes {
+		t.Fatalf("%+v %v", forever.Retention, err)
+	}
+	raw, _ := json.Marshal(got)
+	if !strings.Contains(string(raw), `"retention":{"days":30,"deleteSellNotes":true}`) {
+		t.Fatalf("retention shows as %s", raw)
+	}
+}
+
+func TestABadRetentionIsRefusedNamingTheField(t *testing.T) {
+	t.Parallel()
+	orig := Defaults()
+	orig.Retention = Retention{Days: 90}
+	for _, c := range []struct{ body, field, code, mentions string }{
+		{`{"retention":{"days":3651}}`, "retention.days", "invalid_value", "3650"},
+		{`{"retention":{"days":-1}}`, "retention.days", "invalid_value", "keep forever"},
+		{`{"retention":{"days":1.5}}`, "retention.days", "wrong_type", "whole number"},
+		{`{"retention":{"days":"30"}}`, "retention.days", "wrong_type", "whole number"},
+		{`{"retention":{"days":null}}`, "retention.days", "wrong_type", "whole number"},
+		{`{"retention":{"deleteSellNotes":"yes"}}`, "retention.deleteSellNotes", "wrong_type", "boolean"},
+		{`{"retention":{"days":30,"keep":true}}`, "retention.keep", "unknown_field", "keep"},
+		{`{"retention":null}`, "retention", "wrong_type", "object"},
+		{`{"retention":30}`, "retention", "wrong_type", "object"},
+	} {
+		got, err := orig.Apply(patch(t, c.body))
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field || fe.Code != c.code || !strings.Contains(fe.Message, c.mentions) {
+			t.Errorf("%s: err = %#v", c.body, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, orig) {
+			t.Errorf("%s: a refused change returned %+v", c.body, got.Retention)
+		}
+	}
+}

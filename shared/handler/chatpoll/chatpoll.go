@@ -21,8 +21,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/adapter/store/privacystore"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk"
 	"github.com/sellchat/sellchat/shared/domain/chats"
@@ -64,6 +66,7 @@ const pageBudget = 15 * time.Second
 type Deps struct {
 	Store  *store.Store
 	Vault  *tokens.Vault // the accounts' Chat tokens (tokens.Chat) and the Chat API client
+	Box    *secrets.Box  // keys the erasure tombstones' hashes (privacystore)
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -96,7 +99,8 @@ func New(d Deps) *Poller {
 	d.MaxPages = orDefault(d.MaxPages, DefaultMaxPages)
 	d.Workers = orDefault(d.Workers, DefaultWorkers)
 	d.PageSize = orDefault(d.PageSize, zendesk.ExportMaxLimit)
-	return &Poller{d: d, chats: chatstore.New(d.Store)}
+	// A chat of an erased visitor is not stored again (privacy erasures' tombstones).
+	return &Poller{d: d, chats: chatstore.New(d.Store).CheckErasures(privacystore.New(d.Store, d.Box).Erased)}
 }
 
 // orDefault is v, or def when v is not positive.

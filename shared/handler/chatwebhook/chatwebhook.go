@@ -18,6 +18,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/secrets"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/adapter/store/privacystore"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/domain/chats"
 	"github.com/sellchat/sellchat/shared/domain/settings"
@@ -65,7 +66,8 @@ func New(d Deps) *httpx.Router {
 func NewWithClock(d Deps, now func() time.Time) *httpx.Router {
 	h := &handler{deps: d, now: now, accounts: map[string]bool{}, secrets: map[string]cachedSecret{}}
 	if d.Store != nil {
-		h.chats = chatstore.New(d.Store)
+		// A chat of an erased visitor is not stored again (privacy erasures' tombstones).
+		h.chats = chatstore.New(d.Store).CheckErasures(privacystore.New(d.Store, d.Box).Erased)
 	}
 	for _, a := range d.Accounts {
 		h.accounts[a] = true

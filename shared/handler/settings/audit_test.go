@@ -1,10 +1,12 @@
 package settings_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
 	"github.com/sellchat/sellchat/shared/handler/settings"
 	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 	"github.com/sellchat/sellchat/shared/platform/auth"
@@ -80,5 +82,32 @@ func TestAdminChangesAreInTheAuditTrailAndRefusedOnesAreNot(t *testing.T) {
 	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/audit", Token: env.Token(t, "globex", auth.RoleAdmin)}).JSON(t, &other)
 	if len(other.Items) != 0 {
 		t.Errorf("another account sees %d entries", len(other.Items))
+	}
+}
+
+func TestTheIntegrationShowsTheRetentionJob(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	h := settings.New(env.AdminDeps())
+	tok := env.Token(t, "acme", auth.RoleAdmin)
+	var before map[string]any
+	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/integration", Token: tok}).JSON(t, &before)
+	if _, ok := before["retention"]; ok {
+		t.Fatalf("a retention job before any change: %v", before["retention"])
+	}
+	if err := chatstore.New(env.Deps.Store).SaveRetentionJob(context.Background(), "acme",
+		chatstore.RetentionJob{State: "running", Days: 30, Phase: chatstore.PhaseEntries, Chats: 12, Entries: 3, Changed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	var after struct {
+		Retention *struct {
+			State, Phase         string
+			Days, Chats, Changed int
+			Cursor               any
+		}
+	}
+	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/integration", Token: tok}).JSON(t, &after)
+	if r := after.Retention; r == nil || r.State != "running" || r.Days != 30 || r.Phase != "entries" || r.Chats != 12 || r.Changed != 9 || r.Cursor != nil {
+		t.Fatalf("retention: %+v", after.Retention)
 	}
 }

@@ -250,6 +250,9 @@ type integrationView struct {
 	// Chat is the account's Chat API connection, which the chat poll reads finished
 	// chats with.
 	Chat chatView `json:"chat"`
+	// Retention is the re-stamp job a change of retention days starts; absent before
+	// the first change.
+	Retention *chatstore.RetentionProgress `json:"retention,omitempty"`
 }
 
 type chatView struct {
@@ -367,6 +370,10 @@ func (h *handler) fullView(ctx context.Context, account string, in settings.Inte
 	v := h.view(account, in)
 	if job, err := chatstore.New(h.deps.Store).Job(ctx, account); err == nil && job.State != "" {
 		v.History = &job
+	}
+	if j, err := chatstore.New(h.deps.Store).RetentionJob(ctx, account); err == nil && j.State != "" {
+		p := j.Progress()
+		v.Retention = &p
 	}
 	if c, err := h.deps.Store.ChatPollCursor(ctx, account); err == nil {
 		v.Chat.Poll = pollOf(c, in, h.now())

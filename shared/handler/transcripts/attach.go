@@ -28,6 +28,9 @@ func (p *Processor) Attach(ctx context.Context, account, chatID, resourceType st
 		return fmt.Errorf("attach chat %s: invalid record %s %d", chatID, resourceType, resourceID)
 	}
 	item, err := p.chats.Chat(ctx, account, chatID)
+	if err == nil {
+		item, err = p.expiring(ctx, account, item) // retention.go
+	}
 	if errors.Is(err, chatstore.ErrNotFound) {
 		return fmt.Errorf("attach chat %s of %s: %w", chatID, account, ErrUnknownChat)
 	}
@@ -40,6 +43,7 @@ func (p *Processor) Attach(ctx context.Context, account, chatID, resourceType st
 	}
 	r := chats.Record{Type: resourceType, ID: resourceID}
 	e := chatstore.NewEntry(r, c, item.Start, p.o.Now())
+	e.Expires = item.Expires // an entry expires with its chat
 	if err := p.chats.CreateEntry(ctx, account, e); err != nil && !errors.Is(err, chatstore.ErrExists) {
 		return err
 	}

@@ -8,19 +8,25 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/store/privacystore"
 	"github.com/sellchat/sellchat/shared/domain/settings"
 )
 
-// Handle is the stream handler: new chats are processed, and a flip of the history
-// switch in an account's integration state runs the mirroring job. Everything else in
-// the stream is ignored. Records that failed in a way a retry may fix are reported
+// Handle is the stream handler: new chats are processed, a flip of the history
+// switch in an account's integration state runs the mirroring job, and an erasure
+// job that becomes pending (asked for, or asked for again after it failed) runs
+// (erase.go). A change of the retention days runs the re-stamp job, and a feed
+// entry the table's TTL deleted has its Sell note deleted if the admin chose so
+// (retention.go). Everything else in the stream is ignored. Records that failed in a way a retry may fix are reported
 // in BatchItemFailures, so Lambda retries only from them (and, after its last retry,
 // sends them to the dead-letter queue).
 func (p *Processor) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	failed := make([]bool, len(ev.Records))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, p.o.Workers)
-	jobs := map[string][]int{} // account → its integration records: one job covers them all
+	jobs := map[string][]int{}               // account → its integration records: one job covers them all
+	erasures := map[privacystore.Ref][]int{} // a job's records: one run covers them all
+	restamps := map[string][]int{}           // account → its retention changes: one re-stamp job covers them all
 	for i, rec := range ev.Records {
 		c := store.DecodeStreamRecord(rec)
 		account := c.Account
@@ -41,7 +47,53 @@ func (p *Processor) Handle(ctx context.Context, ev events.DynamoDBEvent) (events
 			}(i, c.ChatID)
 		case c.Kind == store.ChangeIntegration && historyFlipped(c):
 			jobs[account] = append(jobs[account], i)
+		case c.Kind == store.ChangeErasure && c.ErasureState == privacystore.StatePending:
+			ref := privacystore.Ref{Account: account, ID: c.ErasureID}
+			erasures[ref] = append(erasures[ref], i)
+		case c.Kind == store.ChangeSettings && retentionChanged(c):
+			restamps[account] = append(restamps[account], i)
+		case c.Kind == store.ChangeEntry && c.ByTTL:
+			sem <- struct{}{}
+			wg.Add(1)
+			go func(i int, old store.Item) {
+				defer func() { <-sem; wg.Done() }()
+				if err := p.ExpiredEntry(ctx, account, old); err != nil { // retention.go
+					var perm *Permanent
+					failed[i] = !errors.As(err, &perm)
+					p.logger.Warn("note of expired entry not deleted", "account", account, "err", err.Error(), "retry", failed[i])
+				}
+			}(i, c.Old)
 		}
+	}
+	for account, idx := range restamps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.ApplyRetention(ctx, account); err != nil { // retention.go
+				p.logger.Warn("retention job incomplete", "account", account, "err", err.Error())
+				var perm *Permanent
+				if !errors.As(err, &perm) {
+					for _, i := range idx {
+						failed[i] = true
+					}
+				}
+			}
+		}()
+	}
+	for ref, idx := range erasures {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.Erase(ctx, ref.Account, ref.ID); err != nil {
+				p.logger.Warn("erasure incomplete", "account", ref.Account, "erasure", ref.ID, "err", err.Error())
+				var perm *Permanent
+				if !errors.As(err, &perm) {
+					for _, i := range idx {
+						failed[i] = true
+					}
+				}
+			}
+		}()
 	}
 	for account, idx := range jobs {
 		wg.Add(1)

@@ -17,9 +17,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/adapter/store/privacystore"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/domain/chats"
 	"github.com/sellchat/sellchat/shared/domain/settings"
@@ -55,15 +57,17 @@ type Options struct {
 type Deps struct {
 	Store  *store.Store
 	Vault  *tokens.Vault // the admin's Sell client, unless Options.Sell says otherwise
+	Box    *secrets.Box  // opens the identifier an erasure job erases (erase.go); erasures fail without it
 	Logger *slog.Logger  // slog.Default() when nil
 }
 
 // Processor matches chats, writes feed entries and mirrors notes.
 type Processor struct {
-	store  *store.Store
-	chats  *chatstore.Store
-	logger *slog.Logger
-	o      Options
+	store   *store.Store
+	chats   *chatstore.Store
+	privacy *privacystore.Store
+	logger  *slog.Logger
+	o       Options
 }
 
 // New returns the production processor, matching phones with readPhone.
@@ -101,7 +105,7 @@ func NewWith(d Deps, o Options) *Processor {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Processor{store: d.Store, chats: chatstore.New(d.Store), logger: logger, o: o}
+	return &Processor{store: d.Store, chats: chatstore.New(d.Store), privacy: privacystore.New(d.Store, d.Box), logger: logger, o: o}
 }
 
 // errBusy: another worker is writing the same entry's note right now.
@@ -170,6 +174,9 @@ func (p *Processor) processOnce(ctx context.Context, account, chatID string) (ch
 	if err != nil {
 		return chatstore.Outcome{}, err
 	}
+	if item, err = p.expiring(ctx, account, item); err != nil { // retention.go
+		return chatstore.Outcome{}, err
+	}
 	c, err := item.Chat()
 	if err != nil {
 		return chatstore.Outcome{}, &Permanent{err}
@@ -205,6 +212,7 @@ func (p *Processor) processOnce(ctx context.Context, account, chatID string) (ch
 	out := chatstore.Outcome{Status: chats.StatusMatched}
 	for _, r := range records {
 		e := chatstore.NewEntry(r, c, item.Start, p.o.Now())
+		e.Expires = item.Expires // an entry expires with its chat
 		if err := p.chats.CreateEntry(ctx, account, e); err != nil && !errors.Is(err, chatstore.ErrExists) {
 			return chatstore.Outcome{}, err
 		}

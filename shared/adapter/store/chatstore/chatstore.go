@@ -4,6 +4,7 @@
 //	CHAT#<chatId>                                         the chat as received (gzip), its status
 //	FEED#<type>#<id>#<start>#<chatId>                     one entry per chat and Sell record
 //	HISTORYJOB                                            progress of mirroring/unmirroring notes
+//	RETENTIONJOB                                          progress of re-stamping expiries (retention.go)
 //
 // The chat's key is the store's (store.ChatKey), since the table's stream tells new
 // chats by it. Writes that must happen once use conditions; the note of an entry is
@@ -12,9 +13,13 @@
 //
 // Ingest is the one door every chat comes in by, and it redacts the chat (package
 // redact, with the account's settings) before anything is parsed or written: what
-// a rule masks is never stored, streamed, mirrored into Sell or logged. The
-// account's compiled rules are kept for RulesTTL, so a change of the redaction
-// settings applies to chats received at most RulesTTL after it is saved.
+// a rule masks is never stored, streamed, mirrored into Sell or logged. It also
+// stamps the chat with its expiry under the account's retention setting (the
+// table's TTL); the chat's feed entries are given the same one. The account's
+// compiled rules and retention are kept for RulesTTL, so a change of the
+// redaction settings applies to chats received at most RulesTTL after it is saved
+// (a change of retention is applied to what is stored by the re-stamp job, and to
+// the chats of that window when they are processed).
 package chatstore
 
 import (
@@ -58,27 +63,50 @@ const MaxRaw = 350 << 10
 type Store struct {
 	s *store.Store
 
-	// rules caches each account's compiled redaction rules (see Ingest).
+	// rules caches each account's compiled redaction rules and retention (see
+	// Ingest).
 	mu      sync.Mutex
 	rules   map[string]cachedRules
 	loading singleflight.Group
+
+	// erased, when set (CheckErasures), tells whether a chat's visitor was erased
+	// within the tombstone window; Ingest then stores nothing.
+	erased ErasedFunc
 }
 
 // New returns a Store over s.
 func New(s *store.Store) *Store { return &Store{s: s, rules: map[string]cachedRules{}} }
 
-// RulesTTL is how long Ingest uses an account's redaction rules before reading its
-// settings again: a page of the export does not read them once per chat, and a
-// change of the rules applies to chats received at most this long after it.
+// ErasedFunc reports whether the visitor of email or phone was erased in account
+// within the tombstone window (privacystore.Store.Erased).
+type ErasedFunc func(ctx context.Context, account, email, phone string) (bool, error)
+
+// ErrErased is Ingest refusing a chat of an erased visitor. It is an ErrExists, so
+// the routes that ingest answer it as a redelivery (202) and the poll moves on: the
+// sender must not retry it, and nothing of it is kept.
+var ErrErased = fmt.Errorf("%w: the chat's visitor was erased", ErrExists)
+
+// CheckErasures makes Ingest refuse chats whose visitor erased names (privacy
+// erasures' tombstones) and returns cs.
+func (cs *Store) CheckErasures(erased ErasedFunc) *Store {
+	cs.erased = erased
+	return cs
+}
+
+// RulesTTL is how long Ingest uses an account's redaction rules and retention
+// before reading its settings again: a page of the export does not read them once
+// per chat, and a change of the rules applies to chats received at most this long
+// after it.
 const RulesTTL = 30 * time.Second
 
 // maxCachedAccounts bounds the cache; past it, rules past their time are dropped.
 const maxCachedAccounts = 1000
 
 type cachedRules struct {
-	r     *redact.Redactor
-	rules settings.Redaction // what r was compiled from
-	read  time.Time          // when the settings were read, on Ingest's clock
+	r         *redact.Redactor
+	rules     settings.Redaction // what r was compiled from
+	retention settings.Retention
+	read      time.Time // when the settings were read, on Ingest's clock
 }
 
 // ChatItem is a stored chat.
@@ -97,6 +125,10 @@ type ChatItem struct {
 	// (redact.CardRule or the admin's pattern's name); the masked text itself is
 	// nowhere.
 	Redactions map[string]int `json:"redactions,omitempty"`
+	// Expires is when the chat expires under the account's retention (the zero
+	// time: kept until deleted). It is the table's TTL, kept by the store, not an
+	// attribute of the chat's own; its feed entries expire with it.
+	Expires time.Time `json:"-"`
 }
 
 // Body is the stored body, decompressed: the chat as received, after redaction.
@@ -156,30 +188,32 @@ func NewChatItem(c chats.Chat, now time.Time) (ChatItem, error) {
 		Status: chats.StatusReceived, UpdatedAt: now}, nil
 }
 
-// CreateChat stores a chat once; ErrExists when its id is stored already (the error
-// store.Create answers is that one: ErrExists is store's). It writes it as given,
-// unredacted: chats from outside come in by Ingest, which redacts them first.
+// CreateChat stores a chat once, to expire at it.Expires; ErrExists when its id is
+// stored already (the error store.Create answers is that one: ErrExists is
+// store's). It writes it as given, unredacted: chats from outside come in by
+// Ingest, which redacts them first.
 func (cs *Store) CreateChat(ctx context.Context, account string, it ChatItem) error {
-	return cs.s.Create(ctx, store.ChatKey(account, it.ChatID), it, time.Time{})
+	return cs.s.Create(ctx, store.ChatKey(account, it.ChatID), it, it.Expires)
 }
 
 // Ingest is the durable accept of a finished chat, wherever it came from (the
 // webhook's body, a page of the Chat API's export): raw, a Chat API chat object, is
 // redacted with the account's rules, parsed and stored once under its id, received
-// at now, which starts its processing (the table's stream). It returns the chat as
+// at now and expiring under the account's retention, which starts its processing
+// (the table's stream). It returns the chat as
 // parsed (redacted), with ErrExists when that id was stored before (nothing is
 // written: a redelivery, or an updated chat the export shows again), ErrTooLarge, or
 // the parse's error (chats.ErrMalformed, a *chats.FieldError). When the account's
 // rules cannot be read, nothing is stored and the error is neither of those: the
 // caller tries again later rather than keep the chat unredacted.
 func (cs *Store) Ingest(ctx context.Context, account string, raw []byte, now time.Time) (chats.Chat, error) {
-	rules, err := cs.redactor(ctx, account, now)
+	pol, err := cs.policy(ctx, account, now)
 	if err != nil {
 		return chats.Chat{}, err
 	}
 	var counts redact.Counts
-	if rules.Active() {
-		if raw, counts, err = rules.RedactChat(raw); err != nil {
+	if pol.r.Active() {
+		if raw, counts, err = pol.r.RedactChat(raw); err != nil {
 			return chats.Chat{}, chats.ErrMalformed
 		}
 	}
@@ -187,27 +221,39 @@ func (cs *Store) Ingest(ctx context.Context, account string, raw []byte, now tim
 	if err != nil {
 		return chats.Chat{}, err
 	}
+	if cs.erased != nil {
+		gone, err := cs.erased(ctx, account, c.Visitor.Email, c.Visitor.Phone)
+		if err != nil {
+			// The store failed: nothing is kept, and the sender retries.
+			return c, fmt.Errorf("check the erasures of %s: %w", account, err)
+		}
+		if gone {
+			return c, ErrErased
+		}
+	}
 	item, err := NewChatItem(c, now)
 	if err != nil {
 		return c, err
 	}
 	item.Redactions = counts
+	item.Expires = pol.retention.Expiry(item.ReceivedAt)
 	return c, cs.CreateChat(ctx, account, item)
 }
 
-// redactor returns the account's redaction rules, compiled, as of at most RulesTTL
-// before now. Concurrent ingests of one account share one read of the settings.
-func (cs *Store) redactor(ctx context.Context, account string, now time.Time) (*redact.Redactor, error) {
+// policy returns the account's redaction rules, compiled, and its retention, as of
+// at most RulesTTL before now. Concurrent ingests of one account share one read of
+// the settings.
+func (cs *Store) policy(ctx context.Context, account string, now time.Time) (cachedRules, error) {
 	cs.mu.Lock()
 	c, ok := cs.rules[account]
 	cs.mu.Unlock()
 	if ok && fresh(c, now) {
-		return c.r, nil
+		return c, nil
 	}
 	v, err, _ := cs.loading.Do(account, func() (any, error) {
 		st, _, err := cs.s.Settings(ctx, account)
 		if err != nil {
-			return nil, fmt.Errorf("read the redaction rules of %s: %w", account, err)
+			return nil, fmt.Errorf("read the redaction rules and retention of %s: %w", account, err)
 		}
 		r := c.r
 		if !ok || !sameRules(c.rules, st.Redaction) {
@@ -217,13 +263,14 @@ func (cs *Store) redactor(ctx context.Context, account string, now time.Time) (*
 				return nil, fmt.Errorf("the redaction rules of %s do not compile: %w", account, err)
 			}
 		}
-		cs.keep(account, cachedRules{r: r, rules: st.Redaction, read: now})
-		return r, nil
+		read := cachedRules{r: r, rules: st.Redaction, retention: st.Retention, read: now}
+		cs.keep(account, read)
+		return read, nil
 	})
 	if err != nil {
-		return nil, err
+		return cachedRules{}, err
 	}
-	return v.(*redact.Redactor), nil
+	return v.(cachedRules), nil
 }
 
 // sameRules reports whether a and b compile to the same rules. The rules are
@@ -254,12 +301,14 @@ func (cs *Store) keep(account string, c cachedRules) {
 	cs.rules[account] = c
 }
 
-// Chat loads a stored chat.
+// Chat loads a stored chat, with its expiry.
 func (cs *Store) Chat(ctx context.Context, account, chatID string) (ChatItem, error) {
 	var it ChatItem
-	if _, err := cs.s.Get(ctx, store.ChatKey(account, chatID), &it); err != nil {
+	exp, err := cs.s.GetWithExpiry(ctx, store.ChatKey(account, chatID), &it)
+	if err != nil {
 		return ChatItem{}, err
 	}
+	it.Expires = exp
 	return it, nil
 }
 
@@ -320,6 +369,8 @@ type Entry struct {
 	Claims     int    `json:"claims,omitempty"`
 	LeaseOwner string `json:"leaseOwner,omitempty"`
 	LeaseUntil int64  `json:"leaseUntil,omitempty"` // unix milliseconds
+	// Expires is when the entry expires: its chat's expiry (see ChatItem.Expires).
+	Expires time.Time `json:"-"`
 }
 
 // Record is the Sell record the entry belongs to.
@@ -330,25 +381,28 @@ func (e Entry) Leased(now time.Time) bool {
 	return e.LeaseOwner != "" && e.LeaseUntil > now.UnixMilli()
 }
 
-// NewEntry is the entry of chat c in r's feed.
+// NewEntry is the entry of chat c in r's feed; it never expires until its Expires
+// is set (to its chat's).
 func NewEntry(r chats.Record, c chats.Chat, start, now time.Time) Entry {
 	cc := c
 	cc.Start = start
 	return Entry{SK: chats.FeedKey(r, cc), ChatID: c.ID, ResourceType: r.Type, ResourceID: r.ID, Start: start.UTC(), CreatedAt: now.UTC()}
 }
 
-// CreateEntry writes e once; ErrExists when it is there already (see CreateChat).
+// CreateEntry writes e once, to expire at e.Expires; ErrExists when it is there
+// already (see CreateChat).
 func (cs *Store) CreateEntry(ctx context.Context, account string, e Entry) error {
-	return cs.s.Create(ctx, store.Key{Account: account, SK: e.SK}, e, time.Time{})
+	return cs.s.Create(ctx, store.Key{Account: account, SK: e.SK}, e, e.Expires)
 }
 
 // Entry loads one entry.
 func (cs *Store) Entry(ctx context.Context, account, sk string) (Entry, error) {
 	var e Entry
-	if _, err := cs.s.Get(ctx, store.Key{Account: account, SK: sk}, &e); err != nil {
+	exp, err := cs.s.GetWithExpiry(ctx, store.Key{Account: account, SK: sk}, &e)
+	if err != nil {
 		return Entry{}, err
 	}
-	e.SK = sk
+	e.SK, e.Expires = sk, exp
 	return e, nil
 }
 
@@ -486,7 +540,7 @@ func entryOf(it store.Item) (Entry, error) {
 	if err := it.Decode(&e); err != nil {
 		return Entry{}, err
 	}
-	e.SK = it.SK
+	e.SK, e.Expires = it.SK, it.Expiry()
 	return e, nil
 }
 

@@ -174,12 +174,12 @@ func (e *Env) IngestDeps() chatwebhook.Deps {
 
 // TranscriptsDeps are the transcripts function's dependencies.
 func (e *Env) TranscriptsDeps() transcripts.Deps {
-	return transcripts.Deps{Store: e.Deps.Store, Vault: e.Deps.Vault, Logger: e.Deps.Logger}
+	return transcripts.Deps{Store: e.Deps.Store, Vault: e.Deps.Vault, Box: e.Deps.Box, Logger: e.Deps.Logger}
 }
 
 // PollDeps are the chatpoll function's dependencies.
 func (e *Env) PollDeps() chatpoll.Deps {
-	return chatpoll.Deps{Store: e.Deps.Store, Vault: e.Deps.Vault, Logger: e.Deps.Logger}
+	return chatpoll.Deps{Store: e.Deps.Store, Vault: e.Deps.Vault, Box: e.Deps.Box, Logger: e.Deps.Logger}
 }
 
 // Environ returns the deployment's configuration as the environment variables a
