@@ -21,6 +21,7 @@ const (
 	PoolUnmark            = "pool.unmark"
 	WidgetDraft           = "widget.draft"
 	WidgetPublish         = "widget.publish"
+	LeadSourceCreate      = "lead_source.create" // in Sell, from the settings page
 	ConnectionSell        = "connection.sell"
 	ConnectionZendesk     = "connection.zendesk"
 	ConnectionChat        = "connection.chat"

@@ -3,8 +3,11 @@ package settings
 import (
 	"context"
 	"errors"
+	"github.com/sellchat/sellchat/shared/domain/audit"
+	"github.com/sellchat/sellchat/shared/platform/trail"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -209,6 +212,7 @@ func (h *handler) postLeadSource(w http.ResponseWriter, r *http.Request) error {
 		}
 		id, _ := auth.From(r.Context())
 		httpx.LoggerFrom(ctx).Info("lead source created", "by", id.UserID, "source", created.ID)
+		trail.Record(r, h.deps.Store, audit.LeadSourceCreate, strconv.FormatInt(created.ID, 10), map[string]audit.Change{"name": {To: created.Name}})
 		httpx.WriteJSON(w, http.StatusCreated, sourceView{ID: created.ID, Name: created.Name})
 		return nil
 	})

@@ -1,6 +1,7 @@
 package settings_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -180,6 +181,11 @@ func TestTypingAnExistingSourceNameReusesItInsteadOfMakingADuplicate(t *testing.
 	c.do(t, "POST", "/sell/lead-sources", `{"name":"website"}`).JSON(t, &existing)
 	if existing.ID != selltest.DemoSourceWebID {
 		t.Fatalf("a seeded source by another case: %+v", existing)
+	}
+	// Only the one creation is an admin's change in the trail; reusing changes nothing.
+	if es, _, err := c.env.Deps.Store.AuditPage(context.Background(), c.account, "", 10); err != nil || len(es) != 1 ||
+		es[0].Action != "lead_source.create" || es[0].Changes["name"].To != "Zendesk Chat" {
+		t.Fatalf("audit trail: %+v %v", es, err)
 	}
 	if n := c.env.Sell.Calls("POST /v2/lead_sources"); n != 1 {
 		t.Fatalf("Sell was asked to create %d sources, want 1", n)
