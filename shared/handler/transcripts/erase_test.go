@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"golang.org/x/oauth2"
 
-	"github.com/sellchat/sellchat/infra/streams"
 	"github.com/sellchat/sellchat/shared/adapter/phone"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
@@ -39,22 +38,10 @@ func visitorOnThreeRecords(sb *selltest.Server, email string) (lead, contact, de
 // that job's records.
 func erasureRecords(t testing.TB, env *apptest.Env, id string) []events.DynamoDBEventRecord {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	pick := func(rs []events.DynamoDBEventRecord) []events.DynamoDBEventRecord {
-		var out []events.DynamoDBEventRecord
-		for _, r := range rs {
-			if sk, ok := r.Change.Keys["sk"]; ok && sk.String() == "ERASURE#"+id && r.EventName == "INSERT" {
-				out = append(out, r)
-			}
-		}
-		return out
-	}
-	recs, err := streams.ReadAll(ctx, env.Deps.Store.Client(), env.Deps.Store.Table(), func(rs []events.DynamoDBEventRecord) bool { return len(pick(rs)) > 0 })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pick(recs)
+	return recordsOf(t, env, 1, func(r events.DynamoDBEventRecord) bool {
+		sk, ok := r.Change.Keys["sk"]
+		return ok && sk.String() == "ERASURE#"+id && r.EventName == "INSERT"
+	})
 }
 
 // storedChats lists the ids of the account's stored chats.

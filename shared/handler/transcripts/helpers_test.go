@@ -104,12 +104,19 @@ func countInserts(rs []events.DynamoDBEventRecord) int {
 // integrationRecords returns the stream records of the INTEGRATION item.
 func integrationRecords(t testing.TB, env *apptest.Env, min int) []events.DynamoDBEventRecord {
 	t.Helper()
+	return recordsOf(t, env, min, skIs("INTEGRATION"))
+}
+
+// recordsOf reads the stream until it holds at least min records that match, and
+// returns those.
+func recordsOf(t testing.TB, env *apptest.Env, min int, match func(events.DynamoDBEventRecord) bool) []events.DynamoDBEventRecord {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	pick := func(rs []events.DynamoDBEventRecord) []events.DynamoDBEventRecord {
 		var out []events.DynamoDBEventRecord
 		for _, r := range rs {
-			if sk, ok := r.Change.Keys["sk"]; ok && sk.String() == "INTEGRATION" {
+			if match(r) {
 				out = append(out, r)
 			}
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/sellchat/sellchat/infra/streams"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
@@ -32,28 +31,6 @@ const day = 24 * time.Hour
 
 // ttlIdentity is who DynamoDB Streams names as the maker of a TTL deletion.
 var ttlIdentity = &events.DynamoDBUserIdentity{Type: "Service", PrincipalID: "dynamodb.amazonaws.com"}
-
-// recordsOf reads the stream until it holds at least min records that match, and
-// returns those.
-func recordsOf(t testing.TB, env *apptest.Env, min int, match func(events.DynamoDBEventRecord) bool) []events.DynamoDBEventRecord {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	pick := func(rs []events.DynamoDBEventRecord) []events.DynamoDBEventRecord {
-		var out []events.DynamoDBEventRecord
-		for _, r := range rs {
-			if match(r) {
-				out = append(out, r)
-			}
-		}
-		return out
-	}
-	recs, err := streams.ReadAll(ctx, env.Deps.Store.Client(), env.Deps.Store.Table(), func(rs []events.DynamoDBEventRecord) bool { return len(pick(rs)) >= min })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pick(recs)
-}
 
 func skIs(sk string) func(events.DynamoDBEventRecord) bool {
 	return func(r events.DynamoDBEventRecord) bool { return r.Change.Keys["sk"].String() == sk }

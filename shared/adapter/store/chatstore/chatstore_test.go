@@ -46,16 +46,22 @@ func storedText(t *testing.T, cs *chatstore.Store, account, id string) (string, 
 	return string(raw), it
 }
 
-func saveRules(t *testing.T, s *store.Store, account string, r settings.Redaction) {
+// changeSettings saves account's settings as change leaves them.
+func changeSettings(t *testing.T, s *store.Store, account string, change func(*settings.Settings)) {
 	t.Helper()
 	st, v, err := s.Settings(context.Background(), account)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Redaction = r
+	change(&st)
 	if _, err := s.SaveSettings(context.Background(), account, st, v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func saveRules(t *testing.T, s *store.Store, account string, r settings.Redaction) {
+	t.Helper()
+	changeSettings(t, s, account, func(st *settings.Settings) { st.Redaction = r })
 }
 
 func TestCardNumbersAreMaskedBeforeTheChatIsStored(t *testing.T) {

@@ -17,14 +17,7 @@ import (
 
 func saveRetention(t *testing.T, s *store.Store, account string, r settings.Retention) {
 	t.Helper()
-	st, v, err := s.Settings(context.Background(), account)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Retention = r
-	if _, err := s.SaveSettings(context.Background(), account, st, v); err != nil {
-		t.Fatal(err)
-	}
+	changeSettings(t, s, account, func(st *settings.Settings) { st.Retention = r })
 }
 
 // The store's clock is the real one (an item past its TTL reads as absent), so
