@@ -55,7 +55,8 @@ build-%Function:
 	fn=$$(echo '$*' | tr '[:upper:]' '[:lower:]'); \
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) go build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$$fn
 
-bench: setup ## measure the performance figures against their targets; writes .bench/results.json
+bench: setup ## measure the performance figures against their targets (writes .bench/results.json) and what a chat costs (docs/cost.md)
+	go run ./infra/cmd/dynamolocal -- go test -count=1 -run '^$$' -bench '^BenchmarkCost$$' -benchtime 1x ./infra/bench
 	go run ./infra/cmd/dynamolocal -- go run ./infra/cmd/bench
 
 soak: setup ## load and faults at full size (10,000 webhooks, 200 PATCHes, 200 leads); prints figures, fails on any loss

@@ -74,7 +74,7 @@ func (t Timeouts) bound(o *dynamodb.Options, local bool) {
 		so.MaxBackoff = maxBackoff
 		so.BaseDelay = baseBackoff
 	})
-	o.APIOptions = append(o.APIOptions, operationDeadline(t.Operation))
+	o.APIOptions = append(o.APIOptions, operationDeadline(t.Operation), meterStack)
 }
 
 // operationDeadline returns the stack option that gives each operation at most d.

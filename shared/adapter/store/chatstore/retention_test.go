@@ -146,7 +146,9 @@ func TestStampsWalkChatsAndEntriesAndExpiriesMoveOnlyWhileLive(t *testing.T) {
 	if err := cs.SetExpiry(ctx, "acme", chatstore.ChatKey("c-4"), time.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("keeping an expired chat forever: %v", err)
 	}
-	if at, err := cs.ChatExpiry(ctx, "acme", "c-4"); err != nil || !at.Equal(recv.Add(-time.Hour)) {
+	// DynamoDB Local, like DynamoDB, may delete the expired item at any moment: gone
+	// is as right as still there with its old expiry.
+	if at, err := cs.ChatExpiry(ctx, "acme", "c-4"); !errors.Is(err, store.ErrNotFound) && (err != nil || !at.Equal(recv.Add(-time.Hour))) {
 		t.Fatalf("c-4 expires %v (%v)", at, err)
 	}
 	if _, err := cs.ChatExpiry(ctx, "acme", "c-none"); !errors.Is(err, store.ErrNotFound) {
