@@ -42,6 +42,8 @@ var runs = []run{
 	{"./shared/handler/oauth", "^BenchmarkSessionExchange$", "40x"},
 	{"./shared/handler/chatwebhook", "^BenchmarkIngestVsPutItem$", "4000x"},
 	{"./shared/handler/chatwebhook", "^BenchmarkAckWithSlowSell$", "400x"},
+	// One pass of 100 chats through each path: the figures are counts, not timings.
+	{"./shared/handler/transcripts", "^BenchmarkSellCallsPerChat$", "1x"},
 	// 25 starts of each bootstrap (and of hello beside each): cheap, and a shared
 	// machine's noise needs the samples.
 	{"./infra/bench", "^BenchmarkColdStart$", "25x"},
@@ -198,6 +200,15 @@ func figures(fns []string) []bench.Figure {
 		// The issue asks that the ack not wait on Sell; a tenth of Sell's latency is
 		// the bound we hold it to (an ack that waited once would take 2 s).
 		bench.Figure{Name: "webhook ack p99, Sell at 2 s", Bench: "BenchmarkAckWithSlowSell/sell-latency-2s", Metric: "p99-ms", Unit: "ms", Target: bench.AtMost(200), Note: "ours: a tenth of Sell's 2 s"},
+	)
+	// Issue 16: Sell calls per processed chat <= notes per chat + 0.2 (a note per
+	// record is the floor), i.e. at most 0.2 calls per chat besides the notes.
+	f = append(f,
+		bench.Figure{Name: "Sell calls per chat (per-chat matching)", Bench: "BenchmarkSellCallsPerChat", Metric: "per-chat-calls/chat", Unit: "calls"},
+		bench.Figure{Name: "Sell calls per chat (batched matching)", Bench: "BenchmarkSellCallsPerChat", Metric: "batched-calls/chat", Unit: "calls"},
+		bench.Figure{Name: "notes per chat", Bench: "BenchmarkSellCallsPerChat", Metric: "batched-notes/chat", Unit: "notes"},
+		bench.Figure{Name: "Sell calls per chat besides notes (per-chat matching)", Bench: "BenchmarkSellCallsPerChat", Metric: "per-chat-calls-over-notes/chat", Unit: "calls"},
+		bench.Figure{Name: "Sell calls per chat besides notes (batched matching)", Bench: "BenchmarkSellCallsPerChat", Metric: "batched-calls-over-notes/chat", Unit: "calls", Target: bench.AtMost(0.2)},
 	)
 	for _, fn := range fns {
 		b := "BenchmarkColdStart/" + fn

@@ -163,6 +163,11 @@ func (c *Client) DealsForContacts(ctx context.Context, ids ...int64) ([]Deal, er
 // deals is shown the 500 most recently updated.
 const dealPages = 5
 
+// DealsListCap is the most deals DealsForContacts returns for up to 100
+// contacts: a caller that asked for the deals of several visitors' contacts at
+// once and got this many may be missing some a per-visitor call would return.
+const DealsListCap = dealPages * wire.MaxPerPage
+
 // dealsByContactList asks for the deals of up to 100 contacts per call; the calls
 // run concurrently and all run to the end, whatever the others answer.
 func (c *Client) dealsByContactList(ctx context.Context, ids []int64) ([]Deal, error) {

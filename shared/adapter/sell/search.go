@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -25,6 +26,8 @@ import (
 // remembers for a cache TTL that v3 is unavailable so it does not pay a failed
 // call per lookup. Both paths compare the results locally (E.164 for phones,
 // case-insensitive for emails), so a looser search never yields a wrong match.
+// FindMany does the same for a batch of visitors, packing all their queries
+// into one search per resource (chunked at wire.MaxSearchItems).
 
 // A Visitor is who to look for: an email, a phone number, or both.
 type Visitor struct {
@@ -69,6 +72,54 @@ func (c *Client) Find(ctx context.Context, v Visitor) (Matches, error) {
 		return Matches{}, err
 	}
 	return m, nil
+}
+
+// FindMany is Find for many visitors at once, Matches[i] being visitors[i]'s:
+// one v3 search per resource carries the queries of every visitor (as many
+// requests as wire.MaxSearchItems queries need), so a stream batch of chats costs
+// two Sell calls instead of two per chat. Visitors that search for the same
+// email and phone share their queries. Without the Search API each visitor is
+// looked up on v2 as Find does. A visitor with a phone and no ReadPhone fails
+// the whole call with ErrNoPhoneReader.
+func (c *Client) FindMany(ctx context.Context, visitors []Visitor) ([]Matches, error) {
+	keys, vs, which := make([]visitorKey, 0, len(visitors)), make([]Visitor, 0, len(visitors)), make([]int, len(visitors))
+	seen := make(map[visitorKey]int, len(visitors))
+	for i, v := range visitors {
+		k, err := keyOf(v)
+		if err != nil {
+			return nil, fmt.Errorf("sell: find visitor %d: %w", i, err)
+		}
+		j, ok := seen[k]
+		if !ok {
+			j = len(keys)
+			seen[k] = j
+			keys, vs = append(keys, k), append(vs, v)
+		}
+		which[i] = j
+	}
+	var leads [][]Lead
+	var contacts [][]Contact
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { leads, err = findMany(gctx, c, leadSearch, keys, vs); return })
+	g.Go(func() (err error) { contacts, err = findMany(gctx, c, contactSearch, keys, vs); return })
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := make([]Matches, len(visitors))
+	for i, j := range which {
+		// Visitors sharing a key get their own slices, so a caller editing one
+		// does not edit another's.
+		out[i] = Matches{Leads: slices.Clone(leads[j]), Contacts: slices.Clone(contacts[j])}
+	}
+	return out, nil
+}
+
+func findMany[T any](ctx context.Context, c *Client, s searchSpec[T], keys []visitorKey, vs []Visitor) ([][]T, error) {
+	out, err := matchMany(ctx, c, s, keys, vs)
+	if err != nil {
+		return nil, fmt.Errorf("sell: find %s: %w", s.resource, err)
+	}
+	return out, nil
 }
 
 // FindLeads returns the leads matching email or phone (see Find).
@@ -131,37 +182,88 @@ func find[T any](ctx context.Context, c *Client, s searchSpec[T], v Visitor) ([]
 }
 
 func match[T any](ctx context.Context, c *Client, s searchSpec[T], v Visitor) ([]T, error) {
-	em := NormalizeEmail(v.Email)
-	var ph string
+	k, err := keyOf(v)
+	if err != nil {
+		return nil, err
+	}
+	out, err := matchMany(ctx, c, s, []visitorKey{k}, []Visitor{v})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// A visitorKey is what a search compares: the normalised email and the E.164
+// phone ("" when absent or not a number).
+type visitorKey struct{ em, ph string }
+
+func (k visitorKey) empty() bool { return k.em == "" && k.ph == "" }
+
+func keyOf(v Visitor) (visitorKey, error) {
+	k := visitorKey{em: NormalizeEmail(v.Email)}
 	if strings.TrimSpace(v.Phone) != "" {
 		if v.ReadPhone == nil {
-			return nil, ErrNoPhoneReader
+			return visitorKey{}, ErrNoPhoneReader
 		}
-		ph, _ = v.ReadPhone(v.Phone)
+		k.ph, _ = v.ReadPhone(v.Phone)
 	}
-	if em == "" && ph == "" {
-		return nil, nil
+	return k, nil
+}
+
+// matchMany returns the records matching each key (vs[i] brings key i's
+// ReadPhone): one v3 search per MaxSearchItems queries, or the v2 fallback per
+// key when the plan has no Search API.
+func matchMany[T any](ctx context.Context, c *Client, s searchSpec[T], keys []visitorKey, vs []Visitor) ([][]T, error) {
+	if !slices.ContainsFunc(keys, func(k visitorKey) bool { return !k.empty() }) {
+		return make([][]T, len(keys)), nil
 	}
 	offKey, err := c.cacheKey("v3off/" + s.resource)
 	if err != nil {
 		return nil, err
 	}
-	var found []T
+	var found [][]T
 	if _, off := c.cache.lookup(offKey); !off {
-		found, err = searchV3(ctx, c, s, em, ph)
+		found, err = searchV3(ctx, c, s, keys)
 		if ae, ok := errorsAsAPI(err); ok && (ae.Kind == KindForbidden || ae.Kind == KindNotFound) {
 			c.cache.store(offKey, true)
+			found = nil
 		} else if err != nil {
 			return nil, err
-		} else {
-			return keepMatches(s, found, em, ph, v.ReadPhone), nil
 		}
 	}
-	found, err = searchV2(ctx, c, s, em, ph)
-	if err != nil {
+	if found == nil {
+		if found, err = searchV2Each(ctx, c, s, keys); err != nil {
+			return nil, err
+		}
+	}
+	out := make([][]T, len(keys))
+	for i, k := range keys {
+		out[i] = keepMatches(s, found[i], k.em, k.ph, vs[i].ReadPhone)
+	}
+	return out, nil
+}
+
+// v2Workers bounds the visitors FindMany looks up at once on v2 (each lookup
+// makes up to two listings of its own).
+const v2Workers = 4
+
+func searchV2Each[T any](ctx context.Context, c *Client, s searchSpec[T], keys []visitorKey) ([][]T, error) {
+	out := make([][]T, len(keys))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(v2Workers)
+	for i, k := range keys {
+		if k.empty() {
+			continue
+		}
+		g.Go(func() (err error) {
+			out[i], err = searchV2(gctx, c, s, k.em, k.ph)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return keepMatches(s, found, em, ph, v.ReadPhone), nil
+	return out, nil
 }
 
 // keepMatches drops duplicates and records that do not really match.
@@ -195,44 +297,81 @@ func leaf(attr string, v any) *wire.SearchFilter {
 		Attribute: wire.SearchAttribute{Name: attr}, Parameter: wire.SearchParameter{Eq: v}}}
 }
 
-func searchV3[T any](ctx context.Context, c *Client, s searchSpec[T], em, ph string) ([]T, error) {
+// searchV3 searches for every key, batching their queries (an email query and
+// a phone query per key, as many as each has) MaxSearchItems to a request, the
+// requests running concurrently. Results come back per query, in order, and
+// are gathered per key.
+func searchV3[T any](ctx context.Context, c *Client, s searchSpec[T], keys []visitorKey) ([][]T, error) {
+	items, owners := searchItems(s, keys)
+	res := make([][]json.RawMessage, len(items))
+	g, gctx := errgroup.WithContext(ctx)
+	for from := 0; from < len(items); from += wire.MaxSearchItems {
+		to := min(from+wire.MaxSearchItems, len(items))
+		g.Go(func() error { return searchChunk(gctx, c, s.resource, items[from:to], res[from:to]) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := make([][]T, len(keys))
+	for i, hits := range res {
+		for _, h := range hits {
+			var v T
+			if err := json.Unmarshal(h, &v); err != nil {
+				return nil, fmt.Errorf("decode search result: %w", err)
+			}
+			out[owners[i]] = append(out[owners[i]], v)
+		}
+	}
+	return out, nil
+}
+
+// searchItems are the queries for keys, and for each query the index of its key.
+func searchItems[T any](s searchSpec[T], keys []visitorKey) ([]wire.SearchItem, []int) {
 	proj := make([]wire.SearchAttribute, len(s.attrs))
 	for i, a := range s.attrs {
 		proj[i] = wire.SearchAttribute{Name: a}
 	}
-	perPage := searchPerPage
 	query := func(f *wire.SearchFilter) wire.SearchItem {
+		perPage := searchPerPage
 		return wire.SearchItem{Data: wire.SearchQueryRequest{
 			Query: wire.SearchQuery{Projection: proj, Filter: f}, PerPage: &perPage}}
 	}
-	var req wire.SearchRequest
-	if em != "" {
-		req.Items = append(req.Items, query(leaf(wire.SearchAttrEmail, em)))
+	var items []wire.SearchItem
+	var owners []int
+	for i, k := range keys {
+		if k.em != "" {
+			items, owners = append(items, query(leaf(wire.SearchAttrEmail, k.em))), append(owners, i)
+		}
+		if k.ph != "" {
+			items = append(items, query(&wire.SearchFilter{Or: []*wire.SearchFilter{
+				leaf(wire.SearchAttrPhone, k.ph), leaf(wire.SearchAttrMobile, k.ph)}}))
+			owners = append(owners, i)
+		}
 	}
-	if ph != "" {
-		req.Items = append(req.Items, query(&wire.SearchFilter{Or: []*wire.SearchFilter{
-			leaf(wire.SearchAttrPhone, ph), leaf(wire.SearchAttrMobile, ph)}}))
-	}
+	return items, owners
+}
+
+// searchChunk sends one search request and writes each query's hits to res.
+func searchChunk(ctx context.Context, c *Client, resource string, items []wire.SearchItem, res [][]json.RawMessage) error {
 	// The search body is not wrapped in {"data":…} like v2 writes, so it is
 	// sent raw; a search changes nothing, so it is retried like a read.
 	var resp wire.SearchResponse
-	if err := c.doSearch(ctx, "/v3/"+s.resource+"/search", req, &resp); err != nil {
-		return nil, err
+	if err := c.doSearch(ctx, "/v3/"+resource+"/search", wire.SearchRequest{Items: items}, &resp); err != nil {
+		return err
 	}
-	var out []T
-	for _, r := range resp.Items {
+	if len(resp.Items) != len(items) {
+		return &APIError{Kind: KindServer, Code: "search_failed",
+			Message: fmt.Sprintf("%d results for %d queries", len(resp.Items), len(items))}
+	}
+	for i, r := range resp.Items {
 		if !r.Successful {
-			return nil, &APIError{Kind: KindServer, Code: "search_failed"}
+			return &APIError{Kind: KindServer, Code: "search_failed"}
 		}
 		for _, it := range r.Items {
-			var v T
-			if err := json.Unmarshal(it.Data, &v); err != nil {
-				return nil, fmt.Errorf("decode search result: %w", err)
-			}
-			out = append(out, v)
+			res[i] = append(res[i], it.Data)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func searchV2[T any](ctx context.Context, c *Client, s searchSpec[T], em, ph string) ([]T, error) {

@@ -12,7 +12,8 @@ import (
 	"github.com/sellchat/sellchat/shared/domain/settings"
 )
 
-// Handle is the stream handler: new chats are processed, a flip of the history
+// Handle is the stream handler: new chats are processed (an account's chats in
+// the batch matched together, prematch.go), a flip of the history
 // switch in an account's integration state runs the mirroring job, and an erasure
 // job that becomes pending (asked for, or asked for again after it failed) runs
 // (erase.go). A change of the retention days runs the re-stamp job, and a feed
@@ -27,24 +28,14 @@ func (p *Processor) Handle(ctx context.Context, ev events.DynamoDBEvent) (events
 	jobs := map[string][]int{}               // account → its integration records: one job covers them all
 	erasures := map[privacystore.Ref][]int{} // a job's records: one run covers them all
 	restamps := map[string][]int{}           // account → its retention changes: one re-stamp job covers them all
+	inserted := map[string][]newChat{}       // account → its new chats: matched together (prematch.go)
 	for i, rec := range ev.Records {
 		c := store.DecodeStreamRecord(rec)
 		account := c.Account
 		switch {
 		case account == "":
 		case c.Kind == store.ChangeChat && c.Inserted:
-			sem <- struct{}{}
-			wg.Add(1)
-			go func(i int, chatID string) {
-				defer func() { <-sem; wg.Done() }()
-				if err := p.Process(ctx, account, chatID); err != nil {
-					var perm *Permanent
-					if !errors.As(err, &perm) {
-						failed[i] = true
-					}
-					p.logger.Warn("chat not processed", "account", account, "chat_id", chatID, "err", err.Error(), "retry", failed[i])
-				}
-			}(i, c.ChatID)
+			inserted[account] = append(inserted[account], newChat{i, c.ChatID})
 		case c.Kind == store.ChangeIntegration && historyFlipped(c):
 			jobs[account] = append(jobs[account], i)
 		case c.Kind == store.ChangeErasure && c.ErasureState == privacystore.StatePending:
@@ -64,6 +55,13 @@ func (p *Processor) Handle(ctx context.Context, ev events.DynamoDBEvent) (events
 				}
 			}(i, c.Old)
 		}
+	}
+	for account, cs := range inserted {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.processBatch(ctx, account, cs, sem, &wg, failed)
+		}()
 	}
 	for account, idx := range restamps {
 		wg.Add(1)
@@ -118,6 +116,37 @@ func (p *Processor) Handle(ctx context.Context, ev events.DynamoDBEvent) (events
 		}
 	}
 	return resp, nil
+}
+
+// A newChat is a chat insert of the batch: its record's index and the chat.
+type newChat struct {
+	i      int
+	chatID string
+}
+
+// processBatch pre-matches an account's new chats together, then processes each
+// on its own worker (sem bounds them with the batch's other work). Chats that
+// fail in a way a retry may fix are marked in failed.
+func (p *Processor) processBatch(ctx context.Context, account string, cs []newChat, sem chan struct{}, wg *sync.WaitGroup, failed []bool) {
+	ids := make([]string, len(cs))
+	for k, c := range cs {
+		ids[k] = c.chatID
+	}
+	pre := p.prematch(ctx, account, ids)
+	for _, c := range cs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := p.process(ctx, account, c.chatID, pre); err != nil {
+				var perm *Permanent
+				if !errors.As(err, &perm) {
+					failed[c.i] = true
+				}
+				p.logger.Warn("chat not processed", "account", account, "chat_id", c.chatID, "err", err.Error(), "retry", failed[c.i])
+			}
+		}()
+	}
 }
 
 // historyFlipped reports whether the change switches chat_history_in_sell on or off.

@@ -138,6 +138,13 @@ func classify(err error) error {
 // trying up to Options.Attempts times. The outcome is recorded on the chat: matched,
 // unmatched, or failed with the reason.
 func (p *Processor) Process(ctx context.Context, account, chatID string) error {
+	return p.process(ctx, account, chatID, nil)
+}
+
+// process is Process with the chat's batch pre-matched (prematch.go): the first
+// try uses the chat's pre-match, if it has one; later tries match afresh, since
+// whatever failed may have been about the records.
+func (p *Processor) process(ctx context.Context, account, chatID string, pre prematches) error {
 	var err error
 	for attempt := 1; attempt <= p.o.Attempts; attempt++ {
 		if attempt > 1 {
@@ -146,7 +153,11 @@ func (p *Processor) Process(ctx context.Context, account, chatID string) error {
 			}
 		}
 		var out chatstore.Outcome
-		out, err = p.processOnce(ctx, account, chatID)
+		matched, ok := pre[chatID]
+		if attempt > 1 {
+			matched, ok = nil, false
+		}
+		out, err = p.processOnce(ctx, account, chatID, matched, ok)
 		if err == nil {
 			if err = p.chats.SetOutcome(ctx, account, chatID, out, p.o.Now()); err == nil {
 				return nil
@@ -169,7 +180,9 @@ func (p *Processor) Process(ctx context.Context, account, chatID string) error {
 	return fmt.Errorf("process chat %s of %s: %w", chatID, account, err)
 }
 
-func (p *Processor) processOnce(ctx context.Context, account, chatID string) (chatstore.Outcome, error) {
+// processOnce makes one try; prematched says that matched are the visitor's
+// records already (prematch.go), so match is not called.
+func (p *Processor) processOnce(ctx context.Context, account, chatID string, matched []chats.Record, prematched bool) (chatstore.Outcome, error) {
 	item, err := p.chats.Chat(ctx, account, chatID)
 	if err != nil {
 		return chatstore.Outcome{}, err
@@ -196,9 +209,10 @@ func (p *Processor) processOnce(ctx context.Context, account, chatID string) (ch
 		return chatstore.Outcome{}, fmt.Errorf("sell client: %w", err)
 	}
 	if c.Visitor.Email != "" || c.Visitor.Phone != "" {
-		matched, err := match(ctx, client, c, p.o.ReadPhone)
-		if err != nil {
-			return chatstore.Outcome{}, err
+		if !prematched {
+			if matched, err = match(ctx, client, c, p.o.ReadPhone); err != nil {
+				return chatstore.Outcome{}, err
+			}
 		}
 		for _, r := range matched {
 			if !slices.Contains(records, r) {

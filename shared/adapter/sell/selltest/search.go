@@ -38,6 +38,10 @@ func (s *Sandbox) search(resource string) http.HandlerFunc {
 				`The request body must be {"items":[{"data":{"query":…}}]}.`)
 			return
 		}
+		if len(req.Items) > wire.MaxSearchItems {
+			writeInvalidParam(w, fmt.Sprintf("At most %d queries may be batched in one request.", wire.MaxSearchItems))
+			return
+		}
 		recs := s.searchable(callerOf(r), resource)
 		var resp wire.SearchResponse
 		for _, it := range req.Items {

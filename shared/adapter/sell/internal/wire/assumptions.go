@@ -17,6 +17,15 @@ const (
 // Search API (v3) paging: 0-based page, per_page 0..200 (documented).
 const MaxSearchPerPage = 200
 
+// MaxSearchItems bounds the queries one v3 search request carries. Doubt: Sell
+// documents batching ("multiple elements in top-level items array") but no
+// limit. 25 is our guess at a safe size: a stream batch (BatchSize 25 in
+// template.yaml) of chats whose visitors left an email fits in one request
+// per resource, and each query's answer stays small (a visitor matches a
+// record or two). The client chunks above it, and the sandbox refuses more
+// with 400 invalid_param, so a client that forgets to chunk fails loudly.
+const MaxSearchItems = 25
+
 // CodeInvalidUserAgent is the error code of the 400 answered to a request
 // without a User-Agent. Doubt: only a secondary source mentions the check, and
 // it may surface as invalid_header instead; the client always sends a UA, so the
