@@ -43,7 +43,8 @@ func TestExpiryIsSetMovedAndRemovedButNeverBringsAnExpiredItemBack(t *testing.T)
 	if err := s.PutWithTTL(ctx, gone, note{Text: "old"}, past); err != nil {
 		t.Fatal(err)
 	}
-	if at, err := s.ExpiryOf(ctx, gone); err != nil || !at.Equal(past) {
+	// (Unless DynamoDB Local's TTL sweep deleted it already, as DynamoDB may.)
+	if at, err := s.ExpiryOf(ctx, gone); !errors.Is(err, store.ErrNotFound) && (err != nil || !at.Equal(past)) {
 		t.Fatalf("expiry of the expired item %v, %v; want %v", at, err, past)
 	}
 	for _, at := range []time.Time{later, {}} {
@@ -103,8 +104,11 @@ func TestExpiryPagesWalkAPrefixPastExpiredItems(t *testing.T) {
 		}
 		after = next
 	}
-	if fmt.Sprint(seen) != "[0 1 5 6]" || pages < 4 {
-		t.Fatalf("read %v in %d pages; want [0 1 5 6] past the expired page", seen, pages)
+	// Four pages while the expired items are still there (one page of them comes
+	// back empty, with a next); three once DynamoDB Local's TTL sweep deleted them,
+	// as DynamoDB's may at any moment. Either way the walk goes past them.
+	if fmt.Sprint(seen) != "[0 1 5 6]" || pages < 3 {
+		t.Fatalf("read %v in %d pages; want [0 1 5 6] past the expired items", seen, pages)
 	}
 }
 
