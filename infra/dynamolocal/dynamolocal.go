@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -159,6 +160,14 @@ type Process struct {
 }
 
 // Start fetches the engine if needed, starts it and waits until it answers.
+//
+// With no port given it picks one, and picking is racy: between our probe and Java's
+// bind, any other listener on the machine (another package's test server, another
+// engine) may take the port. So the port comes from below the kernel's ephemeral range,
+// where servers listening on port 0 are never placed (Java's IPv6 wildcard listener does
+// not keep a later 127.0.0.1 listener off its port, so a test server handed the same
+// port once answered our CreateTable with its own 401); the answer must be DynamoDB's
+// own; and an engine that cannot have its port is started again on another one.
 func Start(ctx context.Context, opts Options) (*Process, error) {
 	dir, err := Fetch(ctx)
 	if err != nil {
@@ -168,12 +177,34 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	if err != nil {
 		return nil, errors.New("java not found on PATH: DynamoDB Local needs Java 17 or newer")
 	}
-	port := opts.Port
-	if port == 0 {
-		if port, err = freePort(); err != nil {
-			return nil, err
+	attempts := 1
+	if opts.Port == 0 {
+		attempts = 5
+	}
+	var lastErr error
+	for i := 0; i < attempts; i++ {
+		port := opts.Port
+		if port == 0 {
+			if port, err = freePort(); err != nil {
+				return nil, err
+			}
+		}
+		p, err := start(ctx, java, dir, port, opts)
+		if err == nil {
+			return p, nil
+		}
+		lastErr = err
+		if !errors.Is(err, ErrLostPort) || ctx.Err() != nil {
+			break
 		}
 	}
+	return nil, lastErr
+}
+
+// ErrLostPort: the engine exited before serving, most likely because the port was taken.
+var ErrLostPort = errors.New("DynamoDB Local exited before answering (is the port taken?)")
+
+func start(ctx context.Context, java, dir string, port int, opts Options) (*Process, error) {
 	args := []string{
 		"-Xmx1g", "-XX:+UseSerialGC",
 		"-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"),
@@ -213,17 +244,18 @@ func (p *Process) waitReady(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	client := &http.Client{Timeout: time.Second}
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.Endpoint, strings.NewReader("{}"))
-		req.Header.Set("X-Amz-Target", "DynamoDB_20120810.ListTables")
-		req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-		// Any HTTP answer means the engine is serving; it rejects unsigned calls later.
-		if res, err := client.Do(req); err == nil {
-			res.Body.Close()
+		switch p.probe(ctx, client) {
+		case dynamoDB:
 			return nil
+		case stranger:
+			// Java listens on the IPv6 wildcard, which Linux lets coexist with another
+			// server's 127.0.0.1 on the same port, and the specific address wins: this
+			// port is not ours to use, now or later.
+			return fmt.Errorf("%w: %s is answered by another server", ErrLostPort, p.Endpoint)
 		}
 		select {
 		case <-p.exited:
-			return fmt.Errorf("DynamoDB Local exited before answering on %s (is the port taken?)", p.Endpoint)
+			return fmt.Errorf("%w on %s", ErrLostPort, p.Endpoint)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
@@ -232,6 +264,32 @@ func (p *Process) waitReady(ctx context.Context, limit time.Duration) error {
 			return fmt.Errorf("DynamoDB Local did not answer on %s within %s", p.Endpoint, limit)
 		}
 	}
+}
+
+type answerer int
+
+const (
+	nobody answerer = iota
+	dynamoDB
+	stranger
+)
+
+// probe tells who answers on the endpoint: DynamoDB refuses an unsigned ListTables with
+// its own error shape and request id header; anything else is a stranger.
+func (p *Process) probe(ctx context.Context, client *http.Client) answerer {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.Endpoint, strings.NewReader("{}"))
+	req.Header.Set("X-Amz-Target", "DynamoDB_20120810.ListTables")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	res, err := client.Do(req)
+	if err != nil {
+		return nobody
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	if res.Header.Get("X-Amzn-Requestid") != "" && strings.Contains(string(body), "com.amazonaws.dynamodb") {
+		return dynamoDB
+	}
+	return stranger
 }
 
 // Stop ends the engine: politely first, then by force.
@@ -248,11 +306,20 @@ func (p *Process) Stop() {
 	}
 }
 
+// freePort picks a port below the kernel's ephemeral range (32768 and up on Linux), so
+// that no server asking the kernel for "any port" is handed it, during Java's start or
+// while the engine runs.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
+	const lo, hi = 20000, 32000
+	start := lo + rand.IntN(hi-lo)
+	for i := 0; i < hi-lo; i++ {
+		port := lo + (start-lo+i)%(hi-lo)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, errors.New("find a free port: none between 20000 and 32000")
 }
