@@ -18,7 +18,7 @@ import (
 
 // streamEvents are the DynamoDB stream events in events/transcripts, sent by
 // TestTranscriptsBootstrapHandlesStreamEvents.
-var streamEvents = []string{"insert-chat.json", "history-enabled.json", "insert-offline-chat.json"}
+var streamEvents = []string{"insert-chat.json", "history-enabled.json", "insert-offline-chat.json", "scheduled.json"}
 
 func TestTranscriptsBootstrapHandlesStreamEvents(t *testing.T) {
 	bin := buildBootstraps(t)
@@ -41,22 +41,26 @@ func TestTranscriptsBootstrapHandlesStreamEvents(t *testing.T) {
 		}
 	}
 	rt := startBootstrap(t, bin, "transcripts", env)
-	invoke := func(name string) events.DynamoDBEventResponse {
+	send := func(name string, out any) {
 		t.Helper()
 		raw, err := os.ReadFile(filepath.Join("..", "events", "transcripts", name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ictx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		ictx, cancel := context.WithTimeout(ctx, 90*time.Second)
 		defer cancel()
 		res, err := rt.Invoke(ictx, raw)
 		if err != nil || res.Error != nil {
 			t.Fatalf("%s: %v %s", name, err, res.Error)
 		}
-		var out events.DynamoDBEventResponse
-		if err := json.Unmarshal(res.Payload, &out); err != nil {
+		if err := json.Unmarshal(res.Payload, out); err != nil {
 			t.Fatalf("%s: %v: %s", name, err, res.Payload)
 		}
+	}
+	invoke := func(name string) events.DynamoDBEventResponse {
+		t.Helper()
+		var out events.DynamoDBEventResponse
+		send(name, &out)
 		return out
 	}
 
@@ -92,5 +96,31 @@ func TestTranscriptsBootstrapHandlesStreamEvents(t *testing.T) {
 	}
 	if it, _ := cs.Chat(ctx, "acme", "2401.555.OFF"); it.Status != chats.StatusFailed || it.Reason == "" {
 		t.Fatalf("chat %+v", it)
+	}
+
+	// Sell answers 429 with a pause longer than a batch waits: the chat is queued for
+	// the account's budget, not failed, and the batch reports nothing for a retry.
+	env.Sell.Heal()
+	env.Sell.FailNext(1, 429)
+	if out := invoke("insert-chat.json"); len(out.BatchItemFailures) != 0 {
+		t.Fatalf("a 429 was reported for a retry: %+v", out.BatchItemFailures)
+	}
+	if b, queued, err := env.Deps.Store.Backlog(ctx, "acme"); err != nil || !queued || b.Waiting() != 1 {
+		t.Fatalf("backlog after a 429: %+v queued=%v err=%v", b, queued, err)
+	}
+	if it, _ := cs.Chat(ctx, "acme", "2401.10087.TYaHWx1xY7vAE"); it.Status == chats.StatusFailed {
+		t.Fatalf("a 429 marked the chat failed: %+v", it)
+	}
+	// The schedule's event drains it.
+	var rep struct{ Accounts, Processed, Failed, Left int }
+	send("scheduled.json", &rep)
+	if rep.Accounts != 1 || rep.Processed != 1 || rep.Failed != 0 || rep.Left != 0 {
+		t.Fatalf("drain: %+v", rep)
+	}
+	if _, queued, _ := env.Deps.Store.Backlog(ctx, "acme"); queued {
+		t.Fatal("the backlog is still open after the drain emptied it")
+	}
+	if it, _ := cs.Chat(ctx, "acme", "2401.10087.TYaHWx1xY7vAE"); it.Status != chats.StatusMatched {
+		t.Fatalf("chat after the drain: %+v", it)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sellchat/sellchat/infra/dynamolocal"
@@ -376,19 +377,43 @@ func port(name string, def int) (int, error) {
 
 // startStreams polls the table's stream and hands its records to the transcripts
 // function's own handler, so chats posted to the local webhook reach the feed the
-// way they do in AWS. It returns a function that stops the poller and waits for it.
+// way they do in AWS, and drains the accounts' backlogs every DrainInterval, as the
+// function's every-minute schedule does in AWS (each run keeps taking chats for the
+// interval, so the drain is continuous there as here). It returns a function that
+// stops both and waits for them.
 func startStreams(d *app.Deps) func() {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	p := &streams.Poller{DB: d.Store.Client(), Table: d.Store.Table(), Handler: transcripts.New(transcripts.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Logger: d.Logger}, phone.E164).Handle, Logger: d.Logger}
+	var wg sync.WaitGroup
+	proc := transcripts.New(transcripts.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Logger: d.Logger}, phone.E164)
+	p := &streams.Poller{DB: d.Store.Client(), Table: d.Store.Table(), Handler: proc.Handle, Logger: d.Logger}
+	wg.Add(2)
 	go func() {
-		defer close(done)
+		defer wg.Done()
 		if err := p.Run(ctx); err != nil {
 			d.Logger.Error("stream poller stopped", "err", err.Error())
 		}
 	}()
-	return func() { cancel(); <-done }
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(DrainInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if _, err := proc.Drain(ctx, DrainInterval); err != nil && ctx.Err() == nil {
+					d.Logger.Warn("backlog drain", "err", err.Error())
+				}
+			}
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
 }
+
+// DrainInterval is how often the local stack drains backlogs, and how long each run
+// keeps taking chats.
+const DrainInterval = 2 * time.Second
 
 // startChatPoll runs the chat poll function's own Run every interval
 // (DefaultChatPollInterval when zero), as EventBridge invokes it every minute in AWS.

@@ -29,6 +29,15 @@ func (in *Injector[F]) Set(config F) {
 	in.config = config
 }
 
+// Heal drops the statuses FailNext queued and the configuration: the sandbox
+// answers normally from the next call.
+func (in *Injector[F]) Heal() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	var zero F
+	in.config, in.failNext = zero, nil
+}
+
 // FailNext queues status for the next n calls.
 func (in *Injector[F]) FailNext(n, status int) {
 	in.mu.Lock()

@@ -234,7 +234,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	var lastErr error
 	for attempt := 1; attempt <= c.tries; attempt++ {
 		if attempt > 1 {
-			if err := c.sleep(ctx, c.retryWait(attempt-1, lastErr)); err != nil {
+			wait := c.retryWait(attempt-1, lastErr)
+			if errors.Is(lastErr, ErrRateLimited) && tooLong(ctx, wait) {
+				return lastErr // Sell's pause is longer than this caller waits: do it later
+			}
+			if err := c.sleep(ctx, wait); err != nil {
 				return errors.Join(lastErr, err)
 			}
 		}
@@ -242,8 +246,8 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if err != nil {
 			return err
 		}
-		if err := c.lims.get(c.keyFor(tok)).Wait(ctx); err != nil {
-			return fmt.Errorf("rate limiter: %w", err)
+		if err := waitTurn(ctx, c.lims.get(c.keyFor(tok))); err != nil {
+			return err
 		}
 		resp, respBody, err := c.send(ctx, method, u, tok, body)
 		if err != nil {

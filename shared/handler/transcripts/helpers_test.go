@@ -37,11 +37,16 @@ func fastSell(sb *selltest.Server) transcripts.SellFunc {
 
 // newEnv is a connected account acme with a processor that uses the vault's token
 // (the production path) and retries fast.
+// patient is the InlineWait of processors whose tests are about matching and notes,
+// not Sell's budget: their batches wait for Sell's pace as long as it takes, so every
+// chat is processed in its batch (backlog_test.go tests the budget).
+const patient = time.Minute
+
 func newEnv(t *testing.T) (*apptest.Env, *transcripts.Processor) {
 	t.Helper()
 	env := apptest.New(t)
 	env.Connect(t, "acme")
-	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{ReadPhone: phone.E164, Backoff: func(int) time.Duration { return time.Millisecond }})
+	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{ReadPhone: phone.E164, Backoff: func(int) time.Duration { return time.Millisecond }, InlineWait: patient})
 	return env, p
 }
 

@@ -150,7 +150,7 @@ func TestAFailedBatchMatchLeavesEachChatToMatchOnItsOwn(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			env, _ := newHistoryEnv(t)
-			p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{Sell: failFirst(t, env.Sell, c.prefix), ReadPhone: phone.E164, Backoff: func(int) time.Duration { return time.Millisecond }})
+			p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{Sell: failFirst(t, env.Sell, c.prefix), ReadPhone: phone.E164, Backoff: func(int) time.Duration { return time.Millisecond }, InlineWait: patient})
 			want := batchChats(t, env)
 			recs := streamed(t, env, len(want))
 			env.Sell.ResetCalls()

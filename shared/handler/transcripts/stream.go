@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/store/privacystore"
 	"github.com/sellchat/sellchat/shared/domain/settings"
@@ -60,7 +61,7 @@ func (p *Processor) Handle(ctx context.Context, ev events.DynamoDBEvent) (events
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p.processBatch(ctx, account, cs, sem, &wg, failed)
+			p.processBatch(ctx, account, cs, sem, failed)
 		}()
 	}
 	for account, idx := range restamps {
@@ -124,21 +125,53 @@ type newChat struct {
 	chatID string
 }
 
-// processBatch pre-matches an account's new chats together, then processes each
-// on its own worker (sem bounds them with the batch's other work). Chats that
-// fail in a way a retry may fix are marked in failed.
-func (p *Processor) processBatch(ctx context.Context, account string, cs []newChat, sem chan struct{}, wg *sync.WaitGroup, failed []bool) {
+// processBatch handles an account's new chats of the batch. While the account has
+// a backlog they join it, so that the drain takes them in turn; otherwise they are
+// pre-matched together and processed on the batch's workers (sem bounds them with
+// the batch's other work), each waiting at most InlineWait for the account's Sell
+// budget. Those it cannot take are queued for the drain (backlog.go): one account's
+// flood never holds the batch, and so the shard, beyond that. Chats that fail in a way
+// a retry may fix, and chats that could not be queued, are marked in failed.
+func (p *Processor) processBatch(ctx context.Context, account string, cs []newChat, sem chan struct{}, failed []bool) {
 	ids := make([]string, len(cs))
 	for k, c := range cs {
 		ids[k] = c.chatID
 	}
-	pre := p.prematch(ctx, account, ids)
+	_, waiting, err := p.store.Backlog(ctx, account)
+	switch {
+	case err != nil:
+		// The table does not answer: nothing below could work either, so the stream
+		// retries the chats, now rather than after every try has timed out.
+		p.logger.Warn("backlog unreadable; the stream retries the chats", "account", account, "chats", len(cs), "err", err.Error())
+		for _, c := range cs {
+			failed[c.i] = true
+		}
+		return
+	case waiting:
+		p.enqueue(ctx, account, cs, failed)
+		return
+	}
+	inline := sell.WithMaxWait(ctx, p.o.InlineWait)
+	pre := p.prematch(inline, account, ids)
+	var (
+		mu       sync.Mutex
+		deferred []newChat
+		mine     sync.WaitGroup
+	)
 	for _, c := range cs {
 		sem <- struct{}{}
-		wg.Add(1)
+		mine.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := p.process(ctx, account, c.chatID, pre); err != nil {
+			defer func() { <-sem; mine.Done() }()
+			err := p.process(inline, account, c.chatID, pre)
+			var d *Deferred
+			if errors.As(err, &d) {
+				mu.Lock()
+				deferred = append(deferred, c)
+				mu.Unlock()
+				return
+			}
+			if err != nil {
 				var perm *Permanent
 				if !errors.As(err, &perm) {
 					failed[c.i] = true
@@ -147,6 +180,26 @@ func (p *Processor) processBatch(ctx context.Context, account string, cs []newCh
 			}
 		}()
 	}
+	mine.Wait()
+	if len(deferred) > 0 {
+		p.enqueue(ctx, account, deferred, failed)
+	}
+}
+
+// enqueue queues chats for the drain; if that fails, the stream retries them.
+func (p *Processor) enqueue(ctx context.Context, account string, cs []newChat, failed []bool) {
+	ids := make([]string, len(cs))
+	for k, c := range cs {
+		ids[k] = c.chatID
+	}
+	if _, err := p.store.Enqueue(ctx, account, ids, p.o.Now()); err != nil {
+		p.logger.Warn("chats not queued; the stream retries them", "account", account, "chats", len(ids), "err", err.Error())
+		for _, c := range cs {
+			failed[c.i] = true
+		}
+		return
+	}
+	p.logger.Info("chats queued for the account's Sell budget", "account", account, "chats", len(ids))
 }
 
 // historyFlipped reports whether the change switches chat_history_in_sell on or off.

@@ -44,6 +44,13 @@ type Options struct {
 	Lease time.Duration
 	// Workers bounds stream records (and mirroring steps) handled at once; 8 when zero.
 	Workers int
+	// InlineWait is how long a chat in a stream batch may wait for its account's
+	// Sell budget (the client's limiter, a 429's Retry-After) before it is queued for
+	// the drain instead (backlog.go); 250 ms when zero.
+	InlineWait time.Duration
+	// AccountWorkers bounds the chats of one account the drain processes at once; 4
+	// when zero, enough to keep Sell's 10 requests a second busy.
+	AccountWorkers int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// ReadPhone reads visitors' and records' phone numbers as E.164 for matching
@@ -101,6 +108,12 @@ func NewWith(d Deps, o Options) *Processor {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.InlineWait <= 0 {
+		o.InlineWait = DefaultInlineWait
+	}
+	if o.AccountWorkers <= 0 {
+		o.AccountWorkers = 4
+	}
 	logger := d.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -118,6 +131,13 @@ type Permanent struct{ Err error }
 
 func (e *Permanent) Error() string { return e.Err.Error() }
 func (e *Permanent) Unwrap() error { return e.Err }
+
+// Deferred: the chat's account has no Sell budget left for now (sell.Throttled). The
+// chat is neither failed nor done: it goes to the account's backlog.
+type Deferred struct{ Err error }
+
+func (e *Deferred) Error() string { return "deferred: " + e.Err.Error() }
+func (e *Deferred) Unwrap() error { return e.Err }
 
 func classify(err error) error {
 	var p *Permanent
@@ -164,6 +184,11 @@ func (p *Processor) process(ctx context.Context, account, chatID string, pre pre
 			}
 		}
 		err = classify(err)
+		if sell.Throttled(err) {
+			// Sell's budget, not a fault: the chat waits in its account's backlog
+			// (backlog.go) and never counts towards the dead-letter queue.
+			return &Deferred{Err: err}
+		}
 		var perm *Permanent
 		if errors.As(err, &perm) {
 			break

@@ -180,6 +180,9 @@ func (s *Sandbox) User(email string) (sell.User, bool) {
 // SetFaults replaces the fault configuration; Faults{} turns faults off.
 func (s *Sandbox) SetFaults(f Faults) { s.faults.Set(f) }
 
+// Heal ends every fault: SetFaults' configuration and what FailNext queued.
+func (s *Sandbox) Heal() { s.faults.Heal() }
+
 // FailNext answers the next n API calls with status (429s carry
 // Retry-After as configured), then behaves normally again.
 func (s *Sandbox) FailNext(n, status int) { s.faults.FailNext(n, status) }

@@ -1,0 +1,311 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// An account's backlog holds the chats its Sell budget could not take when they
+// arrived: Sell allows 10 requests a second per token, so a flood of chats (a busy
+// hour, an import of past chats) is processed at that pace by a drain that runs on
+// a schedule, rather than in the stream batch, where waiting for one account's budget
+// would hold up every other account whose records share the shard. Two kinds of item:
+//
+//	ACCOUNT#<account> / QUEUE#<chat id>   a chat waiting for its account's Sell budget
+//	BACKLOG           / <account>         the account's backlog: counters, the drain's lease
+//
+// BACKLOG is a list partition like CHATPOLL (chatpoll.go), so the drain finds the
+// accounts with work in one Query instead of a Scan. Its item exists while the account
+// has chats queued: Enqueue writes it before the chats (so no queued chat is ever
+// unlisted), and CloseBacklog deletes it only if no Enqueue came in since the drain
+// last found the queue empty (the "n" counter below).
+const (
+	backlogListPK = "BACKLOG"
+	queuePrefix   = "QUEUE#"
+)
+
+// Backlog is an account's backlog as its list item keeps it.
+type Backlog struct {
+	// Enqueued and Drained count the chats queued and taken off the queue since the
+	// backlog opened (Since): the import's total and done.
+	Enqueued int64 `dynamodbav:"enqueued"`
+	Drained  int64 `dynamodbav:"drained"`
+	// N counts Enqueue calls; CloseBacklog holds only while it is unchanged.
+	N     int64     `dynamodbav:"n"`
+	Since time.Time `dynamodbav:"since"`
+	// LastDrainAt is when a drain run last ended, Rate the chats per second it took
+	// off the queue (the pace the account's Sell budget allows, for the ETA).
+	LastDrainAt time.Time `dynamodbav:"lastDrainAt,omitempty"`
+	Rate        float64   `dynamodbav:"rate,omitempty"`
+	LeaseOwner  string    `dynamodbav:"leaseOwner,omitempty"`
+	LeaseUntil  int64     `dynamodbav:"leaseUntil,omitempty"` // unix milliseconds
+}
+
+// Waiting is how many chats are queued.
+func (b Backlog) Waiting() int64 { return max(0, b.Enqueued-b.Drained) }
+
+// ETA is how long the queue takes to drain at the last measured rate; false before
+// a drain has measured one.
+func (b Backlog) ETA() (time.Duration, bool) {
+	if b.Rate <= 0 {
+		return 0, false
+	}
+	return time.Duration(float64(b.Waiting()) / b.Rate * float64(time.Second)), true
+}
+
+func backlogKey(account string) map[string]types.AttributeValue {
+	return keyAV(backlogListPK, account)
+}
+
+// Enqueue queues chats of the account and returns how many were not queued already.
+func (s *Store) Enqueue(ctx context.Context, account string, chatIDs []string, now time.Time) (int, error) {
+	if len(chatIDs) == 0 {
+		return 0, nil
+	}
+	// The list item first, so that a crash after the puts leaves no queued chat
+	// where the drain does not look; and again after them (reopening it if a drain
+	// closed it meanwhile, having looked at the queue before the puts landed).
+	if err := s.openBacklog(ctx, account, 0, now); err != nil {
+		return 0, err
+	}
+	var (
+		mu    sync.Mutex
+		added int
+		errs  []error
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, 8)
+	)
+	at := &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}
+	for _, id := range chatIDs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			item := Key{Account: account, SK: queuePrefix + id}.av()
+			item["at"] = at
+			_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+				TableName: &s.table, Item: item,
+				ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+				ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				added++
+			case isConditionFailed(err): // queued already
+			default:
+				errs = append(errs, fmt.Errorf("queue chat %s of %s: %w", id, account, err))
+			}
+		}()
+	}
+	wg.Wait()
+	if added > 0 {
+		if err := s.openBacklog(ctx, account, added, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return added, errors.Join(errs...)
+}
+
+// openBacklog creates or bumps the account's list item, counting k chats enqueued.
+func (s *Store) openBacklog(ctx context.Context, account string, k int, now time.Time) error {
+	if _, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: backlogKey(account),
+		UpdateExpression:         aws.String("ADD #n :one, #enqueued :k SET #since = if_not_exists(#since, :now)"),
+		ExpressionAttributeNames: map[string]string{"#n": "n", "#enqueued": "enqueued", "#since": "since"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one": number(1), ":k": number(int64(k)), ":now": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
+		},
+	}); err != nil {
+		return fmt.Errorf("open the backlog of %s: %w", account, err)
+	}
+	return nil
+}
+
+func (s *Store) addToBacklog(ctx context.Context, account, counter string, k int) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: backlogKey(account),
+		UpdateExpression:          aws.String("ADD #c :k"),
+		ConditionExpression:       aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames:  map[string]string{"#c": counter, "#pk": AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": number(int64(k))},
+	})
+	if isConditionFailed(err) {
+		return nil // closed meanwhile: nothing left to count for
+	}
+	if err != nil {
+		return fmt.Errorf("count %s chats of %s: %w", counter, account, err)
+	}
+	return nil
+}
+
+// Backlog returns the account's backlog; false when nothing is queued.
+func (s *Store) Backlog(ctx context.Context, account string) (Backlog, bool, error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: backlogKey(account), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return Backlog{}, false, fmt.Errorf("read the backlog of %s: %w", account, err)
+	}
+	if res.Item == nil {
+		return Backlog{}, false, nil
+	}
+	var b Backlog
+	if err := attributevalue.UnmarshalMap(res.Item, &b); err != nil {
+		return Backlog{}, false, fmt.Errorf("decode the backlog of %s: %w", account, err)
+	}
+	return b, true, nil
+}
+
+// BacklogAccounts lists the accounts with chats queued.
+func (s *Store) BacklogAccounts(ctx context.Context) ([]string, error) {
+	items, err := s.queryPartition(ctx, backlogListPK, "", 0, false)
+	if err != nil {
+		return nil, fmt.Errorf("list the accounts with a backlog: %w", err)
+	}
+	accounts := make([]string, len(items))
+	for i, it := range items {
+		accounts[i] = it.SK
+	}
+	return accounts, nil
+}
+
+// QueuedChats returns up to limit of the account's queued chats.
+func (s *Store) QueuedChats(ctx context.Context, account string, limit int) ([]string, error) {
+	items, err := s.QueryPage(ctx, account, queuePrefix, "", limit, false)
+	if err != nil {
+		return nil, fmt.Errorf("read the queue of %s: %w", account, err)
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = strings.TrimPrefix(it.SK, queuePrefix)
+	}
+	return ids, nil
+}
+
+// Dequeue takes chats off the account's queue and counts them drained.
+func (s *Store) Dequeue(ctx context.Context, account string, chatIDs []string) error {
+	for start := 0; start < len(chatIDs); start += 25 {
+		batch := chatIDs[start:min(start+25, len(chatIDs))]
+		reqs := make([]types.WriteRequest, len(batch))
+		for i, id := range batch {
+			reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: Key{Account: account, SK: queuePrefix + id}.av()}}
+		}
+		pending := map[string][]types.WriteRequest{s.table: reqs}
+		for try := 0; len(pending) > 0; try++ {
+			if try == 8 {
+				return fmt.Errorf("dequeue chats of %s: DynamoDB left %d deletes unprocessed", account, len(pending[s.table]))
+			}
+			res, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+			if err != nil {
+				return fmt.Errorf("dequeue chats of %s: %w", account, err)
+			}
+			pending = res.UnprocessedItems
+			if len(pending) > 0 {
+				if err := sleepCtx(ctx, time.Duration(50<<try)*time.Millisecond); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return s.addToBacklog(ctx, account, "drained", len(chatIDs))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// LeaseBacklog lets owner drain the account's queue until until, unless another
+// owner holds an unexpired lease (ErrConflict) or nothing is queued (ErrNotFound).
+func (s *Store) LeaseBacklog(ctx context.Context, account, owner string, until, now time.Time) (Backlog, error) {
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: backlogKey(account),
+		UpdateExpression:         aws.String("SET #owner = :owner, #until = :until"),
+		ConditionExpression:      aws.String("attribute_exists(#pk) AND (attribute_not_exists(#until) OR #until < :now OR #owner = :owner)"),
+		ExpressionAttributeNames: map[string]string{"#owner": "leaseOwner", "#until": "leaseUntil", "#pk": AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":owner": &types.AttributeValueMemberS{Value: owner},
+			":until": number(until.UnixMilli()), ":now": number(now.UnixMilli()),
+		},
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if isConditionFailed(err) {
+		if _, found, gerr := s.Backlog(ctx, account); gerr == nil && !found {
+			return Backlog{}, ErrNotFound
+		}
+		return Backlog{}, ErrConflict
+	}
+	if err != nil {
+		return Backlog{}, fmt.Errorf("lease the backlog of %s: %w", account, err)
+	}
+	var b Backlog
+	if err := attributevalue.UnmarshalMap(res.Attributes, &b); err != nil {
+		return Backlog{}, fmt.Errorf("decode the backlog of %s: %w", account, err)
+	}
+	return b, nil
+}
+
+// ReleaseBacklog ends owner's lease and records the run: when it ended and the rate
+// at which it drained (chats per second; zero keeps the last rate).
+func (s *Store) ReleaseBacklog(ctx context.Context, account, owner string, rate float64, now time.Time) error {
+	upd := "REMOVE #owner, #until SET #last = :now"
+	vals := map[string]types.AttributeValue{
+		":owner": &types.AttributeValueMemberS{Value: owner},
+		":now":   &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
+	}
+	names := map[string]string{"#owner": "leaseOwner", "#until": "leaseUntil", "#last": "lastDrainAt"}
+	if rate > 0 {
+		upd += ", #rate = :rate"
+		names["#rate"] = "rate"
+		vals[":rate"] = &types.AttributeValueMemberN{Value: strconv.FormatFloat(rate, 'f', 3, 64)}
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: backlogKey(account),
+		UpdateExpression: aws.String(upd), ConditionExpression: aws.String("#owner = :owner"),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
+	})
+	if isConditionFailed(err) {
+		return nil // closed, or the lease expired and another took it
+	}
+	if err != nil {
+		return fmt.Errorf("release the backlog of %s: %w", account, err)
+	}
+	return nil
+}
+
+// CloseBacklog removes the account's list item once its queue is empty: only while
+// owner holds the lease and no Enqueue came in since the lease read n
+// (ErrConflict otherwise: look at the queue again).
+func (s *Store) CloseBacklog(ctx context.Context, account, owner string, n int64) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &s.table, Key: backlogKey(account),
+		ConditionExpression:      aws.String("#n = :n AND #owner = :owner"),
+		ExpressionAttributeNames: map[string]string{"#n": "n", "#owner": "leaseOwner"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":n": number(n), ":owner": &types.AttributeValueMemberS{Value: owner},
+		},
+	})
+	if isConditionFailed(err) {
+		return ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("close the backlog of %s: %w", account, err)
+	}
+	return nil
+}
