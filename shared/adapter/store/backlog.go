@@ -234,6 +234,27 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // LeaseBacklog lets owner drain the account's queue until until, unless another
 // owner holds an unexpired lease (ErrConflict) or nothing is queued (ErrNotFound).
 func (s *Store) LeaseBacklog(ctx context.Context, account, owner string, until, now time.Time) (Backlog, error) {
+	// A refused lease is read back to say why. The backlog may have closed and
+	// reopened in between (a drain closing it, the stream queueing a chat), so a
+	// refusal that the read does not explain is tried again.
+	for try := 0; ; try++ {
+		b, err := s.leaseBacklog(ctx, account, owner, until, now)
+		if !isConditionFailed(err) {
+			return b, err
+		}
+		cur, found, gerr := s.Backlog(ctx, account)
+		switch {
+		case gerr != nil:
+			return Backlog{}, gerr
+		case !found:
+			return Backlog{}, ErrNotFound
+		case cur.LeaseOwner != owner && cur.LeaseUntil >= now.UnixMilli(), try == 2:
+			return Backlog{}, ErrConflict
+		}
+	}
+}
+
+func (s *Store) leaseBacklog(ctx context.Context, account, owner string, until, now time.Time) (Backlog, error) {
 	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: backlogKey(account),
 		UpdateExpression:         aws.String("SET #owner = :owner, #until = :until"),
@@ -246,10 +267,7 @@ func (s *Store) LeaseBacklog(ctx context.Context, account, owner string, until, 
 		ReturnValues: types.ReturnValueAllNew,
 	})
 	if isConditionFailed(err) {
-		if _, found, gerr := s.Backlog(ctx, account); gerr == nil && !found {
-			return Backlog{}, ErrNotFound
-		}
-		return Backlog{}, ErrConflict
+		return Backlog{}, err
 	}
 	if err != nil {
 		return Backlog{}, fmt.Errorf("lease the backlog of %s: %w", account, err)

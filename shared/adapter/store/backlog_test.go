@@ -1,0 +1,223 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
+)
+
+var backlogT0 = time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+
+func mustBacklog(t *testing.T, s *store.Store, account string) (store.Backlog, bool) {
+	t.Helper()
+	b, found, err := s.Backlog(context.Background(), account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, found
+}
+
+func TestABacklogCountsEachChatOnceAndListsItsAccount(t *testing.T) {
+	t.Parallel()
+	s, ctx := storetest.New(t), context.Background()
+	if _, found := mustBacklog(t, s, "acme"); found {
+		t.Fatal("a fresh table has a backlog")
+	}
+	added, err := s.Enqueue(ctx, "acme", []string{"c1", "c2", "c3"}, backlogT0)
+	if err != nil || added != 3 {
+		t.Fatalf("Enqueue = %d, %v; want 3", added, err)
+	}
+	// A redelivered stream record queues the same chat again: it is not counted twice.
+	added, err = s.Enqueue(ctx, "acme", []string{"c3", "c4"}, backlogT0.Add(time.Minute))
+	if err != nil || added != 1 {
+		t.Fatalf("Enqueue again = %d, %v; want 1", added, err)
+	}
+	b, found := mustBacklog(t, s, "acme")
+	if !found || b.Enqueued != 4 || b.Drained != 0 || b.Waiting() != 4 || !b.Since.Equal(backlogT0) {
+		t.Fatalf("backlog = %+v, found %v", b, found)
+	}
+	if _, ok := b.ETA(); ok {
+		t.Fatal("an ETA before any drain measured a rate")
+	}
+	if _, err := s.Enqueue(ctx, "globex", []string{"g1"}, backlogT0); err != nil {
+		t.Fatal(err)
+	}
+	accounts, err := s.BacklogAccounts(ctx)
+	if err != nil || !slices.Equal(accounts, []string{"acme", "globex"}) {
+		t.Fatalf("BacklogAccounts = %v, %v", accounts, err)
+	}
+	ids, err := s.QueuedChats(ctx, "acme", 10)
+	if err != nil || !slices.Equal(ids, []string{"c1", "c2", "c3", "c4"}) {
+		t.Fatalf("QueuedChats = %v, %v", ids, err)
+	}
+	if ids, _ := s.QueuedChats(ctx, "acme", 2); len(ids) != 2 {
+		t.Fatalf("QueuedChats with a limit of 2 = %v", ids)
+	}
+	if ids, _ := s.QueuedChats(ctx, "globex", 10); !slices.Equal(ids, []string{"g1"}) {
+		t.Fatalf("another account's queue = %v", ids)
+	}
+	if err := s.Dequeue(ctx, "acme", []string{"c1", "c2"}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = mustBacklog(t, s, "acme")
+	if b.Drained != 2 || b.Waiting() != 2 {
+		t.Fatalf("after dequeuing two: %+v", b)
+	}
+	if ids, _ := s.QueuedChats(ctx, "acme", 10); !slices.Equal(ids, []string{"c3", "c4"}) {
+		t.Fatalf("left queued: %v", ids)
+	}
+}
+
+func TestOnlyOneDrainHoldsAnAccountUntilItsLeaseEnds(t *testing.T) {
+	t.Parallel()
+	s, ctx := storetest.New(t), context.Background()
+	if _, err := s.LeaseBacklog(ctx, "acme", "run-a", backlogT0.Add(time.Minute), backlogT0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("leasing an account with nothing queued: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Enqueue(ctx, "acme", []string{"c1"}, backlogT0); err != nil {
+		t.Fatal(err)
+	}
+	until := backlogT0.Add(time.Minute)
+	if _, err := s.LeaseBacklog(ctx, "acme", "run-a", until, backlogT0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LeaseBacklog(ctx, "acme", "run-b", until, backlogT0.Add(30*time.Second)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a second run took a held lease: %v", err)
+	}
+	if _, err := s.LeaseBacklog(ctx, "acme", "run-a", until.Add(time.Minute), backlogT0.Add(30*time.Second)); err != nil {
+		t.Fatalf("the holder could not extend its lease: %v", err)
+	}
+	// A run that died leaves its lease to expire; then another takes over.
+	if _, err := s.LeaseBacklog(ctx, "acme", "run-b", until.Add(3*time.Minute), until.Add(2*time.Minute)); err != nil {
+		t.Fatalf("an expired lease was not taken over: %v", err)
+	}
+	// The old holder's release must not end the new holder's lease.
+	if err := s.ReleaseBacklog(ctx, "acme", "run-a", 5, until.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := mustBacklog(t, s, "acme")
+	if b.LeaseOwner != "run-b" || b.Rate != 0 {
+		t.Fatalf("a stale release changed the backlog: %+v", b)
+	}
+	end := until.Add(150 * time.Second)
+	if err := s.ReleaseBacklog(ctx, "acme", "run-b", 2.5, end); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = mustBacklog(t, s, "acme")
+	if b.LeaseOwner != "" || b.Rate != 2.5 || !b.LastDrainAt.Equal(end) {
+		t.Fatalf("after the release: %+v", b)
+	}
+	if eta, ok := b.ETA(); !ok || eta != 400*time.Millisecond {
+		t.Fatalf("ETA of 1 chat at 2.5/s = %v, %v", eta, ok)
+	}
+	if _, err := s.LeaseBacklog(ctx, "acme", "run-c", end.Add(time.Minute), end); err != nil {
+		t.Fatalf("a released backlog could not be leased: %v", err)
+	}
+}
+
+func TestABacklogClosesOnlyWhenNothingWasQueuedSinceTheDrainLooked(t *testing.T) {
+	t.Parallel()
+	s, ctx := storetest.New(t), context.Background()
+	if _, err := s.Enqueue(ctx, "acme", []string{"c1"}, backlogT0); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.LeaseBacklog(ctx, "acme", "run-a", backlogT0.Add(time.Minute), backlogT0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Dequeue(ctx, "acme", []string{"c1"}); err != nil {
+		t.Fatal(err)
+	}
+	// A chat arrives after the drain read the counter.
+	if _, err := s.Enqueue(ctx, "acme", []string{"c2"}, backlogT0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CloseBacklog(ctx, "acme", "run-a", b.N); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("closed over a chat queued since: %v", err)
+	}
+	if err := s.CloseBacklog(ctx, "acme", "run-b", b.N); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a run without the lease closed it: %v", err)
+	}
+	if err := s.Dequeue(ctx, "acme", []string{"c2"}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = mustBacklog(t, s, "acme")
+	if err := s.CloseBacklog(ctx, "acme", "run-a", b.N); err != nil {
+		t.Fatal(err)
+	}
+	if _, found := mustBacklog(t, s, "acme"); found {
+		t.Fatal("still there after the close")
+	}
+	if accounts, _ := s.BacklogAccounts(ctx); len(accounts) != 0 {
+		t.Fatalf("still listed: %v", accounts)
+	}
+	// The next flood opens a new backlog, counted from nothing.
+	later := backlogT0.Add(time.Hour)
+	if _, err := s.Enqueue(ctx, "acme", []string{"c3", "c4"}, later); err != nil {
+		t.Fatal(err)
+	}
+	b, found := mustBacklog(t, s, "acme")
+	if !found || b.Enqueued != 2 || b.Drained != 0 || !b.Since.Equal(later) || b.LeaseOwner != "" {
+		t.Fatalf("the reopened backlog: %+v", b)
+	}
+}
+
+// The drain may find the queue empty and close the backlog while a chat's put is
+// on its way (Enqueue has opened the list item, the put has not landed). Enqueue
+// opens the item again after its puts, so the chat is never queued where no drain
+// looks. The put is held at the SDK's middleware until the drain has closed.
+func TestAChatQueuedWhileTheDrainClosesTheBacklogStaysListed(t *testing.T) {
+	t.Parallel()
+	s, ctx := storetest.New(t), context.Background()
+	arrived, gate := make(chan struct{}), make(chan struct{})
+	held := dynamodb.New(s.Client().Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("holdPut", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if _, ok := in.Parameters.(*dynamodb.PutItemInput); ok {
+					close(arrived)
+					<-gate
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+		})
+	})
+	stream := store.New(held, s.Table())
+	enqueued := make(chan error, 1)
+	go func() {
+		_, err := stream.Enqueue(ctx, "acme", []string{"c1"}, backlogT0)
+		enqueued <- err
+	}()
+	<-arrived // the list item is open, the chat's put is held
+
+	b, err := s.LeaseBacklog(ctx, "acme", "run-a", backlogT0.Add(time.Minute), backlogT0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := s.QueuedChats(ctx, "acme", 25); len(ids) != 0 {
+		t.Fatalf("the held put landed early: %v", ids)
+	}
+	if err := s.CloseBacklog(ctx, "acme", "run-a", b.N); err != nil {
+		t.Fatalf("the drain could not close what looked empty: %v", err)
+	}
+	close(gate)
+	if err := <-enqueued; err != nil {
+		t.Fatal(err)
+	}
+	if accounts, _ := s.BacklogAccounts(ctx); !slices.Equal(accounts, []string{"acme"}) {
+		t.Fatalf("a queued chat's account is not listed for the drain: %v", accounts)
+	}
+	if b, _ := mustBacklog(t, s, "acme"); b.Waiting() != 1 {
+		t.Fatalf("the reopened backlog counts %d waiting, want 1: %+v", b.Waiting(), b)
+	}
+	if ids, _ := s.QueuedChats(ctx, "acme", 25); !slices.Equal(ids, []string{"c1"}) {
+		t.Fatalf("queued: %v", ids)
+	}
+}
