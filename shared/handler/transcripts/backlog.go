@@ -89,7 +89,7 @@ func (p *Processor) Drain(ctx context.Context, window time.Duration) (DrainRepor
 
 // DrainAccount works through the account's backlog until until, at the pace of its
 // Sell budget, unless another run holds it.
-func (p *Processor) DrainAccount(ctx context.Context, account string, until time.Time) (DrainReport, error) {
+func (p *Processor) DrainAccount(ctx context.Context, account string, until time.Time) (rep DrainReport, err error) {
 	owner := newOwner()
 	began := p.o.Now()
 	b, err := p.store.LeaseBacklog(ctx, account, owner, until.Add(leaseGrace), began)
@@ -99,7 +99,7 @@ func (p *Processor) DrainAccount(ctx context.Context, account string, until time
 	if err != nil {
 		return DrainReport{}, err
 	}
-	rep := DrainReport{Accounts: 1}
+	rep = DrainReport{Accounts: 1}
 	closed := false
 	defer func() {
 		if closed {
