@@ -261,6 +261,34 @@ type chatView struct {
 	// Poll is how far the chat poll has read the account's Chat API export; absent
 	// before its first run.
 	Poll *pollView `json:"poll,omitempty"`
+	// Backlog is the account's chats waiting for its Sell budget (Sell takes 10
+	// requests a second per token, so an import of past chats queues); absent while
+	// nothing waits.
+	Backlog *backlogView `json:"backlog,omitempty"`
+}
+
+// backlogView is the backlog's progress since it opened (Since): Done of Total chats
+// taken off the queue, Waiting still on it. RatePerSecond is the pace the last drain
+// measured, ETA when the queue would be empty at that pace; both absent before a
+// drain has measured one.
+type backlogView struct {
+	Waiting       int64     `json:"waiting"`
+	Total         int64     `json:"total"`
+	Done          int64     `json:"done"`
+	Since         time.Time `json:"since"`
+	RatePerSecond float64   `json:"ratePerSecond,omitempty"`
+	ETA           time.Time `json:"eta,omitzero"`
+}
+
+// backlogOf is the backlog as the page shows it. Done is clamped to Total because
+// Enqueue counts its chats in after it has queued them, so a drain that takes one in
+// between counts it done before it counts in the total.
+func backlogOf(b store.Backlog, now time.Time) *backlogView {
+	v := &backlogView{Waiting: b.Waiting(), Total: b.Enqueued, Done: min(b.Drained, b.Enqueued), Since: b.Since, RatePerSecond: b.Rate}
+	if eta, ok := b.ETA(); ok {
+		v.ETA = now.Add(eta).UTC().Truncate(time.Second)
+	}
+	return v
 }
 
 // pollView is the chat poll's progress: past chats are read from From (the date the
@@ -364,8 +392,8 @@ func (h *handler) getIntegration(w http.ResponseWriter, r *http.Request) error {
 }
 
 // fullView is the view with the progress kept beside the integration: the history
-// job's and the chat poll's. Either is left out when it cannot be read: the rest of
-// the answer is still right.
+// job's, the chat poll's and the backlog's. Any is left out when it cannot be read:
+// the rest of the answer is still right.
 func (h *handler) fullView(ctx context.Context, account string, in settings.Integration) integrationView {
 	v := h.view(account, in)
 	if job, err := chatstore.New(h.deps.Store).Job(ctx, account); err == nil && job.State != "" {
@@ -377,6 +405,9 @@ func (h *handler) fullView(ctx context.Context, account string, in settings.Inte
 	}
 	if c, err := h.deps.Store.ChatPollCursor(ctx, account); err == nil {
 		v.Chat.Poll = pollOf(c, in, h.now())
+	}
+	if b, found, err := h.deps.Store.Backlog(ctx, account); err == nil && found {
+		v.Chat.Backlog = backlogOf(b, h.now())
 	}
 	return v
 }

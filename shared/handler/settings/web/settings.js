@@ -295,6 +295,13 @@
         : "Zendesk is connected; " + zd.apps.length + " installed sellchat app" + (zd.apps.length === 1 ? "" : "s") + " found.";
     $("zd-reconnect").textContent = zd.connected ? "Connect Zendesk again" : "Sign in with Zendesk";
     renderAgentWorkspace();
+    renderChat();
+    renderInstall();
+  }
+
+  // renderChat shows the Chat connection, how far the chat poll has read, and the
+  // chats waiting for Sell's pace; the backlog watch redraws it alone.
+  function renderChat() {
     const chat = state.integration.chat || { connected: false };
     $("chat-dot").className = "dot" + (chat.connected ? " on" : "");
     $("chat-text").textContent = chat.connected
@@ -308,7 +315,8 @@
     }
     $("connect-chat").textContent = chat.connected ? "Connect Chat again" : "Connect Chat";
     renderPastChats();
-    renderInstall();
+    renderBacklog();
+    watchBacklog();
   }
 
   // day shows a date as people write it (2 Nov 2026 or Nov 2, 2026, by locale).
@@ -333,6 +341,65 @@
     const read = p.caughtUp ? "caught up" : Math.min(99, Math.floor(progress * 100)) + "% read, up to " + day(p.readUpTo || p.from);
     $("chat-progress-text").textContent = "Past chats from " + day(p.from, true) + ": " + read + ".";
     $("chat-progress-bar").value = progress;
+  }
+
+  // renderBacklog draws the chats waiting for the account's Sell budget: Sell takes
+  // 10 requests a second per token, so an import of past chats queues far more than
+  // it takes at once, and the drain works through them at that pace.
+  function renderBacklog() {
+    const b = (state.integration.chat || {}).backlog;
+    const box = $("chat-backlog");
+    box.hidden = !b;
+    if (!b) return;
+    const total = Number(b.total) || 0;
+    const done = Math.min(total, Number(b.done) || 0);
+    const bar = $("chat-backlog-bar");
+    bar.max = Math.max(1, total);
+    bar.value = done;
+    $("chat-backlog-text").textContent = "Chats on their way to Sell, at Sell's pace: " +
+      done.toLocaleString() + " of " + total.toLocaleString() + " done" + timeLeft(b.eta) + ".";
+  }
+
+  // timeLeft says how long the backlog has to go, from the time the backend expects
+  // it empty at the last measured pace; nothing before a drain has measured one.
+  function timeLeft(eta) {
+    if (!eta) return "";
+    const minutes = Math.round((new Date(eta).getTime() - Date.now()) / 60000);
+    if (minutes < 1) return ", less than a minute left";
+    if (minutes < 90) return ", about " + plural(minutes, "minute", "minutes") + " left";
+    return ", about " + plural(Math.round(minutes / 60), "hour", "hours") + " left";
+  }
+
+  // watchBacklog reloads the chat part of GET /integration every BACKLOG_WATCH ms
+  // while there is progress to follow (chats waiting for Sell, or the poll reading
+  // past chats), so the bars move without a reload; it stops once there is none, or
+  // the session has ended.
+  const BACKLOG_WATCH = 5000;
+  let backlogTimer = 0;
+
+  function watchBacklog() {
+    if (backlogTimer || !token || !progressing()) return;
+    backlogTimer = setTimeout(async () => {
+      // A hidden tab asks nothing; it catches up on the next tick it is seen.
+      if (!document.hidden) {
+        try {
+          const fresh = await api("GET", "/integration");
+          // Only the chat part: a switch or an install saved meanwhile keeps its answer.
+          state.integration = Object.assign({}, state.integration, { chat: fresh.chat });
+        } catch (e) {
+          // Keep the last known progress; the next tick tries again.
+        }
+      }
+      backlogTimer = 0;
+      renderChat();
+    }, BACKLOG_WATCH);
+  }
+
+  function progressing() {
+    const chat = state.integration.chat || {};
+    const history = (state.integration.elements || {}).chat_history_in_sell || {};
+    const reading = chat.connected && history.enabled && chat.poll && !chat.poll.caughtUp;
+    return !!(chat.backlog || reading);
   }
 
   // ---- Agent Workspace notifications -----------------------------------------
