@@ -34,13 +34,14 @@ type Size struct {
 	Patches  int // concurrent PATCH /settings, each adding its own owner
 	Leads    int // concurrent POST /leads ...
 	LeadKeys int // ... spread over this many Idempotency-Keys (Leads/LeadKeys tries each)
+	Flood    int // chats stored at once for one account while 19 others trickle (flood.go)
 }
 
 // Small is the size the tests run at (make test).
-func Small() Size { return Size{Webhooks: 500, Patches: 40, Leads: 40, LeadKeys: 10} }
+func Small() Size { return Size{Webhooks: 500, Patches: 40, Leads: 40, LeadKeys: 10, Flood: 300} }
 
 // Full is the size of make soak.
-func Full() Size { return Size{Webhooks: 10000, Patches: 200, Leads: 200, LeadKeys: 50} }
+func Full() Size { return Size{Webhooks: 10000, Patches: 200, Leads: 200, LeadKeys: 50, Flood: 5000} }
 
 const account = "acme"
 

@@ -68,6 +68,14 @@ func TestConcurrentLeadRetriesCreateOneLeadPerKey(t *testing.T) {
 	report(t, f, err)
 }
 
+// The flood scenario runs before the webhook one, whose stream would slow DynamoDB
+// Local under its latency figures (see below).
+func TestAFloodedAccountLosesNothingAndDoesNotDelayTheOthers(t *testing.T) {
+	ctx := budget(t, 3*time.Minute, 20*time.Minute)
+	f, err := soak.Flood(ctx, t, size())
+	report(t, f, err)
+}
+
 // The webhook scenario runs last: its table's stream (tens of thousands of records,
 // kept by DynamoDB Local after the table is dropped, as DynamoDB keeps a stream for a
 // day) slows the engine's single SQLite queue for whatever runs after it.

@@ -44,6 +44,11 @@ var runs = []run{
 	{"./shared/handler/chatwebhook", "^BenchmarkAckWithSlowSell$", "400x"},
 	// One pass of 100 chats through each path: the figures are counts, not timings.
 	{"./shared/handler/transcripts", "^BenchmarkSellCallsPerChat$", "1x"},
+	// Sell's pace (issue 16): one run each, of minutes; the figures are rates and
+	// percentiles over thousands of chats, not over iterations.
+	{"./shared/handler/transcripts", "^BenchmarkAccountThroughput$", "1x"},
+	{"./shared/handler/transcripts", "^BenchmarkPastChatsDrain$", "1x"},
+	{"./shared/handler/transcripts", "^BenchmarkFloodFairness$", "1x"},
 	// 25 starts of each bootstrap (and of hello beside each): cheap, and a shared
 	// machine's noise needs the samples.
 	{"./infra/bench", "^BenchmarkColdStart$", "25x"},
@@ -209,6 +214,30 @@ func figures(fns []string) []bench.Figure {
 		bench.Figure{Name: "notes per chat", Bench: "BenchmarkSellCallsPerChat", Metric: "batched-notes/chat", Unit: "notes"},
 		bench.Figure{Name: "Sell calls per chat besides notes (per-chat matching)", Bench: "BenchmarkSellCallsPerChat", Metric: "per-chat-calls-over-notes/chat", Unit: "calls"},
 		bench.Figure{Name: "Sell calls per chat besides notes (batched matching)", Bench: "BenchmarkSellCallsPerChat", Metric: "batched-calls-over-notes/chat", Unit: "calls", Target: bench.AtMost(0.2)},
+	)
+	// Issue 16: one account's chats reach Sell at >= 0.8 × the bound its limit and
+	// the note per record set (R / notes per chat), at Sell's own 10 requests/s and
+	// for an import of 10,000 past chats drained at a scaled-up R (the ratio is what
+	// counts; the benchmark says why 50).
+	for _, c := range []struct{ bench, name string }{
+		{"BenchmarkAccountThroughput", "one account, Sell at 10 req/s"},
+		{"BenchmarkPastChatsDrain", "10,000 past chats, Sell at 50 req/s"},
+	} {
+		f = append(f,
+			bench.Figure{Name: "chats per second (" + c.name + ")", Bench: c.bench, Metric: "chats/s", Unit: "/s"},
+			bench.Figure{Name: "bound: R / notes per chat (" + c.name + ")", Bench: c.bench, Metric: "bound-chats/s", Unit: "/s"},
+			bench.Figure{Name: "chats per second / bound (" + c.name + ")", Bench: c.bench, Metric: "chats/bound", Unit: "×", Target: bench.AtLeast(0.8)},
+			bench.Figure{Name: "Sell calls per chat (" + c.name + ")", Bench: c.bench, Metric: "calls/chat", Unit: "calls"},
+		)
+	}
+	// The issue asks that a flooded account not delay the others' chats. Ours: their
+	// p99 within a quarter of the idle run's. By design a batch holding flood chats
+	// takes at most one InlineWait (250 ms) longer, a quarter of a one-second idle
+	// p99 (0.4–1.1 s measured here); a flood that costs the others more is a miss.
+	f = append(f,
+		bench.Figure{Name: "others' chat stored→processed p99, idle", Bench: "BenchmarkFloodFairness", Metric: "idle-p99-ms", Unit: "ms"},
+		bench.Figure{Name: "others' chat stored→processed p99, one account flooded", Bench: "BenchmarkFloodFairness", Metric: "flooded-p99-ms", Unit: "ms"},
+		bench.Figure{Name: "others' p99 flooded / idle", Bench: "BenchmarkFloodFairness", Metric: "flooded/idle", Unit: "×", Target: bench.AtMost(1.25), Note: "ours: the same time, within a quarter"},
 	)
 	for _, fn := range fns {
 		b := "BenchmarkColdStart/" + fn
