@@ -68,10 +68,76 @@ func backlogKey(account string) map[string]types.AttributeValue {
 }
 
 // Enqueue queues chats of the account and returns how many were not queued already.
+//
+// The stream calls it for every batch of a flooded account, and the other accounts'
+// chats on the shard wait for it, so it is one request when it can be:
+// enqueueTogether writes the chats and counts them on the list item in one
+// transaction. A chat queued already (a redelivered batch) cancels it, and so does
+// a drain writing the list item at that moment; then each chat is put on its own.
 func (s *Store) Enqueue(ctx context.Context, account string, chatIDs []string, now time.Time) (int, error) {
+	chatIDs = distinct(chatIDs) // a transaction may not write one item twice
 	if len(chatIDs) == 0 {
 		return 0, nil
 	}
+	if len(chatIDs) < maxTransactItems {
+		err := s.enqueueTogether(ctx, account, chatIDs, now)
+		if err == nil {
+			return len(chatIDs), nil
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) && !transactionConflict(err) {
+			return 0, fmt.Errorf("queue chats of %s: %w", account, err)
+		}
+	}
+	return s.enqueueEach(ctx, account, chatIDs, now)
+}
+
+func distinct(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// maxTransactItems is DynamoDB's limit of items in one TransactWriteItems
+// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html).
+const maxTransactItems = 100
+
+// enqueueTogether puts every chat, unless any is queued already, and counts them on
+// the list item (creating it if the backlog was closed), all or nothing: a drain
+// that closes the backlog either comes first, and the list item is written anew, or
+// sees the count change and does not close.
+func (s *Store) enqueueTogether(ctx context.Context, account string, chatIDs []string, now time.Time) error {
+	at := &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}
+	items := make([]types.TransactWriteItem, 0, len(chatIDs)+1)
+	for _, id := range chatIDs {
+		item := Key{Account: account, SK: queuePrefix + id}.av()
+		item["at"] = at
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
+			TableName: &s.table, Item: item,
+			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+			ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+		}})
+	}
+	items = append(items, types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.table, Key: backlogKey(account),
+		UpdateExpression:         aws.String("ADD #n :one, #enqueued :k SET #since = if_not_exists(#since, :now)"),
+		ExpressionAttributeNames: map[string]string{"#n": "n", "#enqueued": "enqueued", "#since": "since"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one": number(1), ":k": number(int64(len(chatIDs))), ":now": at,
+		},
+	}})
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	return err
+}
+
+// enqueueEach puts the chats one by one, skipping those queued already.
+func (s *Store) enqueueEach(ctx context.Context, account string, chatIDs []string, now time.Time) (int, error) {
 	// The list item first, so that a crash after the puts leaves no queued chat
 	// where the drain does not look; and again after them (reopening it if a drain
 	// closed it meanwhile, having looked at the queue before the puts landed).
@@ -218,17 +284,6 @@ func (s *Store) Dequeue(ctx context.Context, account string, chatIDs []string) e
 		}
 	}
 	return s.addToBacklog(ctx, account, "drained", len(chatIDs))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // LeaseBacklog lets owner drain the account's queue until until, unless another

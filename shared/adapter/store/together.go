@@ -103,12 +103,8 @@ func (s *Store) Together(ctx context.Context, writes ...TxWrite) error {
 			break
 		}
 		// Another transaction held one of the items: it is done in milliseconds.
-		t := time.NewTimer(time.Duration(attempt*attempt) * 10 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("transaction on %s: %w", writes[0].key, ctx.Err())
-		case <-t.C:
+		if serr := sleepCtx(ctx, time.Duration(attempt*attempt)*10*time.Millisecond); serr != nil {
+			return fmt.Errorf("transaction on %s: %w", writes[0].key, serr)
 		}
 	}
 	if err != nil {

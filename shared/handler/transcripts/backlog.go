@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 )
 
@@ -27,9 +28,11 @@ const (
 	// for the drain, and a flooded account adds at most this to a shared batch.
 	DefaultInlineWait = 250 * time.Millisecond
 	// DefaultDrainWindow is how long one scheduled drain run keeps taking chats:
-	// below the schedule's minute, so that runs do not overlap (the lease would keep
-	// them apart anyway) and a chat in progress finishes within the function's timeout.
-	DefaultDrainWindow = 50 * time.Second
+	// just below the schedule's minute, so that an account is drained 55 s of every
+	// 60 (an import runs at that share of Sell's pace) and the run that ends has
+	// released its lease when the next one starts. A chat in progress finishes within
+	// the function's timeout (template.yaml, 300 s).
+	DefaultDrainWindow = 55 * time.Second
 	// drainPage is how many queued chats are read, and matched together, at a time:
 	// Sell's search takes 25 queries in one request (sell.MaxSearchItems).
 	drainPage = 25
@@ -38,6 +41,9 @@ const (
 	// leaseGrace is how long past its window a run may hold an account: the chats it
 	// started finish (each within a few Sell calls) before another run may take over.
 	leaseGrace = 2 * time.Minute
+	// leaseWait is how long a run waits for an account that the run before still
+	// holds (its last chats finishing), rather than leaving it idle for a minute.
+	leaseWait = 10 * time.Second
 )
 
 // DrainReport says what a drain run did.
@@ -93,12 +99,19 @@ func (p *Processor) DrainAccount(ctx context.Context, account string, until time
 	owner := newOwner()
 	began := p.o.Now()
 	b, err := p.store.LeaseBacklog(ctx, account, owner, until.Add(leaseGrace), began)
+	for wait := began.Add(min(leaseWait, until.Sub(began))); errors.Is(err, store.ErrConflict) && p.o.Now().Before(wait); {
+		if serr := sell.Sleep(ctx, 250*time.Millisecond); serr != nil {
+			return DrainReport{}, nil
+		}
+		b, err = p.store.LeaseBacklog(ctx, account, owner, until.Add(leaseGrace), p.o.Now())
+	}
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 		return DrainReport{}, nil // another run has it, or it emptied meanwhile
 	}
 	if err != nil {
 		return DrainReport{}, err
 	}
+	began = p.o.Now()
 	rep = DrainReport{Accounts: 1}
 	closed := false
 	defer func() {
