@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/sellchat/sellchat/infra/dynamolocal"
@@ -382,33 +381,11 @@ func port(name string, def int) (int, error) {
 // interval, so the drain is continuous there as here). It returns a function that
 // stops both and waits for them.
 func startStreams(d *app.Deps) func() {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
 	proc := transcripts.New(transcripts.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Logger: d.Logger}, phone.E164)
 	p := &streams.Poller{DB: d.Store.Client(), Table: d.Store.Table(), Handler: proc.Handle, Logger: d.Logger}
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		if err := p.Run(ctx); err != nil {
-			d.Logger.Error("stream poller stopped", "err", err.Error())
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(DrainInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if _, err := proc.Drain(ctx, DrainInterval); err != nil && ctx.Err() == nil {
-					d.Logger.Warn("backlog drain", "err", err.Error())
-				}
-			}
-		}
-	}()
-	return func() { cancel(); wg.Wait() }
+	return streams.RunWithDrain(context.Background(), p, DrainInterval, proc.Drain, func(err error) {
+		d.Logger.Warn("transcripts", "err", err.Error())
+	})
 }
 
 // DrainInterval is how often the local stack drains backlogs, and how long each run

@@ -189,7 +189,7 @@ func Flood(ctx context.Context, t testing.TB, size Size) (f FloodFigures, err er
 	stop := sync.OnceFunc(r.run(ctx, transcripts.New(r.env.TranscriptsDeps(), phone.E164)))
 	defer stop()
 	stopTrickle := r.trickle(ctx, r.accounts[1:])
-	if err := sleep(ctx, FloodIdleFor); err != nil {
+	if err := sell.Sleep(ctx, FloodIdleFor); err != nil {
 		return f, fmt.Errorf("before the flood: %w", errors.Join(err, stopTrickle()))
 	}
 	floodAt := time.Now()
@@ -294,36 +294,17 @@ func floodLeadEmail(i int) string { return fmt.Sprintf("flood-lead%d@soak.exampl
 // stream poller hands the table's stream to p.Handle, and p.Drain runs every
 // FloodDrainEvery. The returned function stops both and waits for them.
 func (r *floodRun) run(ctx context.Context, p *transcripts.Processor) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
 	poller := &streams.Poller{DB: r.st.Client(), Table: r.st.Table(), Handler: p.Handle, Logger: r.logger,
 		OnDead: func(recs []events.DynamoDBEventRecord) { r.dead.Add(int64(len(recs))) }}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		if err := poller.Run(ctx); err != nil && ctx.Err() == nil {
-			err = fmt.Errorf("stream poller: %w", err)
+	// A drain run's Failed are logged as "queued chat not processed" too: floodLog
+	// counts them.
+	return streams.RunWithDrain(ctx, poller, FloodDrainEvery, p.Drain, func(err error) {
+		if errors.Is(err, streams.ErrPollerStopped) {
 			r.fail.CompareAndSwap(nil, &err)
+			return
 		}
-	}()
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(FloodDrainEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				// Its report's Failed are logged as "queued chat not processed" too:
-				// floodLog counts them.
-				if _, err := p.Drain(ctx, FloodDrainEvery); err != nil && ctx.Err() == nil {
-					r.logger.Warn("backlog drain", "err", err.Error())
-				}
-			}
-		}
-	}()
-	return func() { cancel(); wg.Wait() }
+		r.logger.Warn("backlog drain", "err", err.Error())
+	})
 }
 
 func (r *floodRun) failure() error {
@@ -409,7 +390,7 @@ func (r *floodRun) until(ctx context.Context, what string, done func() (bool, er
 		if err := r.failure(); err != nil {
 			return err
 		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+		if err := sell.Sleep(ctx, 500*time.Millisecond); err != nil {
 			return fmt.Errorf("waiting for %s: %w", what, err)
 		}
 	}
@@ -616,17 +597,6 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // sellMeter sits in front of the Sell sandbox and counts the 429s it answers: all,

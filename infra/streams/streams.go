@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -389,4 +390,48 @@ func ReadAll(ctx context.Context, db *dynamodb.Client, table string, want func([
 		}
 	}
 	return all, nil
+}
+
+// ErrPollerStopped marks RunWithDrain's report that the poller gave up; any other
+// report is of one drain run.
+var ErrPollerStopped = errors.New("stream poller stopped")
+
+// RunWithDrain runs p and, every interval, drain with that interval as its window:
+// the local stand-in for the transcripts function's two triggers, the table's
+// stream and the every-minute schedule that drains backlogs (each run keeps taking
+// chats for its window, so the drain is continuous here as there). Errors of
+// either, other than ctx's end, go to onErr; a failed drain run is the next tick's
+// to retry, as the next minute's is in AWS. It returns a function that stops both
+// and waits for them.
+func RunWithDrain[R any](ctx context.Context, p *Poller, interval time.Duration, drain func(context.Context, time.Duration) (R, error), onErr func(error)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	report := func(err error) {
+		if err != nil && ctx.Err() == nil && onErr != nil {
+			onErr(err)
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := p.Run(ctx); err != nil {
+			report(fmt.Errorf("%w: %w", ErrPollerStopped, err))
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if _, err := drain(ctx, interval); err != nil {
+					report(fmt.Errorf("backlog drain: %w", err))
+				}
+			}
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
 }
