@@ -406,18 +406,12 @@ func startChatPoll(d *app.Deps, interval, minAge time.Duration) func() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if _, err := p.Run(ctx); err != nil && ctx.Err() == nil {
-					d.Logger.Warn("chat poll", "err", err.Error())
-				}
+		streams.Schedule(ctx, interval, func(ctx context.Context) {
+			if _, err := p.Run(ctx); err != nil && ctx.Err() == nil {
+				d.Logger.Warn("chat poll", "err", err.Error())
 			}
-		}
+		})
 	}()
+
 	return func() { cancel(); <-done }
 }

@@ -420,18 +420,26 @@ func RunWithDrain[R any](ctx context.Context, p *Poller, interval time.Duration,
 	}()
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if _, err := drain(ctx, interval); err != nil {
-					report(fmt.Errorf("backlog drain: %w", err))
-				}
+		Schedule(ctx, interval, func(ctx context.Context) {
+			if _, err := drain(ctx, interval); err != nil {
+				report(fmt.Errorf("backlog drain: %w", err))
 			}
-		}
+		})
 	}()
 	return func() { cancel(); wg.Wait() }
+}
+
+// Schedule calls fn every interval until ctx ends, one call at a time: the local
+// stand-in for an EventBridge schedule that invokes a function.
+func Schedule(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			fn(ctx)
+		}
+	}
 }

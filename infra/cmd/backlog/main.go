@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 )
 
@@ -67,16 +68,7 @@ func terminal(f *os.File) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-func pause(ctx context.Context) error {
-	t := time.NewTimer(every)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func pause(ctx context.Context) error { return sell.Sleep(ctx, every) }
 
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {
