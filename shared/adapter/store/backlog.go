@@ -116,24 +116,22 @@ func (s *Store) enqueueTogether(ctx context.Context, account string, chatIDs []s
 	at := &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}
 	items := make([]types.TransactWriteItem, 0, len(chatIDs)+1)
 	for _, id := range chatIDs {
-		item := Key{Account: account, SK: queuePrefix + id}.av()
-		item["at"] = at
-		items = append(items, types.TransactWriteItem{Put: &types.Put{
-			TableName: &s.table, Item: item,
-			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-			ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
-		}})
+		items = append(items, types.TransactWriteItem{Put: s.queuePut(account, id, at)})
 	}
-	items = append(items, types.TransactWriteItem{Update: &types.Update{
-		TableName: &s.table, Key: backlogKey(account),
-		UpdateExpression:         aws.String("ADD #n :one, #enqueued :k SET #since = if_not_exists(#since, :now)"),
-		ExpressionAttributeNames: map[string]string{"#n": "n", "#enqueued": "enqueued", "#since": "since"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":one": number(1), ":k": number(int64(len(chatIDs))), ":now": at,
-		},
-	}})
+	items = append(items, types.TransactWriteItem{Update: s.openUpdate(account, len(chatIDs), at)})
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	return err
+}
+
+// queuePut queues a chat unless it is queued already.
+func (s *Store) queuePut(account, chatID string, at types.AttributeValue) *types.Put {
+	item := Key{Account: account, SK: queuePrefix + chatID}.av()
+	item["at"] = at
+	return &types.Put{
+		TableName: &s.table, Item: item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+	}
 }
 
 // enqueueEach puts the chats one by one, skipping those queued already.
@@ -157,12 +155,10 @@ func (s *Store) enqueueEach(ctx context.Context, account string, chatIDs []strin
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			item := Key{Account: account, SK: queuePrefix + id}.av()
-			item["at"] = at
+			put := s.queuePut(account, id, at)
 			_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-				TableName: &s.table, Item: item,
-				ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-				ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+				TableName: put.TableName, Item: put.Item,
+				ConditionExpression: put.ConditionExpression, ExpressionAttributeNames: put.ExpressionAttributeNames,
 			})
 			mu.Lock()
 			defer mu.Unlock()
@@ -186,17 +182,27 @@ func (s *Store) enqueueEach(ctx context.Context, account string, chatIDs []strin
 
 // openBacklog creates or bumps the account's list item, counting k chats enqueued.
 func (s *Store) openBacklog(ctx context.Context, account string, k int, now time.Time) error {
+	u := s.openUpdate(account, k, &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)})
 	if _, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.table, Key: backlogKey(account),
-		UpdateExpression:         aws.String("ADD #n :one, #enqueued :k SET #since = if_not_exists(#since, :now)"),
-		ExpressionAttributeNames: map[string]string{"#n": "n", "#enqueued": "enqueued", "#since": "since"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":one": number(1), ":k": number(int64(k)), ":now": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
-		},
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
 	}); err != nil {
 		return fmt.Errorf("open the backlog of %s: %w", account, err)
 	}
 	return nil
+}
+
+// openUpdate creates or bumps the account's list item, counting k chats enqueued
+// at time at.
+func (s *Store) openUpdate(account string, k int, at types.AttributeValue) *types.Update {
+	return &types.Update{
+		TableName: &s.table, Key: backlogKey(account),
+		UpdateExpression:         aws.String("ADD #n :one, #enqueued :k SET #since = if_not_exists(#since, :now)"),
+		ExpressionAttributeNames: map[string]string{"#n": "n", "#enqueued": "enqueued", "#since": "since"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one": number(1), ":k": number(int64(k)), ":now": at,
+		},
+	}
 }
 
 func (s *Store) addToBacklog(ctx context.Context, account, counter string, k int) error {
