@@ -26,9 +26,10 @@ import (
 //
 // BACKLOG is a list partition like CHATPOLL (chatpoll.go), so the drain finds the
 // accounts with work in one Query instead of a Scan. Its item exists while the account
-// has chats queued: Enqueue writes it before the chats (so no queued chat is ever
-// unlisted), and CloseBacklog deletes it only if no Enqueue came in since the drain
-// last found the queue empty (the "n" counter below).
+// has chats queued: Enqueue writes it with the chats in one transaction, or, when it
+// cannot, before and after them (so no queued chat is ever unlisted), and
+// CloseBacklog deletes it only if no Enqueue came in since the drain last found the
+// queue empty (the "n" counter below).
 const (
 	backlogListPK = "BACKLOG"
 	queuePrefix   = "QUEUE#"
