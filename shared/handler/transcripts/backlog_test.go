@@ -192,6 +192,29 @@ func TestAnAccountAtSellsLimitWaitsInItsBacklogWhileAnotherInTheSameBatchGoesOn(
 	}
 }
 
+// Once one chat of an account meets its spent budget, the batch's chats of that
+// account not started yet are queued untried: each would otherwise take its turn
+// at Sell's pace, holding the batch, and so the shard.
+func TestAfterTheFirstThrottledChatTheRestOfTheAccountsBatchIsQueuedUntried(t *testing.T) {
+	t.Parallel()
+	env, p, sbs := budgetEnv(t, "acme")
+	ids := budgetChats(t, env, sbs["acme"], "acme", "spent", 25)
+	recs := budgetInserts(streamed(t, env, 25), ids)
+	sbs["acme"].SetFaults(selltest.Faults{ErrorRate: 1, ErrorStatus: http.StatusTooManyRequests})
+	sbs["acme"].ResetCalls()
+	if resp := handle(t, p, recs); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures: %+v", resp.BatchItemFailures)
+	}
+	if b, _ := budgetBacklog(t, env, "acme"); b.Waiting() != 25 {
+		t.Fatalf("backlog = %+v, want all 25 chats queued", b)
+	}
+	// The batch's searches, and the first call of the chats already running on the
+	// batch's workers when the first 429 came back; not one call per chat.
+	if n := sbs["acme"].TotalCalls(); n >= len(ids) {
+		t.Fatalf("the batch made %d Sell calls for %d chats on a spent budget", n, len(ids))
+	}
+}
+
 func TestA429LongerThanTheDrainsRunLeavesTheChatsQueuedNotFailed(t *testing.T) {
 	t.Parallel()
 	env, p, sbs := budgetEnv(t, "acme")

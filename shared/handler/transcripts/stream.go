@@ -129,8 +129,9 @@ type newChat struct {
 // a backlog they join it, so that the drain takes them in turn; otherwise they are
 // pre-matched together and processed on the batch's workers (sem bounds them with
 // the batch's other work), each waiting at most InlineWait for the account's Sell
-// budget. Those it cannot take are queued for the drain (backlog.go): one account's
-// flood never holds the batch, and so the shard, beyond that. Chats that fail in a way
+// budget. Those it cannot take, and after the first of them those not started yet,
+// are queued for the drain (backlog.go): one account's flood never holds the batch,
+// and so the shard, beyond that. Chats that fail in a way
 // a retry may fix, and chats that could not be queued, are marked in failed.
 func (p *Processor) processBatch(ctx context.Context, account string, cs []newChat, sem chan struct{}, failed []bool) {
 	ids := make([]string, len(cs))
@@ -156,10 +157,30 @@ func (p *Processor) processBatch(ctx context.Context, account string, cs []newCh
 	var (
 		mu       sync.Mutex
 		deferred []newChat
+		spent    bool // a chat met the spent budget
 		mine     sync.WaitGroup
 	)
+	// Once a chat met the spent budget, the chats not started yet are queued
+	// untried: each would still take the next of Sell's turns within InlineWait, so
+	// a flood's first batch went on at Sell's pace for about a second, holding the
+	// shard (BenchmarkFloodFairness).
+	queued := func(c newChat) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if spent {
+			deferred = append(deferred, c)
+		}
+		return spent
+	}
 	for _, c := range cs {
+		if queued(c) {
+			continue
+		}
 		sem <- struct{}{}
+		if queued(c) { // spent while c waited for a worker
+			<-sem
+			continue
+		}
 		mine.Add(1)
 		go func() {
 			defer func() { <-sem; mine.Done() }()
@@ -168,6 +189,7 @@ func (p *Processor) processBatch(ctx context.Context, account string, cs []newCh
 			if errors.As(err, &d) {
 				mu.Lock()
 				deferred = append(deferred, c)
+				spent = true
 				mu.Unlock()
 				return
 			}
