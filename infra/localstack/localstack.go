@@ -22,6 +22,7 @@ import (
 	"github.com/sellchat/sellchat/infra/dynamolocal"
 	"github.com/sellchat/sellchat/infra/gateway"
 	"github.com/sellchat/sellchat/infra/streams"
+	"github.com/sellchat/sellchat/infra/template"
 	"github.com/sellchat/sellchat/shared/adapter/phone"
 	"github.com/sellchat/sellchat/shared/adapter/secrets"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
@@ -236,12 +237,17 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	// The Zendesk sandbox's host page frames the pages as Zendesk does (GET /sandbox/host).
 	h, err := gateway.New(s.Deps, s.Signer, gateway.FramedBy(s.ZendeskURL))
 	if err != nil {
+		_ = ln.Close()
+		s.Stop()
+		return nil, err
+	}
+	if s.stopStreams, err = startStreams(s.Deps); err != nil {
+		_ = ln.Close()
 		s.Stop()
 		return nil, err
 	}
 	s.server = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.served = make(chan error, 1)
-	s.stopStreams = startStreams(s.Deps)
 	s.stopChatPoll = startChatPoll(s.Deps, o.ChatPollInterval, o.ZendeskMinAge)
 	go func() { s.served <- s.server.Serve(ln) }()
 	return s, nil
@@ -378,14 +384,25 @@ func port(name string, def int) (int, error) {
 // function's own handler, so chats posted to the local webhook reach the feed the
 // way they do in AWS, and drains the accounts' backlogs every DrainInterval, as the
 // function's every-minute schedule does in AWS (each run keeps taking chats for the
-// interval, so the drain is continuous there as here). It returns a function that
-// stops both and waits for them.
-func startStreams(d *app.Deps) func() {
+// interval, so the drain is continuous there as here). The poller applies the
+// function's FilterCriteria, read from template.yaml itself (the one beside go.mod,
+// found from the working directory), so a local batch holds what a deployed one
+// does; a stack whose template cannot be read or whose patterns cannot be matched
+// does not start, since it would otherwise run unlike AWS without saying so. It
+// returns a function that stops both and waits for them.
+func startStreams(d *app.Deps) (func(), error) {
+	filters, err := template.StreamFilters(template.TranscriptsFunction)
+	if err == nil {
+		_, err = streams.ParseFilters(filters)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the transcripts function's stream filters: %w", err)
+	}
 	proc := transcripts.New(transcripts.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Logger: d.Logger}, phone.E164)
-	p := &streams.Poller{DB: d.Store.Client(), Table: d.Store.Table(), Handler: proc.Handle, Logger: d.Logger}
+	p := &streams.Poller{DB: d.Store.Client(), Table: d.Store.Table(), Handler: proc.Handle, Logger: d.Logger, Filters: filters}
 	return streams.RunWithDrain(context.Background(), p, DrainInterval, proc.Drain, func(err error) {
 		d.Logger.Warn("transcripts", "err", err.Error())
-	})
+	}), nil
 }
 
 // DrainInterval is how often the local stack drains backlogs, and how long each run

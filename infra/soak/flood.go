@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sellchat/sellchat/infra/streams"
+	"github.com/sellchat/sellchat/infra/template"
 	"github.com/sellchat/sellchat/shared/adapter/phone"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
@@ -292,9 +293,18 @@ func floodLeadEmail(i int) string { return fmt.Sprintf("flood-lead%d@soak.exampl
 
 // run starts the transcripts function as the local stack runs it (startStreams): the
 // stream poller hands the table's stream to p.Handle, and p.Drain runs every
-// FloodDrainEvery. The returned function stops both and waits for them.
+// FloodDrainEvery. The poller applies the deployed function's FilterCriteria, read
+// from template.yaml, so a batch holds what a deployed one does; a template that
+// cannot be read is the run's failure. The returned function stops both and waits
+// for them.
 func (r *floodRun) run(ctx context.Context, p *transcripts.Processor) (stop func()) {
-	poller := &streams.Poller{DB: r.st.Client(), Table: r.st.Table(), Handler: p.Handle, Logger: r.logger,
+	filters, err := template.StreamFilters(template.TranscriptsFunction)
+	if err != nil {
+		err = fmt.Errorf("%w: %w", streams.ErrPollerStopped, err)
+		r.fail.CompareAndSwap(nil, &err)
+		return func() {}
+	}
+	poller := &streams.Poller{DB: r.st.Client(), Table: r.st.Table(), Handler: p.Handle, Logger: r.logger, Filters: filters,
 		OnDead: func(recs []events.DynamoDBEventRecord) { r.dead.Add(int64(len(recs))) }}
 	// A drain run's Failed are logged as "queued chat not processed" too: floodLog
 	// counts them.

@@ -166,6 +166,11 @@ type Poller struct {
 	// Lambda (DefaultTimeout when zero): the handler's context ends then, and an
 	// invocation still running is a failed one, its batch sent again.
 	Timeout time.Duration
+	// Filters are the event source mapping's FilterCriteria patterns (filter.go):
+	// records that match none are dropped before batching, never reach Handler, and
+	// count as processed, as in Lambda. None deliver every record. A pattern that
+	// does not parse makes Run fail before it polls.
+	Filters []string
 	// FromLatest starts at the stream's tip; by default every record still in the
 	// stream is read (processing is idempotent, and nothing stored while the
 	// stack was down is missed).
@@ -183,6 +188,10 @@ const DefaultTimeout = 300 * time.Second
 // operation deadline; the poller logs it and tries again, as Lambda's event source
 // mapping keeps polling.
 func (p *Poller) Run(ctx context.Context) error {
+	filters, err := ParseFilters(p.Filters)
+	if err != nil {
+		return fmt.Errorf("stream filters: %w", err)
+	}
 	if p.BatchSize <= 0 {
 		p.BatchSize = 25
 	}
@@ -243,15 +252,8 @@ func (p *Poller) Run(ctx context.Context) error {
 				for i, r := range out.Records {
 					recs[i] = Convert(r, arn)
 				}
-				dead, err := Deliver(ctx, p.invoke, recs, p.BatchSize, max(p.Retries, 0))
-				if err != nil {
+				if err := p.deliver(ctx, filters, recs); err != nil {
 					return nil
-				}
-				if len(dead) > 0 {
-					p.Logger.Warn("stream: records given up on", "count", len(dead))
-					if p.OnDead != nil {
-						p.OnDead(dead)
-					}
 				}
 			}
 			if out.NextShardIterator == nil {
@@ -268,6 +270,35 @@ func (p *Poller) Run(ctx context.Context) error {
 				t.Stop()
 			case <-t.C:
 			}
+		}
+	}
+	return nil
+}
+
+// deliver hands the records that pass the filters to Handler in batches; the
+// others are done with once dropped. It fails only when ctx ends.
+func (p *Poller) deliver(ctx context.Context, filters Filters, recs []events.DynamoDBEventRecord) error {
+	kept, err := filters.Keep(recs)
+	if err != nil {
+		// A record that cannot be matched is not Lambda's case (it filters what it
+		// built itself): deliver the page whole rather than lose records.
+		p.Logger.Warn("stream: records not filtered", "err", err.Error())
+		kept = recs
+	}
+	if dropped := len(recs) - len(kept); dropped > 0 {
+		p.Logger.Debug("stream: records filtered out", "count", dropped)
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	dead, err := Deliver(ctx, p.invoke, kept, p.BatchSize, max(p.Retries, 0))
+	if err != nil {
+		return err
+	}
+	if len(dead) > 0 {
+		p.Logger.Warn("stream: records given up on", "count", len(dead))
+		if p.OnDead != nil {
+			p.OnDead(dead)
 		}
 	}
 	return nil

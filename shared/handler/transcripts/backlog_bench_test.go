@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sellchat/sellchat/infra/streams"
+	"github.com/sellchat/sellchat/infra/template"
 	"github.com/sellchat/sellchat/shared/adapter/phone"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
@@ -75,7 +76,7 @@ func BenchmarkAccountThroughput(b *testing.B) {
 // BenchmarkPastChatsDrain measures an import of 10,000 past chats: stored for one
 // account and queued in its backlog as the stream handler queues a flood, then
 // drained by Drain called back to back, as the local stack's ticker calls it,
-// until the backlog closes (AWS's schedule leaves 10 s a minute between runs:
+// until the backlog closes (AWS's schedule leaves about 5 s a minute between runs:
 // docs/performance.md). Sell and the client's limiter are scaled to pastChatsRate
 // requests a second (burst half a second's worth, as production's 10/5) so that
 // the run takes minutes, not the 26 at Sell's own 10; the ratio to the bound is
@@ -313,7 +314,7 @@ func fairnessRun(b *testing.B, flood bool) fairness {
 	flooded, others := accounts[0], accounts[1:]
 	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{ReadPhone: phone.E164})
 	visitor := typicalVisitors(env.Sell)
-	stop := runStack(env, p)
+	stop := runStack(b, env, p)
 	defer stop()
 	ctx := context.Background()
 
@@ -381,32 +382,18 @@ func fairnessRun(b *testing.B, flood bool) fairness {
 }
 
 // runStack starts what the local stack runs beside the gateway: the stream poller
-// handing the table's records to Handle (25 at a time, as template.yaml's
-// BatchSize) and the drain every fairDrainTick. It returns a function that stops
-// both and waits for them.
-func runStack(env *apptest.Env, p *transcripts.Processor) func() {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	poller := &streams.Poller{DB: env.Deps.Store.Client(), Table: env.Deps.Store.Table(), Handler: p.Handle, BatchSize: streamBatchSize, Logger: env.Deps.Logger}
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		_ = poller.Run(ctx)
-	}()
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(fairDrainTick)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				_, _ = p.Drain(ctx, fairDrainTick) // a failed run is the next tick's to retry, as in the stack
-			}
-		}
-	}()
-	return func() { cancel(); wg.Wait() }
+// handing the table's records that pass template.yaml's FilterCriteria to Handle
+// (25 at a time, as its BatchSize) and the drain every fairDrainTick. It returns a
+// function that stops both and waits for them.
+func runStack(tb testing.TB, env *apptest.Env, p *transcripts.Processor) func() {
+	filters, err := template.StreamFilters(template.TranscriptsFunction)
+	if err != nil {
+		tb.Fatalf("the transcripts function's stream filters: %v", err)
+	}
+	poller := &streams.Poller{DB: env.Deps.Store.Client(), Table: env.Deps.Store.Table(), Handler: p.Handle, BatchSize: streamBatchSize, Logger: env.Deps.Logger,
+		Filters: filters}
+	// A failed drain run is the next tick's to retry, as in the stack.
+	return streams.RunWithDrain(context.Background(), poller, fairDrainTick, p.Drain, nil)
 }
 
 // waitProcessed waits until every chat of sent (account → chat ids) is processed
