@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
@@ -308,20 +309,13 @@ func TestThePanelPageShowsTheVisitorInARealBrowser(t *testing.T) {
 		// Signing in with Sell opens the OAuth round trip in a new window (the
 		// sandbox approves at once, as the agent's own Sell user); once it says
 		// "Connected", trying again shows what Rita may see.
-		popup := chromedp.WaitNewTarget(b, func(i *target.Info) bool { return i.Type == "page" })
 		if err := chromedp.Do(b, chromedp.Click(chromedp.CSS("#sell-signin"))); err != nil {
 			t.Fatal(err)
 		}
-		var id target.ID
-		select {
-		case got, ok := <-popup:
-			if !ok {
-				t.Fatal("no sign-in window opened")
-			}
-			id = got
-		case <-b.Done():
-			t.Fatal("no sign-in window opened before the browser's deadline")
-		}
+		// Attach only once the window has settled on one of sellchat's own pages:
+		// attaching while it is still being opened and pointed at Sell races
+		// chromedp's frame tracking, and the wait then never ends.
+		id := settledWindow(t, b, " · sellchat")
 		win, cancel := chromedp.NewContext(b, chromedp.WithTargetID(id))
 		defer cancel()
 		if err := chromedp.Do(win, chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
@@ -523,4 +517,27 @@ func TestAnAgentCreatesALeadFromThePanel(t *testing.T) {
 			t.Errorf("%d leads for %s in Sell after create anyway, want 2", n, email)
 		}
 	})
+}
+
+// settledWindow waits, until b's deadline, for another page target of the browser
+// whose title ends with suffix, and returns its id.
+func settledWindow(t *testing.T, b context.Context, suffix string) target.ID {
+	t.Helper()
+	self := chromedp.FromContext(b).Target.TargetID
+	for {
+		infos, err := chromedp.Targets(b)
+		if err != nil {
+			t.Fatalf("list the browser's windows: %v", err)
+		}
+		for _, i := range infos {
+			if i.Type == "page" && i.TargetID != self && strings.HasSuffix(i.Title, suffix) {
+				return i.TargetID
+			}
+		}
+		select {
+		case <-b.Done():
+			t.Fatalf("no window with a title ending %q before the browser's deadline", suffix)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
