@@ -14,7 +14,8 @@ import (
 // (https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html, and
 // for DynamoDB https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html):
 // each filter's Pattern is a JSON object shaped like the record; a record matches a
-// filter when every field the pattern names is in the record and matches, fields the
+// filter when every field the pattern names is in the record and matches (or is
+// missing where the pattern asks for its absence, see exists below), fields the
 // pattern does not name being ignored, and it reaches the function when it matches
 // any of the filters (at most five by default). A record that matches none is
 // dropped before batching, and the stream's iterator moves past it all the same.
@@ -22,10 +23,19 @@ import (
 // Of the rule syntax (EventBridge's) only what can be matched faithfully here is
 // supported: nested objects, and at a leaf an array of exact values (strings,
 // numbers, booleans, null; numbers compare by their text, as Lambda's "300, 300.0
-// and 3.0e2 are not equal") and {"prefix": "..."}. Any other operator
-// (anything-but, numeric, exists, ...) is refused when the pattern is parsed rather
-// than matched loosely: a filter that passed what Lambda drops, or the reverse,
-// would make the local stack lie about the deployed one.
+// and 3.0e2 are not equal"), {"prefix": "..."} and {"exists": true|false}. Any
+// other operator (anything-but, numeric, suffix, ...) is refused when the pattern
+// is parsed rather than matched loosely: a filter that passed what Lambda drops,
+// or the reverse, would make the local stack lie about the deployed one.
+//
+// Exists, as EventBridge has it, is about leaves only: {"exists": true} matches a
+// field whose value is a string, number, boolean or null (or an array holding
+// one), and {"exists": false} matches where there is no leaf at the field's path:
+// the field is missing, or an object on the way to it is, or its value is an
+// object or an empty array. So with DynamoDB's typed JSON the test goes under the
+// type key, {"queued": {"BOOL": [{"exists": false}]}}: {"queued": [{"exists":
+// false}]} would match every record, queued or not, queued's value being an
+// object.
 
 // Filters is a set of parsed filter patterns; a record passes when it matches any of
 // them. No filters at all pass every record, as an event source mapping without
@@ -45,10 +55,12 @@ type rule struct {
 	values []value
 }
 
-// value is one entry of a leaf's array: an exact JSON value, or a string prefix.
+// value is one entry of a leaf's array: an exact JSON value, a string prefix, or
+// whether the field exists.
 type value struct {
 	exact  any // string, json.Number, bool or nil
 	prefix *string
+	exists *bool
 }
 
 // ParseFilters parses FilterCriteria patterns. An invalid pattern, or one that uses
@@ -131,7 +143,14 @@ func parseValue(e any, path string) (value, error) {
 		if p, ok := e["prefix"].(string); ok && len(e) == 1 {
 			return value{prefix: &p}, nil
 		}
-		return value{}, fmt.Errorf("%s: unsupported operator %s (only exact values and prefix are matched locally)", path, operatorNames(e))
+		if x, ok := e["exists"]; ok && len(e) == 1 {
+			b, ok := x.(bool)
+			if !ok {
+				return value{}, fmt.Errorf("%s: unsupported operator \"exists\" with %s (it takes true or false)", path, jsonOf(x))
+			}
+			return value{exists: &b}, nil
+		}
+		return value{}, fmt.Errorf("%s: unsupported operator %s (only exact values, prefix and exists are matched locally)", path, operatorNames(e))
 	default:
 		return value{}, fmt.Errorf("%s: unsupported value %s", path, jsonOf(e))
 	}
@@ -197,20 +216,52 @@ func recordJSON(rec events.DynamoDBEventRecord) (map[string]any, error) {
 	return doc.(map[string]any), nil
 }
 
+// matchFields matches an object's fields. A field the object lacks matches only a
+// rule that accepts absence.
 func matchFields(fields map[string]rule, obj map[string]any) bool {
 	for k, r := range fields {
 		v, ok := obj[k]
-		if !ok || !matchRule(r, v) {
+		if !ok {
+			if !r.acceptsAbsence() {
+				return false
+			}
+			continue
+		}
+		if !matchRule(r, v) {
 			return false
 		}
 	}
 	return true
 }
 
+// acceptsAbsence reports whether the rule matches where the record has no leaf at
+// its path: a leaf rule with {"exists": false} among its values, or a nested rule
+// all of whose fields accept absence.
+func (r rule) acceptsAbsence() bool {
+	if r.fields != nil {
+		for _, f := range r.fields {
+			if !f.acceptsAbsence() {
+				return false
+			}
+		}
+		return true
+	}
+	for _, w := range r.values {
+		if w.exists != nil && !*w.exists {
+			return true
+		}
+	}
+	return false
+}
+
 // matchRule matches one field's value. An array in the record matches when any of
-// its elements does, as in EventBridge.
+// its elements does, as in EventBridge; an empty one holds no leaf, so it matches
+// as a missing field would.
 func matchRule(r rule, v any) bool {
 	if arr, ok := v.([]any); ok {
+		if len(arr) == 0 {
+			return r.acceptsAbsence()
+		}
 		for _, e := range arr {
 			if matchRule(r, e) {
 				return true
@@ -220,10 +271,15 @@ func matchRule(r rule, v any) bool {
 	}
 	if r.fields != nil {
 		obj, ok := v.(map[string]any)
-		return ok && matchFields(r.fields, obj)
+		if !ok {
+			return r.acceptsAbsence() // a leaf has nothing below it
+		}
+		return matchFields(r.fields, obj)
 	}
 	if _, isObj := v.(map[string]any); isObj {
-		return false // a leaf's values match leaves only
+		// A leaf's values match leaves only; an object is no leaf, so only
+		// {"exists": false} matches it.
+		return r.acceptsAbsence()
 	}
 	for _, want := range r.values {
 		if want.matches(v) {
@@ -233,7 +289,11 @@ func matchRule(r rule, v any) bool {
 	return false
 }
 
+// matches matches a leaf value: one that is there, so exists is its answer.
 func (w value) matches(v any) bool {
+	if w.exists != nil {
+		return *w.exists
+	}
 	if w.prefix != nil {
 		s, ok := v.(string)
 		return ok && strings.HasPrefix(s, *w.prefix)

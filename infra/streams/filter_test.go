@@ -161,7 +161,11 @@ func TestAPatternTheMatcherCannotHonourIsRefusedWhenRead(t *testing.T) {
 	for _, c := range []struct{ pattern, want string }{
 		{`{"eventName":[{"anything-but":["REMOVE"]}]}`, `unsupported operator "anything-but"`},
 		{`{"dynamodb":{"SizeBytes":[{"numeric":[">",10]}]}}`, `unsupported operator "numeric"`},
-		{`{"dynamodb":{"NewImage":{"state":{"S":[{"exists":true}]}}}}`, `unsupported operator "exists"`},
+		{`{"dynamodb":{"NewImage":{"state":{"S":[{"exists":"true"}]}}}}`, `unsupported operator "exists" with "true"`},
+		{`{"dynamodb":{"NewImage":{"state":{"S":[{"exists":1}]}}}}`, `unsupported operator "exists" with 1`},
+		{`{"dynamodb":{"NewImage":{"state":{"S":[{"exists":null}]}}}}`, `unsupported operator "exists" with null`},
+		{`{"dynamodb":{"NewImage":{"state":{"S":[{"exists":[false]}]}}}}`, `unsupported operator "exists" with [false]`},
+		{`{"dynamodb":{"NewImage":{"state":{"S":[{"exists":false,"prefix":"p"}]}}}}`, `unsupported operator "exists", "prefix"`},
 		{`{"eventName":[{"prefix":"IN","suffix":"RT"}]}`, `unsupported operator "prefix", "suffix"`},
 		{`{"eventName":[{"prefix":7}]}`, `unsupported operator "prefix"`},
 		{`{"eventName":"INSERT"}`, "a leaf must be an array"},
@@ -174,6 +178,129 @@ func TestAPatternTheMatcherCannotHonourIsRefusedWhenRead(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "filter 2") {
 			t.Errorf("%s: err %v, want one naming filter 2 and saying %q", c.pattern, err, c.want)
 		}
+	}
+}
+
+// Exists as EventBridge has it: about leaves only. exists:true matches a field
+// holding a leaf; exists:false matches where there is no leaf at the path, the
+// field or an object on the way to it missing, or the value being no leaf.
+func TestExistsMatchesWhetherTheRecordHasALeafAtThePath(t *testing.T) {
+	t.Parallel()
+	const (
+		notQueued = `{"dynamodb":{"NewImage":{"queued":{"BOOL":[{"exists":false}]}}}}`
+		queued    = `{"dynamodb":{"NewImage":{"queued":{"BOOL":[{"exists":true}]}}}}`
+	)
+	attrs := func(kv ...any) map[string]events.DynamoDBAttributeValue {
+		m := map[string]events.DynamoDBAttributeValue{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1].(events.DynamoDBAttributeValue)
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name    string
+		pattern string
+		rec     events.DynamoDBEventRecord
+		want    bool
+	}{
+		{"exists false matches a record without the attribute", notQueued,
+			change("INSERT", "CHAT#x", nil, nil), true},
+		{"exists false matches when the attribute has no value of the type named", notQueued,
+			change("INSERT", "CHAT#x", attrs("queued", events.NewStringAttribute("yes")), nil), true},
+		{"exists false matches when the intermediate map is missing", notQueued,
+			change("REMOVE", "CHAT#x", nil, nil), true}, // a REMOVE has no NewImage
+		{"exists false does not match when the attribute is true", notQueued,
+			change("INSERT", "CHAT#x", attrs("queued", events.NewBooleanAttribute(true)), nil), false},
+		{"exists false does not match when the attribute is false", notQueued,
+			change("INSERT", "CHAT#x", attrs("queued", events.NewBooleanAttribute(false)), nil), false},
+		{"exists true matches when the attribute is present", queued,
+			change("INSERT", "CHAT#x", attrs("queued", events.NewBooleanAttribute(true)), nil), true},
+		{"exists true matches a present false", queued,
+			change("INSERT", "CHAT#x", attrs("queued", events.NewBooleanAttribute(false)), nil), true},
+		{"exists true does not match when the attribute is absent", queued,
+			change("INSERT", "CHAT#x", nil, nil), false},
+		{"exists true does not match when the intermediate map is missing", queued,
+			change("REMOVE", "CHAT#x", nil, nil), false},
+		{"exists true does not match when the value is an object",
+			`{"dynamodb":{"NewImage":{"queued":[{"exists":true}]}}}`,
+			change("INSERT", "CHAT#x", attrs("queued", events.NewBooleanAttribute(true)), nil), false},
+		{"exists false matches when the value is an object, which is no leaf",
+			`{"dynamodb":{"NewImage":{"queued":[{"exists":false}]}}}`,
+			change("INSERT", "CHAT#x", attrs("queued", events.NewBooleanAttribute(true)), nil), true},
+		{"exists false matches below a leaf, which has nothing below it",
+			`{"eventName":{"S":[{"exists":false}]}}`,
+			change("INSERT", "CHAT#x", nil, nil), true},
+		{"exists true matches an array holding leaves",
+			`{"dynamodb":{"NewImage":{"tags":{"SS":[{"exists":true}]}}}}`,
+			change("INSERT", "CHAT#x", attrs("tags", events.NewStringSetAttribute([]string{"vip"})), nil), true},
+		{"exists false does not match an array holding leaves",
+			`{"dynamodb":{"NewImage":{"tags":{"SS":[{"exists":false}]}}}}`,
+			change("INSERT", "CHAT#x", attrs("tags", events.NewStringSetAttribute([]string{"vip"})), nil), false},
+		{"exists false matches an empty array, which holds no leaf",
+			`{"dynamodb":{"NewImage":{"items":{"L":[{"exists":false}]}}}}`,
+			change("INSERT", "CHAT#x", attrs("items", events.NewListAttribute([]events.DynamoDBAttributeValue{})), nil), true},
+		{"exists true does not match an empty array",
+			`{"dynamodb":{"NewImage":{"items":{"L":[{"exists":true}]}}}}`,
+			change("INSERT", "CHAT#x", attrs("items", events.NewListAttribute([]events.DynamoDBAttributeValue{})), nil), false},
+		{"exists false alongside a value matches the value",
+			`{"dynamodb":{"NewImage":{"state":{"S":[{"prefix":"pend"},{"exists":false}]}}}}`,
+			change("MODIFY", "ERASURE#e1", state("pending"), nil), true},
+		{"exists false alongside a value matches the absence",
+			`{"dynamodb":{"NewImage":{"state":{"S":[{"prefix":"pend"},{"exists":false}]}}}}`,
+			change("MODIFY", "ERASURE#e1", nil, nil), true},
+		{"exists false alongside a value does not match another value",
+			`{"dynamodb":{"NewImage":{"state":{"S":[{"prefix":"pend"},{"exists":false}]}}}}`,
+			change("MODIFY", "ERASURE#e1", state("done"), nil), false},
+		{"a missing field still fails a rule that does not ask for its absence",
+			`{"dynamodb":{"NewImage":{"queued":{"BOOL":[{"exists":false}]},"state":{"S":["done"]}}}}`,
+			change("REMOVE", "CHAT#x", nil, nil), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f, err := streams.ParseFilter(c.pattern)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := f.Match(c.rec); err != nil || got != c.want {
+				t.Errorf("%s: match = %v (%v), want %v", c.pattern, got, err, c.want)
+			}
+		})
+	}
+}
+
+// The pattern for chats not yet queued: inserted chats, by their key, that have no
+// queued flag.
+func TestANewChatPatternWithExistsFalsePassesOnlyUnqueuedChats(t *testing.T) {
+	t.Parallel()
+	filters, err := streams.ParseFilters([]string{
+		`{"eventName":["INSERT"],"dynamodb":{"Keys":{"sk":{"S":[{"prefix":"CHAT#"}]}},"NewImage":{"queued":{"BOOL":[{"exists":false}]}}}}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := func(b bool) map[string]events.DynamoDBAttributeValue {
+		return map[string]events.DynamoDBAttributeValue{"queued": events.NewBooleanAttribute(b)}
+	}
+	for _, c := range []struct {
+		name string
+		rec  events.DynamoDBEventRecord
+		want bool
+	}{
+		{"a chat inserted without queued passes", change("INSERT", "CHAT#x", nil, nil), true},
+		{"a chat inserted with other attributes but not queued passes", change("INSERT", "CHAT#x", state("new"), nil), true},
+		{"a chat inserted queued is dropped", change("INSERT", "CHAT#x", queued(true), nil), false},
+		{"a chat inserted with queued false is dropped too", change("INSERT", "CHAT#x", queued(false), nil), false},
+		{"a chat modified without queued is dropped", change("MODIFY", "CHAT#x", nil, nil), false},
+		{"a chat removed is dropped", change("REMOVE", "CHAT#x", nil, nil), false},
+		{"another item inserted without queued is dropped", change("INSERT", "QUEUE#x", nil, nil), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := filters.Match(c.rec)
+			if err != nil || got != c.want {
+				t.Errorf("passed = %v (%v), want %v", got, err, c.want)
+			}
+		})
 	}
 }
 
