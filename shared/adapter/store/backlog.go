@@ -389,3 +389,52 @@ func (s *Store) CloseBacklog(ctx context.Context, account, owner string, n int64
 	}
 	return nil
 }
+
+// AttrQueued marks a chat stored straight into its account's backlog (CreateQueued).
+// template.yaml's stream filter passes a new chat only without it, so the drain, not
+// the stream, processes such a chat, and a flood's records do not stand in the shard
+// before other accounts' chats.
+const AttrQueued = "queued"
+
+// CreateQueued stores a new chat (as Create: ErrExists when its id is stored
+// already) and queues it for the drain, for a chat that arrives while its account is
+// sending more than its Sell budget could take (chatstore's admission). The chat and
+// its place in the queue are written together; the list item is bumped before them,
+// so that a crash after them leaves no queued chat unlisted, and after them, counting
+// the chat and reopening the backlog if a drain closed it meanwhile (as enqueueEach).
+// Not one transaction with the list item: every ingest of a flooded account would
+// then write that one item at once, and DynamoDB cancels transactions that meet.
+func (s *Store) CreateQueued(ctx context.Context, key Key, item any, ttl time.Time, now time.Time) error {
+	av, err := s.encode(key, item)
+	if err != nil {
+		return err
+	}
+	if !ttl.IsZero() {
+		av[AttrTTL] = number(ttl.Unix())
+	}
+	av[AttrQueued] = &types.AttributeValueMemberBOOL{Value: true}
+	expr, err := buildCondition(s.createCondition())
+	if err != nil {
+		return err
+	}
+	chatID := strings.TrimPrefix(key.SK, chatPrefix)
+	at := &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}
+	queue := s.queuePut(key.Account, chatID, at)
+	// A queue entry left by an expired chat of the same id is taken over.
+	queue.ConditionExpression, queue.ExpressionAttributeNames = nil, nil
+	if err := s.openBacklog(ctx, key.Account, 0, now); err != nil {
+		return err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: av, ConditionExpression: expr.Condition(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}},
+		{Put: queue},
+	}})
+	if failed := cancelled(err); failed != nil && failed[0] {
+		return ErrExists
+	}
+	if err != nil {
+		return fmt.Errorf("create queued %s: %w", key, err)
+	}
+	return s.openBacklog(ctx, key.Account, 1, now)
+}

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/sellchat/sellchat/shared/adapter/store"
@@ -254,5 +256,47 @@ func TestABatchOfNewChatsIsQueuedInOneRequest(t *testing.T) {
 	}
 	if queued, _ := s.QueuedChats(ctx, "acme", 100); !slices.Equal(queued, ids) {
 		t.Fatalf("queued %v", queued)
+	}
+}
+
+// A chat the ingest stores straight into the backlog is stored once, marked queued,
+// queued and counted; storing it again is refused as Create refuses it, and counts
+// nothing.
+func TestAChatStoredIntoTheBacklogIsStoredQueuedAndCountedOnce(t *testing.T) {
+	t.Parallel()
+	s, ctx := storetest.New(t), context.Background()
+	key := store.ChatKey("acme", "q1")
+	item := map[string]any{"status": "received"}
+	if err := s.CreateQueued(ctx, key, item, time.Time{}, backlogT0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateQueued(ctx, key, item, time.Time{}, backlogT0); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("storing it again: %v, want ErrExists", err)
+	}
+	if err := s.Create(ctx, key, item, time.Time{}); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("Create over it: %v, want ErrExists", err)
+	}
+	b, found := mustBacklog(t, s, "acme")
+	if !found || b.Enqueued != 1 || b.Waiting() != 1 {
+		t.Fatalf("backlog = %+v, found %v; want one chat waiting", b, found)
+	}
+	if ids, err := s.QueuedChats(ctx, "acme", 10); err != nil || !slices.Equal(ids, []string{"q1"}) {
+		t.Fatalf("QueuedChats = %v, %v", ids, err)
+	}
+	out, err := s.Client().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table()), Key: map[string]types.AttributeValue{
+		store.AttrPK: &types.AttributeValueMemberS{Value: "ACCOUNT#acme"}, store.AttrSK: &types.AttributeValueMemberS{Value: "CHAT#q1"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q, ok := out.Item[store.AttrQueued].(*types.AttributeValueMemberBOOL); !ok || !q.Value {
+		t.Fatalf("the stored chat is not marked %q: %v", store.AttrQueued, out.Item)
+	}
+	// A drain that takes it closes the backlog as for any queued chat.
+	if err := s.Dequeue(ctx, "acme", []string{"q1"}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := mustBacklog(t, s, "acme"); b.Waiting() != 0 {
+		t.Fatalf("after the drain took it: %+v", b)
 	}
 }

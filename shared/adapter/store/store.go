@@ -174,9 +174,14 @@ func (s *Store) Create(ctx context.Context, key Key, item any, ttl time.Time) er
 	if !ttl.IsZero() {
 		av[AttrTTL] = number(ttl.Unix())
 	}
-	cond := expression.AttributeNotExists(expression.Name(AttrPK)).
+	return s.putIf(ctx, key, av, s.createCondition(), ErrExists, "create")
+}
+
+// createCondition is Create's: no item at the key, or one whose time has passed
+// (DynamoDB deletes expired items late, and until then they still hold the key).
+func (s *Store) createCondition() expression.ConditionBuilder {
+	return expression.AttributeNotExists(expression.Name(AttrPK)).
 		Or(expression.Name(AttrTTL).LessThan(expression.Value(s.now().Unix())))
-	return s.putIf(ctx, key, av, cond, ErrExists, "create")
 }
 
 // PutVersioned replaces the item at key only if its stored version is expected (0:

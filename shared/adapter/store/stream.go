@@ -35,8 +35,10 @@ type Change struct {
 	// Account is empty when the record's keys are not an account's item.
 	Account string
 	Kind    ChangeKind
-	// ChatID names the chat of a ChangeChat.
+	// ChatID names the chat of a ChangeChat, and Queued tells one stored straight
+	// into its account's backlog (CreateQueued): the drain processes it.
 	ChatID string
+	Queued bool
 	// Inserted and Removed tell a new item and a deleted one from a modified one.
 	Inserted, Removed bool
 	// OldIntegration and NewIntegration are a ChangeIntegration's images (the zero
@@ -73,6 +75,9 @@ func DecodeStreamRecord(rec events.DynamoDBEventRecord) Change {
 	switch {
 	case strings.HasPrefix(sk.String(), chatPrefix):
 		c.Kind, c.ChatID = ChangeChat, strings.TrimPrefix(sk.String(), chatPrefix)
+		if q, ok := rec.Change.NewImage[AttrQueued]; ok && q.DataType() == events.DataTypeBoolean {
+			c.Queued = q.Boolean()
+		}
 	case sk.String() == skIntegration:
 		c.Kind = ChangeIntegration
 		c.OldIntegration = decodeImage[settings.Integration](rec.Change.OldImage)

@@ -99,8 +99,9 @@ func New(d Deps) *Poller {
 	d.MaxPages = orDefault(d.MaxPages, DefaultMaxPages)
 	d.Workers = orDefault(d.Workers, DefaultWorkers)
 	d.PageSize = orDefault(d.PageSize, zendesk.ExportMaxLimit)
-	// A chat of an erased visitor is not stored again (privacy erasures' tombstones).
-	return &Poller{d: d, chats: chatstore.New(d.Store).CheckErasures(privacystore.New(d.Store, d.Box).Erased)}
+	// A chat of an erased visitor is not stored again (privacy erasures'
+	// tombstones), and a page beyond the account's Sell pace waits in its backlog.
+	return &Poller{d: d, chats: chatstore.ForIngest(d.Store, privacystore.New(d.Store, d.Box).Erased)}
 }
 
 // orDefault is v, or def when v is not positive.

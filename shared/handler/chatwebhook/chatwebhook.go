@@ -66,8 +66,9 @@ func New(d Deps) *httpx.Router {
 func NewWithClock(d Deps, now func() time.Time) *httpx.Router {
 	h := &handler{deps: d, now: now, accounts: map[string]bool{}, secrets: map[string]cachedSecret{}}
 	if d.Store != nil {
-		// A chat of an erased visitor is not stored again (privacy erasures' tombstones).
-		h.chats = chatstore.New(d.Store).CheckErasures(privacystore.New(d.Store, d.Box).Erased)
+		// A chat of an erased visitor is not stored again (privacy erasures'
+		// tombstones), and a flood waits in its account's backlog.
+		h.chats = chatstore.ForIngest(d.Store, privacystore.New(d.Store, d.Box).Erased)
 	}
 	for _, a := range d.Accounts {
 		h.accounts[a] = true

@@ -50,7 +50,7 @@ func BenchmarkAccountThroughput(b *testing.B) {
 		env.SetHistory(b, "acme", true)
 		p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{ReadPhone: phone.E164})
 		prefix := fmt.Sprintf("tp-%d-", it)
-		if _, err := storeTypicalChats(context.Background(), env, "acme", prefix, n, typicalVisitors(env.Sell)); err != nil {
+		if _, err := storeTypicalChats(context.Background(), downTheStream(env), "acme", prefix, n, typicalVisitors(env.Sell)); err != nil {
 			b.Fatal(err)
 		}
 		recs := chatRecords(streamed(b, env, n), prefix)
@@ -93,7 +93,7 @@ func BenchmarkPastChatsDrain(b *testing.B) {
 		p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{Sell: pacedSell(sb, pastChatsRate), ReadPhone: phone.E164})
 		ctx := context.Background()
 		prefix := fmt.Sprintf("past-%d-", it)
-		ids, err := storeTypicalChats(ctx, env, "acme", prefix, n, typicalVisitors(sb))
+		ids, err := storeTypicalChats(ctx, downTheStream(env), "acme", prefix, n, typicalVisitors(sb))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -195,10 +195,10 @@ func drainWhile(ctx context.Context, b *testing.B, env *apptest.Env, p *transcri
 	}
 }
 
-// storeTypicalChats stores n chats of account with ids prefix + a number and
-// visitors of the typical mix, 8 at a time as concurrent webhook deliveries store
-// them, and returns their ids in order.
-func storeTypicalChats(ctx context.Context, env *apptest.Env, account, prefix string, n int, visitor func(*rand.Rand) (string, string)) ([]string, error) {
+// storeTypicalChats stores n chats of account with put, with ids prefix + a number
+// and visitors of the typical mix, 8 at a time as concurrent webhook deliveries
+// store them, and returns their ids in order.
+func storeTypicalChats(ctx context.Context, put chatPut, account, prefix string, n int, visitor func(*rand.Rand) (string, string)) ([]string, error) {
 	ids := make([]string, n)
 	var g errgroup.Group
 	g.SetLimit(8)
@@ -206,27 +206,47 @@ func storeTypicalChats(ctx context.Context, env *apptest.Env, account, prefix st
 		ids[k] = fmt.Sprintf("%s%05d", prefix, k)
 		g.Go(func() error {
 			email, number := visitor(rand.New(rand.NewPCG(uint64(k), 16)))
-			return storeOneChat(ctx, env, account, chatJSON(ids[k], email, number, start.Add(time.Duration(k)*time.Minute)))
+			return put(ctx, account, chatJSON(ids[k], email, number, start.Add(time.Duration(k)*time.Minute)))
 		})
 	}
 	return ids, g.Wait()
 }
 
-// storeOneChat stores a chat as the webhook does, with an error rather than a
-// fatal test (it runs on goroutines of its own).
-func storeOneChat(ctx context.Context, env *apptest.Env, account, body string) error {
-	c, err := chats.Parse([]byte(body))
-	if err != nil {
-		return err
+// chatPut stores one chat, with an error rather than a fatal test (it runs on
+// goroutines of its own).
+type chatPut func(ctx context.Context, account, body string) error
+
+// downTheStream stores every chat as a new item of the table, so that each reaches
+// the stream: what the throughput benchmarks hand to Handle.
+func downTheStream(env *apptest.Env) chatPut {
+	cs := chatstore.New(env.Deps.Store)
+	return func(ctx context.Context, account, body string) error {
+		c, err := chats.Parse([]byte(body))
+		if err != nil {
+			return err
+		}
+		it, err := chatstore.NewChatItem(c, time.Now())
+		if err != nil {
+			return err
+		}
+		if err := cs.CreateChat(ctx, account, it); err != nil {
+			return fmt.Errorf("store chat %s of %s: %w", c.ID, account, err)
+		}
+		return nil
 	}
-	it, err := chatstore.NewChatItem(c, time.Now())
-	if err != nil {
-		return err
+}
+
+// asTheWebhook stores chats as the webhook and the chat poll do (one process's
+// chatstore.ForIngest): an account's chats beyond its Sell pace go straight into
+// its backlog.
+func asTheWebhook(env *apptest.Env) chatPut {
+	cs := chatstore.ForIngest(env.Deps.Store, nil)
+	return func(ctx context.Context, account, body string) error {
+		if _, err := cs.Ingest(ctx, account, []byte(body), time.Now()); err != nil {
+			return fmt.Errorf("ingest a chat of %s: %w", account, err)
+		}
+		return nil
 	}
-	if err := chatstore.New(env.Deps.Store).CreateChat(ctx, account, it); err != nil {
-		return fmt.Errorf("store chat %s of %s: %w", c.ID, account, err)
-	}
-	return nil
 }
 
 // countProcessed counts the chats prefix0…prefix(n-1) of account that are in the
@@ -263,7 +283,8 @@ const (
 // 2–4 s, the time from a chat's storing to its processing (its status set, its
 // feed entries written), in two runs: the table otherwise idle, and with the
 // twentieth account flooded by 5,000 chats stored at once. Everything runs as in
-// production: Sell at its own 10 requests a second per token (each account its
+// production: chats stored as the webhook stores them (asTheWebhook: what comes
+// beyond an account's Sell pace goes straight into its backlog), Sell at its own 10 requests a second per token (each account its
 // own token, the vault's client and limiter), the table's stream read from
 // DynamoDB Local and handed to Handle in batches of 25 by infra/streams' poller,
 // and the drain every fairDrainTick. The others send chats for fairTraffic while
@@ -317,13 +338,14 @@ func fairnessRun(b *testing.B, flood bool) fairness {
 	stop := runStack(b, env, p)
 	defer stop()
 	ctx := context.Background()
+	put := asTheWebhook(env)
 
 	// One chat per account first, waited for: the poller has caught up with the
 	// set-up's records and the clients' metadata is cached, as in a running stack.
 	warm := map[string][]string{}
 	for _, a := range accounts {
 		id := a + "-warm"
-		if err := storeOneChat(ctx, env, a, chatJSON(id, "lead0@typical.example", "", start)); err != nil {
+		if err := put(ctx, a, chatJSON(id, "lead0@typical.example", "", start)); err != nil {
 			b.Fatal(err)
 		}
 		warm[a] = []string{id}
@@ -339,7 +361,7 @@ func fairnessRun(b *testing.B, flood bool) fairness {
 	)
 	if flood {
 		g.Go(func() error {
-			_, err := storeTypicalChats(ctx, env, flooded, "flood-", fairFlood, visitor)
+			_, err := storeTypicalChats(ctx, put, flooded, "flood-", fairFlood, visitor)
 			return err
 		})
 	}
@@ -351,7 +373,7 @@ func fairnessRun(b *testing.B, flood bool) fairness {
 			for k := 0; time.Now().Before(until); k++ {
 				id := fmt.Sprintf("%s-%03d", a, k)
 				email, number := visitor(rng)
-				if err := storeOneChat(ctx, env, a, chatJSON(id, email, number, start.Add(time.Duration(k)*time.Minute))); err != nil {
+				if err := put(ctx, a, chatJSON(id, email, number, start.Add(time.Duration(k)*time.Minute))); err != nil {
 					return err
 				}
 				mu.Lock()

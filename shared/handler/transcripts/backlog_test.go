@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/sellchat/sellchat/infra/streams"
+	"github.com/sellchat/sellchat/infra/template"
 	"github.com/sellchat/sellchat/shared/adapter/phone"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
@@ -346,4 +349,69 @@ func TestTheScheduleDrainsAndAStreamBatchIsHandledThroughOneEntryPoint(t *testin
 	if _, err := p.Invoke(ctx, json.RawMessage(`{"Records": [`)); err == nil {
 		t.Fatal("a truncated event was taken")
 	}
+}
+
+// The chats an account sends beyond its Sell pace are stored straight into its
+// backlog: the template's stream filter drops their inserts (so they never stand in
+// the shard before other accounts' chats), the handler ignores them even unfiltered,
+// and the drain processes them, each once.
+func TestChatsBeyondAnAccountsPaceSkipTheStreamAndTheDrainTakesThem(t *testing.T) {
+	t.Parallel()
+	env, p, sbs := budgetEnv(t, "acme")
+	ctx := context.Background()
+	cs := chatstore.New(env.Deps.Store).Admit(0.001, 2) // a burst of two, then next to nothing
+	ids := make([]string, 5)
+	for i := range ids {
+		email := fmt.Sprintf("paced-%d@acme.example", i)
+		sbs["acme"].AddLead(sell.Lead{LastName: "Paced", Email: email, OwnerID: selltest.DemoAdminID})
+		ids[i] = fmt.Sprintf("acme-paced-%d", i)
+		if _, err := cs.Ingest(ctx, "acme", []byte(chatJSON(ids[i], email, "", start.Add(time.Duration(i)*time.Minute))), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := budgetInserts(streamed(t, env, 5), ids)
+	patterns, err := template.StreamFilters(template.TranscriptsFunction)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filters, err := streams.ParseFilters(patterns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := filters.Keep(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var passed []string
+	for _, r := range kept {
+		passed = append(passed, store.DecodeStreamRecord(r).ChatID)
+	}
+	if !slices.Equal(passed, ids[:2]) {
+		t.Fatalf("the stream filter passed %v, want the burst %v", passed, ids[:2])
+	}
+	// The drain takes the queued chats; then the burst's batch is processed in the
+	// stream, and the queued chats' inserts, handed to the handler as a stack
+	// without the filter would, cost nothing.
+	if rep, err := p.Drain(ctx, 20*time.Second); err != nil || rep.Processed != 3 || rep.Left != 0 {
+		t.Fatalf("the drain: %+v, %v; want the 3 queued chats", rep, err)
+	}
+	if resp := handle(t, p, kept); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures: %+v", resp.BatchItemFailures)
+	}
+	sbs["acme"].ResetCalls()
+	if resp := handle(t, p, recs[2:]); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures: %+v", resp.BatchItemFailures)
+	}
+	if n := sbs["acme"].TotalCalls(); n != 0 {
+		t.Fatalf("the queued chats' inserts made %d Sell calls", n)
+	}
+	if _, found := budgetBacklog(t, env, "acme"); found {
+		t.Fatal("the queued chats' inserts reopened the backlog")
+	}
+	for _, id := range ids {
+		if st := budgetStatus(t, env, "acme", id); st != chats.StatusMatched {
+			t.Fatalf("chat %s is %q", id, st)
+		}
+	}
+	oneBudgetNoteEach(t, sbs["acme"], ids)
 }

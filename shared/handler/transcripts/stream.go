@@ -35,6 +35,9 @@ func (p *Processor) Handle(ctx context.Context, ev events.DynamoDBEvent) (events
 		account := c.Account
 		switch {
 		case account == "":
+		case c.Kind == store.ChangeChat && c.Inserted && c.Queued:
+			// Stored straight into the backlog: the stream filter drops these; a
+			// stack without it must not process them beside the drain.
 		case c.Kind == store.ChangeChat && c.Inserted:
 			inserted[account] = append(inserted[account], newChat{i, c.ChatID})
 		case c.Kind == store.ChangeIntegration && historyFlipped(c):

@@ -72,6 +72,10 @@ type Store struct {
 	// erased, when set (CheckErasures), tells whether a chat's visitor was erased
 	// within the tombstone window; Ingest then stores nothing.
 	erased ErasedFunc
+
+	// admit, when set (Admit), decides which chats go down the stream and which
+	// straight into the backlog (admission.go).
+	admit *admission
 }
 
 // New returns a Store over s.
@@ -237,6 +241,9 @@ func (cs *Store) Ingest(ctx context.Context, account string, raw []byte, now tim
 	}
 	item.Redactions = counts
 	item.Expires = pol.retention.Expiry(item.ReceivedAt)
+	if cs.admit != nil && !cs.admit.take(account) {
+		return c, cs.s.CreateQueued(ctx, store.ChatKey(account, item.ChatID), item, item.Expires, now)
+	}
 	return c, cs.CreateChat(ctx, account, item)
 }
 

@@ -1,0 +1,45 @@
+package chatstore_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
+)
+
+// An account's burst goes down the stream; what comes faster than its Sell pace is
+// stored straight into its backlog, and another account's burst is its own.
+func TestChatsBeyondAnAccountsPaceAreStoredIntoItsBacklog(t *testing.T) {
+	t.Parallel()
+	s, ctx := storetest.New(t), context.Background()
+	cs := chatstore.New(s).Admit(0.001, 2) // a burst of two, then next to nothing
+	for _, id := range []string{"a1", "a2", "a3", "a4"} {
+		if _, err := cs.Ingest(ctx, "acme", chatWith(id, "hello"), now); err != nil {
+			t.Fatalf("ingest %s: %v", id, err)
+		}
+	}
+	if _, err := cs.Ingest(ctx, "globex", chatWith("g1", "hello"), now); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := s.QueuedChats(ctx, "acme", 10); err != nil || !slices.Equal(ids, []string{"a3", "a4"}) {
+		t.Fatalf("acme's queue = %v, %v; want the two beyond its burst", ids, err)
+	}
+	if ids, _ := s.QueuedChats(ctx, "globex", 10); len(ids) != 0 {
+		t.Fatalf("globex's first chat was queued: %v", ids)
+	}
+	// Each is stored as any chat is, and only once.
+	for _, id := range []string{"a1", "a2", "a3", "a4"} {
+		if text, _ := storedText(t, cs, "acme", id); text == "" {
+			t.Fatalf("chat %s not stored", id)
+		}
+	}
+	if _, err := cs.Ingest(ctx, "acme", chatWith("a3", "hello"), now); !errors.Is(err, chatstore.ErrExists) {
+		t.Fatalf("a3 again: %v, want ErrExists", err)
+	}
+	if b, _, err := s.Backlog(ctx, "acme"); err != nil || b.Waiting() != 2 {
+		t.Fatalf("acme's backlog = %+v, %v; want 2 waiting", b, err)
+	}
+}
