@@ -314,12 +314,31 @@ type fairness struct {
 	latencies []time.Duration
 	floodDone int
 	slowest   time.Duration
+	// With a flood: how long storing it took, and the others' latencies of the
+	// chats stored meanwhile and after.
+	storing                    time.Duration
+	whileStoring, afterStoring []time.Duration
 }
 
 func (f fairness) String() string {
-	return fmt.Sprintf("%d others' chats, p50 %s, p99 %s, slowest %s; flood processed %d",
+	s := fmt.Sprintf("%d others' chats, p50 %s, p99 %s, slowest %s; flood processed %d",
 		len(f.latencies), apptest.Median(f.latencies).Round(time.Millisecond), apptest.Percentile(f.latencies, 99).Round(time.Millisecond),
 		f.slowest.Round(time.Millisecond), f.floodDone)
+	if f.storing > 0 {
+		s += fmt.Sprintf("; flood stored in %s: the others' %d chats stored meanwhile p50 %s p99 %s, %d after p50 %s p99 %s",
+			f.storing.Round(time.Millisecond),
+			len(f.whileStoring), pct(f.whileStoring, 50), pct(f.whileStoring, 99),
+			len(f.afterStoring), pct(f.afterStoring, 50), pct(f.afterStoring, 99))
+	}
+	return s
+}
+
+// pct is apptest.Percentile rounded to the millisecond, and 0 of no latencies.
+func pct(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	return apptest.Percentile(d, p).Round(time.Millisecond)
 }
 
 // fairnessRun runs one set-up of BenchmarkFloodFairness on a fresh table.
@@ -359,9 +378,12 @@ func fairnessRun(b *testing.B, flood bool) fairness {
 		sent = map[string][]string{}
 		g    errgroup.Group
 	)
+	var floodBegan, floodStored time.Time
 	if flood {
+		floodBegan = time.Now()
 		g.Go(func() error {
 			_, err := storeTypicalChats(ctx, put, flooded, "flood-", fairFlood, visitor)
+			floodStored = time.Now()
 			return err
 		})
 	}
@@ -387,12 +409,18 @@ func fairnessRun(b *testing.B, flood bool) fairness {
 	if err := g.Wait(); err != nil {
 		b.Fatal(err)
 	}
-	lat, err := waitProcessed(ctx, env, sent, 3*time.Minute)
+	done, err := waitProcessed(ctx, env, sent, 3*time.Minute)
 	if err != nil {
 		b.Fatal(err)
 	}
+	lat := tookOf(done, func(time.Time) bool { return true })
 	out := fairness{latencies: lat, slowest: slices.Max(lat)}
 	if flood {
+		// Where the tail comes from: the others' chats stored while the flood was
+		// being stored, and those stored after.
+		out.storing = floodStored.Sub(floodBegan)
+		out.whileStoring = tookOf(done, func(at time.Time) bool { return !at.After(floodStored) })
+		out.afterStoring = tookOf(done, func(at time.Time) bool { return at.After(floodStored) })
 		bl, _, err := env.Deps.Store.Backlog(ctx, flooded)
 		if err != nil {
 			b.Fatal(err)
@@ -422,10 +450,10 @@ func runStack(tb testing.TB, env *apptest.Env, p *transcripts.Processor) func() 
 // and returns, for each, the time from its storing to its processing (the chat's
 // receivedAt to the updatedAt its outcome set). It fails if a chat failed or
 // within is up first.
-func waitProcessed(ctx context.Context, env *apptest.Env, sent map[string][]string, within time.Duration) ([]time.Duration, error) {
+func waitProcessed(ctx context.Context, env *apptest.Env, sent map[string][]string, within time.Duration) ([]processedChat, error) {
 	cs := chatstore.New(env.Deps.Store)
 	deadline := time.Now().Add(within)
-	var lat []time.Duration
+	var lat []processedChat
 	for a, ids := range sent {
 		for _, id := range ids {
 			for {
@@ -437,7 +465,7 @@ func waitProcessed(ctx context.Context, env *apptest.Env, sent map[string][]stri
 					return nil, fmt.Errorf("chat %s of %s failed: %s", id, a, it.Reason)
 				}
 				if it.Status != chats.StatusReceived {
-					lat = append(lat, it.UpdatedAt.Sub(it.ReceivedAt))
+					lat = append(lat, processedChat{storedAt: it.ReceivedAt, took: it.UpdatedAt.Sub(it.ReceivedAt)})
 					break
 				}
 				if time.Now().After(deadline) {
@@ -448,4 +476,21 @@ func waitProcessed(ctx context.Context, env *apptest.Env, sent map[string][]stri
 		}
 	}
 	return lat, nil
+}
+
+// processedChat is when a chat was stored and how long it then took to process.
+type processedChat struct {
+	storedAt time.Time
+	took     time.Duration
+}
+
+// tookOf returns the latencies of ps, of those stored when keep says.
+func tookOf(ps []processedChat, keep func(time.Time) bool) []time.Duration {
+	var out []time.Duration
+	for _, p := range ps {
+		if keep(p.storedAt) {
+			out = append(out, p.took)
+		}
+	}
+	return out
 }
