@@ -255,6 +255,22 @@ func TestNotes(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+	t.Run("a note's content is replaced in place, and a blank one refused", func(t *testing.T) {
+		u, err := c.UpdateNote(ctx, n.ID, "Chat transcript, continued")
+		if err != nil || u.ID != n.ID || u.Content != "Chat transcript, continued" || u.ResourceID != selltest.DemoVeraLeadID {
+			t.Fatalf("UpdateNote = %+v, %v", u, err)
+		}
+		ns, _ := c.Notes(ctx, sell.ResourceLead, selltest.DemoVeraLeadID)
+		if len(ns) != 2 || ns[0].Content != "Chat transcript, continued" {
+			t.Fatalf("notes after the update = %+v", ns)
+		}
+		if _, err := c.UpdateNote(ctx, n.ID, " "); err == nil {
+			t.Fatal("a blank content was accepted")
+		}
+		if _, err := c.UpdateNote(ctx, 987654321, "x"); !errors.Is(err, sell.ErrNotFound) {
+			t.Fatalf("an unknown note: %v, want ErrNotFound", err)
+		}
+	})
 	t.Run("a deleted note is gone and deleting it again succeeds", func(t *testing.T) {
 		if err := c.DeleteNote(ctx, n.ID); err != nil {
 			t.Fatal(err)

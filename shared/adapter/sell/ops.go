@@ -281,6 +281,23 @@ func (c *Client) CreateNote(ctx context.Context, n NewNote) (Note, error) {
 	return create[Note](ctx, c, "/v2/notes", n, fmt.Sprintf("note on %s %d", n.ResourceType, n.ResourceID))
 }
 
+// UpdateNote replaces a note's content and returns the note
+// (PUT /v2/notes/:id {"data":{"content":…}}: the notes service's update, in
+// shared/reference/sell-api.md §6.9). A re-solved messaging conversation updates its
+// note rather than add a second one.
+func (c *Client) UpdateNote(ctx context.Context, id int64, content string) (Note, error) {
+	var env struct {
+		Data Note `json:"data"`
+	}
+	in := struct {
+		Content string `json:"content"`
+	}{content}
+	if err := c.do(ctx, http.MethodPut, idPath("/v2/notes", id), nil, in, &env); err != nil {
+		return Note{}, fmt.Errorf("sell: update note %d: %w", id, err)
+	}
+	return env.Data, nil
+}
+
 // DeleteNote deletes a note. Deleting a note that is already gone succeeds,
 // so that replays of a "hide history" job converge.
 func (c *Client) DeleteNote(ctx context.Context, id int64) error {

@@ -467,6 +467,38 @@ func (s *Sandbox) createNote(w http.ResponseWriter, r *http.Request) {
 	writeOne(w, wire.CreateStatus, "note", *n)
 }
 
+// updateNote answers PUT /v2/notes/{id}: the content is replaced, as a note's
+// update does; resource_type and resource_id cannot move a note.
+func (s *Sandbox) updateNote(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var in struct {
+		Content *string `json:"content"`
+	}
+	if !decodeData(w, r, "note", &in) {
+		return
+	}
+	c := callerOf(r)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.notes[id]
+	if !ok || !s.noteVisibleLocked(c, n) {
+		notFound(w)
+		return
+	}
+	if in.Content != nil {
+		if strings.TrimSpace(*in.Content) == "" {
+			writeErrors(w, http.StatusUnprocessableEntity, invalid("note", "/content", "blank", "The attribute '/content' can't be blank."))
+			return
+		}
+		n.Content = *in.Content
+		n.UpdatedAt = s.opts.Now().UTC().Truncate(1e9)
+	}
+	writeOne(w, http.StatusOK, "note", *n)
+}
+
 func (s *Sandbox) deleteNote(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {

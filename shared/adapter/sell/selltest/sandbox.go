@@ -227,6 +227,7 @@ func (s *Sandbox) routes() {
 	m.HandleFunc("GET /v2/notes", s.listNotes)
 	m.HandleFunc("POST /v2/notes", s.createNote)
 	m.HandleFunc("GET /v2/notes/{id}", s.getNote)
+	m.HandleFunc("PUT /v2/notes/{id}", s.updateNote)
 	m.HandleFunc("DELETE /v2/notes/{id}", s.deleteNote)
 	for _, res := range []string{"leads", "contacts", "deals"} {
 		m.HandleFunc("POST /v3/"+res+"/search", s.search(res))
