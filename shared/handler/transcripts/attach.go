@@ -65,7 +65,7 @@ func (p *Processor) Attach(ctx context.Context, account, chatID, resourceType st
 			if err != nil {
 				return err
 			}
-			return p.ensureNote(ctx, client, account, e.SK, c)
+			return p.ensureNote(ctx, client, account, e.SK, c, item.Revision)
 		})
 		if err != nil {
 			// The entry is in the feed; the chat is marked failed so that make

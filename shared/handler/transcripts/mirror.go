@@ -48,7 +48,7 @@ func (p *Processor) Converge(ctx context.Context, account string) error {
 		stopped  bool
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, p.o.Workers)
-		parsed   = map[string]chats.Chat{}
+		parsed   = map[string]revisedChat{}
 		progress = func(err error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -64,7 +64,7 @@ func (p *Processor) Converge(ctx context.Context, account string) error {
 			}
 		}
 	)
-	chatOf := func(id string) (chats.Chat, error) {
+	chatOf := func(id string) (revisedChat, error) {
 		mu.Lock()
 		c, ok := parsed[id]
 		mu.Unlock()
@@ -73,11 +73,12 @@ func (p *Processor) Converge(ctx context.Context, account string) error {
 		}
 		item, err := p.chats.Chat(ctx, account, id)
 		if err != nil {
-			return chats.Chat{}, err
+			return revisedChat{}, err
 		}
-		if c, err = item.Chat(); err != nil {
-			return chats.Chat{}, err
+		if c.Chat, err = item.Chat(); err != nil {
+			return revisedChat{}, err
 		}
+		c.rev = item.Revision
 		mu.Lock()
 		parsed[id] = c
 		mu.Unlock()
@@ -117,7 +118,7 @@ func (p *Processor) Converge(ctx context.Context, account string) error {
 				if err != nil {
 					return err
 				}
-				return p.ensureNote(ctx, client, account, e.SK, c)
+				return p.ensureNote(ctx, client, account, e.SK, c.Chat, c.rev)
 			}))
 		}(e)
 	}
@@ -184,4 +185,10 @@ func (p *Processor) retry(ctx context.Context, f func() error) error {
 		}
 	}
 	return err
+}
+
+// revisedChat is a stored chat with its revision (chatstore.ChatItem.Revision).
+type revisedChat struct {
+	chats.Chat
+	rev int
 }

@@ -258,7 +258,7 @@ func (p *Processor) processOnce(ctx context.Context, account, chatID string, mat
 		// Chats that arrive while history is disabled are matched and kept, but
 		// reach Sell only when it is enabled again (the mirroring job).
 		if in.Enabled(settings.ChatHistoryInSell) {
-			err := p.ensureNote(ctx, client, account, e.SK, c)
+			err := p.ensureNote(ctx, client, account, e.SK, c, item.Revision)
 			if recordGone(err) {
 				// The record was deleted in Sell since it matched or was attached:
 				// there is nowhere to put the note, and no retry will make one.
@@ -327,30 +327,18 @@ func match(ctx context.Context, client *sell.Client, c chats.Chat, readPhone fun
 // ensureNote makes sure the entry has exactly one note in Sell. The lease keeps two
 // workers from creating two; after a worker died mid-way (Claims > 1) the record's
 // notes are searched for the chat's marker before anything is created.
-func (p *Processor) ensureNote(ctx context.Context, client *sell.Client, account, sk string, c chats.Chat) error {
+func (p *Processor) ensureNote(ctx context.Context, client *sell.Client, account, sk string, c chats.Chat, rev int) error {
 	owner := newOwner()
-	var e chatstore.Entry
-	var err error
-	wait := 10 * time.Millisecond
-	for waited := time.Duration(0); ; waited += wait {
-		e, err = p.chats.ClaimNote(ctx, account, sk, owner, p.o.Now(), p.o.Lease)
-		if !errors.Is(err, chatstore.ErrLeased) {
-			break
-		}
-		// Another worker is creating this very note, usually for a few
-		// milliseconds: wait for it briefly rather than fail the whole chat.
-		if waited > 3*time.Second {
-			return errBusy
-		}
-		if err := sell.Sleep(ctx, wait); err != nil {
-			return err
-		}
-		wait = min(wait*2, 500*time.Millisecond)
-	}
+	e, err := p.claim(ctx, func() (chatstore.Entry, error) {
+		return p.chats.ClaimNote(ctx, account, sk, owner, p.o.Now(), p.o.Lease)
+	})
 	if err != nil {
 		return err
 	}
 	if e.NoteID != 0 {
+		if e.NoteRevision < rev {
+			return p.reviseNote(ctx, client, account, sk, c, rev)
+		}
 		return nil
 	}
 	if e.Claims > 1 {
@@ -360,7 +348,7 @@ func (p *Processor) ensureNote(ctx context.Context, client *sell.Client, account
 			return err
 		}
 		if id != 0 {
-			return p.record(ctx, account, sk, owner, id)
+			return p.record(ctx, account, sk, owner, id, rev)
 		}
 	}
 	n, err := client.CreateNote(ctx, sell.NewNote{ResourceType: e.ResourceType, ResourceID: e.ResourceID, Content: chats.NoteContent(c)})
@@ -368,7 +356,50 @@ func (p *Processor) ensureNote(ctx context.Context, client *sell.Client, account
 		_ = p.chats.ReleaseNote(context.WithoutCancel(ctx), account, sk, owner, notCreated(err))
 		return err
 	}
-	return p.record(ctx, account, sk, owner, n.ID)
+	return p.record(ctx, account, sk, owner, n.ID, rev)
+}
+
+// claim takes a note lease with take, waiting briefly while another worker holds it.
+func (p *Processor) claim(ctx context.Context, take func() (chatstore.Entry, error)) (chatstore.Entry, error) {
+	wait := 10 * time.Millisecond
+	for waited := time.Duration(0); ; waited += wait {
+		e, err := take()
+		if !errors.Is(err, chatstore.ErrLeased) {
+			return e, err
+		}
+		// Another worker is writing this very note, usually for a few
+		// milliseconds: wait for it briefly rather than fail the whole chat.
+		if waited > 3*time.Second {
+			return e, errBusy
+		}
+		if err := sell.Sleep(ctx, wait); err != nil {
+			return e, err
+		}
+		wait = min(wait*2, 500*time.Millisecond)
+	}
+}
+
+// reviseNote updates the note of an entry whose chat was revised (a messaging
+// conversation solved again) to show revision rev, under the entry's lease, so
+// that the conversation keeps one note per record.
+func (p *Processor) reviseNote(ctx context.Context, client *sell.Client, account, sk string, c chats.Chat, rev int) error {
+	owner := newOwner()
+	e, err := p.claim(ctx, func() (chatstore.Entry, error) {
+		return p.chats.ClaimNoteRevision(ctx, account, sk, owner, rev, p.o.Now(), p.o.Lease)
+	})
+	if err != nil || e.LeaseOwner != owner {
+		return err // nothing to do: another worker updated it, or it has no note
+	}
+	if _, err := client.UpdateNote(ctx, e.NoteID, chats.NoteContent(c)); err != nil {
+		_ = p.chats.ReleaseNote(context.WithoutCancel(ctx), account, sk, owner, false)
+		return err
+	}
+	err = p.chats.RecordNoteRevision(context.WithoutCancel(ctx), account, sk, owner, rev)
+	if errors.Is(err, chatstore.ErrLostLease) {
+		p.logger.Warn("note lease lost", "account", account, "entry", sk, "note_id", e.NoteID)
+		return errBusy
+	}
+	return err
 }
 
 // notCreated reports whether a failed create certainly created nothing: Sell
@@ -383,8 +414,8 @@ func notCreated(err error) bool {
 	return ae.Status < 500 || ae.Status == 503
 }
 
-func (p *Processor) record(ctx context.Context, account, sk, owner string, noteID int64) error {
-	err := p.chats.RecordNote(context.WithoutCancel(ctx), account, sk, owner, noteID)
+func (p *Processor) record(ctx context.Context, account, sk, owner string, noteID int64, rev int) error {
+	err := p.chats.RecordNote(context.WithoutCancel(ctx), account, sk, owner, noteID, rev)
 	if errors.Is(err, chatstore.ErrLostLease) {
 		// Our lease ran out while Sell was slow; whoever took over searches for
 		// the marker first, so it finds this note instead of making another.

@@ -133,6 +133,10 @@ type ChatItem struct {
 	// time: kept until deleted). It is the table's TTL, kept by the store, not an
 	// attribute of the chat's own; its feed entries expire with it.
 	Expires time.Time `json:"-"`
+	// Revision counts the times the chat was revised after it was stored (a
+	// messaging conversation solved again: ReviseChat); an entry whose note shows
+	// an older revision has its note updated.
+	Revision int `json:"revision,omitempty"`
 }
 
 // Body is the stored body, decompressed: the chat as received, after redaction.
@@ -211,40 +215,94 @@ func (cs *Store) CreateChat(ctx context.Context, account string, it ChatItem) er
 // rules cannot be read, nothing is stored and the error is neither of those: the
 // caller tries again later rather than keep the chat unredacted.
 func (cs *Store) Ingest(ctx context.Context, account string, raw []byte, now time.Time) (chats.Chat, error) {
+	c, item, err := cs.prepare(ctx, account, raw, now)
+	if err != nil {
+		return c, err
+	}
+	if cs.admit != nil && !cs.admit.take(account) {
+		return c, cs.s.CreateQueued(ctx, store.ChatKey(account, item.ChatID), item, item.Expires, now)
+	}
+	return c, cs.CreateChat(ctx, account, item)
+}
+
+// prepare is what Ingest does before it writes: the chat redacted with the account's
+// rules, parsed, checked against the erasures, and made the item to store.
+func (cs *Store) prepare(ctx context.Context, account string, raw []byte, now time.Time) (chats.Chat, ChatItem, error) {
 	pol, err := cs.policy(ctx, account, now)
 	if err != nil {
-		return chats.Chat{}, err
+		return chats.Chat{}, ChatItem{}, err
 	}
 	var counts redact.Counts
 	if pol.r.Active() {
 		if raw, counts, err = pol.r.RedactChat(raw); err != nil {
-			return chats.Chat{}, chats.ErrMalformed
+			return chats.Chat{}, ChatItem{}, chats.ErrMalformed
 		}
 	}
 	c, err := chats.Parse(raw)
 	if err != nil {
-		return chats.Chat{}, err
+		return chats.Chat{}, ChatItem{}, err
 	}
 	if cs.erased != nil {
 		gone, err := cs.erased(ctx, account, c.Visitor.Email, c.Visitor.Phone)
 		if err != nil {
 			// The store failed: nothing is kept, and the sender retries.
-			return c, fmt.Errorf("check the erasures of %s: %w", account, err)
+			return c, ChatItem{}, fmt.Errorf("check the erasures of %s: %w", account, err)
 		}
 		if gone {
-			return c, ErrErased
+			return c, ChatItem{}, ErrErased
 		}
 	}
 	item, err := NewChatItem(c, now)
 	if err != nil {
-		return c, err
+		return c, ChatItem{}, err
 	}
 	item.Redactions = counts
 	item.Expires = pol.retention.Expiry(item.ReceivedAt)
-	if cs.admit != nil && !cs.admit.take(account) {
-		return c, cs.s.CreateQueued(ctx, store.ChatKey(account, item.ChatID), item, item.Expires, now)
+	return c, item, nil
+}
+
+// ReviseChat replaces a stored chat by a later version of it (raw, redacted and
+// checked as Ingest does): a messaging conversation reopened and solved again. When
+// the chat changed its revision is bumped and its status is received again. It
+// reports whether a revision waits to be processed (this one, or an earlier one a
+// crash left unprocessed), for the caller to have it processed (Enqueue), which
+// updates the notes of its entries. The chat keeps its place (start, receipt, expiry), so its
+// entries keep their keys. ErrNotFound when the chat is not stored; a revision that
+// races another one gets store.ErrConflict.
+func (cs *Store) ReviseChat(ctx context.Context, account string, raw []byte, now time.Time) (chats.Chat, bool, error) {
+	c, next, err := cs.prepare(ctx, account, raw, now)
+	if err != nil {
+		return c, false, err
 	}
-	return c, cs.CreateChat(ctx, account, item)
+	cur, err := cs.Chat(ctx, account, c.ID)
+	if err != nil {
+		return c, false, err
+	}
+	was, err := cur.Body()
+	if err != nil {
+		return c, false, err
+	}
+	is, err := next.Body()
+	if err != nil {
+		return c, false, err
+	}
+	if bytes.Equal(was, is) {
+		return c, cur.Revision > 0 && cur.Status == chats.StatusReceived, nil
+	}
+	rev := expression.Name("revision")
+	upd := expression.Set(expression.Name("raw"), expression.Value(next.Raw)).
+		Set(rev, expression.Value(cur.Revision+1)).
+		Set(expression.Name("status"), expression.Value(chats.StatusReceived)).
+		Set(expression.Name("updatedAt"), expression.Value(now.UTC())).
+		Remove(expression.Name("reason"))
+	if len(next.Redactions) > 0 {
+		upd = upd.Set(expression.Name("redactions"), expression.Value(next.Redactions))
+	}
+	cond := store.Exists().And(expression.AttributeNotExists(rev).Or(rev.Equal(expression.Value(cur.Revision))))
+	if err := cs.s.UpdateIf(ctx, store.ChatKey(account, c.ID), upd, cond, nil); err != nil {
+		return c, false, fmt.Errorf("revise chat %s/%s: %w", account, c.ID, err)
+	}
+	return c, true, nil
 }
 
 // policy returns the account's redaction rules, compiled, and its retention, as of
@@ -371,6 +429,8 @@ type Entry struct {
 	Start        time.Time `json:"start"`
 	CreatedAt    time.Time `json:"createdAt"`
 	NoteID       int64     `json:"noteId,omitempty"`
+	// NoteRevision is the chat's revision the note shows (ChatItem.Revision).
+	NoteRevision int `json:"noteRevision,omitempty"`
 	// Claims counts note leases ever taken: above zero, a note may exist in Sell
 	// without its id here (a worker died between creating and recording it).
 	Claims     int    `json:"claims,omitempty"`
@@ -454,10 +514,50 @@ func heldBy(owner string) expression.ConditionBuilder {
 	return expression.Name("leaseOwner").Equal(expression.Value(owner))
 }
 
-// RecordNote keeps the id of the note created under owner's lease and ends the lease.
-func (cs *Store) RecordNote(ctx context.Context, account, sk, owner string, noteID int64) error {
-	upd := endLease(expression.Set(expression.Name("noteId"), expression.Value(noteID)))
+// RecordNote keeps the id of the note created under owner's lease, showing the
+// chat's revision rev, and ends the lease.
+func (cs *Store) RecordNote(ctx context.Context, account, sk, owner string, noteID int64, rev int) error {
+	upd := endLease(expression.Set(expression.Name("noteId"), expression.Value(noteID)).
+		Set(expression.Name("noteRevision"), expression.Value(rev)))
 	return cs.updateEntry(ctx, account, sk, upd, heldBy(owner), ErrLostLease, "record note")
+}
+
+// ClaimNoteRevision takes the note lease of an entry whose note shows a revision of
+// its chat older than rev, to update the note. It returns the entry as it is after the
+// claim; an entry whose note shows rev already (or that has no note: ClaimNote's) is
+// returned as it is, with no lease taken; ErrLeased when someone holds a live lease.
+func (cs *Store) ClaimNoteRevision(ctx context.Context, account, sk, owner string, rev int, now time.Time, lease time.Duration) (Entry, error) {
+	noteID, noteRev := expression.Name("noteId"), expression.Name("noteRevision")
+	upd := expression.Set(expression.Name("leaseOwner"), expression.Value(owner)).
+		Set(expression.Name("leaseUntil"), expression.Value(now.Add(lease).UnixMilli()))
+	cond := store.Exists().
+		And(noteID.GreaterThan(expression.Value(0))).
+		And(expression.AttributeNotExists(noteRev).Or(noteRev.LessThan(expression.Value(rev)))).
+		And(leaseFree(now))
+	var e Entry
+	err := cs.s.UpdateIf(ctx, store.Key{Account: account, SK: sk}, upd, cond, &e)
+	if errors.Is(err, store.ErrConflict) {
+		cur, gerr := cs.Entry(ctx, account, sk)
+		if gerr != nil {
+			return Entry{}, gerr
+		}
+		if cur.NoteID == 0 || cur.NoteRevision >= rev {
+			return cur, nil
+		}
+		return cur, ErrLeased
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("claim note update of %s/%s: %w", account, sk, err)
+	}
+	e.SK = sk
+	return e, nil
+}
+
+// RecordNoteRevision keeps that the entry's note shows revision rev, updated under
+// owner's lease, and ends the lease.
+func (cs *Store) RecordNoteRevision(ctx context.Context, account, sk, owner string, rev int) error {
+	upd := endLease(expression.Set(expression.Name("noteRevision"), expression.Value(rev)))
+	return cs.updateEntry(ctx, account, sk, upd, heldBy(owner), ErrLostLease, "record note update")
 }
 
 // ReleaseNote ends owner's lease without a note (the attempt failed), so that a retry
