@@ -68,8 +68,13 @@ type Chat struct {
 	Rating     string
 	Comment    string
 	Message    string // an offline message's text
-	History    []Event
-	Raw        json.RawMessage
+	// Channel is the messaging channel of a conversation read from a Support
+	// messaging ticket ("whatsapp", "native_messaging", …: the ticket's via
+	// channel), written by sellchat into the transcript it builds as ChannelField;
+	// empty for a Zendesk Chat chat.
+	Channel string
+	History []Event
+	Raw     json.RawMessage
 }
 
 // Limits on what we accept from the webhook. The chat id becomes part of table keys.
@@ -144,6 +149,9 @@ func Parse(raw []byte) (Chat, error) {
 	c.Rating = looseString(obj["rating"])
 	c.Comment = looseString(obj["comment"])
 	c.Message = looseString(obj["message"])
+	if ch := strings.TrimSpace(looseString(obj[ChannelField])); validChannel(ch) {
+		c.Channel = ch
+	}
 	var hist []json.RawMessage
 	if json.Unmarshal(obj["history"], &hist) == nil {
 		for _, h := range hist {
@@ -191,6 +199,26 @@ func (c *Chat) fillTimes() {
 	if c.Duration == 0 && !c.Start.IsZero() && c.End.After(c.Start) {
 		c.Duration = c.End.Sub(c.Start)
 	}
+}
+
+// ChannelField is the field of sellchat's own that carries a messaging
+// conversation's channel in the chat object sellchat builds from a ticket's
+// conversation log. Zendesk Chat sends no such field; a chat that has one is shown
+// as a conversation of that channel.
+const ChannelField = "sellchat_channel"
+
+// validChannel accepts a via channel name: lower-case letters, digits and
+// underscores, at most 64.
+func validChannel(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func validID(id string) bool {

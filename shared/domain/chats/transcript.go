@@ -45,7 +45,32 @@ func (c Chat) speaker(nick string) string {
 	if strings.HasPrefix(nick, "agent:") {
 		return "Agent"
 	}
+	if nick == BotNick {
+		return "Bot"
+	}
 	return "Someone"
+}
+
+// BotNick is the nick of a bot's lines in a messaging conversation's transcript.
+const BotNick = "bot"
+
+// channelLabels name the messaging channels as people know them.
+var channelLabels = map[string]string{
+	"native_messaging": "web and mobile messaging", "whatsapp": "WhatsApp", "instagram_dm": "Instagram",
+	"sunshine_conversations_facebook_messenger": "Messenger", "line": "LINE", "wechat": "WeChat",
+	"telegram": "Telegram", "viber": "Viber", "twilio_sms": "SMS", "messagebird_sms": "SMS",
+	"apple_business_chat": "Apple Messages for Business", "google_business_messages": "Google Business Messages",
+	"google_rcs": "RCS", "kakaotalk": "KakaoTalk", "sunshine_conversations_api": "Conversations API",
+	"sunshine_conversations_twitter_dm": "X",
+}
+
+// ChannelLabel is a messaging channel's name as people know it (the via channel's
+// own name for one sellchat does not know).
+func ChannelLabel(channel string) string {
+	if l, ok := channelLabels[channel]; ok {
+		return l
+	}
+	return channel
 }
 
 func (c Chat) visitorName() string {
@@ -111,7 +136,10 @@ const MaxNoteLength = 50_000
 func NoteContent(c Chat) string {
 	var b strings.Builder
 	kind := "Zendesk Chat transcript"
-	if c.Type == TypeOffline {
+	switch {
+	case c.Channel != "":
+		kind = "Zendesk messaging conversation (" + ChannelLabel(c.Channel) + ")"
+	case c.Type == TypeOffline:
 		kind = "Zendesk Chat offline message"
 	}
 	fmt.Fprintf(&b, "%s, %s", kind, c.Start.UTC().Format("2006-01-02 15:04 UTC"))

@@ -101,6 +101,9 @@ func head(c chats.Chat, start time.Time) Item {
 		Rating: clipped(c.Rating, maxShortField), Comment: clipped(c.Comment, maxComment),
 		Tags: clipList(c.Tags), Messages: []Message{},
 	}
+	if c.Channel != "" {
+		it.Channel, it.ChannelLabel = c.Channel, chats.ChannelLabel(c.Channel)
+	}
 	if !c.End.IsZero() {
 		end := c.End.UTC()
 		it.End = &end

@@ -82,6 +82,8 @@ func newRouter(d Deps, lim limits) *httpx.Router {
 type Item struct {
 	ChatID          string        `json:"chatId"`
 	Type            string        `json:"type"`
+	Channel         string        `json:"channel,omitempty"`      // a messaging conversation's channel
+	ChannelLabel    string        `json:"channelLabel,omitempty"` // its name as people know it
 	Start           time.Time     `json:"start"`
 	End             *time.Time    `json:"end"`
 	DurationSeconds int64         `json:"durationSeconds"`

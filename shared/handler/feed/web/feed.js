@@ -86,8 +86,9 @@
     const title = node.querySelector(".title");
     title.textContent = item.visitor.name || item.visitor.email || "Visitor";
     const badge = document.createElement("span");
-    badge.className = "badge" + (item.type === "offline_msg" ? " offline" : "");
-    badge.textContent = item.type === "offline_msg" ? "Offline message" : "Chat";
+    badge.className = "badge" + (item.type === "offline_msg" ? " offline" : "") + (item.channel ? " messaging" : "");
+    badge.textContent = item.channel ? (item.channelLabel || item.channel) : item.type === "offline_msg" ? "Offline message" : "Chat";
+    if (item.channel) badge.dataset.channel = item.channel;
     title.append(badge);
     const when = node.querySelector(".when");
     const t = document.createElement("time");
