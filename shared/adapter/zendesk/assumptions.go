@@ -258,3 +258,92 @@ const (
 	ViaChat                  = "29"
 	ConditionalTicketEvents  = "conditional_ticket_events"
 )
+
+// --- messaging -------------------------------------------------------------------------
+
+// Messaging channels and their via ids. A messaging conversation that reaches an agent
+// becomes a Support ticket whose via.channel names the channel; a trigger tells the
+// channel by the numeric via_id ("Ticket > Channel",
+// https://support.zendesk.com/hc/en-us/articles/4408893545882). Confirmed: the names
+// native_messaging, whatsapp, instagram_dm and sunshine_conversations_facebook_messenger
+// (the via types reference, https://developer.zendesk.com/documentation/ticketing/
+// reference-guides/via-types/, public apps and Zendesk's ZAF typings). Doubt: the
+// numbers. The stored copy of the via types page stops before them; they come from
+// third-party code (an analytics mapping of ticket_via_id and an app's channel map,
+// which agree with each other), so medium confidence. A wrong number means the trigger
+// never fires for that channel, and its conversations reach Sell only once the number
+// is corrected here. mailgun (76) and Slack Connect (91) are messaging via types too but
+// not conversations sellchat logs, so they are known here and left out of
+// DefaultMessagingChannels.
+var messagingViaIDs = map[string]string{
+	"line":             "72",
+	"wechat":           "73",
+	"whatsapp":         "74",
+	"native_messaging": "75",
+	"mailgun":          "76",
+	"messagebird_sms":  "77",
+	"sunshine_conversations_facebook_messenger": "78",
+	"telegram":                          "79",
+	"twilio_sms":                        "80",
+	"viber":                             "81",
+	"google_rcs":                        "82",
+	"apple_business_chat":               "83",
+	"google_business_messages":          "84",
+	"kakaotalk":                         "85",
+	"instagram_dm":                      "86",
+	"sunshine_conversations_api":        "87",
+	"sunshine_conversations_twitter_dm": "88",
+	"business_messaging_slack_connect":  "91",
+}
+
+// Who may read a messaging ticket's parts, and with which scope. Confirmed: the Tickets
+// API and the conversation log are "Allowed for Agents" (tickets/tickets and
+// tickets/conversation_log reference pages); the identities list refuses tokens scoped
+// "users:read" or "users:write" (https://developer.zendesk.com/api-reference/ticketing/
+// users/user_identities/), so it needs the broad "read". Doubt: which resource scope the
+// conversation log accepts; we assume "tickets:read", like the ticket itself, and ask
+// for "read" (SupportScopes), which covers both either way. The sandbox refuses end
+// users on tickets and conversation logs, and lets them list only their own identities.
+const (
+	TicketReadScope          = "tickets:read"
+	IdentitiesNeedBroadRead  = true
+	ConversationLogReadScope = "tickets:read"
+)
+
+// The conversation log's paging. Confirmed: cursor pagination of at most 100 events a
+// page, page[size], page[after], page[before] and sort (e.g. sort=-created_at), the
+// answer {"events","links":{"next","prev"},"meta":{"after_cursor","before_cursor",
+// "has_more"}} (https://developer.zendesk.com/api-reference/ticketing/tickets/
+// conversation_log/). Doubts: the default sort (we assume created_at, the documented
+// links' sort), the answer to a page[size] above 100 (we assume 400
+// InvalidPaginationParameter, as Zendesk's other cursor-paged lists answer; the client
+// never asks for more) and whether links.next is null on the last page (the documented
+// example has one with has_more false, so the client goes by has_more and after_cursor,
+// never by links.next).
+const (
+	ConversationLogMaxPageSize = 100
+	ConversationLogDefaultSort = "created_at"
+	CodeInvalidPagination      = "InvalidPaginationParameter"
+)
+
+// The conversation log has a rate limit of its own. Confirmed: 100 requests a minute
+// per account (300 with the High Volume API add-on), a 429 when it is spent, and the
+// header "Zendesk-RateLimit-omnilog-index: total=…; remaining=…; resets=…" (resets in
+// seconds; conversation_log page above). Doubt: whether a call also counts against the
+// account-wide limit (the page says only that this limit "is different"); the sandbox
+// counts it against both, the pessimistic reading. The client returns the 429 as
+// *RateLimited for the caller to queue; Retry-After is assumed to come with it, as on
+// every other Zendesk 429 (RetryAfter is zero when it does not).
+const (
+	ConversationLogRateLimitPerMinute = 100
+	ConversationLogRateLimitHeader    = "Zendesk-RateLimit-omnilog-index"
+)
+
+// Conversation log events. Confirmed: messages are "Messaging::ConversationMessage"
+// with author.type user, agent or bot (a bot's zen:support:user_id is -1) and content
+// {"type":"text","text"} among others; comments are "Comment" with content
+// {"type":"html","body"} and metadata.public false for an internal note, such as the
+// "Conversation with …" note Zendesk adds to a messaging ticket (the documented
+// example). Doubt: the full list of event types and content types (image, file,
+// carousel, form…); the documented message example has no metadata.public at all, so
+// nothing may filter messages on it (the sandbox writes public:true on messages).

@@ -88,6 +88,9 @@ type accepted struct {
 	ChatID    string `json:"chatId"`
 	Status    string `json:"status"`
 	Duplicate bool   `json:"duplicate,omitempty"`
+	// Revised: a messaging conversation solved again replaced the stored one, and
+	// its notes are updated when it is processed.
+	Revised bool `json:"revised,omitempty"`
 }
 
 func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk"
+	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/platform/httpx"
 )
 
@@ -49,6 +50,13 @@ func (h *handler) receiveSupport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	answer := supportAnswer{TicketID: ticket, Status: "pending"}
+	if in.Installed && in.Enabled(settings.ChatHistoryInSell) && in.Zendesk.Connected {
+		// A messaging ticket's conversation is read with the Zendesk connection
+		// (messaging.go); any other ticket is a chat's, read from the Chat API.
+		if done, err := h.receiveMessaging(w, r, account, ticket, log); done || err != nil {
+			return err
+		}
+	}
 	if !in.PollsChat() {
 		answer.Status, answer.Reason = "ignored", "Chat history in Sell is off, or Chat is not connected: the export poll brings the chat once it is on."
 		log.Info("support webhook ignored", "reason", "history off")

@@ -297,11 +297,12 @@ func (s *Sandbox) ticketChats(ticket int64) []zendesk.ExportedChat {
 // SolveTicket solves ticket as an agent would, and runs the triggers: every active one
 // whose conditions all hold calls its webhooks, with the body's {{ticket.id}} filled
 // in, signed with the webhook's secret. The sandbox knows two conditions, "status
-// changed to solved" (true: the ticket is being solved) and "via_id is 29" (true when a
-// stored chat names the ticket); a trigger with any other condition does not fire.
+// changed to solved" (true: the ticket is being solved) and "via_id is <n>" (true when
+// n is 29 and a stored chat names the ticket, or n is the via id of a stored messaging
+// ticket's channel, zendesk.ViaID); a trigger with any other condition does not fire.
 // Calls are made one after another, before SolveTicket returns (Zendesk queues them).
 func (s *Sandbox) SolveTicket(ctx context.Context, ticket int64) []Delivery {
-	viaChat := len(s.ticketChats(ticket)) > 0
+	via := s.solveForTriggers(ticket)
 	type call struct {
 		trigger int64
 		hook    webhookRecord
@@ -310,7 +311,7 @@ func (s *Sandbox) SolveTicket(ctx context.Context, ticket int64) []Delivery {
 	var calls []call
 	s.mu.Lock()
 	for _, t := range s.st.Triggers {
-		if !t.Active || !conditionsHold(t.Conditions, viaChat) {
+		if !t.Active || !conditionsHold(t.Conditions, via) {
 			continue
 		}
 		for _, a := range t.Actions {
@@ -341,14 +342,15 @@ func (s *Sandbox) SolveTicket(ctx context.Context, ticket int64) []Delivery {
 	return out
 }
 
-// conditionsHold evaluates a trigger's conditions as far as the sandbox knows them.
-func conditionsHold(c zendesk.Conditions, viaChat bool) bool {
+// conditionsHold evaluates a trigger's conditions as far as the sandbox knows them, for
+// a ticket of that via_id ("" when the sandbox knows no channel for it).
+func conditionsHold(c zendesk.Conditions, via string) bool {
 	holds := func(x zendesk.Condition) bool {
 		switch {
 		case x.Field == "status" && x.Operator == zendesk.TriggerChangedToOperator:
 			return x.Value == "solved"
 		case x.Field == "via_id" && x.Operator == "is":
-			return x.Value == zendesk.ViaChat && viaChat
+			return via != "" && x.Value == via
 		}
 		return false
 	}

@@ -1,9 +1,10 @@
 // Package zendesktest is an in-process Zendesk sandbox, the way net/http/httptest sits
 // next to net/http: one account (subdomain "acme" by default) speaking Zendesk's
 // Support OAuth (with PKCE) and the Chat API's OAuth, the users and apps endpoints, the
-// Chat account, agents and incremental chat export, with Zendesk's error bodies, rate
-// limits and the export's five-minute rule, so that the zendesk client and everything
-// built on it can be tested and demoed without a Zendesk account.
+// Chat account, agents and incremental chat export, messaging tickets with their
+// requesters' identities and conversation logs (messaging.go), with Zendesk's error
+// bodies, rate limits and the export's five-minute rule, so that the zendesk client and
+// everything built on it can be tested and demoed without a Zendesk account.
 //
 // Tests start one with NewServer and use the helpers on it (SupportToken, ZAFToken,
 // AddChat, FailNext, Calls…). A program that wants the sandbox on a listener of its
@@ -14,9 +15,9 @@
 //	go (&http.Server{Handler: sb}).Serve(ln)
 //
 // Besides Zendesk's own paths it serves local-only helpers under /sandbox/ (a signed
-// app token for a user, posting a chat into the export, and a host page that frames an
-// app as Zendesk does, host.go); nothing under /sandbox/ exists in Zendesk and nothing
-// here is ever deployed.
+// app token for a user, posting a chat into the export, posting a solved messaging
+// conversation, and a host page that frames an app as Zendesk does, host.go); nothing
+// under /sandbox/ exists in Zendesk and nothing here is ever deployed.
 //
 // Where Zendesk's behaviour is undocumented the sandbox makes the client's assumptions,
 // read from the same constants (shared/adapter/zendesk/assumptions.go);
@@ -67,6 +68,10 @@ type Options struct {
 	// the chat export; zendesk.RateLimitPerMinute and ExportRateLimitPerMinute when
 	// zero, unlimited when negative. The whole minute's allowance may be spent at once.
 	RateLimit, ExportRateLimit float64
+	// ConversationLogPerMinute is the conversation log's own limit, requests a minute
+	// for the whole account; zendesk.ConversationLogRateLimitPerMinute when zero,
+	// unlimited when negative.
+	ConversationLogPerMinute float64
 	// AppKey signs the tokens of seeded apps that bring no key of their own; a new
 	// 2048-bit key per app when nil. Tests pass one key to save generating it.
 	AppKey *rsa.PrivateKey
@@ -143,6 +148,9 @@ func newSandbox(opts Options) *Sandbox {
 	if opts.ExportRateLimit == 0 {
 		opts.ExportRateLimit = zendesk.ExportRateLimitPerMinute
 	}
+	if opts.ConversationLogPerMinute == 0 {
+		opts.ConversationLogPerMinute = zendesk.ConversationLogRateLimitPerMinute
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -175,6 +183,10 @@ func (s *Sandbox) routes() {
 	m.HandleFunc("GET "+zendesk.ChatAuthorizePath, s.authorize(chat))
 	m.HandleFunc("POST "+zendesk.ChatTokenPath, s.tokenEndpoint(chat))
 	m.HandleFunc("GET /api/v2/users/{id}", s.getUser)
+	m.HandleFunc("GET /api/v2/users/{id}/identities", s.listIdentities)
+	m.HandleFunc("GET /api/v2/users/{id}/identities.json", s.listIdentities)
+	m.HandleFunc("GET /api/v2/tickets/{id}", s.getTicket)
+	m.HandleFunc("GET /api/v2/tickets/{id}/conversation_log", s.getConversationLog)
 	m.HandleFunc("GET /api/v2/apps/installations.json", s.listInstallations)
 	m.HandleFunc("GET /api/v2/apps/installations", s.listInstallations)
 	m.HandleFunc("GET /api/v2/apps/{id}/public_key.pem", s.getPublicKey)
@@ -194,6 +206,7 @@ func (s *Sandbox) routes() {
 	m.HandleFunc("POST /sandbox/tickets/{id}/solve", s.postSolveTicket)
 	m.HandleFunc("POST /sandbox/zaf-token", s.postZAFToken)
 	m.HandleFunc("POST /sandbox/chats", s.postChat)
+	m.HandleFunc("POST /sandbox/messaging", s.postMessaging)
 	m.HandleFunc("GET /sandbox/host", s.host)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "InvalidEndpoint", "Not found")

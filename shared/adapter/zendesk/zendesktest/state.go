@@ -34,6 +34,10 @@ type state struct {
 	// (notify.go); absent from state files written before they existed.
 	Webhooks map[string]*webhookRecord  `json:"webhooks,omitempty"`
 	Triggers map[int64]*zendesk.Trigger `json:"triggers,omitempty"`
+	// Tickets are the messaging tickets with their conversation logs, Identities the
+	// users' identities by user id (messaging.go); absent from older state files.
+	Tickets    map[int64]*ticketRecord       `json:"tickets,omitempty"`
+	Identities map[int64][]*zendesk.Identity `json:"identities,omitempty"`
 }
 
 // savedApp is an App with its key as PKCS#8 PEM, so a restart keeps verifying the
@@ -151,7 +155,7 @@ func (s *Sandbox) Save() error { return s.file.Save() }
 // answered, as the change itself succeeded.
 func (s *Sandbox) changed() { s.file.Changed() }
 
-// newIDLocked hands out the next id for users and chats.
+// newIDLocked hands out the next id for users, chats, tickets and identities.
 func (s *Sandbox) newIDLocked() int64 {
 	id := s.st.NextID
 	s.st.NextID++
@@ -165,5 +169,11 @@ func (st *state) ensureMaps() {
 	}
 	if st.Triggers == nil {
 		st.Triggers = map[int64]*zendesk.Trigger{}
+	}
+	if st.Tickets == nil {
+		st.Tickets = map[int64]*ticketRecord{}
+	}
+	if st.Identities == nil {
+		st.Identities = map[int64][]*zendesk.Identity{}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -364,6 +365,24 @@ func ConnectSandboxChat(t testing.TB, zd *zendesktest.Sandbox, deps *app.Deps, a
 	}
 	if _, err := deps.Store.UpdateIntegration(ctx, account, func(in *settings.Integration) error {
 		in.Chat = settings.ChatLink{Connected: true, ConnectedBy: "1", ConnectedAt: time.Now().UTC()}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ConnectZendesk connects account's Zendesk as an admin's Support OAuth would: a
+// Support token of the Zendesk sandbox's owner (Ada, an admin) in the vault, and
+// Zendesk marked connected.
+func (e *Env) ConnectZendesk(t testing.TB, account string) {
+	t.Helper()
+	ctx := context.Background()
+	tok := e.Zendesk.SupportToken(zendesktest.DemoAdaID, "read", "write")
+	if err := e.Deps.Vault.SaveZendesk(ctx, account, tok, strconv.FormatInt(zendesktest.DemoAdaID, 10), "Ada Admin", zendesktest.DemoAdaEmail); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Deps.Store.UpdateIntegration(ctx, account, func(in *settings.Integration) error {
+		in.Zendesk.Connected, in.Zendesk.ConnectedBy, in.Zendesk.ConnectedAt = true, strconv.FormatInt(zendesktest.DemoAdaID, 10), time.Now().UTC()
 		return nil
 	}); err != nil {
 		t.Fatal(err)

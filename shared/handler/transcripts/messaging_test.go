@@ -1,0 +1,140 @@
+package transcripts_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sellchat/sellchat/shared/adapter/phone"
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/adapter/sell"
+	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
+	"github.com/sellchat/sellchat/shared/domain/chats"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
+	"github.com/sellchat/sellchat/shared/handler/transcripts"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
+)
+
+const messagingSecret = "zendesk-webhook-secret-of-the-messaging-trigger"
+
+// A WhatsApp conversation solved in Zendesk reaches the Sell lead of its requester
+// once, as one note that names the channel; solving it again after a reopen
+// updates that note instead of adding one, and a redelivered notification changes
+// nothing.
+func TestAMessagingConversationReachesSellOnceAndASecondSolveUpdatesItsNote(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t)
+	env.Connect(t, "acme")
+	env.SetHistory(t, "acme", true)
+	env.ConnectZendesk(t, "acme")
+	sealed := env.Deps.Box.Seal([]byte(messagingSecret), secrets.AAD("acme", settings.NotificationsSecretKind))
+	if _, err := env.Deps.Store.UpdateIntegration(context.Background(), "acme", func(in *settings.Integration) error {
+		in.Zendesk.Notifications = settings.ZendeskNotifications{WebhookID: "01M", TriggerID: 9, Secret: sealed}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lead := env.Sell.AddLead(sell.Lead{FirstName: "Wendy", LastName: "Whats", Email: "wendy@whats.example", OwnerID: selltest.DemoAdminID})
+	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{Sell: fastSell(env.Sell), ReadPhone: phone.E164})
+	webhook := chatwebhook.New(env.IngestDeps())
+	notify := func(ticket int64) (int, chatwebhookAnswer) {
+		t.Helper()
+		body := fmt.Sprintf(`{"ticket_id":"%d"}`, ticket)
+		req, err := env.Zendesk.WebhookRequest(context.Background(), "https://sellchat.test/webhooks/zendesk/acme", messagingSecret, []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		webhook.ServeHTTP(w, req)
+		var a chatwebhookAnswer
+		_ = json.Unmarshal(w.Body.Bytes(), &a)
+		return w.Code, a
+	}
+	notes := func() []sell.Note {
+		t.Helper()
+		var out []sell.Note
+		for _, n := range env.Sell.Notes() {
+			if n.ResourceType == sell.ResourceLead && n.ResourceID == lead.ID {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+
+	ticket := env.Zendesk.AddMessagingTicket(zendesktest.Messaging{
+		Requester: zendesktest.Requester{Name: "Wendy Whats", Email: "wendy@whats.example", Phone: "+14155550123"},
+		Channel:   "whatsapp",
+		Messages: []zendesktest.Message{
+			{Author: "user", Text: "Hi, I would like a quote for 40 seats"},
+			{Author: "bot", Text: "An agent will be with you shortly."},
+			{Author: "agent", Text: "Happy to help, Wendy."},
+		},
+	})
+	code, a := notify(ticket)
+	chatID := fmt.Sprintf("zdmsg-%d", ticket)
+	if code != http.StatusAccepted || a.Status != "accepted" || len(a.Chats) != 1 || a.Chats[0].ChatID != chatID || a.Chats[0].Duplicate {
+		t.Fatalf("first notification: %d %+v", code, a)
+	}
+	if resp := handle(t, p, budgetInserts(streamed(t, env, 1), []string{chatID})); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures: %+v", resp.BatchItemFailures)
+	}
+	ns := notes()
+	if len(ns) != 1 || !strings.HasPrefix(ns[0].Content, "Zendesk messaging conversation (WhatsApp)") ||
+		!strings.Contains(ns[0].Content, "40 seats") || !strings.Contains(ns[0].Content, "(bot)") {
+		t.Fatalf("notes on the lead after the first solve: %+v", ns)
+	}
+	first := ns[0]
+
+	// A redelivery of the same notification: nothing changes.
+	if code, a := notify(ticket); code != http.StatusAccepted || len(a.Chats) != 1 || !a.Chats[0].Duplicate || a.Chats[0].Revised {
+		t.Fatalf("redelivery: %d %+v", code, a)
+	}
+
+	// Reopened by a new message, answered and solved again: the trigger fires again.
+	env.Zendesk.ReopenAndSolve(context.Background(), ticket, []zendesktest.Message{
+		{Author: "user", Text: "Could you add 10 more seats?"},
+		{Author: "agent", Text: "Done: 50 seats."},
+	})
+	if code, a := notify(ticket); code != http.StatusAccepted || len(a.Chats) != 1 || !a.Chats[0].Revised {
+		t.Fatalf("after the second solve: %d %+v", code, a)
+	}
+	if rep, err := p.Drain(context.Background(), 20*time.Second); err != nil || rep.Processed != 1 || rep.Failed != 0 {
+		t.Fatalf("drain of the revised conversation: %+v, %v", rep, err)
+	}
+	ns = notes()
+	if len(ns) != 1 || ns[0].ID != first.ID || !strings.Contains(ns[0].Content, "50 seats") || !strings.Contains(ns[0].Content, "40 seats") {
+		t.Fatalf("notes on the lead after the second solve: %+v (first was %d)", ns, first.ID)
+	}
+	entries := entries(t, env, "acme")
+	if n := len(entries[fmt.Sprintf("lead:%d", lead.ID)]); n != 1 {
+		t.Fatalf("the lead's feed holds the conversation %d times", n)
+	}
+	it, err := chatstore.New(env.Deps.Store).Chat(context.Background(), "acme", chatID)
+	if err != nil || it.Status != chats.StatusMatched || it.Revision != 1 {
+		t.Fatalf("stored conversation: %+v, %v", it, err)
+	}
+	// The drain ran it once: running again finds nothing, and the note stays.
+	if rep, _ := p.Drain(context.Background(), time.Second); rep.Processed != 0 {
+		t.Fatalf("a second drain processed %d", rep.Processed)
+	}
+}
+
+type chatwebhookAnswer struct {
+	TicketID int64
+	Status   string
+	Reason   string
+	Chats    []struct {
+		ChatID    string
+		Status    string
+		Duplicate bool
+		Revised   bool
+	}
+}
