@@ -4,18 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sellchat/sellchat/shared/domain/audit"
-	"github.com/sellchat/sellchat/shared/platform/trail"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/sellchat/sellchat/shared/adapter/secrets"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk"
+	"github.com/sellchat/sellchat/shared/domain/audit"
 	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 	"github.com/sellchat/sellchat/shared/platform/httpx"
+	"github.com/sellchat/sellchat/shared/platform/trail"
 )
 
 // Agent Workspace notifications: on accounts where chats are answered in Agent
@@ -38,16 +39,45 @@ var (
 		Message: "This deployment has no PUBLIC_BASE_URL, so Zendesk would not know where to call."}
 )
 
-// notificationsView is what the routes answer: never the secret.
-type notificationsView struct {
-	Enabled   bool   `json:"enabled"`
-	WebhookID string `json:"webhookId,omitempty"`
-	TriggerID int64  `json:"triggerId,omitempty"`
-	Endpoint  string `json:"endpoint,omitempty"`
+// channelsOf is the messaging channels the trigger is to name.
+func channelsOf(n settings.ZendeskNotifications) []string {
+	if len(n.MessagingChannels) == 0 {
+		return zendesk.DefaultMessagingChannels
+	}
+	return n.MessagingChannels
 }
 
-func viewOf(n settings.ZendeskNotifications) notificationsView {
-	return notificationsView{Enabled: n.On(), WebhookID: n.WebhookID, TriggerID: n.TriggerID, Endpoint: n.Endpoint}
+// notificationsRequest is POST /integration/zendesk/notifications's optional body:
+// the messaging channels whose solved tickets reach Sell (all when absent).
+type notificationsRequest struct {
+	MessagingChannels []string `json:"messagingChannels"`
+}
+
+// readChannels reads the request's channels: each a known messaging channel, at most
+// once; none (or no body) keeps what was chosen before.
+func readChannels(r *http.Request, prev []string) ([]string, error) {
+	var in notificationsRequest
+	if r.ContentLength != 0 {
+		if err := httpx.DecodeJSON(r, &in); err != nil {
+			return nil, err
+		}
+	}
+	if in.MessagingChannels == nil {
+		return prev, nil
+	}
+	out := []string{}
+	for _, ch := range in.MessagingChannels {
+		if !zendesk.IsMessaging(ch, nil) {
+			return nil, httpx.Invalid("messagingChannels", "invalid_value", fmt.Sprintf("%q is not a messaging channel sellchat knows.", ch))
+		}
+		if !slices.Contains(out, ch) {
+			out = append(out, ch)
+		}
+	}
+	if len(out) == 0 {
+		return nil, httpx.Invalid("messagingChannels", "invalid_value", "Name at least one messaging channel, or leave the list out for all of them.")
+	}
+	return out, nil
 }
 
 // setUpNotifications answers POST /integration/zendesk/notifications: 200 with the
@@ -59,11 +89,21 @@ func (h *handler) setUpNotifications(w http.ResponseWriter, r *http.Request) err
 		return errNoPublicURL
 	}
 	endpoint := h.deps.PublicBaseURL + settings.SupportWebhookPath + id.Account
+	current, err := h.deps.Store.Integration(r.Context(), id.Account)
+	if err != nil {
+		return err
+	}
+	channels, err := readChannels(r, current.Zendesk.Notifications.MessagingChannels)
+	if err != nil {
+		return err
+	}
 	prev, zd, err := h.beginNotifications(r.Context(), id.Account)
 	if err != nil {
 		return err
 	}
-	next, err := ensureNotifications(r.Context(), zd, prev, endpoint)
+	want := prev
+	want.MessagingChannels = channels
+	next, err := ensureNotifications(r.Context(), zd, want, endpoint)
 	if err != nil {
 		// Keep what was created, so the next attempt reuses it instead of adding
 		// another; what was not reached stays as it was (the next attempt checks it).
@@ -74,20 +114,24 @@ func (h *handler) setUpNotifications(w http.ResponseWriter, r *http.Request) err
 			if next.triggerID != 0 {
 				n.TriggerID = next.triggerID
 			}
+			if next.messagingTriggerID != 0 {
+				n.MessagingTriggerID = next.messagingTriggerID
+			}
 		})
 		return zendeskWriteError(w, err)
 	}
 	sealed := h.deps.Box.Seal([]byte(next.secret), secrets.AAD(id.Account, settings.NotificationsSecretKind))
 	n, err := h.endNotifications(r.Context(), id.Account, func(n *settings.ZendeskNotifications) {
 		*n = settings.ZendeskNotifications{WebhookID: next.webhookID, TriggerID: next.triggerID, Endpoint: endpoint,
+			MessagingTriggerID: next.messagingTriggerID, MessagingChannels: channels,
 			Secret: sealed, SetUpBy: id.UserID, SetUpAt: h.now().UTC()}
 	})
 	if err != nil {
 		return err
 	}
 	httpx.LoggerFrom(r.Context()).Info("zendesk notifications set up", "webhook", n.WebhookID, "trigger", n.TriggerID)
-	trail.Record(r, h.deps.Store, audit.NotificationsSetUp, "", audit.Diff(viewOf(prev), viewOf(n)))
-	httpx.WriteJSON(w, http.StatusOK, viewOf(n))
+	trail.Record(r, h.deps.Store, audit.NotificationsSetUp, "", audit.Diff(prev.View(), n.View()))
+	httpx.WriteJSON(w, http.StatusOK, n.View())
 	return nil
 }
 
@@ -103,6 +147,9 @@ func (h *handler) removeNotifications(w http.ResponseWriter, r *http.Request) er
 	if prev.TriggerID != 0 {
 		err = zd.DeleteTrigger(r.Context(), prev.TriggerID)
 	}
+	if err == nil && prev.MessagingTriggerID != 0 {
+		err = zd.DeleteTrigger(r.Context(), prev.MessagingTriggerID)
+	}
 	if err == nil && prev.WebhookID != "" {
 		err = zd.DeleteWebhook(r.Context(), prev.WebhookID)
 	}
@@ -114,8 +161,8 @@ func (h *handler) removeNotifications(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	trail.Record(r, h.deps.Store, audit.NotificationsRemove, "", audit.Diff(viewOf(prev), viewOf(n)))
-	httpx.WriteJSON(w, http.StatusOK, viewOf(n))
+	trail.Record(r, h.deps.Store, audit.NotificationsRemove, "", audit.Diff(prev.View(), n.View()))
+	httpx.WriteJSON(w, http.StatusOK, n.View())
 	return nil
 }
 
@@ -163,9 +210,10 @@ func (h *handler) endNotifications(ctx context.Context, account string, change f
 
 // ensured is what ensureNotifications got to, even when it failed half way.
 type ensured struct {
-	webhookID string
-	triggerID int64
-	secret    string
+	webhookID          string
+	triggerID          int64
+	messagingTriggerID int64
+	secret             string
 }
 
 // ensureNotifications makes sure the webhook (at endpoint) and the trigger calling it
@@ -192,25 +240,15 @@ func ensureNotifications(ctx context.Context, zd *zendesk.Client, prev settings.
 		}
 		out.webhookID = wh.ID
 	}
-	if prev.TriggerID != 0 {
-		t, err := zd.Trigger(ctx, prev.TriggerID)
-		switch {
-		case err == nil && callsWebhook(t, out.webhookID):
-			out.triggerID = t.ID
-		case err == nil:
-			if err := zd.DeleteTrigger(ctx, t.ID); err != nil {
-				return out, err
-			}
-		case !errors.Is(err, zendesk.ErrNotFound):
-			return out, err
-		}
+	var err error
+	if out.triggerID, err = ensureTrigger(ctx, zd, prev.TriggerID, zendesk.NotificationTrigger(out.webhookID)); err != nil {
+		return out, err
 	}
-	if out.triggerID == 0 {
-		t, err := zd.CreateTrigger(ctx, zendesk.NotificationTrigger(out.webhookID))
-		if err != nil {
-			return out, err
-		}
-		out.triggerID = t.ID
+	// The messaging trigger calls the same webhook: the route tells a messaging
+	// ticket from a chat's by reading it.
+	messaging := zendesk.MessagingNotificationTrigger(out.webhookID, channelsOf(prev))
+	if out.messagingTriggerID, err = ensureTrigger(ctx, zd, prev.MessagingTriggerID, messaging); err != nil {
+		return out, err
 	}
 	secret, err := zd.WebhookSigningSecret(ctx, out.webhookID)
 	if err != nil {
@@ -218,6 +256,48 @@ func ensureNotifications(ctx context.Context, zd *zendesk.Client, prev settings.
 	}
 	out.secret = secret
 	return out, nil
+}
+
+// ensureTrigger returns the id of a trigger like want: trigger id when Zendesk still
+// has it active, calling the same webhook on the same conditions, or else a new one
+// (the old one deleted).
+func ensureTrigger(ctx context.Context, zd *zendesk.Client, id int64, want zendesk.Trigger) (int64, error) {
+	if id != 0 {
+		t, err := zd.Trigger(ctx, id)
+		switch {
+		case err == nil && callsWebhook(t, webhookOf(want)) && sameConditions(t.Conditions, want.Conditions):
+			return t.ID, nil
+		case err == nil:
+			if err := zd.DeleteTrigger(ctx, t.ID); err != nil {
+				return 0, err
+			}
+		case !errors.Is(err, zendesk.ErrNotFound):
+			return 0, err
+		}
+	}
+	t, err := zd.CreateTrigger(ctx, want)
+	if err != nil {
+		return 0, err
+	}
+	return t.ID, nil
+}
+
+// webhookOf is the webhook a trigger sellchat built calls.
+func webhookOf(t zendesk.Trigger) string {
+	for _, a := range t.Actions {
+		if v, ok := a.Value.([]string); ok && a.Field == zendesk.TriggerWebhookAction && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+// sameConditions reports whether two triggers' conditions are the same, in any order.
+func sameConditions(a, b zendesk.Conditions) bool {
+	same := func(x, y []zendesk.Condition) bool {
+		return len(x) == len(y) && !slices.ContainsFunc(x, func(c zendesk.Condition) bool { return !slices.Contains(y, c) })
+	}
+	return same(a.All, b.All) && same(a.Any, b.Any)
 }
 
 // callsWebhook reports whether t is active and calls webhook id.

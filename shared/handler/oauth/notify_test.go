@@ -20,10 +20,11 @@ import (
 const notificationsPath = "/integration/zendesk/notifications"
 
 type notificationsAnswer struct {
-	Enabled   bool
-	WebhookID string
-	TriggerID int64
-	Endpoint  string
+	Enabled            bool
+	WebhookID          string
+	TriggerID          int64
+	MessagingTriggerID int64
+	Endpoint           string
 }
 
 func notifications(t *testing.T, env *apptest.Env, h http.Handler, method string) (apptest.Response, notificationsAnswer) {
@@ -61,9 +62,15 @@ func TestNotificationsAreCreatedOnceKeptAndRepaired(t *testing.T) {
 	if res.Status != http.StatusOK || !a.Enabled || a.Endpoint != "https://sellchat.test/webhooks/zendesk/acme" {
 		t.Fatalf("set up: %d %s", res.Status, res.Body)
 	}
+	// One webhook, called by two triggers: a chat ticket's, and a messaging ticket's
+	// (every messaging channel's via id, as none was chosen).
 	hooks, triggers := zd.Webhooks(), zd.Triggers()
-	if len(hooks) != 1 || hooks[0].ID != a.WebhookID || hooks[0].Endpoint != a.Endpoint || len(triggers) != 1 || triggers[0].ID != a.TriggerID {
+	if len(hooks) != 1 || hooks[0].ID != a.WebhookID || hooks[0].Endpoint != a.Endpoint || len(triggers) != 2 ||
+		triggers[0].ID != a.TriggerID || triggers[1].ID != a.MessagingTriggerID {
 		t.Fatalf("in Zendesk: %+v %+v", hooks, triggers)
+	}
+	if got := triggers[1].Conditions.Any; len(got) != len(zendesk.DefaultMessagingChannels) {
+		t.Fatalf("the messaging trigger's channels: %+v", got)
 	}
 	in, err := env.Deps.Store.Integration(ctx, "acme")
 	if err != nil {
@@ -80,7 +87,7 @@ func TestNotificationsAreCreatedOnceKeptAndRepaired(t *testing.T) {
 
 	t.Run("again, nothing new is made", func(t *testing.T) {
 		res, again := notifications(t, env, h, "POST")
-		if res.Status != http.StatusOK || again != a || len(zd.Webhooks()) != 1 || len(zd.Triggers()) != 1 {
+		if res.Status != http.StatusOK || again != a || len(zd.Webhooks()) != 1 || len(zd.Triggers()) != 2 {
 			t.Fatalf("%d %+v, %d webhooks, %d triggers", res.Status, again, len(zd.Webhooks()), len(zd.Triggers()))
 		}
 	})
@@ -91,10 +98,42 @@ func TestNotificationsAreCreatedOnceKeptAndRepaired(t *testing.T) {
 			t.Fatal(err)
 		}
 		res, fixed := notifications(t, env, h, "POST")
-		if res.Status != http.StatusOK || fixed.WebhookID != a.WebhookID || fixed.TriggerID == a.TriggerID || len(zd.Triggers()) != 1 {
+		if res.Status != http.StatusOK || fixed.WebhookID != a.WebhookID || fixed.TriggerID == a.TriggerID ||
+			fixed.MessagingTriggerID != a.MessagingTriggerID || len(zd.Triggers()) != 2 {
 			t.Fatalf("%d %+v", res.Status, fixed)
 		}
 		a = fixed
+	})
+	t.Run("choosing messaging channels replaces the messaging trigger, and unknown ones are refused", func(t *testing.T) {
+		post := func(body string) apptest.Response {
+			return apptest.Do(t, h, apptest.Request{Method: "POST", Path: notificationsPath, Token: env.Token(t, "acme", auth.RoleAdmin), Body: body})
+		}
+		if res := post(`{"messagingChannels":["whatsapp","email"]}`); res.Status != http.StatusUnprocessableEntity || res.ErrorCode() != "invalid_value" {
+			t.Fatalf("an unknown channel: %d %s", res.Status, res.Body)
+		}
+		if res := post(`{"messagingChannels":[]}`); res.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("no channel: %d %s", res.Status, res.Body)
+		}
+		res := post(`{"messagingChannels":["whatsapp","instagram_dm","whatsapp"]}`)
+		var got notificationsAnswer
+		res.JSON(t, &got)
+		if res.Status != http.StatusOK || got.TriggerID != a.TriggerID || got.MessagingTriggerID == a.MessagingTriggerID || len(zd.Triggers()) != 2 {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		var messaging zendesk.Trigger
+		for _, tr := range zd.Triggers() {
+			if tr.ID == got.MessagingTriggerID {
+				messaging = tr
+			}
+		}
+		if any := messaging.Conditions.Any; len(any) != 2 || any[0].Value != "74" || any[1].Value != "86" {
+			t.Fatalf("the messaging trigger's channels: %+v", any)
+		}
+		// Set up again without a body: the choice is kept.
+		if res, again := notifications(t, env, h, "POST"); res.Status != http.StatusOK || again.MessagingTriggerID != got.MessagingTriggerID {
+			t.Fatalf("again: %d %s", res.Status, res.Body)
+		}
+		a = got
 	})
 	t.Run("Zendesk failing leaves nothing half done and the lease free", func(t *testing.T) {
 		zd.FailNext(1, http.StatusInternalServerError)
@@ -134,7 +173,7 @@ func TestNotificationsSetUpTwiceAtOnceMakeOneWebhook(t *testing.T) {
 	if n := len(env.Zendesk.Webhooks()); n != 1 {
 		t.Fatalf("%d webhooks after %v", n, statuses)
 	}
-	if n := len(env.Zendesk.Triggers()); n != 1 {
-		t.Fatalf("%d triggers after %v", n, statuses)
+	if n := len(env.Zendesk.Triggers()); n != 2 {
+		t.Fatalf("%d triggers after %v, want a chat's and a messaging's", n, statuses)
 	}
 }

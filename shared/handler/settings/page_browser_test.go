@@ -831,9 +831,10 @@ func TestAnAdminSignsInWithZendeskFromTheSettingsPage(t *testing.T) {
 
 // notificationsState is GET /integration's zendesk.notifications.
 type notificationsState struct {
-	Enabled   bool
-	WebhookID string
-	TriggerID int64
+	Enabled            bool
+	WebhookID          string
+	TriggerID          int64
+	MessagingTriggerID int64
 }
 
 func (p *settingsPage) notifications() notificationsState {
@@ -895,6 +896,15 @@ func (p *settingsPage) checkAgentWorkspace() {
 	browsertest.Screenshot(t, p.ctx, "settings-aw-refused")
 	lease(time.Time{})
 
+	// Every messaging channel is ticked until the admin chooses: keep two.
+	if !p.evalBool(`document.querySelectorAll('#aw-channel-list input:checked').length === 16`) {
+		t.Errorf("not every messaging channel is ticked before the set-up")
+	}
+	p.evalBool(`document.querySelectorAll('#aw-channel-list input').forEach(b => { b.checked = false; }), true`)
+	p.do("keep WhatsApp and Instagram only",
+		chromedp.Click(chromedp.CSS("#aw-ch-whatsapp")),
+		chromedp.Click(chromedp.CSS("#aw-ch-instagram_dm")),
+	)
 	p.do("set up",
 		chromedp.Click(chromedp.CSS("#aw-setup")),
 		chromedp.WaitVisible(chromedp.CSS("#aw-status.saved")),
@@ -904,8 +914,15 @@ func (p *settingsPage) checkAgentWorkspace() {
 	)
 	n := p.notifications()
 	hooks, triggers := p.stack.Zendesk.Webhooks(), p.stack.Zendesk.Triggers()
-	if !n.Enabled || len(hooks) != 1 || hooks[0].ID != n.WebhookID || len(triggers) != 1 || triggers[0].ID != n.TriggerID {
+	// Two triggers call the one webhook: a chat ticket's and a messaging ticket's.
+	if !n.Enabled || len(hooks) != 1 || hooks[0].ID != n.WebhookID || len(triggers) != 2 || triggers[0].ID != n.TriggerID || triggers[1].ID != n.MessagingTriggerID {
 		t.Fatalf("after Set up: %+v; in Zendesk %+v %+v", n, hooks, triggers)
+	}
+	if any := triggers[1].Conditions.Any; len(any) != 2 || any[0].Value != "74" || any[1].Value != "86" {
+		t.Errorf("the messaging trigger names %+v, want WhatsApp (74) and Instagram (86)", any)
+	}
+	if got := p.text("#aw-text"); !strings.Contains(got, "messaging conversation of 2 channels") {
+		t.Errorf("once on, the line reads %q", got)
 	}
 	if got := p.text("#aw-setup"); got != "Repair" {
 		t.Errorf("once on, the set-up button reads %q", got)

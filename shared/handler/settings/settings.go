@@ -331,18 +331,7 @@ type zendeskView struct {
 	Apps        []zendeskAppView `json:"apps"`
 	// Notifications are the Support webhook and trigger that announce a solved chat
 	// ticket (Agent Workspace; POST /integration/zendesk/notifications).
-	Notifications notificationsView `json:"notifications"`
-}
-
-// notificationsView shows the Agent Workspace notifications by Zendesk's ids and
-// where Zendesk calls. It has no field for the webhook's signing secret, so the
-// secret cannot reach the answer however the stored notifications change.
-type notificationsView struct {
-	Enabled   bool      `json:"enabled"`
-	WebhookID string    `json:"webhookId,omitempty"`
-	TriggerID int64     `json:"triggerId,omitempty"`
-	Endpoint  string    `json:"endpoint,omitempty"`
-	SetUpAt   time.Time `json:"setUpAt,omitzero"`
+	Notifications settings.NotificationsView `json:"notifications"`
 }
 
 type zendeskAppView struct {
@@ -374,7 +363,7 @@ func (h *handler) view(account string, in settings.Integration) integrationView 
 func zendeskOf(z settings.ZendeskLink) zendeskView {
 	n := z.Notifications
 	v := zendeskView{Connected: z.Connected, ConnectedAt: z.ConnectedAt, Apps: []zendeskAppView{},
-		Notifications: notificationsView{Enabled: n.On(), WebhookID: n.WebhookID, TriggerID: n.TriggerID, Endpoint: n.Endpoint, SetUpAt: n.SetUpAt}}
+		Notifications: n.View()}
 	for _, a := range z.Apps {
 		v.Apps = append(v.Apps, zendeskAppView{AppID: a.AppID, InstallationID: a.InstallationID})
 	}

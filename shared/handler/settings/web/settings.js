@@ -407,15 +407,50 @@
   // renderAgentWorkspace shows the Support webhook and trigger that announce solved
   // chat tickets. They are made through the Zendesk connection, so without one the
   // page only says to sign in with Zendesk.
+  // The messaging channels the trigger can name (their via channel names, as the
+  // backend's zendesk.DefaultMessagingChannels); none chosen means all of them.
+  const MESSAGING_CHANNELS = [
+    ["native_messaging", "Web and mobile messaging"], ["whatsapp", "WhatsApp"], ["instagram_dm", "Instagram"],
+    ["sunshine_conversations_facebook_messenger", "Messenger"], ["line", "LINE"], ["wechat", "WeChat"],
+    ["telegram", "Telegram"], ["viber", "Viber"], ["twilio_sms", "SMS (Twilio)"], ["messagebird_sms", "SMS (MessageBird)"],
+    ["apple_business_chat", "Apple Messages for Business"], ["google_business_messages", "Google Business Messages"],
+    ["google_rcs", "RCS"], ["kakaotalk", "KakaoTalk"], ["sunshine_conversations_api", "Conversations API"],
+    ["sunshine_conversations_twitter_dm", "X"],
+  ];
+
+  function renderChannels(chosen) {
+    const list = $("aw-channel-list");
+    if (!list.childElementCount) {
+      for (const [name, label] of MESSAGING_CHANNELS) {
+        const l = document.createElement("label");
+        const box = document.createElement("input");
+        box.type = "checkbox";
+        box.value = name;
+        box.id = "aw-ch-" + name;
+        l.append(box, " " + label);
+        list.append(l);
+      }
+    }
+    const all = !chosen || chosen.length === 0;
+    for (const box of list.querySelectorAll("input")) box.checked = all || chosen.includes(box.value);
+  }
+
+  function chosenChannels() {
+    return Array.from($("aw-channel-list").querySelectorAll("input:checked"), (b) => b.value);
+  }
+
   function renderAgentWorkspace() {
     const zd = state.integration.zendesk || {};
     const n = zd.notifications || { enabled: false };
     $("aw").hidden = !zd.connected;
     $("aw-hint").hidden = !!zd.connected;
     $("aw-dot").className = "dot" + (n.enabled ? " on" : "");
+    const channels = n.messagingChannels && n.messagingChannels.length ? n.messagingChannels.length : MESSAGING_CHANNELS.length;
     $("aw-text").textContent = n.enabled
-      ? "is on" + (n.setUpAt ? " (set up " + when(n.setUpAt) + ")" : "") + ": Zendesk tells sellchat when a chat ticket is solved."
-      : "is off: chats reach Sell through the chat poll, within minutes.";
+      ? "is on" + (n.setUpAt ? " (set up " + when(n.setUpAt) + ")" : "") + ": Zendesk tells sellchat when a chat ticket is solved" +
+        (n.messagingTriggerId ? ", and when a messaging conversation of " + channels + (channels === 1 ? " channel" : " channels") + " is." : ".")
+      : "is off: chats reach Sell through the chat poll, within minutes; messaging conversations do not reach Sell.";
+    renderChannels(n.messagingChannels);
     // Running the set-up again remakes whatever was deleted in Zendesk.
     $("aw-setup").textContent = n.enabled ? "Repair" : "Set up";
     $("aw-remove").hidden = !n.enabled;
@@ -434,12 +469,16 @@
     for (const b of buttons) b.setAttribute("aria-disabled", "true");
     status("aw-status", "saving", method === "POST" ? "Setting up in Zendesk…" : "Removing from Zendesk…");
     try {
-      const n = await api(method, "/integration/zendesk/notifications");
+      if (method === "POST" && chosenChannels().length === 0) {
+        throw new APIError(422, { error: { message: "Choose at least one messaging channel." } });
+      }
+      const n = await api(method, "/integration/zendesk/notifications",
+        method === "POST" ? { messagingChannels: chosenChannels() } : undefined);
       noteChange();
       const zd = Object.assign({}, state.integration.zendesk, { notifications: n || { enabled: false } });
       state.integration = Object.assign({}, state.integration, { zendesk: zd });
       renderAgentWorkspace();
-      status("aw-status", "saved", method === "POST" ? "Set up: solved chat tickets now reach Sell within seconds." : "Removed.");
+      status("aw-status", "saved", method === "POST" ? "Set up: solved chat tickets and messaging conversations now reach Sell within seconds." : "Removed.");
       // The answer has the ids; GET /integration also says when it was set up.
       await refreshIntegration();
     } catch (e) {
