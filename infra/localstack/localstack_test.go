@@ -7,12 +7,14 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sellchat/sellchat/infra/localstack"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
 )
 
 // TestRunPrintsReadyAndServesSettings is `make run` in miniature: the stack prints a
@@ -203,6 +205,78 @@ func TestASolvedChatTicketReachesTheFeedThroughTheSupportWebhook(t *testing.T) {
 		t.Fatalf("deliveries: %+v", ds)
 	}
 	waitForFeed(t, s, tok, "c-ticket")
+}
+
+// TestAWhatsAppConversationSolvedInTheZendeskSandboxReachesTheFeedOnce is messaging
+// on the local stack, as a person tries it after `make run`: with the notifications
+// set up, POST /sandbox/messaging solves a WhatsApp conversation of Vera's in the
+// Zendesk sandbox, whose trigger calls the gateway; the conversation shows once in
+// her lead's feed with one Sell note, and solving it again after a reopen updates
+// that note.
+func TestAWhatsAppConversationSolvedInTheZendeskSandboxReachesTheFeedOnce(t *testing.T) {
+	s, tok := installed(t, localstack.Options{ChatPollInterval: time.Hour})
+	follow(t, s.URL, tok, "zendesk", zendesk.SupportAuthorizePath)
+	if res := do(t, "PUT", s.URL+"/integration/elements/chat_history_in_sell", tok, `{"enabled":true,"confirm":true}`, nil); res.StatusCode != 200 {
+		t.Fatalf("history on: %d", res.StatusCode)
+	}
+	if res := do(t, "POST", s.URL+"/integration/zendesk/notifications", tok, `{"messagingChannels":["whatsapp"]}`, nil); res.StatusCode != 200 {
+		t.Fatalf("notifications: %d", res.StatusCode)
+	}
+	res := do(t, "POST", s.ZendeskURL+"/sandbox/messaging", "", `{"requester":{"name":"Vera Visitor","email":"vera@example.com","phone":"+14155550100"},`+
+		`"channel":"whatsapp","messages":[{"author":"user","text":"Hi, a quote for 40 seats?"},{"author":"bot","text":"An agent is on the way."},{"author":"agent","text":"Sure, Vera."}]}`, nil)
+	var solved struct {
+		TicketID   int64
+		Deliveries []struct{ Status int }
+	}
+	if err := json.NewDecoder(res.Body).Decode(&solved); err != nil || res.StatusCode != http.StatusCreated ||
+		len(solved.Deliveries) != 1 || solved.Deliveries[0].Status != http.StatusAccepted {
+		t.Fatalf("POST /sandbox/messaging: %d %v %+v", res.StatusCode, err, solved)
+	}
+	chatID := "zdmsg-" + strconv.FormatInt(solved.TicketID, 10)
+	waitForFeed(t, s, tok, chatID)
+	notes := func() []string {
+		var out []string
+		for _, n := range s.Sell.Notes() {
+			if n.ResourceType == "lead" && n.ResourceID == 2001 && strings.Contains(n.Content, "[sellchat chat "+chatID+"]") {
+				out = append(out, n.Content)
+			}
+		}
+		return out
+	}
+	// The feed entry is written before its note: wait for the note too.
+	deadline := time.Now().Add(30 * time.Second)
+	for ns := notes(); len(ns) != 1 || !strings.HasPrefix(ns[0], "Zendesk messaging conversation (WhatsApp)"); ns = notes() {
+		if len(ns) > 1 || time.Now().After(deadline) {
+			t.Fatalf("notes on Vera's lead: %q", ns)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	ds := s.Zendesk.ReopenAndSolve(context.Background(), solved.TicketID, []zendesktest.Message{{Author: "user", Text: "Make it 50 seats."}, {Author: "agent", Text: "Done."}})
+	if len(ds) != 1 || ds[0].Status != http.StatusAccepted {
+		t.Fatalf("deliveries of the second solve: %+v", ds)
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for ns := notes(); len(ns) != 1 || !strings.Contains(ns[0], "50 seats"); ns = notes() {
+		if len(ns) > 1 || time.Now().After(deadline) {
+			t.Fatalf("notes on Vera's lead after the second solve: %q", ns)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var page struct{ Items []struct{ ChatID, Channel string } }
+	_ = json.NewDecoder(get(t, s.URL+"/feed?resourceType=lead&resourceId=2001", tok).Body).Decode(&page)
+	seen := 0
+	for _, it := range page.Items {
+		if it.ChatID == chatID {
+			seen++
+			if it.Channel != "whatsapp" {
+				t.Errorf("the feed item's channel is %q", it.Channel)
+			}
+		}
+	}
+	if seen != 1 {
+		t.Fatalf("the conversation is %d times in the feed", seen)
+	}
 }
 
 // TestRestartKeepsSellConnection is the whole stack's state across a restart: DynamoDB
