@@ -12,5 +12,5 @@ import (
 
 func main() {
 	d := app.MustLoad()
-	lambda.Start(httpadapter.NewV2(panel.New(panel.Deps{Gate: d.Gate(), Verifier: d.Verifier, Logger: d.Logger, Entry: d.Entry()})).ProxyWithContext)
+	lambda.Start(httpadapter.NewV2(panel.New(panel.Deps{Gate: d.Gate(), Verifier: d.Verifier, Logger: d.Logger, Entry: d.Entry(), Zendesk: d.Vault.ZendeskClient})).ProxyWithContext)
 }

@@ -35,7 +35,7 @@ func Functions(d *app.Deps) map[string]*httpx.Router {
 	return map[string]*httpx.Router{
 		"settings": settings.New(settings.Deps{Store: d.Store, Vault: d.Vault, Box: d.Box, Verifier: d.Verifier, Logger: d.Logger, PublicBaseURL: c.PublicBaseURL, Entry: d.Entry()}),
 		"oauth":    oauth.New(oauth.Deps{Store: d.Store, Vault: d.Vault, Verifier: d.Verifier, Logger: d.Logger, SellAPIURL: c.SellAPIURL, Sessions: d.Sessions, PublicBaseURL: c.PublicBaseURL, Box: d.Box}),
-		"panel":    panel.New(panel.Deps{Gate: d.Gate(), Verifier: d.Verifier, Logger: d.Logger, Entry: d.Entry()}),
+		"panel":    panel.New(panel.Deps{Gate: d.Gate(), Verifier: d.Verifier, Logger: d.Logger, Entry: d.Entry(), Zendesk: d.Vault.ZendeskClient}),
 		"leads": leads.New(leads.Deps{Store: d.Store, Gate: d.Gate(), Verifier: d.Verifier, Logger: d.Logger},
 			transcripts.LeadAttacher(transcripts.Deps{Store: d.Store, Vault: d.Vault, Logger: d.Logger})),
 		// chat history: the webhook and the feed; the transcripts function reads

@@ -198,6 +198,25 @@ func TestTheAppsRunInsideTheSandboxHostWithTheRealSDK(t *testing.T) {
 		changeToPaul(t, b)
 	})
 
+	t.Run("beside a messaging ticket the panel shows the requester Zendesk has, not the browser's", func(t *testing.T) {
+		ticket := h.stack.Zendesk.AddMessagingTicket(zendesktest.Messaging{
+			Requester: zendesktest.Requester{Name: "Vera Visitor", Email: selltest.DemoVeraEmail, Phone: "+14155550100"},
+			Channel:   "whatsapp", Messages: []zendesktest.Message{{Author: "user", Text: "Hello from WhatsApp"}},
+		})
+		// The host's requester says Liam: what the page reads from the SDK is only a
+		// first guess; the backend reads the ticket's requester from Zendesk.
+		h.open(t, "/apps/panel/", url.Values{"product": {"support"}, "location": {"ticket_sidebar"}, "user": {rex},
+			"email": {"liam@example.org"}, "name": {"Liam Lead"}, "ticketId": {fmt.Sprint(ticket)}})
+		inApp[bool](t, b, fmt.Sprintf(`!!document.querySelector('.match-lead[data-id="%d"]')`, selltest.DemoVeraLeadID))
+		if got := inApp[string](t, b, `document.getElementById("visitor").textContent`); !strings.HasPrefix(got, "Vera Visitor · "+selltest.DemoVeraEmail) {
+			t.Errorf("the panel's header shows %q", got)
+		}
+		if log := hostLog(t, b); !strings.Contains(log, "ticket.id") || !strings.Contains(log, "on ticket.conversation.changed") {
+			t.Errorf("the panel did not ask for the ticket or follow its conversation:\n%s", log)
+		}
+		browsertest.Screenshot(t, b, "host-panel-messaging-ticket")
+	})
+
 	t.Run("the feed on a lead card reads the record from the SDK", func(t *testing.T) {
 		h.open(t, "/apps/feed/", url.Values{"product": {"sell"}, "location": {"lead_card"}, "user": {rex},
 			"record": {fmt.Sprint(selltest.DemoVeraLeadID)}})

@@ -263,7 +263,9 @@ func TestAWhatsAppConversationSolvedInTheZendeskSandboxReachesTheFeedOnce(t *tes
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	var page struct{ Items []struct{ ChatID, Channel string } }
+	var page struct {
+		Items []struct{ ChatID, Channel string }
+	}
 	_ = json.NewDecoder(get(t, s.URL+"/feed?resourceType=lead&resourceId=2001", tok).Body).Decode(&page)
 	seen := 0
 	for _, it := range page.Items {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -141,4 +143,34 @@ type LogAttachment struct {
 // LogMetadata is an event's metadata; Public is false for an internal note.
 type LogMetadata struct {
 	Public bool `json:"public"`
+}
+
+// Contact returns the email and phone number to match the user in a CRM by: their
+// email identities (the primary one first, then the user's own email) and their
+// phone number identities, in that order. Emails and phones exist only if the user
+// gave them (a form, authentication, an agent): either may be empty.
+func (u User) Contact(ids []Identity) (email, phone string) {
+	ids = slices.Clone(ids)
+	slices.SortStableFunc(ids, func(a, b Identity) int {
+		switch {
+		case a.Primary == b.Primary:
+			return 0
+		case a.Primary:
+			return -1
+		}
+		return 1
+	})
+	for _, id := range ids {
+		v := strings.TrimSpace(id.Value)
+		switch {
+		case id.Type == IdentityEmail && email == "" && v != "":
+			email = v
+		case id.Type == IdentityPhone && phone == "" && v != "":
+			phone = v
+		}
+	}
+	if email == "" {
+		email = strings.TrimSpace(u.Email)
+	}
+	return email, phone
 }

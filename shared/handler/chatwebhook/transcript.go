@@ -42,7 +42,7 @@ type transcriptLine struct {
 // (bots named as such), an attachment a line that names the file, and internal notes
 // stay out unless internal is true. It fails only if the object cannot be encoded.
 func transcript(t zendesk.Ticket, requester zendesk.User, ids []zendesk.Identity, events []zendesk.LogEvent, internal bool) ([]byte, error) {
-	email, phone := contactOf(requester, ids)
+	email, phone := requester.Contact(ids)
 	events = slices.Clone(events)
 	slices.SortStableFunc(events, func(a, b zendesk.LogEvent) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	var (
@@ -95,35 +95,6 @@ func transcript(t zendesk.Ticket, requester zendesk.User, ids []zendesk.Identity
 		obj["timestamp"] = t.CreatedAt.UTC().Format(time.RFC3339)
 	}
 	return json.Marshal(obj)
-}
-
-// contactOf returns the requester's email and phone number to match Sell records by:
-// their email identities (the primary one first, then the user's own email) and
-// their phone number identities, in that order.
-func contactOf(u zendesk.User, ids []zendesk.Identity) (email, phone string) {
-	ids = slices.Clone(ids)
-	slices.SortStableFunc(ids, func(a, b zendesk.Identity) int {
-		switch {
-		case a.Primary == b.Primary:
-			return 0
-		case a.Primary:
-			return -1
-		}
-		return 1
-	})
-	for _, id := range ids {
-		v := strings.TrimSpace(id.Value)
-		switch {
-		case id.Type == zendesk.IdentityEmail && email == "" && v != "":
-			email = v
-		case id.Type == zendesk.IdentityPhone && phone == "" && v != "":
-			phone = v
-		}
-	}
-	if email == "" {
-		email = strings.TrimSpace(u.Email)
-	}
-	return email, phone
 }
 
 // speaker is a line's nick and name: the end user is the visitor, an agent

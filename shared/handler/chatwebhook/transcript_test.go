@@ -85,7 +85,7 @@ func TestAMessagingTicketBecomesAChatOfItsChannelWithTheRequesterAsVisitor(t *te
 
 func TestARequesterWithoutIdentitiesIsMatchedByTheirOwnEmail(t *testing.T) {
 	t.Parallel()
-	email, phone := contactOf(zendesk.User{Email: "only@example.org"}, nil)
+	email, phone := zendesk.User{Email: "only@example.org"}.Contact(nil)
 	if email != "only@example.org" || phone != "" {
 		t.Fatalf("contact %q %q", email, phone)
 	}

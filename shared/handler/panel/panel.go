@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sellchat/sellchat/shared/adapter/sell"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk"
 	"github.com/sellchat/sellchat/shared/domain/access"
 	"github.com/sellchat/sellchat/shared/domain/owners"
 	"github.com/sellchat/sellchat/shared/domain/widgets"
@@ -43,6 +44,9 @@ type Deps struct {
 	// Entry exchanges the token Zendesk posts to the page for a session (the
 	// signed-app-token rule); nil answers 503 sessions_not_configured.
 	Entry webpage.Exchange
+	// Zendesk opens the account's Zendesk connection (the token vault's
+	// ZendeskClient), to read a ticket's requester (requester.go); nil: never.
+	Zendesk func(ctx context.Context, account string) (*zendesk.Client, error)
 }
 
 type handler struct {
@@ -95,8 +99,12 @@ type Visitor struct {
 // Lookup is GET /panel's answer.
 type Lookup struct {
 	Visitor Visitor `json:"visitor"`
-	Matches []Match `json:"matches"`
-	NoMatch string  `json:"noMatch,omitempty"`
+	// VisitorFrom is "ticket" when the visitor is the requester of the ticket the
+	// page named, read from Zendesk (requester.go), and absent when the page's own
+	// details were searched.
+	VisitorFrom string  `json:"visitorFrom,omitempty"`
+	Matches     []Match `json:"matches"`
+	NoMatch     string  `json:"noMatch,omitempty"`
 	// Omitted counts the matches left out because the answer would have outgrown
 	// its byte bound (see bound); absent when every match is shown.
 	Omitted int `json:"omitted,omitempty"`
@@ -106,6 +114,20 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request) error {
 	id, _ := auth.From(r.Context())
 	q := r.URL.Query()
 	v := Visitor{Email: strings.TrimSpace(q.Get("email")), Phone: strings.TrimSpace(q.Get("phone")), Name: strings.TrimSpace(q.Get("name"))}
+	ticket, err := ticketOf(q.Get("ticketId"))
+	if err != nil {
+		return err
+	}
+	from := ""
+	if ticket != 0 {
+		rv, ok, err := h.requester(r.Context(), id.Account, ticket)
+		if err != nil {
+			return err
+		}
+		if ok {
+			v, from = rv, "ticket"
+		}
+	}
 	switch {
 	case v.Email == "" && v.Phone == "":
 		return httpx.Invalid("email", "visitor_unidentified", "Give the visitor's email or phone number to look them up.")
@@ -135,6 +157,7 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request) error {
 		return sess.SellError(r.Context(), err)
 	}
 	h.recent.put(agentKey, sess, v, next)
+	out.VisitorFrom = from
 	bound(&out, h.maxBytes)
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil

@@ -128,6 +128,7 @@
       name: (q.get("name") || "").trim()
     };
     state.chatId = (q.get("chatId") || "").trim();
+    state.ticketId = (q.get("ticketId") || "").trim();
   }
 
   // useAppsFramework reads the visitor from the Zendesk apps framework (client is
@@ -139,14 +140,19 @@
   // it can and lists the rest under errors, so a missing chat.id costs nothing.
   // In Support's ticket_sidebar (a chat answered in Agent Workspace is a ticket) the
   // visitor is the ticket's requester: "ticket.requester" is a user (id, name, email),
-  // as public apps read it; it changes with ticket.requester.id.changed.
+  // as public apps read it; it changes with ticket.requester.id.changed. The page also
+  // names the ticket (ticket.id), and the backend reads its requester from Zendesk
+  // itself (GET /panel?ticketId=…; answered with visitorFrom "ticket"): what the
+  // browser says of the requester is only shown until then. A messaging conversation
+  // going on (ticket.conversation.changed) may bring the requester's details.
   function useAppsFramework(client) {
     function refresh() {
       setStatus("Reading the chat from Zendesk…");
-      client.get(["visitor", "chat.id", "ticket.requester"]).then(function (d) {
+      client.get(["visitor", "chat.id", "ticket.requester", "ticket.id"]).then(function (d) {
         var v = (d && (d.visitor || d["ticket.requester"])) || {};
         state.visitor = { email: v.email || "", phone: v.phone || "", name: v.name || v.display_name || "" };
         state.chatId = (d && d["chat.id"] != null) ? String(d["chat.id"]) : state.chatId;
+        state.ticketId = (d && d["ticket.id"] != null) ? String(d["ticket.id"]) : state.ticketId;
         prefilled = false; // another visitor (or new details): fill the form again
         start();
       }, function () {
@@ -154,7 +160,7 @@
         start();
       });
     }
-    ["visitor.email.changed", "visitor.phone.changed", "visitor.display_name.changed", "ticket.requester.id.changed"].forEach(function (ev) {
+    ["visitor.email.changed", "visitor.phone.changed", "visitor.display_name.changed", "ticket.requester.id.changed", "ticket.conversation.changed"].forEach(function (ev) {
       client.on(ev, refresh);
     });
     refresh();
@@ -211,6 +217,7 @@
     if (v.email) { q.set("email", v.email); }
     if (v.phone) { q.set("phone", v.phone); }
     if (v.name) { q.set("name", v.name); }
+    if (state.ticketId) { q.set("ticketId", state.ticketId); }
     setStatus("Looking up the visitor in Sell…");
     document.body.setAttribute("aria-busy", "true");
     return api("GET", "/panel?" + q.toString()).then(function (res) {
@@ -220,6 +227,13 @@
       var err = res.status === 200 ? null : errorOf(res);
       if (res.status === 200 && res.body) {
         setStatus("");
+        if (res.body.visitorFrom === "ticket" && res.body.visitor) {
+          // The requester as Zendesk has them: shown, and what a new lead starts from.
+          var rv = res.body.visitor;
+          state.visitor = { email: rv.email || "", phone: rv.phone || "", name: rv.name || "" };
+          prefilled = false;
+          showVisitor();
+        }
         renderMatches(res.body);
         offerCreate(res.body.matches.length === 0);
         return;

@@ -160,7 +160,7 @@ func (e *Env) ConnectDeps() oauth.Deps {
 
 // PanelDeps are the panel function's dependencies.
 func (e *Env) PanelDeps() panel.Deps {
-	return panel.Deps{Gate: e.Deps.Gate(), Verifier: e.Deps.Verifier, Logger: e.Deps.Logger, Entry: e.Deps.Entry()}
+	return panel.Deps{Gate: e.Deps.Gate(), Verifier: e.Deps.Verifier, Logger: e.Deps.Logger, Entry: e.Deps.Entry(), Zendesk: e.Deps.Vault.ZendeskClient}
 }
 
 // FeedDeps are the feed function's dependencies.
