@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
@@ -101,16 +100,10 @@ func (h *handler) receiveMessaging(w http.ResponseWriter, r *http.Request, accou
 
 // ticketAPIError words a failed read of the ticket, its requester or its
 // conversation log. The conversation log has a limit of its own (100 requests a
-// minute per account); Zendesk retries a webhook that answers 503 with a short
-// Retry-After, so a 429 becomes exactly that, and the conversation is read on the
-// retry.
+// minute per account): its 429 asks Zendesk to retry, as chatAPIError's does.
 func ticketAPIError(w http.ResponseWriter, err error) error {
-	var limited *zendesk.RateLimited
-	if errors.As(err, &limited) {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(limited.RetryAfter.Seconds()))))
-		return &httpx.Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Message: "Zendesk asked us to slow down; try again shortly.", Err: err}
-	}
-	return &httpx.Error{Status: http.StatusBadGateway, Code: "zendesk_unavailable", Message: "The ticket's conversation could not be read from Zendesk; try again later.", Err: err}
+	return retryableError(w, err, &httpx.Error{Status: http.StatusBadGateway, Code: "zendesk_unavailable",
+		Message: "The ticket's conversation could not be read from Zendesk; try again later.", Err: err})
 }
 
 // revise replaces the stored conversation by raw if it changed, and queues it for

@@ -131,13 +131,20 @@ func ticketOf(body []byte) (int64, error) {
 	return id, nil
 }
 
-// chatAPIError words a failed Chat API read. Zendesk retries a webhook that answers
-// 503 with a short Retry-After, so a 429 from the Chat API becomes exactly that.
+// chatAPIError words a failed Chat API read.
 func chatAPIError(w http.ResponseWriter, err error) error {
+	return retryableError(w, err, &httpx.Error{Status: http.StatusBadGateway, Code: "chat_unavailable",
+		Message: "The Chat API could not be read; the export poll brings the chat later.", Err: err})
+}
+
+// retryableError is otherwise for a failed Zendesk read, except for a 429: Zendesk
+// retries a webhook that answers 503 with a short Retry-After, so that is what a 429
+// becomes.
+func retryableError(w http.ResponseWriter, err error, otherwise *httpx.Error) error {
 	var limited *zendesk.RateLimited
 	if errors.As(err, &limited) {
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(limited.RetryAfter.Seconds()))))
-		return &httpx.Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Message: "The Chat API asked us to slow down; try again shortly.", Err: err}
+		return &httpx.Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Message: "Zendesk asked us to slow down; try again shortly.", Err: err}
 	}
-	return &httpx.Error{Status: http.StatusBadGateway, Code: "chat_unavailable", Message: "The Chat API could not be read; the export poll brings the chat later.", Err: err}
+	return otherwise
 }

@@ -484,6 +484,13 @@ func (cs *Store) ClaimNote(ctx context.Context, account, sk, owner string, now t
 	cond := store.Exists().
 		And(expression.AttributeNotExists(noteID).Or(noteID.Equal(expression.Value(0)))).
 		And(leaseFree(now))
+	return cs.claim(ctx, account, sk, upd, cond, func(cur Entry) bool { return cur.NoteID != 0 }, "claim note")
+}
+
+// claim applies upd, which takes an entry's note lease, while cond holds. When it
+// does not, the entry is read again: done says whether nothing is left to do (the
+// entry is returned as it is), and otherwise someone holds the lease (ErrLeased).
+func (cs *Store) claim(ctx context.Context, account, sk string, upd expression.UpdateBuilder, cond expression.ConditionBuilder, done func(Entry) bool, op string) (Entry, error) {
 	var e Entry
 	err := cs.s.UpdateIf(ctx, store.Key{Account: account, SK: sk}, upd, cond, &e)
 	if errors.Is(err, store.ErrConflict) {
@@ -491,13 +498,13 @@ func (cs *Store) ClaimNote(ctx context.Context, account, sk, owner string, now t
 		if gerr != nil {
 			return Entry{}, gerr
 		}
-		if cur.NoteID != 0 {
+		if done(cur) {
 			return cur, nil
 		}
 		return cur, ErrLeased
 	}
 	if err != nil {
-		return Entry{}, fmt.Errorf("claim note of %s/%s: %w", account, sk, err)
+		return Entry{}, fmt.Errorf("%s of %s/%s: %w", op, account, sk, err)
 	}
 	e.SK = sk
 	return e, nil
@@ -534,23 +541,7 @@ func (cs *Store) ClaimNoteRevision(ctx context.Context, account, sk, owner strin
 		And(noteID.GreaterThan(expression.Value(0))).
 		And(expression.AttributeNotExists(noteRev).Or(noteRev.LessThan(expression.Value(rev)))).
 		And(leaseFree(now))
-	var e Entry
-	err := cs.s.UpdateIf(ctx, store.Key{Account: account, SK: sk}, upd, cond, &e)
-	if errors.Is(err, store.ErrConflict) {
-		cur, gerr := cs.Entry(ctx, account, sk)
-		if gerr != nil {
-			return Entry{}, gerr
-		}
-		if cur.NoteID == 0 || cur.NoteRevision >= rev {
-			return cur, nil
-		}
-		return cur, ErrLeased
-	}
-	if err != nil {
-		return Entry{}, fmt.Errorf("claim note update of %s/%s: %w", account, sk, err)
-	}
-	e.SK = sk
-	return e, nil
+	return cs.claim(ctx, account, sk, upd, cond, func(cur Entry) bool { return cur.NoteID == 0 || cur.NoteRevision >= rev }, "claim note update")
 }
 
 // RecordNoteRevision keeps that the entry's note shows revision rev, updated under
