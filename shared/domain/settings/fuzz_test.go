@@ -37,6 +37,8 @@ func FuzzSettingsPatch(f *testing.F) {
 		`{"owners":{}}`,
 		`{"allowAgentsAssignAnyOwner":true}`,
 		`{"allowAgentsAssignAnyOwner":"yes"}`,
+		`{"messagingInternalNotes":true}`,
+		`{"messagingInternalNotes":1}`,
 		`{"version":3}`,
 		`{"superiorManager":{"id":1}}`,
 		`{"acess":"all_agents"}`,
@@ -107,7 +109,7 @@ func FuzzSettingsPatch(f *testing.F) {
 			return
 		}
 		checkRules(t, got)
-		for _, field := range []string{"access", "leadStatus", "leadSourceId", "owners", "allowAgentsAssignAnyOwner", "redaction", "retention"} {
+		for _, field := range []string{"access", "leadStatus", "leadSourceId", "owners", "allowAgentsAssignAnyOwner", "redaction", "retention", "messagingInternalNotes"} {
 			if _, touched := patch[field]; !touched && !reflect.DeepEqual(fieldOf(got, field), fieldOf(start, field)) {
 				t.Fatalf("%s changed although the patch does not name it: %+v", field, got)
 			}
@@ -186,6 +188,8 @@ func fieldOf(s Settings, field string) any {
 		return s.Redaction
 	case "retention":
 		return s.Retention
+	case "messagingInternalNotes":
+		return s.MessagingInternalNotes
 	default:
 		return s.AllowAgentsAssignAnyOwner
 	}

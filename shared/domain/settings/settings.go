@@ -50,6 +50,10 @@ type Settings struct {
 	Redaction Redaction `json:"redaction"`
 	// Retention is how long chats and feed entries are kept.
 	Retention Retention `json:"retention"`
+	// MessagingInternalNotes brings a messaging conversation's internal notes (the
+	// ticket's private comments) into its transcript, marked as such; off, only
+	// what the end user, agents and bots said publicly reaches Sell.
+	MessagingInternalNotes bool `json:"messagingInternalNotes"`
 }
 
 // MaxRetentionDays bounds the retention period (ten years); longer is "keep forever".
@@ -173,6 +177,8 @@ func (s Settings) Apply(patch map[string]json.RawMessage) (Settings, error) {
 			err = applyOwners(&out, raw)
 		case "allowAgentsAssignAnyOwner":
 			err = decodeField(field, raw, "a boolean", &out.AllowAgentsAssignAnyOwner)
+		case "messagingInternalNotes":
+			err = decodeField(field, raw, "a boolean", &out.MessagingInternalNotes)
 		case "redaction":
 			err = applyRedaction(&out, raw)
 		case "retention":

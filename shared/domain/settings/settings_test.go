@@ -326,3 +326,18 @@ func TestABadRetentionIsRefusedNamingTheField(t *testing.T) {
 		}
 	}
 }
+
+func TestInternalNotesOfMessagingStayOutUntilTheAdminOptsIn(t *testing.T) {
+	t.Parallel()
+	if Defaults().MessagingInternalNotes {
+		t.Fatal("internal notes are in by default")
+	}
+	on, err := Defaults().Apply(map[string]json.RawMessage{"messagingInternalNotes": json.RawMessage("true")})
+	if err != nil || !on.MessagingInternalNotes {
+		t.Fatalf("opting in: %+v, %v", on, err)
+	}
+	var fe *FieldError
+	if _, err := on.Apply(map[string]json.RawMessage{"messagingInternalNotes": json.RawMessage(`"no"`)}); !errors.As(err, &fe) || fe.Field != "messagingInternalNotes" {
+		t.Fatalf("a string: %v", err)
+	}
+}

@@ -65,7 +65,11 @@ func (h *handler) receiveMessaging(w http.ResponseWriter, r *http.Request, accou
 	if err != nil {
 		return true, ticketAPIError(w, err)
 	}
-	raw, err := transcript(t, requester, ids, events, false)
+	st, _, err := h.deps.Store.Settings(r.Context(), account)
+	if err != nil {
+		return true, err
+	}
+	raw, err := transcript(t, requester, ids, events, st.MessagingInternalNotes)
 	if err != nil {
 		return true, err
 	}

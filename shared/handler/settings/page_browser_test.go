@@ -924,6 +924,19 @@ func (p *settingsPage) checkAgentWorkspace() {
 	if got := p.text("#aw-text"); !strings.Contains(got, "messaging conversation of 2 channels") {
 		t.Errorf("once on, the line reads %q", got)
 	}
+	// Internal notes stay out of messaging transcripts until the admin ticks the box.
+	if p.evalBool(`document.getElementById('aw-internal').checked`) {
+		t.Error("internal notes are ticked before the admin chose")
+	}
+	p.do("bring internal notes in",
+		chromedp.Click(chromedp.CSS("#aw-internal")),
+		chromedp.WaitVisible(chromedp.CSS("#aw-status.saved")),
+	)
+	var withNotes struct{ MessagingInternalNotes bool }
+	p.api.get("/settings", &withNotes)
+	if !withNotes.MessagingInternalNotes {
+		t.Error("ticking the box did not save messagingInternalNotes")
+	}
 	if got := p.text("#aw-setup"); got != "Repair" {
 		t.Errorf("once on, the set-up button reads %q", got)
 	}

@@ -125,6 +125,26 @@ func TestAMessagingConversationReachesSellOnceAndASecondSolveUpdatesItsNote(t *t
 	if rep, _ := p.Drain(context.Background(), time.Second); rep.Processed != 0 {
 		t.Fatalf("a second drain processed %d", rep.Processed)
 	}
+	if body, _ := it.Body(); strings.Contains(string(body), "internal note") {
+		t.Fatalf("an internal note reached the transcript without the admin's opt-in: %s", body)
+	}
+
+	// The admin opts in: the next conversation's internal note is in its transcript.
+	env.SetSettings(t, "acme", func(s *settings.Settings) { s.MessagingInternalNotes = true })
+	next := env.Zendesk.AddMessagingTicket(zendesktest.Messaging{
+		Requester: zendesktest.Requester{Name: "Wendy Whats", Email: "wendy@whats.example"},
+		Channel:   "whatsapp", Messages: []zendesktest.Message{{Author: "user", Text: "One more thing"}},
+	})
+	if code, a := notify(next); code != http.StatusAccepted || len(a.Chats) != 1 {
+		t.Fatalf("with internal notes: %d %+v", code, a)
+	}
+	it, err = chatstore.New(env.Deps.Store).Chat(context.Background(), "acme", fmt.Sprintf("zdmsg-%d", next))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := it.Body(); !strings.Contains(string(body), "(internal note) Conversation with Wendy Whats") {
+		t.Fatalf("the opted-in internal note is missing: %s", body)
+	}
 }
 
 type chatwebhookAnswer struct {

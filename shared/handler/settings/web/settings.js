@@ -478,6 +478,9 @@
       const zd = Object.assign({}, state.integration.zendesk, { notifications: n || { enabled: false } });
       state.integration = Object.assign({}, state.integration, { zendesk: zd });
       renderAgentWorkspace();
+      // Remove hides itself: keep a keyboard user on the button left, now, not only
+      // once GET /integration has answered.
+      if (hadFocus && (!buttons.includes(document.activeElement) || document.activeElement.hidden)) $("aw-setup").focus();
       status("aw-status", "saved", method === "POST" ? "Set up: solved chat tickets and messaging conversations now reach Sell within seconds." : "Removed.");
       // The answer has the ids; GET /integration also says when it was set up.
       await refreshIntegration();
@@ -939,6 +942,7 @@
     for (const p of state.pools) pl.appendChild(ownerItem("pool", p.sellUserId, p.name, chosen));
     $("owner-pools-empty").hidden = state.pools.length > 0;
     $("allow-any").checked = !!state.settings.allowAgentsAssignAnyOwner;
+    $("aw-internal").checked = !!state.settings.messagingInternalNotes;
     let explain;
     if (owners.length) explain = "Agents must choose one of the " + owners.length + " owner(s) ticked above.";
     else if (state.settings.allowAgentsAssignAnyOwner) explain = "Agents may choose any Sell user or pool.";
@@ -2041,6 +2045,7 @@
     leadSourceId: "Lead source",
     owners: "Owners",
     allowAgentsAssignAnyOwner: "Agents may assign any owner",
+    messagingInternalNotes: "Internal notes in messaging transcripts",
     redaction: "Redaction",
     retention: "Retention",
     enabled: "On",
@@ -2229,6 +2234,7 @@
     si.addEventListener("blur", () => { closeSourceList(); renderSource(); });
 
     $("allow-any").addEventListener("change", (ev) => patchSettings({ allowAgentsAssignAnyOwner: ev.target.checked }, "owners-status"));
+    $("aw-internal").addEventListener("change", (ev) => patchSettings({ messagingInternalNotes: ev.target.checked }, "aw-status"));
     $("pool-form").addEventListener("submit", onPoolSubmit);
 
     $("field-search").addEventListener("input", renderWidget);
