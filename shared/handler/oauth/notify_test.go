@@ -114,6 +114,15 @@ func TestNotificationsAreCreatedOnceKeptAndRepaired(t *testing.T) {
 		if res := post(`{"messagingChannels":[]}`); res.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("no channel: %d %s", res.Status, res.Body)
 		}
+		before := zd.Triggers()
+		for _, bad := range []string{`{"messagingChannels":["whatsapp"]} {}`, `{"messagingChannel":["whatsapp"]}`, `{"messagingChannels":"whatsapp"}`, `[`} {
+			if res := post(bad); res.Status < 400 || res.Status >= 500 {
+				t.Fatalf("%s: %d %s", bad, res.Status, res.Body)
+			}
+		}
+		if after := zd.Triggers(); len(after) != len(before) || after[1].ID != before[1].ID {
+			t.Fatalf("refused bodies changed the triggers: %+v", after)
+		}
 		res := post(`{"messagingChannels":["whatsapp","instagram_dm","whatsapp"]}`)
 		var got notificationsAnswer
 		res.JSON(t, &got)
