@@ -220,6 +220,16 @@ func AppTokenKeyURL(subdomain string, appID int64) string {
 // only shown in examples; we assume RFC 3339 in UTC to the second.
 const WebhookTimestampLayout = time.RFC3339
 
+// Retries of a failed delivery. Confirmed: Zendesk webhooks "retry failed HTTP
+// requests that return certain HTTP response codes" and trip a circuit breaker on
+// endpoints that keep failing; a request times out after a few seconds
+// (https://developer.zendesk.com/api-reference/webhooks/introduction/, "Webhook
+// retries"). Doubt: which codes, how often and after how long; we assume a few
+// retries at most, and only after a short Retry-After, so sellchat never counts on
+// them: a messaging conversation the conversation log will not give now waits in the
+// table for the chat poll (store.TicketWait) and the webhook answers 202. The
+// sandbox does not retry at all.
+
 // --- Agent Workspace: chat tickets and the notification webhook -------------------------
 
 // Finding a ticket's chat. On Agent Workspace accounts a chat is a Support ticket and

@@ -11,6 +11,10 @@
 // account is polled while its integration polls chats
 // (settings.Integration.PollsChat); a 429 holds it back until Retry-After; one
 // account's failure never stops the others.
+//
+// Each run first reads the messaging conversations that wait for Zendesk: solved
+// tickets whose conversation log the Support webhook could not read then
+// (conversations.go).
 package chatpoll
 
 import (
@@ -78,6 +82,9 @@ type Deps struct {
 	Workers  int
 	// PageSize is the export's limit a page; zendesk.ExportMaxLimit when zero.
 	PageSize int
+	// LogPagesPerRun bounds the conversation log pages a run reads per account;
+	// DefaultLogPagesPerRun when zero.
+	LogPagesPerRun int
 }
 
 // Poller polls the accounts' chat exports.
@@ -99,6 +106,7 @@ func New(d Deps) *Poller {
 	d.MaxPages = orDefault(d.MaxPages, DefaultMaxPages)
 	d.Workers = orDefault(d.Workers, DefaultWorkers)
 	d.PageSize = orDefault(d.PageSize, zendesk.ExportMaxLimit)
+	d.LogPagesPerRun = orDefault(d.LogPagesPerRun, DefaultLogPagesPerRun)
 	// A chat of an erased visitor is not stored again (privacy erasures'
 	// tombstones), and a page beyond the account's Sell pace waits in its backlog.
 	return &Poller{d: d, chats: chatstore.ForIngest(d.Store, privacystore.New(d.Store, d.Box).Erased)}
@@ -131,6 +139,10 @@ type Report struct {
 	// they are logged and passed over.
 	Rejected    int `json:"rejected"`
 	RateLimited int `json:"rateLimited"`
+	// Conversations are messaging conversations read after waiting for Zendesk
+	// (conversations.go); ConversationsWaiting are those still waiting.
+	Conversations        int `json:"conversations"`
+	ConversationsWaiting int `json:"conversationsWaiting"`
 	// Failed names each account whose poll failed, with why.
 	Failed map[string]string `json:"failed,omitempty"`
 }
@@ -145,17 +157,32 @@ func (r *Report) add(o Report) {
 	r.NotEnded += o.NotEnded
 	r.Rejected += o.Rejected
 	r.RateLimited += o.RateLimited
+	r.Conversations += o.Conversations
+	r.ConversationsWaiting += o.ConversationsWaiting
 }
 
-// Run polls every account whose integration polls chats, a few at a time. Its error
-// joins the failed accounts' (each also in Report.Failed); an account held back or
-// rate-limited is not a failure.
+// Run reads the messaging conversations that wait for Zendesk
+// (conversations.go), then polls every account whose integration polls chats, a
+// few accounts at a time. Its error joins the failed accounts' (each also in
+// Report.Failed); an account held back or rate-limited is not a failure.
 func (p *Poller) Run(ctx context.Context) (Report, error) {
+	var rep Report
+	errs := p.readConversations(ctx, &rep)
 	accounts, err := p.d.Store.ChatPollAccounts(ctx)
 	if err != nil {
-		return Report{}, fmt.Errorf("chat poll: %w", err)
+		return rep, errors.Join(append(errs, fmt.Errorf("chat poll: %w", err))...)
 	}
-	rep := Report{Accounts: len(accounts)}
+	rep.Accounts = len(accounts)
+	errs = append(errs, p.each(ctx, accounts, &rep, "chat poll", p.poll)...)
+	p.d.Logger.Info("chat poll done", "accounts", rep.Accounts, "polled", rep.Polled, "pages", rep.Pages,
+		"stored", rep.Stored, "duplicates", rep.Duplicates, "conversations", rep.Conversations,
+		"conversations_waiting", rep.ConversationsWaiting, "failed", len(rep.Failed))
+	return rep, errors.Join(errs...)
+}
+
+// each runs fn for every account, Workers at a time, adding what each did to rep;
+// it returns the failures, each also named in rep.Failed.
+func (p *Poller) each(ctx context.Context, accounts []string, rep *Report, what string, fn func(context.Context, string) (Report, error)) []error {
 	var (
 		mu   sync.Mutex
 		errs []error
@@ -167,12 +194,12 @@ func (p *Poller) Run(ctx context.Context) (Report, error) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			one, err := p.poll(ctx, account)
+			one, err := fn(ctx, account)
 			mu.Lock()
 			defer mu.Unlock()
 			rep.add(one)
 			if err != nil {
-				err = fmt.Errorf("chat poll of %s: %w", account, err)
+				err = fmt.Errorf("%s of %s: %w", what, account, err)
 				if rep.Failed == nil {
 					rep.Failed = map[string]string{}
 				}
@@ -182,9 +209,7 @@ func (p *Poller) Run(ctx context.Context) (Report, error) {
 		}()
 	}
 	wg.Wait()
-	p.d.Logger.Info("chat poll done", "accounts", rep.Accounts, "polled", rep.Polled, "pages", rep.Pages,
-		"stored", rep.Stored, "duplicates", rep.Duplicates, "failed", len(rep.Failed))
-	return rep, errors.Join(errs...)
+	return errs
 }
 
 // poll reads one account's export from its cursor, at most MaxPages pages, and

@@ -21,6 +21,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/store/privacystore"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/domain/chats"
+	"github.com/sellchat/sellchat/shared/domain/conversation"
 	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 	"github.com/sellchat/sellchat/shared/platform/httpx"
@@ -40,6 +41,7 @@ type Deps struct {
 type handler struct {
 	deps     Deps
 	chats    *chatstore.Store
+	keeper   conversation.Keeper // messaging conversations, through chats
 	accounts map[string]bool
 	now      func() time.Time
 
@@ -69,6 +71,7 @@ func NewWithClock(d Deps, now func() time.Time) *httpx.Router {
 		// A chat of an erased visitor is not stored again (privacy erasures'
 		// tombstones), and a flood waits in its account's backlog.
 		h.chats = chatstore.ForIngest(d.Store, privacystore.New(d.Store, d.Box).Erased)
+		h.keeper = conversation.NewKeeper(h.chats, d.Store)
 	}
 	for _, a := range d.Accounts {
 		h.accounts[a] = true

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
-	"github.com/sellchat/sellchat/shared/adapter/store"
-	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk"
+	"github.com/sellchat/sellchat/shared/domain/conversation"
 	"github.com/sellchat/sellchat/shared/platform/httpx"
 )
 
@@ -18,8 +18,9 @@ import (
 // ticket (its channel and status), its requester and the requester's identities,
 // and its conversation log are read here, server-side, with the account's Zendesk
 // connection, and the conversation goes through the durable ingest as a chat
-// (transcript.go), so the stream, Sell's pace, redaction, erasure and retention apply
-// to it unchanged.
+// (conversation.Read), so the stream, Sell's pace, redaction, erasure and retention apply
+// to it unchanged (shared/domain/conversation). A conversation that cannot be read
+// now waits in the table for the chat poll (wait below).
 
 // receiveMessaging answers the notification if ticket is a messaging ticket (done),
 // and leaves it to the chat path otherwise: a ticket the Zendesk connection cannot
@@ -35,94 +36,68 @@ func (h *handler) receiveMessaging(w http.ResponseWriter, r *http.Request, accou
 	if err != nil {
 		return true, err
 	}
-	t, err := zc.Ticket(r.Context(), ticket)
+	t, err := conversation.Open(r.Context(), zc, ticket)
+	var notSolved *conversation.NotSolvedError
 	switch {
-	case errors.Is(err, zendesk.ErrNotFound):
+	case errors.Is(err, conversation.ErrNotMessaging):
 		return false, nil
+	case errors.As(err, &notSolved):
+		log.Info("support webhook ignored", "reason", "ticket not solved", "status", notSolved.Status)
+		httpx.WriteJSON(w, http.StatusAccepted, supportAnswer{TicketID: ticket, Status: "ignored",
+			Reason: "The ticket is " + notSolved.Status + ", not solved: its conversation is read once it is solved."})
+		return true, nil
 	case err != nil:
 		return true, ticketAPIError(w, err)
-	case !zendesk.IsMessaging(t.Via.Channel, nil):
-		return false, nil
 	}
 	log = log.With("channel", t.Via.Channel)
-	answer := supportAnswer{TicketID: ticket, Status: "ignored"}
-	if t.Status != "solved" && t.Status != "closed" {
-		// A notification is a hint, never the truth: only a solved conversation is read.
-		answer.Reason = "The ticket is " + t.Status + ", not solved: its conversation is read once it is solved."
-		log.Info("support webhook ignored", "reason", "ticket not solved", "status", t.Status)
-		httpx.WriteJSON(w, http.StatusAccepted, answer)
-		return true, nil
-	}
-	requester, err := zc.User(r.Context(), t.RequesterID)
-	if err != nil {
-		return true, ticketAPIError(w, err)
-	}
-	ids, err := zc.Identities(r.Context(), t.RequesterID)
-	if err != nil {
-		return true, ticketAPIError(w, err)
-	}
-	events, err := zc.ConversationLog(r.Context(), t.ID)
-	if err != nil {
-		return true, ticketAPIError(w, err)
-	}
 	st, _, err := h.deps.Store.Settings(r.Context(), account)
 	if err != nil {
 		return true, err
 	}
-	raw, err := transcript(t, requester, ids, events, st.MessagingInternalNotes)
+	raw, events, err := conversation.Read(r.Context(), zc, t, st.MessagingInternalNotes)
+	if err != nil {
+		return true, h.wait(w, r, account, ticket, err, log)
+	}
+	id, outcome, err := h.keeper.Keep(r.Context(), account, raw, h.now())
 	if err != nil {
 		return true, err
 	}
-	c, err := h.chats.Ingest(r.Context(), account, raw, h.now())
-	switch {
-	case errors.Is(err, chatstore.ErrErased):
-		answer.Status = "accepted"
-		answer.Chats = append(answer.Chats, accepted{ChatID: c.ID, Status: "accepted", Duplicate: true})
-	case errors.Is(err, chatstore.ErrExists):
-		// Delivered again, or the ticket was reopened and solved again: a
-		// conversation that changed replaces the stored one and is processed again,
-		// which updates its notes (one per record, as before).
-		revised, err := h.revise(r, account, raw)
-		if err != nil {
-			return true, err
-		}
-		answer.Status = "accepted"
-		answer.Chats = append(answer.Chats, accepted{ChatID: c.ID, Status: "accepted", Duplicate: !revised, Revised: revised})
-		if revised {
-			log.Info("chat revised", "chat_id", c.ID, "via", "support webhook", "messages", len(events))
-		}
-	case err != nil:
-		return true, err
-	default:
-		log.Info("chat stored", "chat_id", c.ID, "via", "support webhook", "messages", len(events))
-		answer.Status = "accepted"
-		answer.Chats = append(answer.Chats, accepted{ChatID: c.ID, Status: "accepted"})
+	if outcome == conversation.Stored || outcome == conversation.Revised {
+		log.Info("chat "+string(outcome), "chat_id", id, "via", "support webhook", "messages", events)
 	}
-	httpx.WriteJSON(w, http.StatusAccepted, answer)
+	httpx.WriteJSON(w, http.StatusAccepted, supportAnswer{TicketID: ticket, Status: "accepted", Chats: []accepted{{
+		ChatID: id, Status: "accepted",
+		Duplicate: outcome == conversation.Duplicate || outcome == conversation.Erased, Revised: outcome == conversation.Revised,
+	}}})
 	return true, nil
 }
 
-// ticketAPIError words a failed read of the ticket, its requester or its
-// conversation log. The conversation log has a limit of its own (100 requests a
-// minute per account): its 429 asks Zendesk to retry, as chatAPIError's does.
+// wait keeps a solved messaging ticket whose conversation could not be read now
+// (the conversation log's limit of about 100 requests a minute, Zendesk unavailable)
+// waiting for the chat poll, which reads it once Zendesk allows, and answers 202
+// "queued". Zendesk retries a webhook only a few times, and only after a short
+// Retry-After (assumptions.go), so its retries are no queue to rely on; only when
+// the wait itself cannot be kept is Zendesk asked to retry.
+func (h *handler) wait(w http.ResponseWriter, r *http.Request, account string, ticket int64, readErr error, log *slog.Logger) error {
+	now := h.now()
+	var hold time.Time
+	var limited *zendesk.RateLimited
+	if errors.As(readErr, &limited) {
+		hold = now.Add(max(limited.RetryAfter, time.Second))
+	}
+	if err := h.deps.Store.WaitForTicket(r.Context(), account, ticket, readErr.Error(), hold, now); err != nil {
+		log.Error("conversation not queued", "err", err)
+		return ticketAPIError(w, readErr)
+	}
+	log.Warn("conversation queued", "reason", readErr.Error())
+	httpx.WriteJSON(w, http.StatusAccepted, supportAnswer{TicketID: ticket, Status: "queued",
+		Reason: "Zendesk could not give the conversation now; sellchat reads it again within a few minutes."})
+	return nil
+}
+
+// ticketAPIError words a failed read of the ticket. A 429 asks Zendesk to retry,
+// as chatAPIError's does.
 func ticketAPIError(w http.ResponseWriter, err error) error {
 	return retryableError(w, err, &httpx.Error{Status: http.StatusBadGateway, Code: "zendesk_unavailable",
 		Message: "The ticket's conversation could not be read from Zendesk; try again later.", Err: err})
-}
-
-// revise replaces the stored conversation by raw if it changed, and queues it for
-// the drain, which processes it again (the stream only passes new chats).
-func (h *handler) revise(r *http.Request, account string, raw []byte) (bool, error) {
-	c, revised, err := h.chats.ReviseChat(r.Context(), account, raw, h.now())
-	if errors.Is(err, store.ErrConflict) {
-		// Another delivery revised it at this moment: that one queues it.
-		return true, nil
-	}
-	if err != nil || !revised {
-		return false, err
-	}
-	if _, err := h.deps.Store.Enqueue(r.Context(), account, []string{c.ID}, h.now()); err != nil {
-		return true, err
-	}
-	return true, nil
 }

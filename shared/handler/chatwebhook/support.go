@@ -26,7 +26,9 @@ import (
 type supportAnswer struct {
 	TicketID int64 `json:"ticketId"`
 	// Status is "accepted" when the ticket's ended chats are stored (or were already),
-	// "pending" when none could be taken now (the export poll brings them later), and
+	// "pending" when none could be taken now (the export poll brings them later),
+	// "queued" when a messaging conversation could not be read now (the chat poll reads
+	// it later, messaging.go), and
 	// "ignored" when the account does not keep chat history.
 	Status string     `json:"status"`
 	Reason string     `json:"reason,omitempty"`

@@ -511,6 +511,22 @@ func (s *Sandbox) ReopenAndSolve(ctx context.Context, ticketID int64, more []Mes
 	return s.SolveTicket(ctx, ticketID)
 }
 
+// Reopen sets a messaging ticket back to open, as a requester writing again does,
+// without running the triggers: the ticket waits for an agent to solve it again.
+// False when no messaging ticket has that id.
+func (s *Sandbox) Reopen(ticketID int64) bool {
+	s.mu.Lock()
+	rec := s.st.Tickets[ticketID]
+	if rec != nil {
+		rec.Status, rec.UpdatedAt = "open", s.now().UTC().Truncate(time.Second)
+	}
+	s.mu.Unlock()
+	if rec != nil {
+		s.changed()
+	}
+	return rec != nil
+}
+
 // addMessaging validates m, stores its ticket and runs the triggers.
 func (s *Sandbox) addMessaging(ctx context.Context, m Messaging) (int64, []Delivery, error) {
 	if msg := invalidMessaging(m); msg != "" {

@@ -1,4 +1,4 @@
-package chatwebhook
+package conversation
 
 import (
 	"encoding/json"

@@ -1,0 +1,165 @@
+package chatpoll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/tokens"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk"
+	"github.com/sellchat/sellchat/shared/domain/conversation"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+)
+
+// A messaging conversation is read when the Support webhook says its ticket was
+// solved. When Zendesk would not give it then (the conversation log allows about
+// 100 requests a minute per account; Zendesk unavailable), the ticket waits in the
+// table (store.TicketWait), and each run of the poll reads the waiting tickets of
+// every account, oldest first, through the same conversation.Read and Keep as the
+// webhook, until the account's share of the log is spent or Zendesk says to wait.
+
+// DefaultLogPagesPerRun is how many conversation log pages one run reads per
+// account: four fifths of the log's minute (zendesk.ConversationLogRateLimitPerMinute),
+// leaving the rest to the webhook, which reads newly solved tickets as they come.
+// A page holds 100 events, so a conversation of up to 100 messages costs one.
+const DefaultLogPagesPerRun = zendesk.ConversationLogRateLimitPerMinute * 4 / 5
+
+// conversationBudget is the time a run keeps for one more conversation: its reads
+// and its store, well within the Lambda's timeout.
+const conversationBudget = 10 * time.Second
+
+// readConversations reads the waiting tickets of every account that has some.
+func (p *Poller) readConversations(ctx context.Context, rep *Report) []error {
+	accounts, err := p.d.Store.TicketWaitAccounts(ctx)
+	if err != nil {
+		return []error{fmt.Errorf("conversations: %w", err)}
+	}
+	return p.each(ctx, accounts, rep, "conversations", p.readWaiting)
+}
+
+// readWaiting reads one account's waiting tickets, at most LogPagesPerRun pages of
+// conversation log.
+func (p *Poller) readWaiting(ctx context.Context, account string) (Report, error) {
+	var rep Report
+	log := p.d.Logger.With("account", account)
+	w, err := p.d.Store.TicketWaits(ctx, account)
+	if err != nil {
+		return rep, err
+	}
+	if len(w.Tickets) == 0 {
+		_, err := p.d.Store.CloseTicketWaits(ctx, account, w.N)
+		return rep, err
+	}
+	now := p.d.Now().UTC()
+	rep.ConversationsWaiting = len(w.Tickets)
+	if now.Before(w.NotBefore) {
+		return rep, nil // Zendesk's Retry-After
+	}
+	in, err := p.d.Store.Integration(ctx, account)
+	if err != nil {
+		return rep, err
+	}
+	if !in.Installed || !in.Enabled(settings.ChatHistoryInSell) || !in.Zendesk.Connected {
+		// Switched off or disconnected: the tickets wait, and are read once it is back.
+		return rep, nil
+	}
+	zc, err := p.d.Vault.ZendeskClient(ctx, account)
+	if errors.Is(err, tokens.ErrNoToken) || errors.Is(err, tokens.ErrBroken) {
+		return rep, nil
+	}
+	if err != nil {
+		return rep, err
+	}
+	st, _, err := p.d.Store.Settings(ctx, account)
+	if err != nil {
+		return rep, err
+	}
+	r := waitingRun{p: p, account: account, zc: zc, internal: st.MessagingInternalNotes, now: now, log: log}
+	read, err := r.tickets(ctx, w.Tickets, &rep)
+	rep.ConversationsWaiting -= read
+	if err == nil && read == len(w.Tickets) {
+		_, err = p.d.Store.CloseTicketWaits(ctx, account, w.N)
+	}
+	return rep, err
+}
+
+// waitingRun is one account's read of its waiting tickets.
+type waitingRun struct {
+	p        *Poller
+	account  string
+	zc       *zendesk.Client
+	internal bool
+	now      time.Time
+	log      *slog.Logger
+}
+
+// tickets reads waits in order until the run's share of the log is spent, the
+// run's time is nearly up or Zendesk refuses a read, and returns how many waits it
+// ended. A ticket that is no longer a solved messaging ticket ends its wait unread:
+// solved again, it is notified again.
+func (r *waitingRun) tickets(ctx context.Context, waits []store.TicketWait, rep *Report) (int, error) {
+	pages, ended := 0, 0
+	for _, tw := range waits {
+		if pages >= r.p.d.LogPagesPerRun {
+			break
+		}
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < conversationBudget {
+			break
+		}
+		n, err := r.one(ctx, tw.Ticket, rep)
+		if err != nil {
+			return ended, err
+		}
+		if n < 0 {
+			return ended, nil // Zendesk refused: the rest waits too
+		}
+		pages += n
+		ended++
+	}
+	return ended, nil
+}
+
+// one reads and keeps one waiting ticket and ends its wait. It returns the log
+// pages it read, or -1 when the read failed and the ticket (and those after it)
+// keep waiting; its error is the store's.
+func (r *waitingRun) one(ctx context.Context, ticket int64, rep *Report) (int, error) {
+	log := r.log.With("ticket_id", ticket)
+	t, err := conversation.Open(ctx, r.zc, ticket)
+	var notSolved *conversation.NotSolvedError
+	switch {
+	case errors.Is(err, conversation.ErrNotMessaging), errors.As(err, &notSolved):
+		log.Info("waiting ticket dropped", "reason", err.Error())
+		return 0, r.p.d.Store.TicketRead(ctx, r.account, ticket)
+	case err != nil:
+		return -1, r.failed(ctx, ticket, err, rep)
+	}
+	raw, events, err := conversation.Read(ctx, r.zc, t, r.internal)
+	if err != nil {
+		return -1, r.failed(ctx, ticket, err, rep)
+	}
+	id, outcome, err := conversation.NewKeeper(r.p.chats, r.p.d.Store).Keep(ctx, r.account, raw, r.now)
+	if err != nil {
+		return -1, fmt.Errorf("keep the conversation of ticket %d: %w", ticket, err)
+	}
+	log.Info("waiting conversation read", "chat_id", id, "outcome", string(outcome), "messages", events)
+	rep.Conversations++
+	return max(1, (events+zendesk.ConversationLogMaxPageSize-1)/zendesk.ConversationLogMaxPageSize),
+		r.p.d.Store.TicketRead(ctx, r.account, ticket)
+}
+
+// failed counts a failed read on the ticket's wait and, after a 429, holds the
+// account's reads until Zendesk's Retry-After. Only the store's errors are returned:
+// Zendesk's are the wait's to outlast.
+func (r *waitingRun) failed(ctx context.Context, ticket int64, readErr error, rep *Report) error {
+	var hold time.Time
+	var limited *zendesk.RateLimited
+	if errors.As(readErr, &limited) {
+		rep.RateLimited++
+		hold = r.now.Add(orDefault(limited.RetryAfter, DefaultBackoff))
+	}
+	r.log.Warn("waiting conversation not read", "ticket_id", ticket, "err", readErr.Error())
+	return r.p.d.Store.WaitForTicket(ctx, r.account, ticket, readErr.Error(), hold, r.now)
+}

@@ -1,0 +1,182 @@
+package chatpoll_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sellchat/sellchat/shared/adapter/secrets"
+	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
+	"github.com/sellchat/sellchat/shared/domain/settings"
+	"github.com/sellchat/sellchat/shared/handler/chatpoll"
+	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
+)
+
+const messagingSecret = "zendesk-webhook-secret-of-the-messaging-trigger"
+
+// messagingWorld is an account that keeps chat history, with Zendesk connected and
+// its Support webhook's secret stored, over a Zendesk sandbox whose conversation log
+// allows logPerMinute requests a minute, on a clock the test moves.
+type messagingWorld struct {
+	env     *apptest.Env
+	clock   *zendesktest.Clock
+	webhook http.Handler
+}
+
+func newMessagingWorld(t *testing.T, logPerMinute float64) *messagingWorld {
+	t.Helper()
+	t.Parallel()
+	clock := zendesktest.NewClock(time.Now().UTC().Truncate(time.Second))
+	env := apptest.NewWith(t, apptest.Options{Zendesk: zendesktest.Options{Now: clock.Now, ConversationLogPerMinute: logPerMinute}})
+	env.Connect(t, "acme")
+	env.SetHistory(t, "acme", true)
+	env.ConnectZendesk(t, "acme")
+	sealed := env.Deps.Box.Seal([]byte(messagingSecret), secrets.AAD("acme", settings.NotificationsSecretKind))
+	if _, err := env.Deps.Store.UpdateIntegration(context.Background(), "acme", func(in *settings.Integration) error {
+		in.Zendesk.Notifications = settings.ZendeskNotifications{WebhookID: "01M", TriggerID: 9, Secret: sealed}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return &messagingWorld{env: env, clock: clock, webhook: chatwebhook.NewWithClock(env.IngestDeps(), clock.Now)}
+}
+
+type notifyAnswer struct {
+	Status string
+	Chats  []struct {
+		ChatID    string
+		Duplicate bool
+	}
+}
+
+// notify delivers the trigger's notification of ticket, signed as Zendesk signs it.
+func (w *messagingWorld) notify(t *testing.T, ticket int64) (int, notifyAnswer) {
+	t.Helper()
+	req, err := w.env.Zendesk.WebhookRequest(context.Background(), "https://sellchat.test/webhooks/zendesk/acme",
+		messagingSecret, fmt.Appendf(nil, `{"ticket_id":"%d"}`, ticket))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	w.webhook.ServeHTTP(rec, req)
+	var a notifyAnswer
+	_ = json.Unmarshal(rec.Body.Bytes(), &a)
+	return rec.Code, a
+}
+
+func (w *messagingWorld) conversation(text string) int64 {
+	return w.env.Zendesk.AddMessagingTicket(zendesktest.Messaging{
+		Requester: zendesktest.Requester{Name: "Wendy Whats", Email: "wendy@whats.example", Phone: "+14155550123"},
+		Channel:   "whatsapp",
+		Messages:  []zendesktest.Message{{Author: "user", Text: text}, {Author: "agent", Text: "Noted."}},
+	})
+}
+
+func (w *messagingWorld) poller() *chatpoll.Poller {
+	d := w.env.PollDeps()
+	d.Now = w.clock.Now
+	return chatpoll.New(d)
+}
+
+// Past the conversation log's limit a solved conversation is not lost to Zendesk's
+// few webhook retries: it waits in the table, the poll reads it once Zendesk's
+// Retry-After has passed, and it is stored once however often it is notified.
+func TestAConversationTheLogRefusesWaitsAndIsReadOnceLater(t *testing.T) {
+	w := newMessagingWorld(t, 1) // one log request a minute
+	ctx := context.Background()
+	first, second := w.conversation("A quote for 40 seats"), w.conversation("And one for 12 more")
+	if code, a := w.notify(t, first); code != http.StatusAccepted || a.Status != "accepted" {
+		t.Fatalf("first conversation: %d %+v", code, a)
+	}
+	// The minute's one request is spent: the second waits, twice notified.
+	for range 2 {
+		if code, a := w.notify(t, second); code != http.StatusAccepted || a.Status != "queued" {
+			t.Fatalf("second conversation past the limit: %d %+v; want 202 queued", code, a)
+		}
+	}
+	waits, err := w.env.Deps.Store.TicketWaits(ctx, "acme")
+	if err != nil || len(waits.Tickets) != 1 || waits.Tickets[0].Ticket != second || waits.NotBefore.IsZero() {
+		t.Fatalf("waits = %+v, %v; want ticket %d held until Retry-After", waits, err, second)
+	}
+	chatID := fmt.Sprintf("zdmsg-%d", second)
+	cs := chatstore.New(w.env.Deps.Store)
+	if _, err := cs.Chat(ctx, "acme", chatID); err == nil {
+		t.Fatal("the waiting conversation is stored before it was read")
+	}
+
+	// Before Retry-After the poll leaves it waiting and asks Zendesk nothing.
+	calls := len(w.env.Zendesk.Calls())
+	if rep := run(t, w.poller()); rep.Conversations != 0 || rep.ConversationsWaiting != 1 {
+		t.Fatalf("poll before Retry-After: %+v", rep)
+	}
+	if n := len(w.env.Zendesk.Calls()); n != calls {
+		t.Fatalf("the poll called Zendesk %d times while held back", n-calls)
+	}
+
+	w.clock.Advance(time.Minute)
+	if rep := run(t, w.poller()); rep.Conversations != 1 || rep.ConversationsWaiting != 0 {
+		t.Fatalf("poll after Retry-After: %+v", rep)
+	}
+	it, err := cs.Chat(ctx, "acme", chatID)
+	if err != nil || it.Revision != 0 {
+		t.Fatalf("stored conversation: %+v, %v", it, err)
+	}
+	if body, _ := it.Body(); !strings.Contains(string(body), "12 more") {
+		t.Fatalf("stored transcript: %s", body)
+	}
+	if accounts, _ := w.env.Deps.Store.TicketWaitAccounts(ctx); len(accounts) != 0 {
+		t.Fatalf("accounts still listed as waiting: %v", accounts)
+	}
+	// A late retry of Zendesk's, once the log allows again, is a duplicate.
+	w.clock.Advance(time.Minute)
+	if code, a := w.notify(t, second); code != http.StatusAccepted || len(a.Chats) != 1 || !a.Chats[0].Duplicate {
+		t.Fatalf("late redelivery: %d %+v", code, a)
+	}
+}
+
+// A waiting ticket that is no longer a solved conversation (reopened) ends its wait
+// unread: solved again, Zendesk notifies it again. While chat history is off the
+// tickets keep waiting, unread, and nothing is lost by switching it off.
+func TestWaitingTicketsFollowTheTicketAndTheSwitch(t *testing.T) {
+	w := newMessagingWorld(t, 1)
+	ctx := context.Background()
+	spent := w.conversation("spends the minute")
+	if code, _ := w.notify(t, spent); code != http.StatusAccepted {
+		t.Fatal(code)
+	}
+	reopened, kept := w.conversation("will be reopened"), w.conversation("stays solved")
+	for _, id := range []int64{reopened, kept} {
+		if code, a := w.notify(t, id); a.Status != "queued" {
+			t.Fatalf("ticket %d: %d %+v", id, code, a)
+		}
+	}
+	if !w.env.Zendesk.Reopen(reopened) {
+		t.Fatalf("no ticket %d to reopen", reopened)
+	}
+	w.env.SetHistory(t, "acme", false)
+	w.clock.Advance(time.Minute)
+	if rep := run(t, w.poller()); rep.Conversations != 0 || rep.ConversationsWaiting != 2 {
+		t.Fatalf("poll with history off: %+v", rep)
+	}
+	w.env.SetHistory(t, "acme", true)
+	if rep := run(t, w.poller()); rep.Conversations != 1 || rep.ConversationsWaiting != 0 {
+		t.Fatalf("poll with history on: %+v", rep)
+	}
+	cs := chatstore.New(w.env.Deps.Store)
+	if _, err := cs.Chat(ctx, "acme", fmt.Sprintf("zdmsg-%d", kept)); err != nil {
+		t.Fatalf("the solved ticket's conversation: %v", err)
+	}
+	if _, err := cs.Chat(ctx, "acme", fmt.Sprintf("zdmsg-%d", reopened)); err == nil {
+		t.Fatal("a reopened ticket's conversation was stored")
+	}
+	if waits, _ := w.env.Deps.Store.TicketWaits(ctx, "acme"); len(waits.Tickets) != 0 {
+		t.Fatalf("waits left: %+v", waits)
+	}
+}
