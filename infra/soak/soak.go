@@ -35,13 +35,19 @@ type Size struct {
 	Leads    int // concurrent POST /leads ...
 	LeadKeys int // ... spread over this many Idempotency-Keys (Leads/LeadKeys tries each)
 	Flood    int // chats stored at once for one account while 19 others trickle (flood.go)
+	// Messaging conversations solved past the conversation log's limit (messaging.go).
+	Messaging int
 }
 
 // Small is the size the tests run at (make test).
-func Small() Size { return Size{Webhooks: 500, Patches: 40, Leads: 40, LeadKeys: 10, Flood: 300} }
+func Small() Size {
+	return Size{Webhooks: 500, Patches: 40, Leads: 40, LeadKeys: 10, Flood: 300, Messaging: 80}
+}
 
 // Full is the size of make soak.
-func Full() Size { return Size{Webhooks: 10000, Patches: 200, Leads: 200, LeadKeys: 50, Flood: 5000} }
+func Full() Size {
+	return Size{Webhooks: 10000, Patches: 200, Leads: 200, LeadKeys: 50, Flood: 5000, Messaging: 1000}
+}
 
 const account = "acme"
 
@@ -58,12 +64,19 @@ type stack struct {
 // does not throttle: the scenarios measure our concurrency, not Sell's budget.
 func newStack(t testing.TB) *stack {
 	t.Helper()
-	env := apptest.New(t)
+	return newStackWith(t, apptest.Options{})
+}
+
+// newStackWith is newStack over a Zendesk sandbox configured by o.
+func newStackWith(t testing.TB, o apptest.Options) *stack {
+	t.Helper()
+	env := apptest.NewWith(t, o)
 	sb := selltest.NewServer(selltest.Options{RateLimit: -1})
 	t.Cleanup(sb.Close)
 	env.Sell = sb
 	env.Deps.Config.SellAPIURL = sb.URL
 	v := tokens.NewVault(env.Deps.Store, env.Deps.Box, env.Deps.Config.SellOAuth(), sb.URL)
+	v.Zendesk, v.Chat = env.Deps.Vault.Zendesk, env.Deps.Vault.Chat
 	v.Limiters = sell.NewLimiters(0, 0)
 	v.Cache = sell.NewCache(time.Minute, nil)
 	env.Deps.Vault = v

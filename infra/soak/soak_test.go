@@ -76,6 +76,12 @@ func TestAFloodedAccountLosesNothingAndDoesNotDelayTheOthers(t *testing.T) {
 	report(t, f, err)
 }
 
+func TestMessagingConversationsPastTheLogLimitAreNeitherLostNorDoubled(t *testing.T) {
+	ctx := budget(t, 3*time.Minute, 20*time.Minute)
+	f, err := soak.Messaging(ctx, t, size().Messaging)
+	report(t, f, err)
+}
+
 // The webhook scenario runs last: its table's stream (tens of thousands of records,
 // kept by DynamoDB Local after the table is dropped, as DynamoDB keeps a stream for a
 // day) slows the engine's single SQLite queue for whatever runs after it.

@@ -346,34 +346,8 @@ func Webhooks(ctx context.Context, t testing.TB, n int) (*WebhookFigures, error)
 	f.Lost, f.Doubled = max(f.Lost, lost), max(f.Doubled, doubled)
 
 	// What an agent sees: every record's feed through GET /feed.
-	records := map[string]bool{}
-	for _, rs := range want {
-		for _, r := range rs {
-			records[r] = true
-			f.FeedWanted++
-		}
-	}
-	tok, err := env.Signer.Sign(auth.Identity{Account: account, UserID: "soak-agent", Role: auth.RoleAgent})
-	if err != nil {
+	if f.FeedChats, f.FeedWanted, err = s.checkFeeds(ctx, want, &f.problems, &f.Doubled); err != nil {
 		return f, err
-	}
-	for r := range records {
-		seen, err := s.feed(ctx, tok, r)
-		if err != nil {
-			return f, err
-		}
-		for id, k := range seen {
-			if k > 1 {
-				f.Doubled++
-				f.problems.add("GET /feed of %s shows chat %s %d times", r, id, k)
-			}
-			if !slices.Contains(want[id], r) {
-				f.problems.add("GET /feed of %s shows chat %s, which belongs elsewhere", r, id)
-				f.Doubled++
-				continue
-			}
-			f.FeedChats++
-		}
 	}
 	f.Leaks, f.MaskedNotes, err = s.scanForLeaks(ctx, sb, ids, &f.problems)
 	return f, err
@@ -423,17 +397,10 @@ func (s *stack) scanForLeaks(ctx context.Context, sb *selltest.Sandbox, ids []st
 // under test). A 5xx or a broken connection is retried, as Zendesk retries.
 func (s *stack) deliver(ctx context.Context, body []byte) (duplicate, accepted bool, err error) {
 	for attempt := 0; attempt < 3; attempt++ {
-		ts := time.Now().UTC().Format(time.RFC3339)
-		mac := hmac.New(sha256.New, []byte(webhookSecret))
-		mac.Write([]byte(ts))
-		mac.Write(body)
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/webhooks/chat/"+account, bytes.NewReader(body))
+		req, err := signedRequest(ctx, s.url+"/webhooks/chat/"+account, webhookSecret, body)
 		if err != nil {
 			return false, false, err
 		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Zendesk-Webhook-Signature-Timestamp", ts)
-		req.Header.Set("X-Zendesk-Webhook-Signature", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
 		res, err := s.client.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -459,6 +426,24 @@ func (s *stack) deliver(ctx context.Context, body []byte) (duplicate, accepted b
 		return ack.Duplicate, true, nil
 	}
 	return false, false, nil
+}
+
+// signedRequest is a POST of body to url signed with secret as Zendesk signs its
+// webhooks (base64 of HMAC-SHA256 over the timestamp and the body), at this
+// machine's time: the route allows five minutes either way.
+func signedRequest(ctx context.Context, url, secret string, body []byte) (*http.Request, error) {
+	ts := time.Now().UTC().Format(time.RFC3339)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts))
+	mac.Write(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Zendesk-Webhook-Signature-Timestamp", ts)
+	req.Header.Set("X-Zendesk-Webhook-Signature", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	return req, nil
 }
 
 // check looks at every chat: its status, its feed entries, its notes in Sell.
@@ -547,6 +532,43 @@ func (s *stack) check(ctx context.Context, sb *selltest.Sandbox, ids []string, w
 		}
 	}
 	return out, nil
+}
+
+// checkFeeds reads the feed of every record want names (chat id → its records)
+// through GET /feed, as an agent of the account, and counts the (chat, record)
+// pairs shown and wanted; a chat shown twice or on a record it does not match is
+// doubled.
+func (s *stack) checkFeeds(ctx context.Context, want map[string][]string, pr *problems, doubled *int) (shown, wanted int, err error) {
+	records := map[string]bool{}
+	for _, rs := range want {
+		for _, r := range rs {
+			records[r] = true
+			wanted++
+		}
+	}
+	tok, err := s.env.Signer.Sign(auth.Identity{Account: account, UserID: "soak-agent", Role: auth.RoleAgent})
+	if err != nil {
+		return 0, wanted, err
+	}
+	for r := range records {
+		seen, err := s.feed(ctx, tok, r)
+		if err != nil {
+			return shown, wanted, err
+		}
+		for id, k := range seen {
+			if k > 1 {
+				*doubled++
+				pr.add("GET /feed of %s shows chat %s %d times", r, id, k)
+			}
+			if !slices.Contains(want[id], r) {
+				pr.add("GET /feed of %s shows chat %s, which belongs elsewhere", r, id)
+				*doubled++
+				continue
+			}
+			shown++
+		}
+	}
+	return shown, wanted, nil
 }
 
 // feed reads a record's whole feed through GET /feed and counts each chat.
