@@ -123,6 +123,15 @@ const SellStateFile = "sell-sandbox.json"
 // tokens it issued, chats) under Options.Dir.
 const ZendeskStateFile = "zendesk-sandbox.json"
 
+// stateFile is where a sandbox keeps its state under Dir: nowhere (its zero
+// StateFile) when the stack is in memory. Both sandboxes place their state by it.
+func (o Options) stateFile(name string) string {
+	if o.InMemory {
+		return ""
+	}
+	return filepath.Join(o.Dir, name)
+}
+
 // Start brings the stack up and returns once every part answers.
 func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.Log == nil {
@@ -150,52 +159,50 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		s.DynamoDB = s.ddb.Endpoint
 	}
+	if err := s.start(ctx, o, signingKey, encKey); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// start brings up what runs beside DynamoDB: the sandboxes, the functions behind
+// the gateway, the stream poller and the chat poll. Start stops whatever of it
+// came up when it fails.
+func (s *Stack) start(ctx context.Context, o Options, signingKey *rsa.PrivateKey, encKey string) error {
+	var err error
 	// The Sell sandbox, seeded with the demo data the first time. It keeps its state
 	// next to DynamoDB's: the table holds the Sell tokens it issued and the ids of the
 	// records it holds, so forgetting one side on a restart would break the other.
-	sellOpts := selltest.Options{Seed: selltest.DemoSeed()}
-	if !o.InMemory {
-		sellOpts.StateFile = filepath.Join(o.Dir, SellStateFile)
-	}
-	if s.Sell, err = selltest.Open(sellOpts); err != nil {
-		s.Stop()
-		return nil, err
+	if s.Sell, err = selltest.Open(selltest.Options{Seed: selltest.DemoSeed(), StateFile: o.stateFile(SellStateFile)}); err != nil {
+		return err
 	}
 	if s.SellURL, s.sellSrv, err = serve(o.SellPort, s.Sell, "Sell sandbox"); err != nil {
-		s.Stop()
-		return nil, err
+		return err
 	}
 
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", o.Port))
 	if err != nil {
-		s.Stop()
-		return nil, fmt.Errorf("gateway port: %w", err)
+		return fmt.Errorf("gateway port: %w", err)
 	}
 	s.URL = "http://" + ln.Addr().String()
 
 	// The Zendesk sandbox: its installed app points at this gateway (backend_url),
 	// so "Sign in with Zendesk" finds it and its tokens verify here.
-	zdOpts := zendesktest.Options{BackendURL: s.URL, MinAge: o.ZendeskMinAge}
-	if !o.InMemory {
-		zdOpts.StateFile = filepath.Join(o.Dir, ZendeskStateFile)
-	}
+	zdOpts := zendesktest.Options{BackendURL: s.URL, MinAge: o.ZendeskMinAge, StateFile: o.stateFile(ZendeskStateFile)}
 	if s.Zendesk, err = zendesktest.Open(zdOpts); err != nil {
-		s.Stop()
-		return nil, err
+		return err
 	}
 	if s.ZendeskURL, s.zendeskSrv, err = serve(o.ZendeskPort, s.Zendesk, "Zendesk sandbox"); err != nil {
-		s.Stop()
-		return nil, err
+		return err
 	}
 	pub, err := auth.EncodePublicKey(&signingKey.PublicKey)
 	if err != nil {
-		s.Stop()
-		return nil, err
+		return err
 	}
 	privPEM, err := auth.EncodePrivateKey(signingKey)
 	if err != nil {
-		s.Stop()
-		return nil, err
+		return err
 	}
 	env := map[string]string{
 		"TABLE_NAME":         TableName,
@@ -221,36 +228,31 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	cfg, err := app.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
-		s.Stop()
-		return nil, err
+		return err
 	}
 	if s.Deps, err = app.Build(ctx, cfg); err != nil {
-		s.Stop()
-		return nil, err
+		return err
 	}
 	s.Deps.Logger = slog.New(slog.NewJSONHandler(o.Log, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	if err := s.Deps.Store.CreateTable(ctx); err != nil {
-		s.Stop()
-		return nil, err
+		return err
 	}
 	s.Signer = auth.Signer{Key: signingKey, Audience: Audience, TTL: 12 * time.Hour}
 	// The Zendesk sandbox's host page frames the pages as Zendesk does (GET /sandbox/host).
 	h, err := gateway.New(s.Deps, s.Signer, gateway.FramedBy(s.ZendeskURL))
 	if err != nil {
 		_ = ln.Close()
-		s.Stop()
-		return nil, err
+		return err
 	}
 	if s.stopStreams, err = startStreams(s.Deps); err != nil {
 		_ = ln.Close()
-		s.Stop()
-		return nil, err
+		return err
 	}
 	s.server = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.served = make(chan error, 1)
 	s.stopChatPoll = startChatPoll(s.Deps, o.ChatPollInterval, o.ZendeskMinAge)
 	go func() { s.served <- s.server.Serve(ln) }()
-	return s, nil
+	return nil
 }
 
 // serve serves h on 127.0.0.1:port (a free port when 0) until its server is shut down.
@@ -273,28 +275,27 @@ func (s *Stack) Stop() {
 	if s.stopStreams != nil {
 		s.stopStreams()
 	}
-	if s.server != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = s.server.Shutdown(ctx)
-		cancel()
-	}
-	if s.sellSrv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = s.sellSrv.Shutdown(ctx)
-		cancel()
-	}
+	shutdown(s.server)
+	shutdown(s.sellSrv)
 	if s.Sell != nil {
 		s.Sell.Close()
 	}
-	if s.zendeskSrv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = s.zendeskSrv.Shutdown(ctx)
-		cancel()
-	}
+	shutdown(s.zendeskSrv)
 	if s.Zendesk != nil {
 		s.Zendesk.Close()
 	}
 	s.ddb.Stop()
+}
+
+// shutdown stops srv (if it was started) gracefully, giving its requests in flight
+// five seconds: the gateway and both sandboxes are stopped alike.
+func shutdown(srv *http.Server) {
+	if srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
 }
 
 // Run starts the stack, prints where everything is and a line ending in "ready",

@@ -80,27 +80,26 @@ func run(ctx context.Context, out *os.File) error {
 	if sum.Jobs > 0 {
 		fmt.Fprintf(out, "history jobs run again %d, still unfinished %d\n", sum.Jobs, sum.JobsFailing)
 	}
-	bar = progressBar(out)
-	erasures, err := p.ReplayErasures(ctx, bar)
-	if bar != nil && erasures.Run > 0 {
+	if err := rerunJobs(ctx, out, "erasures", p.ReplayErasures); err != nil {
+		return err
+	}
+	return rerunJobs(ctx, out, "retention jobs", p.ReplayRetention)
+}
+
+// rerunJobs runs one kind of unfinished job again (erasures, retention re-stamp
+// jobs) under a progress bar and, when there were any, says how many ran and how
+// many are still unfinished: each kind is replayed and told alike.
+func rerunJobs(ctx context.Context, out *os.File, what string, replay func(context.Context, func(done, total int)) (transcripts.RerunSummary, error)) error {
+	bar := progressBar(out)
+	sum, err := replay(ctx, bar)
+	if bar != nil && sum.Run > 0 {
 		fmt.Fprintln(out)
 	}
 	if err != nil {
 		return err
 	}
-	if erasures.Run > 0 {
-		fmt.Fprintf(out, "erasures run again %d, still unfinished %d\n", erasures.Run, erasures.Failing)
-	}
-	bar = progressBar(out)
-	restamps, err := p.ReplayRetention(ctx, bar)
-	if bar != nil && restamps.Run > 0 {
-		fmt.Fprintln(out)
-	}
-	if err != nil {
-		return err
-	}
-	if restamps.Run > 0 {
-		fmt.Fprintf(out, "retention jobs run again %d, still unfinished %d\n", restamps.Run, restamps.Failing)
+	if sum.Run > 0 {
+		fmt.Fprintf(out, "%s run again %d, still unfinished %d\n", what, sum.Run, sum.Failing)
 	}
 	return nil
 }

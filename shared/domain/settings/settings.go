@@ -8,7 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -158,12 +159,7 @@ var ReadOnly = map[string]bool{"superiorManager": true, "version": true}
 func (s Settings) Apply(patch map[string]json.RawMessage) (Settings, error) {
 	out := s
 	out.Owners = append([]Owner{}, s.Owners...) // never nil: clients get [] for "no owners"
-	keys := make([]string, 0, len(patch))
-	for k := range patch {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, field := range keys {
+	for _, field := range sortedKeys(patch) {
 		raw := patch[field]
 		var err error
 		switch field {
@@ -274,12 +270,7 @@ func applyRedaction(s *Settings, raw json.RawMessage) error {
 		return invalid("redaction", "wrong_type", `redaction must be an object {"cardNumbers":boolean,"patterns":[{"name":string,"pattern":string}]}.`)
 	}
 	next := Redaction{CardNumbersOff: s.Redaction.CardNumbersOff, Patterns: append([]redact.Pattern(nil), s.Redaction.Patterns...)}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(obj) {
 		switch k {
 		case "cardNumbers":
 			var on bool
@@ -317,12 +308,7 @@ func applyRetention(s *Settings, raw json.RawMessage) error {
 		return invalid("retention", "wrong_type", `retention must be an object {"days":number,"deleteSellNotes":boolean}.`)
 	}
 	next := s.Retention
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(obj) {
 		switch k {
 		case "days":
 			var days int // a whole number: 1.5 (or 1e3) is refused, not rounded
@@ -363,6 +349,13 @@ func decodeField(field string, raw json.RawMessage, want string, v any) error {
 		return invalid(field, "wrong_type", "%s must be %s.", field, want)
 	}
 	return nil
+}
+
+// sortedKeys lists an object's field names in order. Apply and the nested objects
+// (redaction, retention) take their fields in this order, so that of several bad
+// fields the one refused is always the same.
+func sortedKeys(obj map[string]json.RawMessage) []string {
+	return slices.Sorted(maps.Keys(obj))
 }
 
 func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }

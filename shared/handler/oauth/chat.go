@@ -81,6 +81,44 @@ func (p provider) unavailable() *refusal {
 	return &refusal{http.StatusBadGateway, p.code + "_unavailable", p.name + " could not be reached. Try again in a moment."}
 }
 
+// tokenUser asks p's API, through me, whose token a callback has just received.
+// A failure is p's being unavailable (logged as what failed): the Sell, Zendesk and
+// Chat callbacks all ask alike before they check the user.
+func tokenUser[U any](r *http.Request, p provider, what string, me func(context.Context) (U, error)) (U, *refusal) {
+	u, err := me(r.Context())
+	if err != nil {
+		httpx.LoggerFrom(r.Context()).Warn(what+" failed", "err", err.Error())
+		return u, p.unavailable()
+	}
+	return u, nil
+}
+
+// zendeskClient is a Zendesk client acting with tok, the token a callback has just
+// received, at the account's root URL that base gives (Support's or the Chat API's).
+// The Zendesk and the Chat callbacks both ask through it whose token they hold.
+func (h *handler) zendeskClient(account string, base func(account string) (string, error), tok *oauth2.Token) (*zendesk.Client, error) {
+	root, err := base(account)
+	if err != nil {
+		return nil, err
+	}
+	return zendesk.New(zendesk.Options{Subdomain: account, BaseURL: root, TokenSource: oauth2.StaticTokenSource(tok), HTTPClient: h.http})
+}
+
+// provenUser refuses a callback whose token is not the caller's: the user who
+// started the round trip (st) must have an email (a state without one, left by an
+// older version, proves nothing) and it must be the email of the token's user on
+// p's side. Otherwise someone could send their own sign-in link to a colleague and
+// collect the colleague's access. The Sell and the Chat callbacks both check it.
+func provenUser(p provider, st state, email string) *refusal {
+	if st.Email == "" {
+		return &refusal{errNoProof.Status, errNoProof.Code, errNoProof.Message}
+	}
+	if !sell.SameEmail(st.Email, email) {
+		return &refusal{http.StatusForbidden, p.code + "_user_mismatch", "You are signed in to " + p.name + " as " + email + ", but started as " + st.Email + ". Sign in to " + p.name + " with your own user and try again."}
+	}
+	return nil
+}
+
 // chatOAuth is the deployment's Chat OAuth configuration for account; 503 when the
 // deployment has no Chat API client.
 func (h *handler) chatOAuth(account string) (*oauth2.Config, error) {
@@ -110,25 +148,17 @@ func (h *handler) chatCallback(w http.ResponseWriter, r *http.Request, account s
 	if ref != nil {
 		return h.refuse(w, r, ref)
 	}
-	base, err := h.deps.Vault.Chat.Base(account)
+	client, err := h.zendeskClient(account, h.deps.Vault.Chat.Base, tok)
 	if err != nil {
 		return err
 	}
-	client, err := zendesk.New(zendesk.Options{Subdomain: account, BaseURL: base, TokenSource: oauth2.StaticTokenSource(tok), HTTPClient: h.http})
-	if err != nil {
-		return err
-	}
-	me, err := client.ChatAgentMe(r.Context())
-	if err != nil {
-		httpx.LoggerFrom(r.Context()).Warn("chat agent me failed", "err", err.Error())
-		return h.refuse(w, r, chatSide.unavailable())
+	me, ref := tokenUser(r, chatSide, "chat agent me", client.ChatAgentMe)
+	if ref != nil {
+		return h.refuse(w, r, ref)
 	}
 	r = httpx.SetAccount(r, account)
-	if st.Email == "" {
-		return h.fail(w, r, errNoProof.Status, errNoProof.Code, errNoProof.Message)
-	}
-	if !sell.SameEmail(st.Email, me.Email) {
-		return h.fail(w, r, http.StatusForbidden, "chat_user_mismatch", "You are signed in to Chat as "+me.Email+", but started as "+st.Email+". Sign in to Chat with your own user and try again.")
+	if ref := provenUser(chatSide, st, me.Email); ref != nil {
+		return h.refuse(w, r, ref)
 	}
 	if !me.Roles.Administrator && !me.Roles.Owner {
 		return h.fail(w, r, http.StatusForbidden, "not_chat_admin", "Connecting Chat needs a Chat admin: only admins may read the account's chats. Ask a Chat admin to connect it.")

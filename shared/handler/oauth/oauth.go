@@ -193,20 +193,14 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	me, err := client.Self(r.Context())
-	if err != nil {
-		httpx.LoggerFrom(r.Context()).Warn("sell self failed", "err", err.Error())
-		return h.refuse(w, r, sellSide.unavailable())
+	me, ref := tokenUser(r, sellSide, "sell self", client.Self)
+	if ref != nil {
+		return h.refuse(w, r, ref)
 	}
 	r = httpx.SetAccount(r, account)
-	// The Sell user must be the Zendesk user who started: otherwise someone could
-	// send their own sign-in link to a colleague and collect the colleague's Sell access.
-	// A state without an email (left by an older version) proves nothing: refused.
-	if st.Email == "" {
-		return h.fail(w, r, errNoProof.Status, errNoProof.Code, errNoProof.Message)
-	}
-	if !sell.SameEmail(st.Email, me.Email) {
-		return h.fail(w, r, http.StatusForbidden, "sell_user_mismatch", "You are signed in to Sell as "+me.Email+", but started as "+st.Email+". Sign in to Sell with your own user and try again.")
+	// The Sell user must be the Zendesk user who started.
+	if ref := provenUser(sellSide, st, me.Email); ref != nil {
+		return h.refuse(w, r, ref)
 	}
 	user := tokens.SellUser{ID: me.ID, Name: me.Name, Email: me.Email}
 	switch st.Purpose {

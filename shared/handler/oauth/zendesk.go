@@ -85,18 +85,13 @@ func (h *handler) zendeskCallback(w http.ResponseWriter, r *http.Request, accoun
 	if ref != nil {
 		return h.refuse(w, r, ref)
 	}
-	base, err := h.deps.Vault.Zendesk.Base(account)
+	client, err := h.zendeskClient(account, h.deps.Vault.Zendesk.Base, tok)
 	if err != nil {
 		return err
 	}
-	client, err := zendesk.New(zendesk.Options{Subdomain: account, BaseURL: base, TokenSource: oauth2.StaticTokenSource(tok), HTTPClient: h.http})
-	if err != nil {
-		return err
-	}
-	me, err := client.Me(r.Context())
-	if err != nil {
-		httpx.LoggerFrom(r.Context()).Warn("zendesk me failed", "err", err.Error())
-		return h.refuse(w, r, zendeskSide.unavailable())
+	me, ref := tokenUser(r, zendeskSide, "zendesk me", client.Me)
+	if ref != nil {
+		return h.refuse(w, r, ref)
 	}
 	if !me.IsAdmin() || me.Suspended {
 		return h.fail(w, r, http.StatusForbidden, "not_zendesk_admin", "Only a Zendesk admin can connect Zendesk and open sellchat's settings. Ask an admin to sign in.")

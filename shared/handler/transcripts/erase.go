@@ -309,28 +309,15 @@ func (e *eraser) leadCreations(ctx context.Context, matches []privacystore.SellR
 	return nil
 }
 
-// ErasureSummary is what a replay of erasures achieved.
-type ErasureSummary struct {
-	Run     int // unfinished erasures run again
-	Failing int // of those, still not done
-}
-
 // ReplayErasures runs every erasure job that is not done (across accounts) again,
 // as the stream would; progress, if not nil, is called after each.
-func (p *Processor) ReplayErasures(ctx context.Context, progress func(done, total int)) (ErasureSummary, error) {
+func (p *Processor) ReplayErasures(ctx context.Context, progress func(done, total int)) (RerunSummary, error) {
 	refs, err := p.privacy.Unfinished(ctx)
 	if err != nil {
-		return ErasureSummary{}, err
+		return RerunSummary{}, err
 	}
-	sum := ErasureSummary{Run: len(refs)}
-	for i, ref := range refs {
-		if err := p.Erase(ctx, ref.Account, ref.ID); err != nil {
-			sum.Failing++
-			p.logger.Warn("erasure still unfinished", "account", ref.Account, "erasure", ref.ID, "err", err.Error())
-		}
-		if progress != nil {
-			progress(i+1, len(refs))
-		}
-	}
-	return sum, ctx.Err()
+	erase := func(ref privacystore.Ref) error { return p.Erase(ctx, ref.Account, ref.ID) }
+	return rerun(ctx, refs, erase, func(ref privacystore.Ref, err error) {
+		p.logger.Warn("erasure still unfinished", "account", ref.Account, "erasure", ref.ID, "err", err.Error())
+	}, progress)
 }

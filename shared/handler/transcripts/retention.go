@@ -264,30 +264,41 @@ func (p *Processor) ExpiredEntry(ctx context.Context, account string, old store.
 	return nil
 }
 
-// RetentionSummary is what a replay of re-stamp jobs achieved.
-type RetentionSummary struct {
+// RerunSummary is what running unfinished jobs again achieved: the erasures of
+// ReplayErasures, the re-stamp jobs of ReplayRetention.
+type RerunSummary struct {
 	Run     int // unfinished jobs run again
 	Failing int // of those, still not done
 }
 
-// ReplayRetention runs every re-stamp job that did not finish (across accounts)
-// again, as the stream would; progress, if not nil, is called after each.
-func (p *Processor) ReplayRetention(ctx context.Context, progress func(done, total int)) (RetentionSummary, error) {
-	accounts, err := p.chats.UnfinishedRetention(ctx)
-	if err != nil {
-		return RetentionSummary{}, err
-	}
-	sum := RetentionSummary{Run: len(accounts)}
-	for i, account := range accounts {
-		if err := p.ApplyRetention(ctx, account); err != nil {
+// rerun runs each unfinished job again, as the stream would, and counts those that
+// still fail, each told to failed (to log it); progress, if not nil, is called after
+// each. Erasures and retention re-stamp jobs are replayed alike through it.
+func rerun[J any](ctx context.Context, jobs []J, run func(J) error, failed func(J, error), progress func(done, total int)) (RerunSummary, error) {
+	sum := RerunSummary{Run: len(jobs)}
+	for i, job := range jobs {
+		if err := run(job); err != nil {
 			sum.Failing++
-			p.logger.Warn("retention job still unfinished", "account", account, "err", err.Error())
+			failed(job, err)
 		}
 		if progress != nil {
-			progress(i+1, len(accounts))
+			progress(i+1, len(jobs))
 		}
 	}
 	return sum, ctx.Err()
+}
+
+// ReplayRetention runs every re-stamp job that did not finish (across accounts)
+// again, as the stream would; progress, if not nil, is called after each.
+func (p *Processor) ReplayRetention(ctx context.Context, progress func(done, total int)) (RerunSummary, error) {
+	accounts, err := p.chats.UnfinishedRetention(ctx)
+	if err != nil {
+		return RerunSummary{}, err
+	}
+	restamp := func(account string) error { return p.ApplyRetention(ctx, account) }
+	return rerun(ctx, accounts, restamp, func(account string, err error) {
+		p.logger.Warn("retention job still unfinished", "account", account, "err", err.Error())
+	}, progress)
 }
 
 // retentionChanged reports whether a change of the settings moves the retention
