@@ -131,6 +131,18 @@ func (s *Store) TicketWaitAccounts(ctx context.Context) ([]string, error) {
 	return accounts, nil
 }
 
+// HasTicketWaits reports whether the account has tickets waiting (its list item
+// exists): one read of one small item, for the webhook to queue a new conversation
+// behind them rather than spend the account's Zendesk minute out of turn.
+func (s *Store) HasTicketWaits(ctx context.Context, account string) (bool, error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: keyAV(ticketWaitListPK, account),
+		ProjectionExpression: aws.String("#pk"), ExpressionAttributeNames: map[string]string{"#pk": AttrPK}})
+	if err != nil {
+		return false, fmt.Errorf("read the waiting tickets of %s: %w", account, err)
+	}
+	return res.Item != nil, nil
+}
+
 // TicketWaits returns the account's list item and waiting tickets; N is 0 and
 // Tickets empty when none wait. The list item is read first, so a wait that comes
 // in after it changes N and keeps CloseTicketWaits from closing.

@@ -136,6 +136,28 @@ func (c *Client) ConversationLog(ctx context.Context, ticketID int64) ([]LogEven
 	return all, nil
 }
 
+// TicketAndRequester reads ticket id with its users side-loaded
+// (GET /api/v2/tickets/{id}?include=users,
+// https://developer.zendesk.com/documentation/ticketing/using-the-zendesk-api/side_loading/:
+// the related users under a top-level "users"), so the requester costs no request
+// of its own. found is false when the answer does not hold the requester: the
+// caller reads it with User. ErrNotFound when there is no such ticket.
+func (c *Client) TicketAndRequester(ctx context.Context, id int64) (t Ticket, requester User, found bool, err error) {
+	var env struct {
+		Ticket Ticket `json:"ticket"`
+		Users  []User `json:"users"`
+	}
+	if err := c.getJSON(ctx, c.endpoint(ticketPath(id), url.Values{"include": {"users"}}), &env); err != nil {
+		return Ticket{}, User{}, false, fmt.Errorf("read ticket %d: %w", id, err)
+	}
+	for _, u := range env.Users {
+		if u.ID != 0 && u.ID == env.Ticket.RequesterID {
+			return env.Ticket, u, true, nil
+		}
+	}
+	return env.Ticket, User{}, false, nil
+}
+
 func ticketPath(id int64) string { return "/api/v2/tickets/" + strconv.FormatInt(id, 10) }
 
 // cursorPageSize is what Identities and ConversationLog ask for: the most a page of

@@ -47,6 +47,19 @@ func TestMessagingTicket(t *testing.T) {
 			t.Fatalf("requester = %+v, %v", u, err)
 		}
 	})
+	t.Run("the requester comes side-loaded with the ticket, in one request", func(t *testing.T) {
+		before := len(srv.Calls())
+		tk, u, found, err := c.TicketAndRequester(ctx, id)
+		if err != nil || !found || tk.ID != id || u.ID != tk.RequesterID || u.Email != "wendy@example.org" {
+			t.Fatalf("TicketAndRequester = %+v, %+v, %v, %v", tk, u, found, err)
+		}
+		if n := len(srv.Calls()) - before; n != 1 {
+			t.Fatalf("%d requests, want 1", n)
+		}
+		if _, _, _, err := c.TicketAndRequester(ctx, 424242); !errors.Is(err, zendesk.ErrNotFound) {
+			t.Fatalf("missing ticket: err = %v, want ErrNotFound", err)
+		}
+	})
 	t.Run("a ticket that does not exist is ErrNotFound", func(t *testing.T) {
 		if _, err := c.Ticket(ctx, 424242); !errors.Is(err, zendesk.ErrNotFound) || !strings.Contains(err.Error(), "read ticket 424242") {
 			t.Fatalf("err = %v, want ErrNotFound", err)

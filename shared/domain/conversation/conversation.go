@@ -34,32 +34,49 @@ func (e *NotSolvedError) Error() string {
 	return "conversation: the ticket is " + e.Status + ", not solved"
 }
 
-// Open reads ticket id with zc and returns it if it is a solved messaging ticket;
-// ErrNotMessaging or a *NotSolvedError when it is not, Zendesk's error when the
-// ticket could not be read.
-func Open(ctx context.Context, zc *zendesk.Client, id int64) (zendesk.Ticket, error) {
-	t, err := zc.Ticket(ctx, id)
-	switch {
-	case errors.Is(err, zendesk.ErrNotFound):
-		return t, fmt.Errorf("ticket %d: %w", id, ErrNotMessaging)
-	case err != nil:
-		return t, err
-	case !zendesk.IsMessaging(t.Via.Channel, nil):
-		return t, fmt.Errorf("ticket %d of channel %q: %w", id, t.Via.Channel, ErrNotMessaging)
-	case t.Status != "solved" && t.Status != "closed":
-		return t, &NotSolvedError{Status: t.Status}
-	}
-	return t, nil
+// Solved is a solved messaging ticket, as Open found it.
+type Solved struct {
+	Ticket zendesk.Ticket
+	// requester is the ticket's requester when Zendesk side-loaded it (nil: Read
+	// reads it).
+	requester *zendesk.User
 }
 
-// Read reads the conversation of t (a ticket Open returned): its requester, their
-// identities and its conversation log, and returns the chat object of it and how
-// many log events it read. Internal notes are kept only when internal is true (the
-// admin's opt-in). Its errors are Zendesk's (a *zendesk.RateLimited past the log's
-// limit): the caller keeps the ticket waiting and reads it again later.
-func Read(ctx context.Context, zc *zendesk.Client, t zendesk.Ticket, internal bool) (raw []byte, events int, err error) {
-	requester, err := zc.User(ctx, t.RequesterID)
-	if err != nil {
+// Open reads ticket id with zc (its requester side-loaded: one Support request
+// fewer of the account's minute) and returns it if it is a solved messaging
+// ticket; ErrNotMessaging or a *NotSolvedError when it is not, Zendesk's error when
+// the ticket could not be read.
+func Open(ctx context.Context, zc *zendesk.Client, id int64) (Solved, error) {
+	t, requester, found, err := zc.TicketAndRequester(ctx, id)
+	switch {
+	case errors.Is(err, zendesk.ErrNotFound):
+		return Solved{}, fmt.Errorf("ticket %d: %w", id, ErrNotMessaging)
+	case err != nil:
+		return Solved{}, err
+	case !zendesk.IsMessaging(t.Via.Channel, nil):
+		return Solved{}, fmt.Errorf("ticket %d of channel %q: %w", id, t.Via.Channel, ErrNotMessaging)
+	case t.Status != "solved" && t.Status != "closed":
+		return Solved{}, &NotSolvedError{Status: t.Status}
+	}
+	s := Solved{Ticket: t}
+	if found {
+		s.requester = &requester
+	}
+	return s, nil
+}
+
+// Read reads the conversation of s (a ticket Open returned): its requester (unless
+// side-loaded), their identities and its conversation log, and returns the chat
+// object of it and how many log events it read. Internal notes are kept only when
+// internal is true (the admin's opt-in). Its errors are Zendesk's (a
+// *zendesk.RateLimited past the log's limit): the caller keeps the ticket waiting and
+// reads it again later.
+func Read(ctx context.Context, zc *zendesk.Client, s Solved, internal bool) (raw []byte, events int, err error) {
+	t := s.Ticket
+	var requester zendesk.User
+	if s.requester != nil {
+		requester = *s.requester
+	} else if requester, err = zc.User(ctx, t.RequesterID); err != nil {
 		return nil, 0, err
 	}
 	ids, err := zc.Identities(ctx, t.RequesterID)

@@ -30,9 +30,8 @@ type messagingWorld struct {
 	webhook http.Handler
 }
 
-func newMessagingWorld(t *testing.T, logPerMinute float64) *messagingWorld {
+func newMessagingWorld(t testing.TB, logPerMinute float64) *messagingWorld {
 	t.Helper()
-	t.Parallel()
 	clock := zendesktest.NewClock(time.Now().UTC().Truncate(time.Second))
 	env := apptest.NewWith(t, apptest.Options{Zendesk: zendesktest.Options{Now: clock.Now, ConversationLogPerMinute: logPerMinute}})
 	env.Connect(t, "acme")
@@ -57,7 +56,7 @@ type notifyAnswer struct {
 }
 
 // notify delivers the trigger's notification of ticket, signed as Zendesk signs it.
-func (w *messagingWorld) notify(t *testing.T, ticket int64) (int, notifyAnswer) {
+func (w *messagingWorld) notify(t testing.TB, ticket int64) (int, notifyAnswer) {
 	t.Helper()
 	req, err := w.env.Zendesk.WebhookRequest(context.Background(), "https://sellchat.test/webhooks/zendesk/acme",
 		messagingSecret, fmt.Appendf(nil, `{"ticket_id":"%d"}`, ticket))
@@ -89,16 +88,23 @@ func (w *messagingWorld) poller() *chatpoll.Poller {
 // few webhook retries: it waits in the table, the poll reads it once Zendesk's
 // Retry-After has passed, and it is stored once however often it is notified.
 func TestAConversationTheLogRefusesWaitsAndIsReadOnceLater(t *testing.T) {
+	t.Parallel()
 	w := newMessagingWorld(t, 1) // one log request a minute
 	ctx := context.Background()
 	first, second := w.conversation("A quote for 40 seats"), w.conversation("And one for 12 more")
 	if code, a := w.notify(t, first); code != http.StatusAccepted || a.Status != "accepted" {
 		t.Fatalf("first conversation: %d %+v", code, a)
 	}
-	// The minute's one request is spent: the second waits, twice notified.
-	for range 2 {
+	// The minute's one request is spent: the second waits, twice notified; the
+	// second time (and a third conversation) behind the waiting one, without
+	// spending the account's Zendesk minute.
+	for i := range 2 {
+		calls := len(w.env.Zendesk.Calls())
 		if code, a := w.notify(t, second); code != http.StatusAccepted || a.Status != "queued" {
 			t.Fatalf("second conversation past the limit: %d %+v; want 202 queued", code, a)
+		}
+		if n := len(w.env.Zendesk.Calls()) - calls; i == 1 && n != 0 {
+			t.Fatalf("a notification behind a waiting ticket called Zendesk %d times", n)
 		}
 	}
 	waits, err := w.env.Deps.Store.TicketWaits(ctx, "acme")
@@ -145,6 +151,7 @@ func TestAConversationTheLogRefusesWaitsAndIsReadOnceLater(t *testing.T) {
 // unread: solved again, Zendesk notifies it again. While chat history is off the
 // tickets keep waiting, unread, and nothing is lost by switching it off.
 func TestWaitingTicketsFollowTheTicketAndTheSwitch(t *testing.T) {
+	t.Parallel()
 	w := newMessagingWorld(t, 1)
 	ctx := context.Background()
 	spent := w.conversation("spends the minute")

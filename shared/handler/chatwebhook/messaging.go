@@ -36,6 +36,14 @@ func (h *handler) receiveMessaging(w http.ResponseWriter, r *http.Request, accou
 	if err != nil {
 		return true, err
 	}
+	// While earlier conversations wait for Zendesk, a new one waits behind them: read
+	// now, it would spend the account's minute out of turn (and most likely be
+	// refused), and the poll reads waiting tickets oldest first.
+	if waiting, err := h.deps.Store.HasTicketWaits(r.Context(), account); err != nil {
+		return true, err
+	} else if waiting {
+		return true, h.wait(w, r, account, ticket, errBehindWaits, log)
+	}
 	t, err := conversation.Open(r.Context(), zc, ticket)
 	var notSolved *conversation.NotSolvedError
 	switch {
@@ -47,9 +55,13 @@ func (h *handler) receiveMessaging(w http.ResponseWriter, r *http.Request, accou
 			Reason: "The ticket is " + notSolved.Status + ", not solved: its conversation is read once it is solved."})
 		return true, nil
 	case err != nil:
-		return true, ticketAPIError(w, err)
+		// The ticket could not be read (Zendesk's limit for the account, an outage):
+		// it waits like a conversation the log refused. If it turns out not to be a
+		// messaging ticket the poll drops it; a chat ticket's chat comes with the
+		// Chat export anyway.
+		return true, h.wait(w, r, account, ticket, err, log)
 	}
-	log = log.With("channel", t.Via.Channel)
+	log = log.With("channel", t.Ticket.Via.Channel)
 	st, _, err := h.deps.Store.Settings(r.Context(), account)
 	if err != nil {
 		return true, err
@@ -71,6 +83,9 @@ func (h *handler) receiveMessaging(w http.ResponseWriter, r *http.Request, accou
 	}}})
 	return true, nil
 }
+
+// errBehindWaits is why a conversation waits when others of its account wait already.
+var errBehindWaits = errors.New("earlier conversations of the account wait for Zendesk")
 
 // wait keeps a solved messaging ticket whose conversation could not be read now
 // (the conversation log's limit of about 100 requests a minute, Zendesk unavailable)
@@ -95,8 +110,8 @@ func (h *handler) wait(w http.ResponseWriter, r *http.Request, account string, t
 	return nil
 }
 
-// ticketAPIError words a failed read of the ticket. A 429 asks Zendesk to retry,
-// as chatAPIError's does.
+// ticketAPIError words a failed read of the ticket when it cannot even wait. A 429
+// asks Zendesk to retry, as chatAPIError's does.
 func ticketAPIError(w http.ResponseWriter, err error) error {
 	return retryableError(w, err, &httpx.Error{Status: http.StatusBadGateway, Code: "zendesk_unavailable",
 		Message: "The ticket's conversation could not be read from Zendesk; try again later.", Err: err})

@@ -139,15 +139,29 @@ func (s *Sandbox) getTicket(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	rec := s.st.Tickets[id]
 	var t map[string]any
+	var people []int64 // requester and assignee, for include=users
 	if ok && rec != nil {
 		t = ticketJSON(r, rec)
+		people = []int64{rec.RequesterID, rec.AssigneeID}
 	}
 	s.mu.Unlock()
 	if t == nil {
 		notFound(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ticket": t})
+	body := map[string]any{"ticket": t}
+	// Side-loading: include=users adds the ticket's requester and assignee under
+	// "users" (https://developer.zendesk.com/documentation/ticketing/using-the-zendesk-api/side_loading/).
+	if slices.Contains(strings.Split(r.URL.Query().Get("include"), ","), "users") {
+		users := []zendesk.User{}
+		for _, uid := range people {
+			if u, found := s.User(uid); uid != 0 && found {
+				users = append(users, userJSON(r, u))
+			}
+		}
+		body["users"] = users
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // ticketJSON is a ticket as the Tickets API writes it (the fields a messaging ticket
