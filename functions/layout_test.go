@@ -59,6 +59,24 @@ func isTestHelper(r string) bool {
 	return strings.HasSuffix(r, "/apptest") || strings.HasSuffix(r, "/storetest")
 }
 
+// isWiring says whether a package assembles the product rather than ships a rule of
+// it: the functions, infra/ (the local stack and its tools) and the test helpers.
+// Only these may import the container or a handler.
+func isWiring(r string) bool {
+	return strings.HasPrefix(r, "functions/") || strings.HasPrefix(r, "infra/") || isTestHelper(r)
+}
+
+// importsUnder returns p's imports whose path starts with any of prefixes.
+func importsUnder(p goPackage, prefixes ...string) []string {
+	var out []string
+	for _, imp := range p.Imports {
+		if slices.ContainsFunc(prefixes, func(pre string) bool { return strings.HasPrefix(imp, pre) }) {
+			out = append(out, imp)
+		}
+	}
+	return out
+}
+
 func TestSharedHoldsOnlyTheFourKindsOfPackage(t *testing.T) {
 	t.Parallel()
 	entries, err := os.ReadDir("../shared")
@@ -100,8 +118,7 @@ func TestOnlyTheWiringImportsTheContainer(t *testing.T) {
 	container := module + "/shared/platform/app"
 	for _, p := range packages(t) {
 		r := rel(p)
-		wiring := strings.HasPrefix(r, "functions/") || strings.HasPrefix(r, "infra/") || isTestHelper(r)
-		if !wiring && slices.Contains(p.Imports, container) {
+		if !isWiring(r) && slices.Contains(p.Imports, container) {
 			t.Errorf("%s imports the container %s; give it the few things it needs instead", r, container)
 		}
 	}
@@ -117,11 +134,8 @@ func TestOnlyTheStorePackagesTalkToDynamoDB(t *testing.T) {
 		if strings.HasPrefix(r, "shared/adapter/store") {
 			continue
 		}
-		for _, imp := range p.Imports {
-			if strings.HasPrefix(imp, "github.com/aws/aws-sdk-go-v2/service/dynamodb") ||
-				strings.HasPrefix(imp, "github.com/aws/aws-sdk-go-v2/feature/dynamodb") {
-				t.Errorf("%s imports %s; ask shared/adapter/store by meaning instead", r, imp)
-			}
+		for _, imp := range importsUnder(p, "github.com/aws/aws-sdk-go-v2/service/dynamodb", "github.com/aws/aws-sdk-go-v2/feature/dynamodb") {
+			t.Errorf("%s imports %s; ask shared/adapter/store by meaning instead", r, imp)
 		}
 	}
 }
@@ -130,13 +144,11 @@ func TestHandlersAreImportedOnlyByTheWiring(t *testing.T) {
 	t.Parallel()
 	for _, p := range packages(t) {
 		r := rel(p)
-		if strings.HasPrefix(r, "functions/") || strings.HasPrefix(r, "infra/") || isTestHelper(r) {
+		if isWiring(r) {
 			continue
 		}
-		for _, imp := range p.Imports {
-			if strings.HasPrefix(imp, module+"/shared/handler/") {
-				t.Errorf("%s imports the handler %s; shared rules belong in domain/, not in a function's handler", r, imp)
-			}
+		for _, imp := range importsUnder(p, module+"/shared/handler/") {
+			t.Errorf("%s imports the handler %s; shared rules belong in domain/, not in a function's handler", r, imp)
 		}
 	}
 }

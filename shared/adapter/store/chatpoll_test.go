@@ -73,13 +73,11 @@ func TestTheAccountsToPollFollowTheirIntegration(t *testing.T) {
 	t.Run("concurrent switches end with the list agreeing with the integration", func(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				if _, err := s.UpdateIntegration(ctx, "acme", polling(i%2 == 0)); err != nil {
 					t.Error(err)
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		in, err := s.Integration(ctx, "acme")

@@ -71,9 +71,7 @@ func TestConcurrentVersionedWritesHaveOneWinner(t *testing.T) {
 	var wins, conflicts atomic.Int32
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
+		wg.Go(func() {
 			_, err := s.PutVersioned(ctx, key, note{Text: "racer", Count: i}, 1)
 			switch {
 			case err == nil:
@@ -83,7 +81,7 @@ func TestConcurrentVersionedWritesHaveOneWinner(t *testing.T) {
 			default:
 				t.Error(err)
 			}
-		}(i)
+		})
 	}
 	wg.Wait()
 	if wins.Load() != 1 || conflicts.Load() != 19 {
@@ -95,13 +93,11 @@ func TestUpdateLosesNoConcurrentChange(t *testing.T) {
 	s, ctx, key := acmeTest(t, "COUNTER")
 	var wg sync.WaitGroup
 	for i := 0; i < 5; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if _, _, err := store.Update(ctx, s, key, func(n *note) error { n.Count++; return nil }); err != nil {
 				t.Error(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	var got note
@@ -168,9 +164,7 @@ func TestTakeHandsAnItemToExactlyOneCaller(t *testing.T) {
 	var got atomic.Int32
 	var wg sync.WaitGroup
 	for i := 0; i < 10; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			var n note
 			err := s.Take(ctx, key, &n)
 			if err == nil && n.Text == "state" {
@@ -178,7 +172,7 @@ func TestTakeHandsAnItemToExactlyOneCaller(t *testing.T) {
 			} else if !errors.Is(err, store.ErrNotFound) {
 				t.Error(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if got.Load() != 1 {

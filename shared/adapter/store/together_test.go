@@ -89,12 +89,10 @@ func TestTogetherLetsOneOfConcurrentCreationsWin(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = s.Together(ctx, store.TxCreate(key, note{Count: i}, time.Time{}),
 				store.TxPut(store.Key{Account: "acme", SK: "JOB#" + string(rune('a'+i))}, note{Count: i}, time.Time{}))
-		}()
+		})
 	}
 	wg.Wait()
 	won := 0

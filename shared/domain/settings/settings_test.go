@@ -239,11 +239,32 @@ func TestRedactionPatternsAreSetAsAWholeList(t *testing.T) {
 	}
 }
 
+// refusal is a patch that Apply must refuse with a FieldError naming field, with
+// code, and with a message that mentions the given text.
+type refusal struct{ body, field, code, mentions string }
+
+// checkRefusals applies each refusal's patch to orig and checks the FieldError it
+// gets, and that the settings returned are orig unchanged.
+func checkRefusals(t *testing.T, orig Settings, cases []refusal) {
+	t.Helper()
+	for _, c := range cases {
+		got, err := orig.Apply(patch(t, c.body))
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field || fe.Code != c.code || !strings.Contains(fe.Message, c.mentions) {
+			t.Errorf("%s: err = %#v", c.body, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, orig) {
+			t.Errorf("%s: a refused change returned %+v", c.body, got)
+		}
+	}
+}
+
 func TestABadRedactionIsRefusedNamingTheFieldAndThePattern(t *testing.T) {
 	t.Parallel()
 	orig := Defaults()
 	orig.Redaction.Patterns = []redact.Pattern{{Name: "kept", Pattern: "x+"}}
-	for _, c := range []struct{ body, field, code, mentions string }{
+	checkRefusals(t, orig, []refusal{
 		{`{"redaction":{"patterns":[{"name":"a","pattern":"\\d+"},{"name":"b","pattern":"\\d+"},{"name":"acct","pattern":"[0-9"}]}}`,
 			"redaction.patterns[2].pattern", "invalid_pattern", `Pattern 2 ("acct"): not a valid RE2 expression: error parsing regexp: missing closing ]: ` + "`[0-9`"},
 		{`{"redaction":{"patterns":[{"name":"any","pattern":".*"}]}}`, "redaction.patterns[0].pattern", "invalid_pattern", "empty string"},
@@ -256,17 +277,7 @@ func TestABadRedactionIsRefusedNamingTheFieldAndThePattern(t *testing.T) {
 		{`{"redaction":{"cards":false}}`, "redaction.cards", "unknown_field", "cards"},
 		{`{"redaction":null}`, "redaction", "wrong_type", "object"},
 		{`{"redaction":true}`, "redaction", "wrong_type", "object"},
-	} {
-		got, err := orig.Apply(patch(t, c.body))
-		var fe *FieldError
-		if !errors.As(err, &fe) || fe.Field != c.field || fe.Code != c.code || !strings.Contains(fe.Message, c.mentions) {
-			t.Errorf("%s: err = %#v", c.body, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, orig) {
-			t.Errorf("%s: a refused change returned %+v", c.body, got.Redaction)
-		}
-	}
+	})
 }
 
 func TestRetentionKeepsForeverUntilSetAndExpiresChatsDaysAfterTheyArrive(t *testing.T) {
@@ -304,7 +315,7 @@ func TestABadRetentionIsRefusedNamingTheField(t *testing.T) {
 	t.Parallel()
 	orig := Defaults()
 	orig.Retention = Retention{Days: 90}
-	for _, c := range []struct{ body, field, code, mentions string }{
+	checkRefusals(t, orig, []refusal{
 		{`{"retention":{"days":3651}}`, "retention.days", "invalid_value", "3650"},
 		{`{"retention":{"days":-1}}`, "retention.days", "invalid_value", "keep forever"},
 		{`{"retention":{"days":1.5}}`, "retention.days", "wrong_type", "whole number"},
@@ -314,17 +325,7 @@ func TestABadRetentionIsRefusedNamingTheField(t *testing.T) {
 		{`{"retention":{"days":30,"keep":true}}`, "retention.keep", "unknown_field", "keep"},
 		{`{"retention":null}`, "retention", "wrong_type", "object"},
 		{`{"retention":30}`, "retention", "wrong_type", "object"},
-	} {
-		got, err := orig.Apply(patch(t, c.body))
-		var fe *FieldError
-		if !errors.As(err, &fe) || fe.Field != c.field || fe.Code != c.code || !strings.Contains(fe.Message, c.mentions) {
-			t.Errorf("%s: err = %#v", c.body, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, orig) {
-			t.Errorf("%s: a refused change returned %+v", c.body, got.Retention)
-		}
-	}
+	})
 }
 
 func TestInternalNotesOfMessagingStayOutUntilTheAdminOptsIn(t *testing.T) {

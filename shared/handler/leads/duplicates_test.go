@@ -46,13 +46,11 @@ func raceLeads(t *testing.T, env *apptest.Env, h http.Handler, prefix string, bo
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i, body := range bodies {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			<-start
 			out[i] = apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/leads", Token: tok, Body: body,
 				Header: map[string]string{"Idempotency-Key": fmt.Sprintf("%s-%d", prefix, i)}})
-		}()
+		})
 	}
 	close(start)
 	wg.Wait()

@@ -97,9 +97,7 @@ func TestConcurrentRetriesCreateOneLead(t *testing.T) {
 	ids := make(chan int64, 20)
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			res := post(t, env, "same-key", newVisitor, tok)
 			if res.Status != 201 {
 				t.Errorf("%d %s", res.Status, res.Body)
@@ -108,7 +106,7 @@ func TestConcurrentRetriesCreateOneLead(t *testing.T) {
 			var c leads.Created
 			res.JSON(t, &c)
 			ids <- c.Lead.ID
-		}()
+		})
 	}
 	wg.Wait()
 	close(ids)

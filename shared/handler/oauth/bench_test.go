@@ -25,7 +25,7 @@ func BenchmarkSessionExchange(b *testing.B) {
 		fresh bool
 	}{{"first", true}, {"cached", false}} {
 		b.Run(c.name, func(b *testing.B) {
-			env, h := connectedForBench(b)
+			env, h := connected(b)
 			ctx := context.Background()
 			env.Zendesk.SetFaults(zendesktest.Faults{Latency: 40 * time.Millisecond})
 			api := env.Zendesk.SupportAPI(zendesktest.DemoAdaID)
@@ -55,19 +55,4 @@ func BenchmarkSessionExchange(b *testing.B) {
 			b.ReportMetric(float64(len(env.Zendesk.Calls()))/float64(len(took)), "zendesk-calls/op")
 		})
 	}
-}
-
-// connectedForBench is connected() for a benchmark.
-func connectedForBench(b *testing.B) (*apptest.Env, http.Handler) {
-	b.Helper()
-	env := apptest.New(b)
-	h := oauth.New(env.ConnectDeps())
-	res := apptest.Do(b, h, apptest.Request{Method: "GET", Path: "/oauth/start?account=acme&purpose=zendesk", Header: map[string]string{"Accept": "application/json"}})
-	var start struct{ AuthorizeURL string }
-	res.JSON(b, &start)
-	back := env.Zendesk.Authorize(b, start.AuthorizeURL)
-	if res := apptest.Do(b, h, apptest.Request{Method: "GET", Path: "/oauth/callback?" + back.Encode()}); res.Status != http.StatusSeeOther {
-		b.Fatalf("sign in with zendesk: %d %s", res.Status, res.Body)
-	}
-	return env, h
 }

@@ -35,8 +35,8 @@ func failedChecks(t *testing.T, res apptest.Response) []string {
 func TestTheInstallChecksOfAZendeskSessionComeFromZendesksAPIs(t *testing.T) {
 	t.Parallel()
 	env, h := newOAuth(t)
-	session := sessionFrom(t, signInWithZendesk(t, env, h)) // Ada: Zendesk admin, Chat owner
-	env.Connect(t, "acme")                                  // Sell connected with the sandbox admin
+	session := sessionFrom(t, env.SignInWithZendesk(t, h, "acme")) // Ada: Zendesk admin, Chat owner
+	env.Connect(t, "acme")                                         // Sell connected with the sandbox admin
 	install := func(body string) apptest.Response {
 		return apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/integration/install", Token: session, Body: body})
 	}
@@ -63,7 +63,7 @@ func TestTheInstallChecksOfAZendeskSessionComeFromZendesksAPIs(t *testing.T) {
 
 	// Rex is no Chat owner: the same phase-4 install, as Rex, fails on that alone.
 	env.Zendesk.SetApprover(zendesktest.DemoRexID)
-	rex := exchange(t, h, map[string]string{"token": env.Zendesk.ZAFToken(zendesktest.DemoRexID, "chat", "chat_sidebar")})
+	rex := exchangeAppToken(t, env, h, zendesktest.DemoRexID)
 	var got struct{ Session string }
 	rex.JSON(t, &got)
 	res := apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/integration/install", Token: got.Session, Body: `{"chatPhase":4}`})
@@ -102,7 +102,7 @@ func sourcedChecks(t *testing.T, res apptest.Response) map[string]sourcedCheck {
 func TestTheInstallAnswerSaysWhatTheInstallerStatedAndWhatWasRead(t *testing.T) {
 	t.Parallel()
 	env, h := newOAuth(t)
-	session := sessionFrom(t, signInWithZendesk(t, env, h)) // Ada: Zendesk admin
+	session := sessionFrom(t, env.SignInWithZendesk(t, h, "acme")) // Ada: Zendesk admin
 	env.Connect(t, "acme")
 	install := func(token, body string) apptest.Response {
 		return apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/integration/install", Token: token, Body: body})

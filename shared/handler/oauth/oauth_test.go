@@ -53,7 +53,7 @@ func authorize(t *testing.T, env *apptest.Env, h http.Handler, token, purpose st
 }
 
 // newOAuth is a fresh deployment and its oauth function's handler.
-func newOAuth(t *testing.T) (*apptest.Env, http.Handler) {
+func newOAuth(t testing.TB) (*apptest.Env, http.Handler) {
 	t.Helper()
 	env := apptest.New(t)
 	return env, oauth.New(env.ConnectDeps())

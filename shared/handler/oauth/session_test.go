@@ -18,26 +18,8 @@ import (
 	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
-// signInWithZendesk runs "Sign in with Zendesk" for account acme through the Zendesk
-// sandbox (which approves as its current approver) and returns the callback's answer.
-func signInWithZendesk(t *testing.T, env *apptest.Env, h http.Handler) apptest.Response {
-	t.Helper()
-	res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/oauth/start?account=acme&purpose=zendesk",
-		Header: map[string]string{"Accept": "application/json"}})
-	if res.Status != 200 {
-		t.Fatalf("start: %d %s", res.Status, res.Body)
-	}
-	var start struct{ AuthorizeURL string }
-	res.JSON(t, &start)
-	if !strings.Contains(start.AuthorizeURL, "code_challenge=") || !strings.Contains(start.AuthorizeURL, "code_challenge_method=S256") {
-		t.Fatalf("authorize URL without PKCE: %s", start.AuthorizeURL)
-	}
-	back := env.Zendesk.Authorize(t, start.AuthorizeURL)
-	return apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/oauth/callback?" + back.Encode()})
-}
-
 // sessionFrom reads the session a redirect carries in its fragment.
-func sessionFrom(t *testing.T, res apptest.Response) string {
+func sessionFrom(t testing.TB, res apptest.Response) string {
 	t.Helper()
 	loc, err := url.Parse(res.Header.Get("Location"))
 	if err != nil || res.Status != http.StatusSeeOther {
@@ -51,17 +33,17 @@ func sessionFrom(t *testing.T, res apptest.Response) string {
 }
 
 // connected is a deployment whose acme admin signed in with Zendesk.
-func connected(t *testing.T) (*apptest.Env, http.Handler) {
+func connected(t testing.TB) (*apptest.Env, http.Handler) {
 	t.Helper()
 	env, h := newOAuth(t)
-	sessionFrom(t, signInWithZendesk(t, env, h))
+	sessionFrom(t, env.SignInWithZendesk(t, h, "acme"))
 	return env, h
 }
 
 func TestAnAdminSignsInWithZendeskAndTheAccountsAppsAreRecorded(t *testing.T) {
 	t.Parallel()
 	env, h := newOAuth(t)
-	res := signInWithZendesk(t, env, h)
+	res := env.SignInWithZendesk(t, h, "acme")
 	tok := sessionFrom(t, res)
 	if loc := res.Header.Get("Location"); !strings.HasPrefix(loc, "/settings/?zendesk=connected#") {
 		t.Errorf("lands on %q, want the settings page", loc)
@@ -91,7 +73,7 @@ func TestOnlyAZendeskAdminCanSignInWithZendesk(t *testing.T) {
 	t.Parallel()
 	env, h := newOAuth(t)
 	env.Zendesk.SetApprover(zendesktest.DemoRexID)
-	res := signInWithZendesk(t, env, h)
+	res := env.SignInWithZendesk(t, h, "acme")
 	if res.Status != http.StatusForbidden || !strings.Contains(string(res.Body), "not_zendesk_admin") {
 		t.Fatalf("an agent's sign-in answered %d %s", res.Status, res.Body)
 	}
@@ -104,10 +86,7 @@ func TestOnlyAZendeskAdminCanSignInWithZendesk(t *testing.T) {
 func TestAZendeskCallbackIsUsableOnce(t *testing.T) {
 	t.Parallel()
 	env, h := newOAuth(t)
-	res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/oauth/start?account=acme&purpose=zendesk", Header: map[string]string{"Accept": "application/json"}})
-	var start struct{ AuthorizeURL string }
-	res.JSON(t, &start)
-	back := env.Zendesk.Authorize(t, start.AuthorizeURL)
+	back := env.ZendeskAuthorization(t, h, "acme")
 	first := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/oauth/callback?" + back.Encode()})
 	again := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/oauth/callback?" + back.Encode(), Header: map[string]string{"Accept": "application/json"}})
 	if first.Status != http.StatusSeeOther || again.Status != http.StatusBadRequest || again.ErrorCode() != "invalid_state" {
@@ -120,10 +99,17 @@ func exchange(t *testing.T, h http.Handler, body any) apptest.Response {
 	return apptest.Do(t, h, apptest.Request{Method: "POST", Path: "/session", Body: body})
 }
 
+// exchangeAppToken posts to /session the app token Zendesk signs for its user userID
+// in the Chat sidebar, as the panel's iframe does when it loads.
+func exchangeAppToken(t *testing.T, env *apptest.Env, h http.Handler, userID int64) apptest.Response {
+	t.Helper()
+	return exchange(t, h, map[string]string{"token": env.Zendesk.ZAFToken(userID, "chat", "chat_sidebar")})
+}
+
 func TestAZendeskAppTokenBecomesASessionWithTheRoleZendeskGives(t *testing.T) {
 	t.Parallel()
 	env, h := connected(t)
-	res := exchange(t, h, map[string]string{"token": env.Zendesk.ZAFToken(zendesktest.DemoRexID, "chat", "chat_sidebar")})
+	res := exchangeAppToken(t, env, h, zendesktest.DemoRexID)
 	if res.Status != 200 {
 		t.Fatalf("exchange: %d %s", res.Status, res.Body)
 	}
@@ -209,7 +195,7 @@ func tamper(tok string) string {
 func TestATokenIsRefusedUntilAnAdminConnectedZendesk(t *testing.T) {
 	t.Parallel()
 	env, h := newOAuth(t)
-	res := exchange(t, h, map[string]string{"token": env.Zendesk.ZAFToken(zendesktest.DemoRexID, "chat", "chat_sidebar")})
+	res := exchangeAppToken(t, env, h, zendesktest.DemoRexID)
 	if res.Status != http.StatusUnauthorized || res.ErrorCode() != "invalid_token" {
 		t.Fatalf("before connecting: %d %s", res.Status, res.Body)
 	}
@@ -218,7 +204,7 @@ func TestATokenIsRefusedUntilAnAdminConnectedZendesk(t *testing.T) {
 func TestAnEndUsersTokenGetsNoSession(t *testing.T) {
 	t.Parallel()
 	env, h := connected(t)
-	res := exchange(t, h, map[string]string{"token": env.Zendesk.ZAFToken(zendesktest.DemoVeraID, "chat", "chat_sidebar")})
+	res := exchangeAppToken(t, env, h, zendesktest.DemoVeraID)
 	if res.Status != http.StatusForbidden || res.ErrorCode() != "forbidden" {
 		t.Fatalf("end user: %d %s", res.Status, res.Body)
 	}
@@ -230,7 +216,7 @@ func TestAGenuineTokenWithoutAZendeskConnectionAsksForOne(t *testing.T) {
 	if err := env.Deps.Vault.Delete(context.Background(), "acme", tokens.Zendesk()); err != nil {
 		t.Fatal(err)
 	}
-	res := exchange(t, h, map[string]string{"token": env.Zendesk.ZAFToken(zendesktest.DemoRexID, "chat", "chat_sidebar")})
+	res := exchangeAppToken(t, env, h, zendesktest.DemoRexID)
 	if res.Status != http.StatusConflict || res.ErrorCode() != "zendesk_not_connected" {
 		t.Fatalf("%d %s", res.Status, res.Body)
 	}

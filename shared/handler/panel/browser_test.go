@@ -18,6 +18,7 @@ import (
 	"github.com/sellchat/sellchat/infra/localstack"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
 	"github.com/sellchat/sellchat/shared/domain/access"
 	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/handler/panel"
@@ -66,11 +67,7 @@ func (st *stage) signIn(t *testing.T, userID, sellEmail string) {
 // jwt is what the apps framework would hand the iframe for agent userID.
 func (st *stage) jwt(t *testing.T, userID, email, name string) string {
 	t.Helper()
-	tok, err := st.stack.Signer.Sign(auth.Identity{Account: "acme", UserID: userID, Email: email, Name: name, Role: auth.RoleAgent})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return apptest.SignWith(t, st.stack.Signer, auth.Identity{Account: "acme", UserID: userID, Email: email, Name: name, Role: auth.RoleAgent})
 }
 
 // open loads the panel for a visitor, as the Chat sidebar would.
@@ -386,7 +383,6 @@ const recordLeadKeys = `(() => {
 func TestAnAgentCreatesALeadFromThePanel(t *testing.T) {
 	st := newStage(t)
 	b := st.browser
-	ctx := context.Background()
 	st.signIn(t, "361", selltest.DemoRexEmail)
 	rex := st.jwt(t, "361", selltest.DemoRexEmail, "Rex")
 
@@ -401,15 +397,10 @@ func TestAnAgentCreatesALeadFromThePanel(t *testing.T) {
 	}
 
 	// The admin set a status for new leads and two owners to choose from.
-	set, v, err := st.stack.Deps.Store.Settings(ctx, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	set.LeadStatus = "Working"
-	set.Owners = []settings.Owner{{Type: settings.OwnerUser, ID: selltest.DemoRitaID}, {Type: settings.OwnerUser, ID: selltest.DemoRexID}}
-	if _, err := st.stack.Deps.Store.SaveSettings(ctx, "acme", set, v); err != nil {
-		t.Fatal(err)
-	}
+	storetest.ChangeSettings(t, st.stack.Deps.Store, "acme", func(set *settings.Settings) {
+		set.LeadStatus = "Working"
+		set.Owners = []settings.Owner{{Type: settings.OwnerUser, ID: selltest.DemoRitaID}, {Type: settings.OwnerUser, ID: selltest.DemoRexID}}
+	})
 
 	const email = "nina.new@example.com"
 	st.open(t, url.Values{"email": {email}, "name": {"Nina New"}, "phone": {"+1 415 555 0123"}, "chatId": {"chat-nina"}}, rex)

@@ -42,6 +42,17 @@ func chatJSON(id, email, phone string, at time.Time) string {
 		id, at.Format(time.RFC3339), id, email, phone, id, at.Add(time.Second).Format(time.RFC3339))
 }
 
+// withHistory is a deployment with acme connected and its chat history in Sell on,
+// and the transcripts processor that puts chats there (reading phones as the
+// privacy routes do, retrying at once): what a visitor's data in Sell needs.
+func withHistory(t *testing.T) (*apptest.Env, *transcripts.Processor) {
+	t.Helper()
+	env := apptest.New(t)
+	env.Connect(t, "acme")
+	env.SetHistory(t, "acme", true)
+	return env, transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{ReadPhone: phone.E164, Backoff: func(int) time.Duration { return time.Millisecond }})
+}
+
 // storeChats stores the chats as the ingest does and, with p, processes them as the
 // transcripts function does (feed entries, notes).
 func storeChats(t *testing.T, env *apptest.Env, p *transcripts.Processor, account string, bodies ...string) {
@@ -117,10 +128,7 @@ func lookup(t *testing.T, h *httpx.Router, token, query string) answer {
 
 func TestAccessGivesTheVisitorsDataAndNothingElse(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
-	env.Connect(t, "acme")
-	env.SetHistory(t, "acme", true)
-	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{ReadPhone: phone.E164, Backoff: func(int) time.Duration { return time.Millisecond }})
+	env, p := withHistory(t)
 	storeChats(t, env, p, "acme",
 		chatJSON("vera-1", "vera@example.com", "", start),
 		chatJSON("paul-1", "paul@acme.example", "", start.Add(time.Minute)),
@@ -240,17 +248,39 @@ func TestAccessAnswersAreBoundedAndSaySo(t *testing.T) {
 	})
 }
 
+// refusal is a request a privacy route must refuse: its input (a query or a body,
+// as the route takes it) and token, and the status and error code of the answer.
+type refusal struct {
+	name, input, token string
+	status             int
+	code               string
+}
+
+// checkRefusals sends each case through send and checks its status and error code,
+// then that the table is exactly as it was before them (else it fails with
+// changed): a refused request writes nothing.
+func checkRefusals(t *testing.T, env *apptest.Env, changed string, send func(refusal) apptest.Response, cases []refusal) {
+	t.Helper()
+	before := storetest.Snapshot(t, env.Deps.Store)
+	for _, c := range cases {
+		res := send(c)
+		if res.Status != c.status || res.ErrorCode() != c.code {
+			t.Errorf("%s: %d %.200s, want %d %s", c.name, res.Status, res.Body, c.status, c.code)
+		}
+	}
+	if after := storetest.Snapshot(t, env.Deps.Store); !reflect.DeepEqual(before, after) {
+		t.Error(changed)
+	}
+}
+
 func TestAccessRefusesWhatItCannotAnswer(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
 	h := privacy.New(deps(env))
 	admin := env.Token(t, "acme", auth.RoleAdmin)
-	before := storetest.Snapshot(t, env.Deps.Store)
-	for _, c := range []struct {
-		name, query, token string
-		status             int
-		code               string
-	}{
+	checkRefusals(t, env, "a refused request changed the table", func(c refusal) apptest.Response {
+		return apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/privacy/visitors?" + c.input, Token: c.token})
+	}, []refusal{
 		{"no token", "email=vera%40example.com", "", 401, "unauthenticated"},
 		{"an agent", "email=vera%40example.com", env.Token(t, "acme", auth.RoleAgent), 403, "forbidden"},
 		{"no visitor", "", admin, 422, "visitor_required"},
@@ -260,15 +290,7 @@ func TestAccessRefusesWhatItCannotAnswer(t *testing.T) {
 		{"no phone", "phone=call+me", admin, 422, "invalid_value"},
 		{"a forged cursor", "email=vera%40example.com&cursor=U0VUVElOR1M", admin, 400, "invalid_cursor"},
 		{"a garbled cursor", "email=vera%40example.com&cursor=%25%25", admin, 400, "invalid_cursor"},
-	} {
-		res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/privacy/visitors?" + c.query, Token: c.token})
-		if res.Status != c.status || res.ErrorCode() != c.code {
-			t.Errorf("%s: %d %s, want %d %s", c.name, res.Status, res.Body, c.status, c.code)
-		}
-	}
-	if after := storetest.Snapshot(t, env.Deps.Store); !reflect.DeepEqual(before, after) {
-		t.Error("a refused request changed the table")
-	}
+	})
 }
 
 func TestAccessListsWhatTheLeadsFunctionKeptAboutTheVisitor(t *testing.T) {
@@ -360,15 +382,13 @@ func TestAnErasureStartsOnceAndIsTheAccountsOwn(t *testing.T) {
 		ids := make([]string, n)
 		var wg sync.WaitGroup
 		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				res, v := postErasure(t, h, admin, `{"phone":"+1 (415) 555-0100"}`)
 				if res.Status != 202 {
 					t.Errorf("%d %s", res.Status, res.Body)
 				}
 				ids[i] = v.ID
-			}()
+			})
 		}
 		wg.Wait()
 		slices.Sort(ids)
@@ -406,13 +426,11 @@ func TestRefusedErasuresChangeNothing(t *testing.T) {
 	env := apptest.New(t)
 	h := privacy.New(deps(env))
 	admin := env.Token(t, "acme", auth.RoleAdmin)
-	before := storetest.Snapshot(t, env.Deps.Store)
 	oversized := `{"email":"` + strings.Repeat("a", httpx.MaxBody) + `@example.com"}`
-	for _, c := range []struct {
-		name, body, token string
-		status            int
-		code              string
-	}{
+	checkRefusals(t, env, "a refused erasure changed the table", func(c refusal) apptest.Response {
+		res, _ := postErasure(t, h, c.token, c.input)
+		return res
+	}, []refusal{
 		{"no token", `{"email":"vera@example.com"}`, "", 401, "unauthenticated"},
 		{"an agent", `{"email":"vera@example.com"}`, env.Token(t, "acme", auth.RoleAgent), 403, "forbidden"},
 		{"another key's token", `{"email":"vera@example.com"}`, env.RogueToken(t, "acme", auth.RoleAdmin), 401, "invalid_token"},
@@ -427,25 +445,14 @@ func TestRefusedErasuresChangeNothing(t *testing.T) {
 		{"no email", `{"email":"vera at example"}`, admin, 422, "invalid_value"},
 		{"no phone", `{"phone":"12"}`, admin, 422, "invalid_value"},
 		{"oversized", oversized, admin, 413, "body_too_large"},
-	} {
-		res, _ := postErasure(t, h, c.token, c.body)
-		if res.Status != c.status || res.ErrorCode() != c.code {
-			t.Errorf("%s: %d %.200s, want %d %s", c.name, res.Status, res.Body, c.status, c.code)
-		}
-	}
-	if after := storetest.Snapshot(t, env.Deps.Store); !reflect.DeepEqual(before, after) {
-		t.Error("a refused erasure changed the table")
-	}
+	})
 }
 
 // From the admin's side: the erasure's progress, then its report once the
 // transcripts function ran it; access then finds nothing of the visitor.
 func TestAnErasureReportsWhatItDidAndKept(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
-	env.Connect(t, "acme")
-	env.SetHistory(t, "acme", true)
-	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{ReadPhone: phone.E164, Backoff: func(int) time.Duration { return time.Millisecond }})
+	env, p := withHistory(t)
 	storeChats(t, env, p, "acme", chatJSON("vera-1", "vera@example.com", "415.555.0100", start), chatJSON("paul-1", "paul@acme.example", "", start))
 	h := privacy.New(deps(env))
 	admin := env.Token(t, "acme", auth.RoleAdmin)

@@ -91,7 +91,7 @@ func TestTheIntegrationShowsTheRetentionJob(t *testing.T) {
 	h := settings.New(env.AdminDeps())
 	tok := env.Token(t, "acme", auth.RoleAdmin)
 	var before map[string]any
-	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/integration", Token: tok}).JSON(t, &before)
+	getIntegration(t, h, tok, &before)
 	if _, ok := before["retention"]; ok {
 		t.Fatalf("a retention job before any change: %v", before["retention"])
 	}
@@ -106,7 +106,7 @@ func TestTheIntegrationShowsTheRetentionJob(t *testing.T) {
 			Cursor               any
 		}
 	}
-	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/integration", Token: tok}).JSON(t, &after)
+	getIntegration(t, h, tok, &after)
 	if r := after.Retention; r == nil || r.State != "running" || r.Days != 30 || r.Phase != "entries" || r.Chats != 12 || r.Changed != 9 || r.Cursor != nil {
 		t.Fatalf("retention: %+v", after.Retention)
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
@@ -26,11 +25,7 @@ func readBacklog(t *testing.T, h http.Handler, tok string) *backlogBody {
 	var in struct {
 		Chat struct{ Backlog *backlogBody }
 	}
-	res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/integration", Token: tok})
-	if res.Status != 200 {
-		t.Fatalf("GET /integration: %d %s", res.Status, res.Body)
-	}
-	res.JSON(t, &in)
+	getIntegration(t, h, tok, &in)
 	return in.Chat.Backlog
 }
 

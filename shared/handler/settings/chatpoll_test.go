@@ -24,11 +24,7 @@ type pollBody struct {
 func readPoll(t *testing.T, h http.Handler, tok string) *pollBody {
 	t.Helper()
 	var in struct{ Chat struct{ Poll *pollBody } }
-	res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/integration", Token: tok})
-	if res.Status != 200 {
-		t.Fatalf("GET /integration: %d %s", res.Status, res.Body)
-	}
-	res.JSON(t, &in)
+	getIntegration(t, h, tok, &in)
 	return in.Chat.Poll
 }
 

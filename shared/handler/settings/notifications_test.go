@@ -29,33 +29,16 @@ type notificationsBody struct {
 // answer's bytes.
 func readNotifications(t *testing.T, h http.Handler, tok string) (notificationsBody, []byte) {
 	t.Helper()
-	res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/integration", Token: tok})
-	if res.Status != http.StatusOK {
-		t.Fatalf("GET /integration: %d %s", res.Status, res.Body)
-	}
 	var in struct {
 		Zendesk struct {
 			Notifications *notificationsBody
 		}
 	}
-	res.JSON(t, &in)
+	res := getIntegration(t, h, tok, &in)
 	if in.Zendesk.Notifications == nil {
 		t.Fatalf("GET /integration has no zendesk.notifications: %s", res.Body)
 	}
 	return *in.Zendesk.Notifications, res.Body
-}
-
-// signInWithZendesk connects the account's Zendesk through the oauth function's real
-// round trip against the Zendesk sandbox, as "Sign in with Zendesk" does.
-func signInWithZendesk(t *testing.T, env *apptest.Env, oa http.Handler) {
-	t.Helper()
-	res := apptest.Do(t, oa, apptest.Request{Method: "GET", Path: "/oauth/start?account=acme&purpose=zendesk", Header: map[string]string{"Accept": "application/json"}})
-	var start struct{ AuthorizeURL string }
-	res.JSON(t, &start)
-	back := env.Zendesk.Authorize(t, start.AuthorizeURL)
-	if res := apptest.Do(t, oa, apptest.Request{Method: "GET", Path: "/oauth/callback?" + back.Encode()}); res.Status != http.StatusSeeOther {
-		t.Fatalf("sign in with Zendesk: %d %s", res.Status, res.Body)
-	}
 }
 
 // TestTheIntegrationShowsTheAgentWorkspaceNotificationsButNeverTheirSecret: once the
@@ -70,7 +53,9 @@ func TestTheIntegrationShowsTheAgentWorkspaceNotificationsButNeverTheirSecret(t 
 		t.Fatalf("before any set-up: %+v", n)
 	}
 
-	signInWithZendesk(t, env, oa)
+	if res := env.SignInWithZendesk(t, oa, "acme"); res.Status != http.StatusSeeOther {
+		t.Fatalf("sign in with Zendesk: %d %s", res.Status, res.Body)
+	}
 	before := time.Now().Add(-time.Second)
 	res := apptest.Do(t, oa, apptest.Request{Method: "POST", Path: oauth.NotificationsPath, Token: tok})
 	if res.Status != http.StatusOK {

@@ -27,6 +27,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
 	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
@@ -108,10 +109,7 @@ func openSettingsPage(t *testing.T, id auth.Identity) *settingsPage {
 		t.Fatal(err)
 	}
 	t.Cleanup(stack.Stop)
-	tok, err := stack.Signer.Sign(id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := apptest.SignWith(t, stack.Signer, id)
 	return &settingsPage{t: t, stack: stack, api: stackAPI{t: t, url: stack.URL, token: tok}, ctx: browsertest.New(t), token: tok}
 }
 
@@ -144,33 +142,33 @@ func (p *settingsPage) text(sel string) string {
 	return s
 }
 
-func (p *settingsPage) evalBool(expr string) bool {
+// evalAs evaluates the JavaScript expression expr in the page as a T, failing the
+// test if it throws or is not a T. (A method cannot take a type parameter, so the
+// typed readers below are spelled through this one.)
+func evalAs[T any](p *settingsPage, expr string) T {
 	p.t.Helper()
-	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](expr))
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
 		p.t.Fatalf("%s: %v", expr, err)
 	}
 	return v
 }
 
+func (p *settingsPage) evalBool(expr string) bool {
+	p.t.Helper()
+	return evalAs[bool](p, expr)
+}
+
 func (p *settingsPage) evalString(expr string) string {
 	p.t.Helper()
-	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](expr))
-	if err != nil {
-		p.t.Fatalf("%s: %v", expr, err)
-	}
-	return v
+	return evalAs[string](p, expr)
 }
 
 // switchesDisabled reports, per element, whether its switch is disabled.
 func (p *settingsPage) switchesDisabled() map[string]bool {
 	p.t.Helper()
-	m, err := chromedp.Run(p.ctx, chromedp.Evaluate[map[string]bool](
-		`Object.fromEntries(Array.from(document.querySelectorAll('input[data-element]')).map(e => [e.dataset.element, e.disabled]))`))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return m
+	return evalAs[map[string]bool](p,
+		`Object.fromEntries(Array.from(document.querySelectorAll('input[data-element]')).map(e => [e.dataset.element, e.disabled]))`)
 }
 
 // load opens the page with the token in the fragment, as the apps framework passes
@@ -330,15 +328,7 @@ func TestTheSettingsPageInARealBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#lead-status-select"), "Working"), // fires change, as a person's choice does
 		chromedp.WaitVisible(chromedp.CSS("#lead-status-status.saved")),
 	)
-	var st struct {
-		LeadStatus   string `json:"leadStatus"`
-		LeadSourceID *int64 `json:"leadSourceId"`
-		Owners       []struct {
-			Type string `json:"type"`
-			ID   int64  `json:"id"`
-		} `json:"owners"`
-		Version int64 `json:"version"`
-	}
+	var st settingsBody
 	api.get("/settings", &st)
 	if st.LeadStatus != "Working" || st.Version != 1 {
 		t.Fatalf("lead status: %+v", st)

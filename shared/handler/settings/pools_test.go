@@ -20,6 +20,15 @@ type poolJSON struct {
 	InUse      bool   `json:"inUse"`
 }
 
+// markInboundPool marks the sandbox's pool user 1004 as the pool "Inbound" through
+// PUT /pools, as an admin does before choosing it as an owner.
+func (c connected) markInboundPool(t *testing.T) {
+	t.Helper()
+	if res := c.do(t, "PUT", "/pools/1004", `{"name":"Inbound"}`); res.Status != 201 {
+		t.Fatalf("mark pool 1004: %d %s", res.Status, res.Body)
+	}
+}
+
 func (c connected) pools(t *testing.T) []poolJSON {
 	t.Helper()
 	var body struct{ Pools []poolJSON }
@@ -109,9 +118,7 @@ func TestPoolMarksAreCheckedAgainstSellAndTheOwners(t *testing.T) {
 func TestLeadsOwnedByTheMarkedPoolAreSpreadOverItsMembers(t *testing.T) {
 	t.Parallel()
 	c := connect(t)
-	if res := c.do(t, "PUT", "/pools/1004", `{"name":"Inbound"}`); res.Status != 201 {
-		t.Fatalf("mark: %d %s", res.Status, res.Body)
-	}
+	c.markInboundPool(t)
 	if res := c.do(t, "PATCH", "/settings", `{"owners":[{"type":"pool","id":1004}]}`, "If-Match", "0"); res.Status != 200 {
 		t.Fatalf("owner: %d %s", res.Status, res.Body)
 	}
@@ -129,16 +136,14 @@ func TestLeadsOwnedByTheMarkedPoolAreSpreadOverItsMembers(t *testing.T) {
 	ids := make([]int64, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			l, err := client.CreateLead(ctx, sell.NewLead{LastName: "Pooled", OwnerID: owner})
 			if err != nil {
 				t.Errorf("lead %d: %v", i, err)
 				return
 			}
 			ids[i] = l.ID
-		}()
+		})
 	}
 	wg.Wait()
 	if t.Failed() {

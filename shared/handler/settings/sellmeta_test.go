@@ -94,9 +94,7 @@ func TestSellMetadataFeedsThePagesPickers(t *testing.T) {
 	if !byID[selltest.DemoAdminID].Active || byID[selltest.DemoInactiveID].Active || byID[selltest.DemoPoolID].Pool {
 		t.Fatalf("users: %+v", users.Users)
 	}
-	if res := c.do(t, "PUT", "/pools/1004", `{"name":"Inbound"}`); res.Status != 201 {
-		t.Fatalf("mark pool: %d %s", res.Status, res.Body)
-	}
+	c.markInboundPool(t)
 	c.do(t, "GET", "/sell/users", nil).JSON(t, &users)
 	for _, u := range users.Users {
 		if u.Pool != (u.ID == selltest.DemoPoolID) {
@@ -296,9 +294,7 @@ func TestSellFailuresAreA502AndARefusedTokenAsksToConnectAgain(t *testing.T) {
 func TestSettingsAreCheckedAgainstSell(t *testing.T) {
 	t.Parallel()
 	c := connect(t)
-	if res := c.do(t, "PUT", "/pools/1004", `{"name":"Inbound"}`); res.Status != 201 {
-		t.Fatalf("mark pool: %d %s", res.Status, res.Body)
-	}
+	c.markInboundPool(t)
 	cases := []struct {
 		name, patch, field, code string
 	}{

@@ -40,6 +40,18 @@ type integrationBody struct {
 	SigningSecretSet bool   `json:"signingSecretSet"`
 }
 
+// getIntegration reads GET /integration into v, failing the test unless it answers
+// 200; the answer is returned for what the test reads of its bytes.
+func getIntegration(t *testing.T, h http.Handler, tok string, v any) apptest.Response {
+	t.Helper()
+	res := apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/integration", Token: tok})
+	if res.Status != http.StatusOK {
+		t.Fatalf("GET /integration: %d %s", res.Status, res.Body)
+	}
+	res.JSON(t, v)
+	return res
+}
+
 func setup(t *testing.T) (*apptest.Env, http.Handler, string) {
 	t.Helper()
 	env := apptest.New(t)
@@ -102,10 +114,8 @@ func TestConcurrentPatchesWithOneVersionHaveOneWinner(t *testing.T) {
 	statuses := []string{"New", "Working", "Unqualified"}
 	var ok, conflict atomic.Int32
 	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
+	for i := range 20 {
+		wg.Go(func() {
 			res := apptest.Do(t, h, apptest.Request{Method: "PATCH", Path: "/settings", Token: tok,
 				Header: map[string]string{"If-Match": "0"}, Body: fmt.Sprintf(`{"leadStatus":%q}`, statuses[i%len(statuses)])})
 			switch res.Status {
@@ -116,7 +126,7 @@ func TestConcurrentPatchesWithOneVersionHaveOneWinner(t *testing.T) {
 			default:
 				t.Errorf("unexpected %d %s", res.Status, res.Body)
 			}
-		}(i)
+		})
 	}
 	wg.Wait()
 	if ok.Load() != 1 || conflict.Load() != 19 {
@@ -170,17 +180,15 @@ func TestConcurrentElementSwitchesAreAllKept(t *testing.T) {
 	env.Install(t, "acme")
 	var wg sync.WaitGroup
 	for _, name := range []string{"chat_app_in_sell", "sell_app_in_chat"} {
-		wg.Add(1)
-		go func(name string) {
-			defer wg.Done()
+		wg.Go(func() {
 			if res := apptest.Do(t, h, apptest.Request{Method: "PUT", Path: "/integration/elements/" + name, Token: tok, Body: `{"enabled":true}`}); res.Status != 200 {
 				t.Errorf("%s: %d %s", name, res.Status, res.Body)
 			}
-		}(name)
+		})
 	}
 	wg.Wait()
 	var in integrationBody
-	apptest.Do(t, h, apptest.Request{Method: "GET", Path: "/integration", Token: tok}).JSON(t, &in)
+	getIntegration(t, h, tok, &in)
 	if !in.Elements["chat_app_in_sell"].Enabled || !in.Elements["sell_app_in_chat"].Enabled {
 		t.Fatalf("a concurrent switch was lost: %+v", in.Elements)
 	}

@@ -149,9 +149,7 @@ func TestBadWidgetEditsChangeNothing(t *testing.T) {
 func TestNewRoutesRefuseStrangersAndBadBodies(t *testing.T) {
 	t.Parallel()
 	c := connect(t)
-	if res := c.do(t, "PUT", "/pools/1004", `{"name":"Inbound"}`); res.Status != 201 {
-		t.Fatalf("setup: %d %s", res.Status, res.Body)
-	}
+	c.markInboundPool(t)
 	if res := c.do(t, "PUT", "/widgets/lead/draft", `{"fields":["email"]}`); res.Status != 200 {
 		t.Fatalf("setup: %d %s", res.Status, res.Body)
 	}
@@ -199,9 +197,7 @@ func TestNewRoutesRefuseStrangersAndBadBodies(t *testing.T) {
 func TestAnotherAccountNeitherSeesNorChangesOurPoolsAndWidgets(t *testing.T) {
 	t.Parallel()
 	c := connect(t)
-	if res := c.do(t, "PUT", "/pools/1004", `{"name":"Inbound"}`); res.Status != 201 {
-		t.Fatal(res.Status)
-	}
+	c.markInboundPool(t)
 	if res := c.do(t, "PUT", "/widgets/lead/draft", `{"fields":["email"]}`); res.Status != 200 {
 		t.Fatal(res.Status)
 	}

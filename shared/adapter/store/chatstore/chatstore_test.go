@@ -46,28 +46,17 @@ func storedText(t *testing.T, cs *chatstore.Store, account, id string) (string, 
 	return string(raw), it
 }
 
-// changeSettings saves account's settings as change leaves them.
-func changeSettings(t *testing.T, s *store.Store, account string, change func(*settings.Settings)) {
+// newChatStore is a chat store over a fresh table, with the table's store for what a
+// test sets up or reads beside the chat store (settings, raw items).
+func newChatStore(t *testing.T) (*store.Store, *chatstore.Store) {
 	t.Helper()
-	st, v, err := s.Settings(context.Background(), account)
-	if err != nil {
-		t.Fatal(err)
-	}
-	change(&st)
-	if _, err := s.SaveSettings(context.Background(), account, st, v); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func saveRules(t *testing.T, s *store.Store, account string, r settings.Redaction) {
-	t.Helper()
-	changeSettings(t, s, account, func(st *settings.Settings) { st.Redaction = r })
+	s := storetest.New(t)
+	return s, chatstore.New(s)
 }
 
 func TestCardNumbersAreMaskedBeforeTheChatIsStored(t *testing.T) {
 	t.Parallel()
-	s := storetest.New(t)
-	cs := chatstore.New(s)
+	cs := chatstore.New(storetest.New(t))
 	c, err := cs.Ingest(context.Background(), "acme", chatWith("c-card", "my card is 4111 1111 1111 1111, exp 12/27"), now)
 	if err != nil {
 		t.Fatal(err)
@@ -97,14 +86,15 @@ func TestCardNumbersAreMaskedBeforeTheChatIsStored(t *testing.T) {
 
 func TestTheAdminsRulesApplyToChatsReceivedAtMostRulesTTLAfterTheyChange(t *testing.T) {
 	t.Parallel()
-	s := storetest.New(t)
-	cs := chatstore.New(s)
+	s, cs := newChatStore(t)
 	ctx := context.Background()
 	msg := "acct 12345678, card 4111111111111111"
 	if _, err := cs.Ingest(ctx, "acme", chatWith("c-before", msg), now); err != nil {
 		t.Fatal(err)
 	}
-	saveRules(t, s, "acme", settings.Redaction{CardNumbersOff: true, Patterns: []redact.Pattern{{Name: "acct", Pattern: `acct \d{8}`}}})
+	storetest.ChangeSettings(t, s, "acme", func(st *settings.Settings) {
+		st.Redaction = settings.Redaction{CardNumbersOff: true, Patterns: []redact.Pattern{{Name: "acct", Pattern: `acct \d{8}`}}}
+	})
 	// Within RulesTTL of the last read, the rules read then still apply…
 	if _, err := cs.Ingest(ctx, "acme", chatWith("c-cached", msg), now.Add(chatstore.RulesTTL-time.Second)); err != nil {
 		t.Fatal(err)
@@ -138,14 +128,15 @@ func TestTheAdminsRulesApplyToChatsReceivedAtMostRulesTTLAfterTheyChange(t *test
 
 func TestNothingIsStoredWhenTheRulesCannotBeRead(t *testing.T) {
 	t.Parallel()
-	s := storetest.New(t)
-	cs := chatstore.New(s)
+	s, cs := newChatStore(t)
 	ctx := context.Background()
 	// A settings item that does not decode, and rules saved around Apply's checks.
 	if err := s.Put(ctx, store.Key{Account: "acme", SK: "SETTINGS"}, map[string]any{"redaction": "not an object"}); err != nil {
 		t.Fatal(err)
 	}
-	saveRules(t, s, "globex", settings.Redaction{Patterns: []redact.Pattern{{Name: "all", Pattern: `a*`}}})
+	storetest.ChangeSettings(t, s, "globex", func(st *settings.Settings) {
+		st.Redaction = settings.Redaction{Patterns: []redact.Pattern{{Name: "all", Pattern: `a*`}}}
+	})
 	for _, account := range []string{"acme", "globex"} {
 		_, err := cs.Ingest(ctx, account, chatWith("c-1", "card 4111 1111 1111 1111"), now)
 		if err == nil || chats.Invalid(err) || errors.Is(err, chatstore.ErrExists) || errors.Is(err, chatstore.ErrTooLarge) {

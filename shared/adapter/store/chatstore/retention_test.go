@@ -15,23 +15,17 @@ import (
 	"github.com/sellchat/sellchat/shared/domain/settings"
 )
 
-func saveRetention(t *testing.T, s *store.Store, account string, r settings.Retention) {
-	t.Helper()
-	changeSettings(t, s, account, func(st *settings.Settings) { st.Retention = r })
-}
-
 // The store's clock is the real one (an item past its TTL reads as absent), so
 // these tests receive chats now rather than at the fixed test time.
 func TestIngestStampsChatsWithTheRetentionAsOfAtMostRulesTTLBefore(t *testing.T) {
 	t.Parallel()
-	s := storetest.New(t)
-	cs := chatstore.New(s)
+	s, cs := newChatStore(t)
 	ctx := context.Background()
 	recv := time.Now().UTC().Truncate(time.Second)
 	if _, err := cs.Ingest(ctx, "acme", chatWith("c-forever", "hi"), recv); err != nil {
 		t.Fatal(err)
 	}
-	saveRetention(t, s, "acme", settings.Retention{Days: 30})
+	storetest.ChangeSettings(t, s, "acme", func(st *settings.Settings) { st.Retention = settings.Retention{Days: 30} })
 	if _, err := cs.Ingest(ctx, "acme", chatWith("c-cached", "hi"), recv.Add(chatstore.RulesTTL-time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +81,7 @@ func TestEntriesKeepTheExpiryTheyAreCreatedWith(t *testing.T) {
 
 func TestStampsWalkChatsAndEntriesAndExpiriesMoveOnlyWhileLive(t *testing.T) {
 	t.Parallel()
-	s := storetest.New(t)
-	cs := chatstore.New(s)
+	cs := chatstore.New(storetest.New(t))
 	ctx := context.Background()
 	recv := time.Now().UTC().Truncate(time.Second)
 	for i := range 5 {

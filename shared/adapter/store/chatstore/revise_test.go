@@ -17,8 +17,7 @@ import (
 // nothing. The entry's note is then claimed for an update once per revision.
 func TestARevisedChatIsReplacedInPlaceAndItsNotesUpdatedOncePerRevision(t *testing.T) {
 	t.Parallel()
-	s, ctx := storetest.New(t), context.Background()
-	cs := chatstore.New(s)
+	cs, ctx := chatstore.New(storetest.New(t)), context.Background()
 	if _, _, err := cs.ReviseChat(ctx, "acme", chatWith("m1", "hello"), now); !errors.Is(err, chatstore.ErrNotFound) {
 		t.Fatalf("revising a chat never stored: %v, want ErrNotFound", err)
 	}

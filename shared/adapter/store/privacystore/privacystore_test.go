@@ -160,15 +160,13 @@ func TestConcurrentStartsMakeOneJob(t *testing.T) {
 	created := make([]bool, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			j, c, err := ps.Start(context.Background(), "acme", fmt.Sprintf("job-%d", i), email(t, "vera@example.com"), "u-admin")
 			if err != nil {
 				t.Error(err)
 			}
 			ids[i], created[i] = j.ID, c
-		}()
+		})
 	}
 	wg.Wait()
 	if n := len(slices.DeleteFunc(slices.Clone(created), func(c bool) bool { return !c })); n != 1 {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sellchat/sellchat/infra/dynamolocal"
 	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/domain/settings"
 )
 
 var (
@@ -101,6 +102,23 @@ func Snapshot(t testing.TB, s *store.Store) []map[string]any {
 		}
 	}
 	return items
+}
+
+// ChangeSettings changes account's settings as an admin's save would: it reads them
+// (the defaults before the first save), lets change edit them and saves them at the
+// version read. Tests that need a setting in place share this read-edit-save instead
+// of each writing the versioned save out.
+func ChangeSettings(t testing.TB, s *store.Store, account string, change func(*settings.Settings)) {
+	t.Helper()
+	ctx := context.Background()
+	st, v, err := s.Settings(ctx, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(&st)
+	if _, err := s.SaveSettings(ctx, account, st, v); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -212,7 +213,14 @@ func (e *Env) Token(t testing.TB, account string, role auth.Role) string {
 // Sign signs a token for id, as the Zendesk apps framework would hand it over.
 func (e *Env) Sign(t testing.TB, id auth.Identity) string {
 	t.Helper()
-	tok, err := e.Signer.Sign(id)
+	return SignWith(t, e.Signer, id)
+}
+
+// SignWith is Sign for a deployment not built by New (see ConnectSandbox): signer is
+// the one the deployment trusts.
+func SignWith(t testing.TB, signer auth.Signer, id auth.Identity) string {
+	t.Helper()
+	tok, err := signer.Sign(id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,6 +425,34 @@ func SignInSandboxAgent(t testing.TB, sb *selltest.Sandbox, deps *app.Deps, acco
 	}
 }
 
+// ZendeskAuthorization starts "Sign in with Zendesk" for account at the oauth
+// handler oa, checks that the authorize URL asks for PKCE (S256), and has the Zendesk
+// sandbox approve it as its current approver; it returns the query Zendesk sends
+// back to the callback. Tests that connect Zendesk the real way share this round trip.
+func (e *Env) ZendeskAuthorization(t testing.TB, oa http.Handler, account string) url.Values {
+	t.Helper()
+	res := Do(t, oa, Request{Method: "GET", Path: "/oauth/start?account=" + url.QueryEscape(account) + "&purpose=zendesk",
+		Header: map[string]string{"Accept": "application/json"}})
+	if res.Status != http.StatusOK {
+		t.Fatalf("start sign-in with Zendesk: %d %s", res.Status, res.Body)
+	}
+	var start struct{ AuthorizeURL string }
+	res.JSON(t, &start)
+	if !strings.Contains(start.AuthorizeURL, "code_challenge=") || !strings.Contains(start.AuthorizeURL, "code_challenge_method=S256") {
+		t.Fatalf("authorize URL without PKCE: %s", start.AuthorizeURL)
+	}
+	return e.Zendesk.Authorize(t, start.AuthorizeURL)
+}
+
+// SignInWithZendesk runs the whole "Sign in with Zendesk" for account through the
+// oauth handler oa (see ZendeskAuthorization) and returns the callback's answer: a
+// 303 carrying a session when the approver is a Zendesk admin.
+func (e *Env) SignInWithZendesk(t testing.TB, oa http.Handler, account string) Response {
+	t.Helper()
+	back := e.ZendeskAuthorization(t, oa, account)
+	return Do(t, oa, Request{Method: "GET", Path: "/oauth/callback?" + back.Encode()})
+}
+
 // AdminClient is a Sell client with account's stored admin token, as the handlers
 // build one: a benchmark's direct Sell calls go through it.
 func (e *Env) AdminClient(t testing.TB, account string) *sell.Client {
@@ -433,15 +469,7 @@ func (e *Env) AdminClient(t testing.TB, account string) *sell.Client {
 // version read.
 func (e *Env) SetSettings(t testing.TB, account string, change func(*settings.Settings)) {
 	t.Helper()
-	ctx := context.Background()
-	st, v, err := e.Deps.Store.Settings(ctx, account)
-	if err != nil {
-		t.Fatal(err)
-	}
-	change(&st)
-	if _, err := e.Deps.Store.SaveSettings(ctx, account, st, v); err != nil {
-		t.Fatal(err)
-	}
+	storetest.ChangeSettings(t, e.Deps.Store, account, change)
 }
 
 // SetHistory switches chat history in Sell on or off for account, as the admin's
