@@ -241,15 +241,7 @@ func (s *Store) Backlog(ctx context.Context, account string) (Backlog, bool, err
 
 // BacklogAccounts lists the accounts with chats queued.
 func (s *Store) BacklogAccounts(ctx context.Context) ([]string, error) {
-	items, err := s.queryPartition(ctx, backlogListPK, "", 0, false)
-	if err != nil {
-		return nil, fmt.Errorf("list the accounts with a backlog: %w", err)
-	}
-	accounts := make([]string, len(items))
-	for i, it := range items {
-		accounts[i] = it.SK
-	}
-	return accounts, nil
+	return s.listedAccounts(ctx, backlogListPK, "the accounts with a backlog")
 }
 
 // QueuedChats returns up to limit of the account's queued chats.

@@ -111,9 +111,16 @@ func (s *Store) SaveChatPollCursor(ctx context.Context, account string, c ChatPo
 // ChatPollAccounts lists the accounts whose integration polls chats
 // (settings.Integration.PollsChat), in name order: one Query of the list partition.
 func (s *Store) ChatPollAccounts(ctx context.Context) ([]string, error) {
-	items, err := s.queryPartition(ctx, chatPollListPK, "", 0, false)
+	return s.listedAccounts(ctx, chatPollListPK, "the accounts that poll chats")
+}
+
+// listedAccounts reads a list partition (CHATPOLL, BACKLOG, TICKETWAIT): one Query,
+// whose sort keys are the accounts listed, in name order. what names the list for
+// the error.
+func (s *Store) listedAccounts(ctx context.Context, pk, what string) ([]string, error) {
+	items, err := s.queryPartition(ctx, pk, "", 0, false)
 	if err != nil {
-		return nil, fmt.Errorf("list the accounts that poll chats: %w", err)
+		return nil, fmt.Errorf("list %s: %w", what, err)
 	}
 	accounts := make([]string, len(items))
 	for i, it := range items {

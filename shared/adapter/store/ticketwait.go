@@ -120,15 +120,7 @@ func (s *Store) HoldTicketWaits(ctx context.Context, account string, notBefore t
 // TicketWaitAccounts lists the accounts with tickets waiting: one Query of the
 // list partition.
 func (s *Store) TicketWaitAccounts(ctx context.Context) ([]string, error) {
-	items, err := s.queryPartition(ctx, ticketWaitListPK, "", 0, false)
-	if err != nil {
-		return nil, fmt.Errorf("list the accounts with tickets waiting: %w", err)
-	}
-	accounts := make([]string, len(items))
-	for i, it := range items {
-		accounts[i] = it.SK
-	}
-	return accounts, nil
+	return s.listedAccounts(ctx, ticketWaitListPK, "the accounts with tickets waiting")
 }
 
 // HasTicketWaits reports whether the account has tickets waiting (its list item

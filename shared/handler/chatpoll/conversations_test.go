@@ -10,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sellchat/sellchat/shared/adapter/secrets"
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
-	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/handler/chatpoll"
 	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
 	"github.com/sellchat/sellchat/shared/platform/app/apptest"
@@ -37,13 +35,7 @@ func newMessagingWorld(t testing.TB, logPerMinute float64) *messagingWorld {
 	env.Connect(t, "acme")
 	env.SetHistory(t, "acme", true)
 	env.ConnectZendesk(t, "acme")
-	sealed := env.Deps.Box.Seal([]byte(messagingSecret), secrets.AAD("acme", settings.NotificationsSecretKind))
-	if _, err := env.Deps.Store.UpdateIntegration(context.Background(), "acme", func(in *settings.Integration) error {
-		in.Zendesk.Notifications = settings.ZendeskNotifications{WebhookID: "01M", TriggerID: 9, Secret: sealed}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	env.ConnectNotifications(t, "acme", messagingSecret)
 	return &messagingWorld{env: env, clock: clock, webhook: chatwebhook.NewWithClock(env.IngestDeps(), clock.Now)}
 }
 

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sellchat/sellchat/shared/adapter/phone"
-	"github.com/sellchat/sellchat/shared/adapter/secrets"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
@@ -35,13 +34,7 @@ func TestAMessagingConversationReachesSellOnceAndASecondSolveUpdatesItsNote(t *t
 	env.Connect(t, "acme")
 	env.SetHistory(t, "acme", true)
 	env.ConnectZendesk(t, "acme")
-	sealed := env.Deps.Box.Seal([]byte(messagingSecret), secrets.AAD("acme", settings.NotificationsSecretKind))
-	if _, err := env.Deps.Store.UpdateIntegration(context.Background(), "acme", func(in *settings.Integration) error {
-		in.Zendesk.Notifications = settings.ZendeskNotifications{WebhookID: "01M", TriggerID: 9, Secret: sealed}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	env.ConnectNotifications(t, "acme", messagingSecret)
 	lead := env.Sell.AddLead(sell.Lead{FirstName: "Wendy", LastName: "Whats", Email: "wendy@whats.example", OwnerID: selltest.DemoAdminID})
 	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{Sell: fastSell(env.Sell), ReadPhone: phone.E164})
 	webhook := chatwebhook.New(env.IngestDeps())

@@ -397,6 +397,21 @@ func (e *Env) ConnectZendesk(t testing.TB, account string) {
 	}
 }
 
+// ConnectNotifications stores, sealed, the secret of account's Support webhook as
+// POST /integration/zendesk/notifications does once it created the webhook and its
+// trigger (ids made up: the Zendesk sandbox is not asked), so deliveries signed with
+// secret open POST /webhooks/zendesk/{account}.
+func (e *Env) ConnectNotifications(t testing.TB, account, secret string) {
+	t.Helper()
+	sealed := e.Deps.Box.Seal([]byte(secret), secrets.AAD(account, settings.NotificationsSecretKind))
+	if _, err := e.Deps.Store.UpdateIntegration(context.Background(), account, func(in *settings.Integration) error {
+		in.Zendesk.Notifications = settings.ZendeskNotifications{WebhookID: "01TEST", TriggerID: 9, Secret: sealed}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // ConnectForAllAgents connects account (see Connect) and lets every agent in through
 // the admin's Sell token, so no agent has to sign in to Sell first.
 func (e *Env) ConnectForAllAgents(t testing.TB, account string) {
