@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk"
+	"github.com/sellchat/sellchat/shared/domain/chats"
 	"github.com/sellchat/sellchat/shared/domain/conversation"
 	"github.com/sellchat/sellchat/shared/domain/settings"
 )
@@ -97,9 +99,11 @@ type waitingRun struct {
 }
 
 // tickets reads waits in order until the run's share of the log is spent, the
-// run's time is nearly up or Zendesk refuses a read, and returns how many waits it
-// ended. A ticket that is no longer a solved messaging ticket ends its wait unread:
-// solved again, it is notified again.
+// run's time is nearly up or Zendesk says to wait, and returns how many waits it
+// ended. A ticket that is no longer a solved messaging ticket, or no longer exists,
+// ends its wait unread: solved again, it is notified again. A ticket Zendesk fails
+// to give keeps waiting and the next one is tried, so one bad ticket holds up no
+// other; a 429, or a token Zendesk refuses, stops the account's run.
 func (r *waitingRun) tickets(ctx context.Context, waits []store.TicketWait, rep *Report) (int, error) {
 	pages, ended := 0, 0
 	for _, tw := range waits {
@@ -109,57 +113,83 @@ func (r *waitingRun) tickets(ctx context.Context, waits []store.TicketWait, rep 
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < conversationBudget {
 			break
 		}
-		n, err := r.one(ctx, tw.Ticket, rep)
+		n, next, err := r.one(ctx, tw.Ticket, rep)
 		if err != nil {
 			return ended, err
 		}
-		if n < 0 {
-			return ended, nil // Zendesk refused: the rest waits too
+		if n > 0 {
+			pages += n
+		} else {
+			pages++ // a failed read spent requests too; the budget bounds the run
 		}
-		pages += n
-		ended++
+		if n >= 0 {
+			ended++
+		}
+		if !next {
+			break
+		}
 	}
 	return ended, nil
 }
 
 // one reads and keeps one waiting ticket and ends its wait. It returns the log
-// pages it read, or -1 when the read failed and the ticket (and those after it)
-// keep waiting; its error is the store's.
-func (r *waitingRun) one(ctx context.Context, ticket int64, rep *Report) (int, error) {
+// pages it read (0 when the wait ended unread), or -1 when the ticket keeps
+// waiting; next is false when the account's run should stop (Zendesk's 429, a token
+// it refuses). Its error is the store's.
+func (r *waitingRun) one(ctx context.Context, ticket int64, rep *Report) (pages int, next bool, err error) {
 	log := r.log.With("ticket_id", ticket)
 	t, err := conversation.Open(ctx, r.zc, ticket)
 	var notSolved *conversation.NotSolvedError
 	switch {
 	case errors.Is(err, conversation.ErrNotMessaging), errors.As(err, &notSolved):
 		log.Info("waiting ticket dropped", "reason", err.Error())
-		return 0, r.p.d.Store.TicketRead(ctx, r.account, ticket)
+		return 0, true, r.p.d.Store.TicketRead(ctx, r.account, ticket)
 	case err != nil:
-		return -1, r.failed(ctx, ticket, err, rep)
+		next, err := r.failed(ctx, ticket, err, rep)
+		return -1, next, err
 	}
 	raw, events, err := conversation.Read(ctx, r.zc, t, r.internal)
-	if err != nil {
-		return -1, r.failed(ctx, ticket, err, rep)
+	switch {
+	case errors.Is(err, zendesk.ErrNotFound):
+		// The ticket or its requester was deleted since: nothing is left to read.
+		log.Info("waiting ticket dropped", "reason", err.Error())
+		return 0, true, r.p.d.Store.TicketRead(ctx, r.account, ticket)
+	case err != nil:
+		next, err := r.failed(ctx, ticket, err, rep)
+		return -1, next, err
 	}
 	id, outcome, err := conversation.NewKeeper(r.p.chats, r.p.d.Store).Keep(ctx, r.account, raw, r.now)
-	if err != nil {
-		return -1, fmt.Errorf("keep the conversation of ticket %d: %w", ticket, err)
+	switch {
+	case chats.Invalid(err) || errors.Is(err, chatstore.ErrTooLarge):
+		// Never storable (too large even compressed): reading it again would not help.
+		rep.Rejected++
+		log.Error("waiting conversation rejected", "err", err.Error())
+		return 0, true, r.p.d.Store.TicketRead(ctx, r.account, ticket)
+	case err != nil:
+		return -1, false, fmt.Errorf("keep the conversation of ticket %d: %w", ticket, err)
 	}
 	log.Info("waiting conversation read", "chat_id", id, "outcome", string(outcome), "messages", events)
 	rep.Conversations++
-	return max(1, (events+zendesk.ConversationLogMaxPageSize-1)/zendesk.ConversationLogMaxPageSize),
+	return max(1, (events+zendesk.ConversationLogMaxPageSize-1)/zendesk.ConversationLogMaxPageSize), true,
 		r.p.d.Store.TicketRead(ctx, r.account, ticket)
 }
 
-// failed counts a failed read on the ticket's wait and, after a 429, holds the
-// account's reads until Zendesk's Retry-After. Only the store's errors are returned:
+// failed counts a failed read on the ticket's wait and says whether the account's
+// run goes on: after a 429 it holds the account's reads until Zendesk's
+// Retry-After, and a token Zendesk refuses (401, 403) would fail every ticket alike;
+// any other failure is the ticket's own. Only the store's errors are returned:
 // Zendesk's are the wait's to outlast.
-func (r *waitingRun) failed(ctx context.Context, ticket int64, readErr error, rep *Report) error {
+func (r *waitingRun) failed(ctx context.Context, ticket int64, readErr error, rep *Report) (next bool, err error) {
 	var hold time.Time
 	var limited *zendesk.RateLimited
-	if errors.As(readErr, &limited) {
+	next = true
+	switch {
+	case errors.As(readErr, &limited):
 		rep.RateLimited++
-		hold = r.now.Add(orDefault(limited.RetryAfter, DefaultBackoff))
+		hold, next = r.now.Add(orDefault(limited.RetryAfter, DefaultBackoff)), false
+	case errors.Is(readErr, zendesk.ErrUnauthorized), errors.Is(readErr, zendesk.ErrForbidden):
+		next = false
 	}
 	r.log.Warn("waiting conversation not read", "ticket_id", ticket, "err", readErr.Error())
-	return r.p.d.Store.WaitForTicket(ctx, r.account, ticket, readErr.Error(), hold, r.now)
+	return next, r.p.d.Store.WaitForTicket(ctx, r.account, ticket, readErr.Error(), hold, r.now)
 }

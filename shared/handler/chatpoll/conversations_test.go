@@ -179,3 +179,39 @@ func TestWaitingTicketsFollowTheTicketAndTheSwitch(t *testing.T) {
 		t.Fatalf("waits left: %+v", waits)
 	}
 }
+
+// A waiting ticket Zendesk fails to give (a 500 of its own) keeps waiting, and the
+// tickets behind it are read all the same: one bad ticket holds up no other.
+func TestAWaitingTicketZendeskFailsHoldsUpNoOther(t *testing.T) {
+	t.Parallel()
+	w := newMessagingWorld(t, 1)
+	ctx := context.Background()
+	if code, _ := w.notify(t, w.conversation("spends the minute")); code != http.StatusAccepted {
+		t.Fatal(code)
+	}
+	first, second := w.conversation("first in line"), w.conversation("second in line")
+	for _, id := range []int64{first, second} {
+		if _, a := w.notify(t, id); a.Status != "queued" {
+			t.Fatalf("ticket %d: %+v", id, a)
+		}
+	}
+	w.clock.Advance(time.Minute)
+	w.env.Zendesk.FailNext(1, http.StatusInternalServerError) // the first ticket's read
+	if rep := run(t, w.poller()); rep.Conversations != 1 || rep.ConversationsWaiting != 1 {
+		t.Fatalf("poll with the first ticket failing: %+v", rep)
+	}
+	waits, err := w.env.Deps.Store.TicketWaits(ctx, "acme")
+	if err != nil || len(waits.Tickets) != 1 || waits.Tickets[0].Ticket != first || waits.Tickets[0].Attempts != 2 {
+		t.Fatalf("waits = %+v, %v; want the first ticket, failed twice", waits, err)
+	}
+	w.clock.Advance(time.Minute)
+	if rep := run(t, w.poller()); rep.Conversations != 1 || rep.ConversationsWaiting != 0 {
+		t.Fatalf("poll once Zendesk gives it: %+v", rep)
+	}
+	cs := chatstore.New(w.env.Deps.Store)
+	for _, id := range []int64{first, second} {
+		if _, err := cs.Chat(ctx, "acme", fmt.Sprintf("zdmsg-%d", id)); err != nil {
+			t.Fatalf("conversation of ticket %d: %v", id, err)
+		}
+	}
+}
