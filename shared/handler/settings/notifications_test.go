@@ -120,3 +120,45 @@ func TestNotificationsWithoutTheirSecretShowAsOff(t *testing.T) {
 		t.Errorf("an agent reads the integration: %d", res.Status)
 	}
 }
+
+// TestTheIntegrationCountsTheMessagingConversationsWaitingForZendesk: conversations
+// Zendesk would not give yet show as a count, the oldest's time and Zendesk's hold,
+// and nothing once the chat poll read them all.
+func TestTheIntegrationCountsTheMessagingConversationsWaitingForZendesk(t *testing.T) {
+	t.Parallel()
+	env, h, tok := setup(t)
+	ctx := context.Background()
+	type waitingBody struct {
+		Conversations int
+		OldestSince   time.Time
+		HeldUntil     time.Time
+	}
+	read := func() *waitingBody {
+		t.Helper()
+		var in struct {
+			Zendesk struct{ MessagingWaiting *waitingBody }
+		}
+		getIntegration(t, h, tok, &in)
+		return in.Zendesk.MessagingWaiting
+	}
+	if w := read(); w != nil {
+		t.Fatalf("with nothing waiting: %+v", w)
+	}
+	oldest, hold := time.Now().UTC().Add(-3*time.Minute).Truncate(time.Second), time.Now().UTC().Add(time.Hour).Truncate(time.Second)
+	for i, tk := range []int64{31, 32} {
+		if err := env.Deps.Store.WaitForTicket(ctx, "acme", tk, "rate limited", hold, oldest.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w := read(); w == nil || w.Conversations != 2 || !w.OldestSince.Equal(oldest) || !w.HeldUntil.Equal(hold) {
+		t.Fatalf("with two waiting: %+v; want 2 since %v, held until %v", w, oldest, hold)
+	}
+	for _, tk := range []int64{31, 32} {
+		if err := env.Deps.Store.TicketRead(ctx, "acme", tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w := read(); w != nil {
+		t.Fatalf("once read: %+v", w)
+	}
+}

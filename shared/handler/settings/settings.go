@@ -332,6 +332,34 @@ type zendeskView struct {
 	// Notifications are the Support webhook and trigger that announce a solved chat
 	// ticket (Agent Workspace; POST /integration/zendesk/notifications).
 	Notifications settings.NotificationsView `json:"notifications"`
+	// MessagingWaiting are the messaging conversations waiting for Zendesk to give
+	// them (its limits, an outage), which the chat poll reads once a minute; absent
+	// while none waits.
+	MessagingWaiting *messagingWaitView `json:"messagingWaiting,omitempty"`
+}
+
+// messagingWaitView is how many conversations wait, since when the oldest has, and
+// until when Zendesk asked sellchat to hold off (its Retry-After).
+type messagingWaitView struct {
+	Conversations int       `json:"conversations"`
+	OldestSince   time.Time `json:"oldestSince"`
+	HeldUntil     time.Time `json:"heldUntil,omitzero"`
+}
+
+func messagingWaitOf(w store.TicketWaits, now time.Time) *messagingWaitView {
+	if len(w.Tickets) == 0 {
+		return nil
+	}
+	v := &messagingWaitView{Conversations: len(w.Tickets), OldestSince: w.Tickets[0].Since}
+	for _, t := range w.Tickets {
+		if t.Since.Before(v.OldestSince) {
+			v.OldestSince = t.Since
+		}
+	}
+	if w.NotBefore.After(now) {
+		v.HeldUntil = w.NotBefore
+	}
+	return v
 }
 
 type zendeskAppView struct {
@@ -381,7 +409,8 @@ func (h *handler) getIntegration(w http.ResponseWriter, r *http.Request) error {
 }
 
 // fullView is the view with the progress kept beside the integration: the history
-// job's, the chat poll's and the backlog's. Any is left out when it cannot be read:
+// job's, the chat poll's, the backlog's and the messaging conversations waiting for
+// Zendesk. Any is left out when it cannot be read:
 // the rest of the answer is still right.
 func (h *handler) fullView(ctx context.Context, account string, in settings.Integration) integrationView {
 	v := h.view(account, in)
@@ -397,6 +426,9 @@ func (h *handler) fullView(ctx context.Context, account string, in settings.Inte
 	}
 	if b, found, err := h.deps.Store.Backlog(ctx, account); err == nil && found {
 		v.Chat.Backlog = backlogOf(b, h.now())
+	}
+	if w, err := h.deps.Store.TicketWaits(ctx, account); err == nil {
+		v.Zendesk.MessagingWaiting = messagingWaitOf(w, h.now())
 	}
 	return v
 }

@@ -451,6 +451,15 @@
         (n.messagingTriggerId ? ", and when a messaging conversation of " + channels + (channels === 1 ? " channel" : " channels") + " is." : ".")
       : "is off: chats reach Sell through the chat poll, within minutes; messaging conversations do not reach Sell.";
     renderChannels(n.messagingChannels);
+    // Conversations Zendesk would not give yet (its limits, an outage): nothing is
+    // lost, the chat poll reads them once a minute.
+    const wait = zd.messagingWaiting;
+    $("aw-waiting").hidden = !wait;
+    if (wait) {
+      $("aw-waiting").textContent = wait.conversations + (wait.conversations === 1 ? " messaging conversation waits" : " messaging conversations wait") +
+        " for Zendesk to let sellchat read " + (wait.conversations === 1 ? "it" : "them") + " (the oldest since " + when(wait.oldestSince) + ")" +
+        (wait.heldUntil ? "; Zendesk asked to wait until " + when(wait.heldUntil) : "") + ". They are read once a minute and nothing is lost.";
+    }
     // Running the set-up again remakes whatever was deleted in Zendesk.
     $("aw-setup").textContent = n.enabled ? "Repair" : "Set up";
     $("aw-remove").hidden = !n.enabled;
