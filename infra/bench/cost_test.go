@@ -7,11 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,10 +25,8 @@ import (
 
 	"github.com/sellchat/sellchat/infra/streams"
 	"github.com/sellchat/sellchat/shared/adapter/phone"
-	"github.com/sellchat/sellchat/shared/adapter/secrets"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 	"github.com/sellchat/sellchat/shared/adapter/store"
-	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
 	"github.com/sellchat/sellchat/shared/handler/feed"
 	"github.com/sellchat/sellchat/shared/handler/panel"
@@ -128,13 +127,7 @@ func measureChats(b *testing.B, size string, bodyBytes, n int) costRow {
 	env := apptest.New(b)
 	env.ConnectForAllAgents(b, "acme")
 	env.SetHistory(b, "acme", true)
-	sealed := env.Deps.Box.Seal([]byte(costSecret), secrets.AAD("acme", "webhook_secret"))
-	if _, err := env.Deps.Store.UpdateIntegration(ctx, "acme", func(in *settings.Integration) error {
-		in.WebhookSecret = sealed
-		return nil
-	}); err != nil {
-		b.Fatal(err)
-	}
+	env.SealWebhookSecret(b, "acme", costSecret)
 	before, _, err := tableBytes(ctx, env.Deps.Store)
 	if err != nil {
 		b.Fatal(err)
@@ -402,13 +395,8 @@ func perChat(by map[string]int64, n int) map[string]int64 {
 
 // opsLine is "Op calls×, RCU, WCU" per operation, each divided by n.
 func opsLine(ops map[string]store.Usage, n int) string {
-	names := make([]string, 0, len(ops))
-	for k := range ops {
-		names = append(names, k)
-	}
-	sort.Strings(names)
 	var parts []string
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(ops)) {
 		u := ops[k]
 		s := fmt.Sprintf("%s %.2f× %.2f RCU %.2f WCU", k, float64(u.Calls)/float64(n), u.RCU/float64(n), u.WCU/float64(n))
 		if u.Failed > 0 {

@@ -18,10 +18,7 @@ import (
 
 	"github.com/sellchat/sellchat/infra/bench"
 	"github.com/sellchat/sellchat/infra/lambdaruntime"
-	"github.com/sellchat/sellchat/shared/adapter/secrets"
-	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
 	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
-	"github.com/sellchat/sellchat/shared/domain/chats"
 	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
 	"github.com/sellchat/sellchat/shared/platform/app/apptest"
@@ -121,13 +118,7 @@ func newFixture(b *testing.B, connected bool) *fixture {
 	b.Helper()
 	env := apptest.New(b)
 	ctx := context.Background()
-	sealed := env.Deps.Box.Seal([]byte(webhookSecret), secrets.AAD("acme", "webhook_secret"))
-	if _, err := env.Deps.Store.UpdateIntegration(ctx, "acme", func(in *settings.Integration) error {
-		in.WebhookSecret = sealed
-		return nil
-	}); err != nil {
-		b.Fatal(err)
-	}
+	env.SealWebhookSecret(b, "acme", webhookSecret)
 	if connected {
 		env.Connect(b, "acme")
 		if _, err := env.Deps.Store.UpdateIntegration(ctx, "acme", func(in *settings.Integration) error {
@@ -138,21 +129,8 @@ func newFixture(b *testing.B, connected bool) *fixture {
 		}
 		env.SetSettings(b, "acme", func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
 		// The stream events name these chats; transcripts_test.go stores them the same way.
-		cs := chatstore.New(env.Deps.Store)
-		for _, name := range []string{"chat.json", "offline.json"} {
-			raw, err := os.ReadFile(filepath.Join(root, "shared", "domain", "chats", "testdata", name))
-			if err != nil {
-				b.Fatal(err)
-			}
-			c, err := chats.Parse(raw)
-			if err != nil {
-				b.Fatal(err)
-			}
-			it, _ := chatstore.NewChatItem(c, time.Now())
-			if err := cs.CreateChat(ctx, "acme", it); err != nil {
-				b.Fatal(err)
-			}
-		}
+		testdata := filepath.Join(root, "shared", "domain", "chats", "testdata")
+		env.StoreChatFiles(b, "acme", filepath.Join(testdata, "chat.json"), filepath.Join(testdata, "offline.json"))
 	}
 	return &fixture{env: env, tokens: map[string]string{
 		"{{ADMIN_TOKEN}}": env.Token(b, "acme", auth.RoleAdmin),

@@ -42,10 +42,7 @@ func newHostStage(t *testing.T) *hostStage {
 	if _, err := zafsdk.Fetch(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s, err := localstack.Start(ctx, localstack.Options{Dir: t.TempDir(), InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startStack(t, localstack.Options{Dir: t.TempDir(), InMemory: true})
 	t.Cleanup(s.Stop)
 	signInWithZendesk(t, s)
 	apptest.ConnectSandbox(t, s.Sell, s.Deps, "acme")
@@ -73,17 +70,9 @@ func signInWithZendesk(t *testing.T, s *localstack.Stack) {
 	}
 	callback := start.AuthorizeURL
 	for _, want := range []int{http.StatusFound, http.StatusSeeOther} { // the sandbox's approval, then the callback
-		res, err := noFollow.Get(callback)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != want {
-			t.Fatalf("GET %s: %d, want %d", callback, res.StatusCode, want)
-		}
-		next, err := res.Request.URL.Parse(res.Header.Get("Location"))
-		if err != nil {
-			t.Fatal(err)
+		status, next := apptest.Redirect(t, callback)
+		if status != want {
+			t.Fatalf("GET %s: %d, want %d", callback, status, want)
 		}
 		callback = next.String()
 	}

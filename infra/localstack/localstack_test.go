@@ -81,30 +81,18 @@ func TestRunPrintsReadyAndServesSettings(t *testing.T) {
 // does on a developer's machine: settings saved before the restart are there after.
 func TestRestartKeepsState(t *testing.T) {
 	dir := t.TempDir()
-	ctx := context.Background()
-	s, err := localstack.Start(ctx, localstack.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startStack(t, localstack.Options{Dir: dir})
 	tok := devToken(t, s.URL, `{"account":"acme","userId":"1","role":"owner"}`)
 	// access needs no Sell, so the stack need not be connected for this.
-	req, _ := http.NewRequest("PATCH", s.URL+"/settings", strings.NewReader(`{"access":"all_agents"}`))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("If-Match", "0")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil || res.StatusCode != 200 {
-		t.Fatalf("PATCH: %v %v", res.StatusCode, err)
+	if res := do(t, "PATCH", s.URL+"/settings", tok, `{"access":"all_agents"}`, map[string]string{"If-Match": "0"}); res.StatusCode != 200 {
+		t.Fatalf("PATCH: %d", res.StatusCode)
 	}
-	res.Body.Close()
 	s.Stop()
 
-	s, err = localstack.Start(ctx, localstack.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = startStack(t, localstack.Options{Dir: dir})
 	defer s.Stop()
 	// The signing key is kept under the state folder too, so the old token still works.
-	res = get(t, s.URL+"/settings", tok)
+	res := get(t, s.URL+"/settings", tok)
 	var body map[string]any
 	_ = json.NewDecoder(res.Body).Decode(&body)
 	if res.StatusCode != 200 || body["access"] != "all_agents" {
@@ -287,11 +275,7 @@ func TestAWhatsAppConversationSolvedInTheZendeskSandboxReachesTheFeedOnce(t *tes
 // sandbox and the lead created before it is still found.
 func TestRestartKeepsSellConnection(t *testing.T) {
 	dir := t.TempDir()
-	ctx := context.Background()
-	s, err := localstack.Start(ctx, localstack.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startStack(t, localstack.Options{Dir: dir})
 	stopped := false
 	defer func() {
 		if !stopped {
@@ -318,10 +302,7 @@ func TestRestartKeepsSellConnection(t *testing.T) {
 	s.Stop()
 	stopped = true
 
-	s, err = localstack.Start(ctx, localstack.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = startStack(t, localstack.Options{Dir: dir})
 	defer s.Stop()
 	t.Run("the stored Sell token still works", func(t *testing.T) {
 		// A write, not GET /sell/users: Sell's metadata is cached process-wide, and
@@ -359,16 +340,24 @@ func TestRestartKeepsSellConnection(t *testing.T) {
 	})
 }
 
+// startStack starts a stack with o or fails the test; stopping it is the caller's,
+// since the restart tests stop it and start another over the same folder.
+func startStack(t *testing.T, o localstack.Options) *localstack.Stack {
+	t.Helper()
+	s, err := localstack.Start(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // installed starts a stack with o (in memory, in a folder of the test's) and has the
 // owner connect Sell and install, hands-free; it returns the stack, stopped when the
 // test ends, and the owner's token.
 func installed(t *testing.T, o localstack.Options) (*localstack.Stack, string) {
 	t.Helper()
 	o.Dir, o.InMemory = t.TempDir(), true
-	s, err := localstack.Start(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startStack(t, o)
 	t.Cleanup(s.Stop)
 	tok := devToken(t, s.URL, ownerClaims)
 	connectSell(t, s.URL, tok)

@@ -70,10 +70,7 @@ func TestReadmeExamples(t *testing.T) {
 		t.Fatal("README.md has no sh block starting with \"# Try it\": nothing to run")
 	}
 
-	s, err := localstack.Start(context.Background(), localstack.Options{Dir: t.TempDir(), InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := startStack(t, localstack.Options{Dir: t.TempDir(), InMemory: true})
 	defer s.Stop()
 	addrs := map[string]string{
 		"8080": strings.TrimPrefix(s.URL, "http://"),

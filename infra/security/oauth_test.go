@@ -107,15 +107,9 @@ func stateOf(t *testing.T, authorizeURL string) string {
 // the login hint names or as its admin) to the redirect back, and returns its query.
 func approve(t *testing.T, w *world, authorizeURL string) url.Values {
 	t.Helper()
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := noFollow.Get(authorizeURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	loc, err := url.Parse(res.Header.Get("Location"))
-	if err != nil || res.StatusCode != http.StatusFound || loc.Path != "/oauth/callback" || loc.Query().Get("code") == "" {
-		t.Fatalf("authorize answered %d, Location %q", res.StatusCode, res.Header.Get("Location"))
+	status, loc := apptest.Redirect(t, authorizeURL)
+	if status != http.StatusFound || loc.Path != "/oauth/callback" || loc.Query().Get("code") == "" {
+		t.Fatalf("authorize answered %d, Location %q", status, loc)
 	}
 	return loc.Query()
 }

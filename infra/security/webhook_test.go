@@ -139,7 +139,7 @@ func TestTheWebhookUsesOnlyWhatTemplateYAMLGrantsIt(t *testing.T) {
 	}
 	client := dynamodb.New(env.Deps.Store.Client().Options(), func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, record) })
 	w := &world{env: env}
-	setSecret(t, w, victim, secretA)
+	w.env.SealWebhookSecret(t, victim, secretA)
 	deps := env.IngestDeps()
 	deps.Store = store.New(client, env.Deps.Store.Table())
 	fn := chatwebhook.New(deps)

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/sellchat/sellchat/infra/gateway"
-	"github.com/sellchat/sellchat/shared/adapter/secrets"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
@@ -112,7 +111,7 @@ func newWorld(t *testing.T) *world {
 	// B: installed, every agent through the admin's token, history on, its own secret.
 	env.Connect(t, other)
 	env.SetSettings(t, other, func(s *settings.Settings) { s.Access = settings.AccessAllAgents })
-	setSecret(t, w, other, secretB)
+	w.env.SealWebhookSecret(t, other, secretB)
 	if _, err := env.Deps.Store.UpdateIntegration(ctx, other, func(in *settings.Integration) error {
 		in.Elements[settings.ChatHistoryInSell] = settings.ElementState{Enabled: true}
 		return nil
@@ -161,17 +160,6 @@ func mustHave(t *testing.T, res apptest.Response, status int, contains string) {
 	t.Helper()
 	if res.Status != status || !strings.Contains(string(res.Body), contains) {
 		t.Fatalf("setup: got %d %s; want %d with %q", res.Status, res.Body, status, contains)
-	}
-}
-
-func setSecret(t *testing.T, w *world, account, secret string) {
-	t.Helper()
-	sealed := w.env.Deps.Box.Seal([]byte(secret), secrets.AAD(account, "webhook_secret"))
-	if _, err := w.env.Deps.Store.UpdateIntegration(context.Background(), account, func(in *settings.Integration) error {
-		in.WebhookSecret = sealed
-		return nil
-	}); err != nil {
-		t.Fatal(err)
 	}
 }
 

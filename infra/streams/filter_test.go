@@ -9,9 +9,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sellchat/sellchat/infra/streams"
-	"github.com/sellchat/sellchat/infra/template"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
 
 // ttlIdentity is who DynamoDB's TTL deletions are made by, in the stream.
@@ -56,14 +56,7 @@ func state(s string) map[string]events.DynamoDBAttributeValue {
 // nothing with match none, so Lambda never invokes the function for them.
 func TestTheTemplatesFiltersPassWhatTheHandlerActsOnAndNothingElse(t *testing.T) {
 	t.Parallel()
-	patterns, err := template.StreamFilters(template.TranscriptsFunction)
-	if err != nil {
-		t.Fatal(err)
-	}
-	filters, err := streams.ParseFilters(patterns)
-	if err != nil {
-		t.Fatal(err)
-	}
+	filters := apptest.TranscriptsStreamFilters(t)
 	const (
 		none = iota - 1
 		newChat

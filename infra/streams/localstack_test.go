@@ -16,7 +16,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 	"github.com/sellchat/sellchat/shared/adapter/tokens"
 	"github.com/sellchat/sellchat/shared/domain/settings"
-	"github.com/sellchat/sellchat/shared/handler/chatwebhook"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 	"github.com/sellchat/sellchat/shared/platform/auth"
 )
 
@@ -49,17 +49,8 @@ func TestASignedChatPostedToTheLocalStackShowsInTheFeedPage(t *testing.T) {
 		`"visitor":{"name":"Vera Visitor","email":"vera@example.com","phone":"+1 415 555 0100"},"agent_names":["Ana Agent"],"department_name":"Sales","tags":["pricing"],"rating":"good","comment":"Very helpful",` +
 		`"history":[{"type":"chat.msg","name":"Vera Visitor","nick":"visitor","msg":"Hi! <img src=x onerror=document.title='pwned'>","timestamp":"2026-11-20T14:02:15Z"},` +
 		`{"type":"chat.msg","name":"Ana Agent","nick":"agent:361","msg":"Hello Vera, how can I help?","timestamp":"2026-11-20T14:03:02Z"}]}`
-	ts := time.Now().UTC().Format(time.RFC3339)
-	req, _ := http.NewRequest("POST", s.URL+"/webhooks/chat/acme", strings.NewReader(body))
-	req.Header.Set(chatwebhook.HeaderTimestamp, ts)
-	req.Header.Set(chatwebhook.HeaderSignature, chatwebhook.Sign([]byte(secret), ts, []byte(body)))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 202 {
-		t.Fatalf("webhook: %d", res.StatusCode)
+	if status := apptest.PostSignedChat(t, s.URL, "acme", secret, body); status != 202 {
+		t.Fatalf("webhook: %d", status)
 	}
 
 	tok, err := s.Signer.Sign(auth.Identity{Account: "acme", UserID: "7", Name: "Rex Rep", Role: auth.RoleAgent})

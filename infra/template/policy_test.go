@@ -2,6 +2,7 @@ package template_test
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -315,13 +316,8 @@ func mentions(n *yaml.Node, tag, v string) bool {
 }
 
 func describe(g map[string][]string) string {
-	keys := make([]string, 0, len(g))
-	for k := range g {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var parts []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(g)) {
 		a := slices.Clone(g[k])
 		sort.Strings(a)
 		parts = append(parts, k+": "+strings.Join(a, " "))

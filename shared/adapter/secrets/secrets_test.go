@@ -8,15 +8,8 @@ import (
 
 func TestSealedValuesOpenOnlyWhereTheyWereSealed(t *testing.T) {
 	t.Parallel()
-	key, err := ParseKey(NewKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	box, err := NewBox(key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	secret := []byte("whsec_0123456789")
+	box := newBox(t)
 	sealed := box.Seal(secret, AAD("acme", "webhook_secret"))
 	if bytes.Contains(sealed, secret) {
 		t.Fatal("the sealed value contains the secret in clear")
@@ -46,9 +39,7 @@ func TestSealedValuesOpenOnlyWhereTheyWereSealed(t *testing.T) {
 		})
 	}
 	t.Run("another key cannot open it", func(t *testing.T) {
-		other, _ := ParseKey(NewKey())
-		box2, _ := NewBox(other)
-		if _, err := box2.Open(sealed, AAD("acme", "webhook_secret")); !errors.Is(err, ErrOpen) {
+		if _, err := newBox(t).Open(sealed, AAD("acme", "webhook_secret")); !errors.Is(err, ErrOpen) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -63,6 +54,21 @@ func TestParseKeyRefusesWrongLengths(t *testing.T) {
 	}
 }
 
+// newBox is a box under a fresh key, as a deployment makes one from its configured
+// key: each test that needs a key of its own (or two different ones) takes it here.
+func newBox(t *testing.T) *Box {
+	t.Helper()
+	key, err := ParseKey(NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBox(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func flip(b []byte, i int) []byte {
 	c := append([]byte(nil), b...)
 	c[i] ^= 0xff
@@ -71,18 +77,7 @@ func flip(b []byte, i int) []byte {
 
 func TestKeyedHashesNameAValueOnlyUnderTheirKeyAndPurpose(t *testing.T) {
 	t.Parallel()
-	box := func() *Box {
-		key, err := ParseKey(NewKey())
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := NewBox(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	a, other := box(), box()
+	a, other := newBox(t), newBox(t)
 	email := []byte("email:vera@example.com")
 	h := a.KeyedHash("erasure", email)
 	if len(h) != 32 {

@@ -14,24 +14,16 @@ import (
 
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
 
 // authorize runs the browser half of OAuth against the sandbox and returns
 // the redirect's query.
 func authorize(t *testing.T, srv *selltest.Server, cfg *oauth2.Config, opts ...oauth2.AuthCodeOption) url.Values {
 	t.Helper()
-	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := hc.Get(cfg.AuthCodeURL("state-123", opts...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("authorize status %d", resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
+	status, loc := apptest.Redirect(t, cfg.AuthCodeURL("state-123", opts...))
+	if status != http.StatusFound {
+		t.Fatalf("authorize status %d", status)
 	}
 	return loc.Query()
 }

@@ -68,9 +68,7 @@ func TestUsers(t *testing.T) {
 
 func TestApps(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, zendesktest.Options{})
-	ctx := context.Background()
-	admin := srv.SupportAPI(zendesktest.DemoAdaID)
+	ctx, srv, admin := supportAs(t, zendesktest.Options{}, zendesktest.DemoAdaID)
 
 	t.Run("the app's installation is listed", func(t *testing.T) {
 		ins, err := admin.Installations(ctx)
@@ -117,9 +115,7 @@ func TestApps(t *testing.T) {
 
 func TestChatAccountAndOwner(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, zendesktest.Options{})
-	ctx := context.Background()
-	admin := srv.ChatAPI(zendesktest.DemoAdaID)
+	ctx, srv, admin := chatAs(t, zendesktest.Options{}, zendesktest.DemoAdaID)
 
 	t.Run("the plan is read and ranked", func(t *testing.T) {
 		a, err := admin.ChatAccount(ctx)
@@ -180,9 +176,7 @@ func TestAccountOwnerPagesThroughAgents(t *testing.T) {
 func TestChatExport(t *testing.T) {
 	t.Parallel()
 	clk := zendesktest.NewClock(time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC))
-	srv := newServer(t, zendesktest.Options{Now: clk.Now})
-	ctx := context.Background()
-	c := srv.ChatAPI(zendesktest.DemoAdaID)
+	ctx, srv, c := chatAs(t, zendesktest.Options{Now: clk.Now}, zendesktest.DemoAdaID)
 
 	t.Run("the demo chats come whole, in update order", func(t *testing.T) {
 		page, err := c.ChatExport(ctx, zendesk.ExportRequest{StartTime: time.Unix(0, 0)})
@@ -246,9 +240,7 @@ func TestChatExport(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, zendesktest.Options{})
-	ctx := context.Background()
-	c := srv.SupportAPI(zendesktest.DemoAdaID)
+	ctx, srv, c := supportAs(t, zendesktest.Options{}, zendesktest.DemoAdaID)
 
 	t.Run("a 429 carries Zendesk's Retry-After and is not retried", func(t *testing.T) {
 		srv.FailNext(1, http.StatusTooManyRequests)
@@ -295,9 +287,7 @@ func TestErrors(t *testing.T) {
 
 func TestSupportOAuthWithPKCE(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, zendesktest.Options{})
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, srv.Client())
-	cfg := srv.SupportOAuthConfig("https://app.example/oauth/zendesk")
+	ctx, srv, cfg := oauthSandbox(t, (*zendesktest.Server).SupportOAuthConfig, "https://app.example/oauth/zendesk")
 
 	t.Run("the code comes back for the state and the verifier gets a working token", func(t *testing.T) {
 		verifier := oauth2.GenerateVerifier()
@@ -324,21 +314,13 @@ func TestSupportOAuthWithPKCE(t *testing.T) {
 	t.Run("the approver can be chosen", func(t *testing.T) {
 		srv.SetApprover(zendesktest.DemoRitaID)
 		defer srv.SetApprover(0)
-		q := srv.Authorize(t, cfg.AuthCodeURL("s"))
-		tok, err := cfg.Exchange(ctx, q.Get("code"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		tok := approved(ctx, t, srv, cfg)
 		if u, err := clientWith(t, srv, tok).Me(ctx); err != nil || u.ID != zendesktest.DemoRitaID {
 			t.Fatalf("Me = %+v, %v", u, err)
 		}
 	})
 	t.Run("a refresh rotates the refresh token", func(t *testing.T) {
-		q := srv.Authorize(t, cfg.AuthCodeURL("s"))
-		tok, err := cfg.Exchange(ctx, q.Get("code"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		tok := approved(ctx, t, srv, cfg)
 		stale := &oauth2.Token{RefreshToken: tok.RefreshToken}
 		fresh, err := cfg.TokenSource(ctx, stale).Token()
 		if err != nil || fresh.RefreshToken == tok.RefreshToken {
@@ -355,9 +337,7 @@ func TestSupportOAuthWithPKCE(t *testing.T) {
 
 func TestChatOAuth(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, zendesktest.Options{})
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, srv.Client())
-	cfg := srv.ChatOAuthConfig("https://app.example/oauth/chat")
+	ctx, srv, cfg := oauthSandbox(t, (*zendesktest.Server).ChatOAuthConfig, "https://app.example/oauth/chat")
 
 	t.Run("the authorize URL names the account", func(t *testing.T) {
 		prod := zendesk.ChatOAuthConfig("", "acme", "id", "secret", "https://app.example/cb", nil)
@@ -367,11 +347,7 @@ func TestChatOAuth(t *testing.T) {
 		}
 	})
 	t.Run("a Chat token reads chats and nothing of Support", func(t *testing.T) {
-		q := srv.Authorize(t, cfg.AuthCodeURL("s"))
-		tok, err := cfg.Exchange(ctx, q.Get("code"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		tok := approved(ctx, t, srv, cfg)
 		c := clientWith(t, srv, tok)
 		if _, err := c.ChatExport(ctx, zendesk.ExportRequest{}); err != nil {
 			t.Fatalf("ChatExport: %v", err)

@@ -29,9 +29,7 @@ func conversation(email, phone string, n int) zendesktest.Messaging {
 
 func TestMessagingTicket(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, zendesktest.Options{})
-	ctx := context.Background()
-	c := srv.SupportAPI(zendesktest.DemoRexID)
+	ctx, srv, c := supportAs(t, zendesktest.Options{}, zendesktest.DemoRexID)
 	id := srv.AddMessagingTicket(conversation("wendy@example.org", "+14155550123", 3))
 
 	t.Run("a messaging ticket is read with its channel, status and requester", func(t *testing.T) {
@@ -74,9 +72,7 @@ func TestMessagingTicket(t *testing.T) {
 
 func TestIdentities(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, zendesktest.Options{})
-	ctx := context.Background()
-	c := srv.SupportAPI(zendesktest.DemoRexID)
+	ctx, srv, c := supportAs(t, zendesktest.Options{}, zendesktest.DemoRexID)
 
 	t.Run("a requester has the email and phone the conversation gave", func(t *testing.T) {
 		tk, _ := srv.Ticket(srv.AddMessagingTicket(conversation("ida@example.org", "+44 20 7946 0958", 1)))
@@ -105,9 +101,7 @@ func TestIdentities(t *testing.T) {
 		if err != nil || len(ids) != 121 {
 			t.Fatalf("Identities: %d, %v", len(ids), err)
 		}
-		if n := srv.CallCount(fmt.Sprintf("GET /api/v2/users/%d/identities", requester)); n != 2 {
-			t.Errorf("%d calls, want 2 pages", n)
-		}
+		wantPages(t, srv, 2, "/api/v2/users/%d/identities", requester)
 		phones := 0
 		for i, id := range ids {
 			if i > 0 && id.ID <= ids[i-1].ID {
@@ -136,9 +130,7 @@ func TestIdentities(t *testing.T) {
 
 func TestConversationLog(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, zendesktest.Options{ConversationLogPerMinute: -1})
-	ctx := context.Background()
-	c := srv.SupportAPI(zendesktest.DemoRexID)
+	ctx, srv, c := supportAs(t, zendesktest.Options{ConversationLogPerMinute: -1}, zendesktest.DemoRexID)
 
 	t.Run("a log of more than a hundred events is read whole, oldest first", func(t *testing.T) {
 		id := srv.AddMessagingTicket(conversation("long@example.org", "", 150))
@@ -147,9 +139,7 @@ func TestConversationLog(t *testing.T) {
 		if err != nil || len(events) != 151 {
 			t.Fatalf("ConversationLog: %d events, %v", len(events), err)
 		}
-		if n := srv.CallCount(fmt.Sprintf("GET /api/v2/tickets/%d/conversation_log", id)); n != 2 {
-			t.Errorf("%d calls, want 2 pages", n)
-		}
+		wantPages(t, srv, 2, "/api/v2/tickets/%d/conversation_log", id)
 		var texts []string
 		for i, e := range events {
 			if i > 0 && e.CreatedAt.Before(events[i-1].CreatedAt) {

@@ -123,9 +123,7 @@ func TestNotificationWebhookAndTrigger(t *testing.T) {
 
 func TestTicketChats(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, zendesktest.Options{})
-	ctx := context.Background()
-	chat := srv.ChatAPI(zendesktest.DemoAdaID)
+	ctx, srv, chat := chatAs(t, zendesktest.Options{}, zendesktest.DemoAdaID)
 	a := srv.AddChat(map[string]any{"zendesk_ticket_id": 501})
 	srv.AddChat(map[string]any{"zendesk_ticket_id": 502})
 

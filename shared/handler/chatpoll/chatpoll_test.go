@@ -86,6 +86,15 @@ func (w *world) addChat(t *testing.T, id string) zendesk.ExportedChat {
 		"history": []map[string]any{{"type": "chat.msg", "nick": "visitor", "name": "Vera Visitor", "msg": "Hello from " + id}}})
 }
 
+// addAgedChat adds a chat as addChat does and moves the clock two minutes on, past
+// the one-minute minimum age most of these tests poll with, so that the next run
+// may take it: the step that starts nearly every test of what a run stores.
+func (w *world) addAgedChat(t *testing.T, id string) {
+	t.Helper()
+	w.addChat(t, id)
+	w.clock.Advance(2 * time.Minute)
+}
+
 // updateChat changes a chat in the sandbox, which shows it again in the export.
 func (w *world) updateChat(t *testing.T, id string, fields map[string]any) {
 	t.Helper()
@@ -164,8 +173,7 @@ func TestEndedChatsAndOfflineMessagesAreStoredAndChatsStillGoingOnWait(t *testin
 func TestRunningTwiceStoresAChatOnceAndAnUpdatedChatIsADuplicate(t *testing.T) {
 	w := newWorld(t, time.Minute)
 	p := w.poller(time.Minute)
-	w.addChat(t, "c-once")
-	w.clock.Advance(2 * time.Minute)
+	w.addAgedChat(t, "c-once")
 	if rep := run(t, p); rep.Stored != 1 || rep.Duplicates != 0 {
 		t.Fatalf("first run %+v", rep)
 	}
@@ -196,9 +204,9 @@ func TestACursorSavedAfterEachPageLetsTheNextRunGoOnAndARepeatedPageIsDuplicates
 	if rep := run(t, p); rep.Stored != 2 || rep.Pages != 1 {
 		t.Fatalf("first run %+v, want one page of 2", rep)
 	}
-	cur, err := w.env.Deps.Store.ChatPollCursor(context.Background(), "acme")
-	if err != nil || cur.StartID != "c-page-b" || cur.LastRunAt.IsZero() || cur.LastError != "" || cur.Stored != 2 {
-		t.Fatalf("cursor %+v %v, want it after c-page-b", cur, err)
+	cur := w.cursor(t)
+	if cur.StartID != "c-page-b" || cur.LastRunAt.IsZero() || cur.LastError != "" || cur.Stored != 2 {
+		t.Fatalf("cursor %+v, want it after c-page-b", cur)
 	}
 	// A run that dies after its page was stored but before the cursor was saved
 	// leaves the older cursor: the page is read again, and its chats are duplicates.
@@ -223,16 +231,14 @@ func TestACursorSavedAfterEachPageLetsTheNextRunGoOnAndARepeatedPageIsDuplicates
 func TestARateLimitHoldsTheAccountBackUntilRetryAfter(t *testing.T) {
 	w := newWorld(t, time.Minute)
 	p := w.poller(time.Minute)
-	w.addChat(t, "c-limited")
-	w.clock.Advance(2 * time.Minute)
+	w.addAgedChat(t, "c-limited")
 	w.zd.FailNext(1, http.StatusTooManyRequests) // Retry-After: 1
 	rep := run(t, p)
 	if rep.RateLimited != 1 || rep.Stored != 0 || len(rep.Failed) != 0 {
 		t.Fatalf("rate-limited run %+v: a 429 is a wait, not a failure", rep)
 	}
-	cur, err := w.env.Deps.Store.ChatPollCursor(context.Background(), "acme")
-	if err != nil || !cur.NotBefore.Equal(w.clock.Now().Add(time.Second)) {
-		t.Fatalf("cursor %+v %v, want not before %s", cur, err, w.clock.Now().Add(time.Second))
+	if cur := w.cursor(t); !cur.NotBefore.Equal(w.clock.Now().Add(time.Second)) {
+		t.Fatalf("cursor %+v, want not before %s", cur, w.clock.Now().Add(time.Second))
 	}
 	calls := w.zd.CallCount(exportCall)
 	if rep := run(t, p); rep.Skipped != 1 || rep.Polled != 0 || w.zd.CallCount(exportCall) != calls {
@@ -242,7 +248,7 @@ func TestARateLimitHoldsTheAccountBackUntilRetryAfter(t *testing.T) {
 	if rep := run(t, p); rep.Stored != 1 || !w.stored(t, "acme", "c-limited") {
 		t.Fatalf("run after Retry-After %+v", rep)
 	}
-	if cur, _ := w.env.Deps.Store.ChatPollCursor(context.Background(), "acme"); !cur.NotBefore.IsZero() || cur.LastError != "" {
+	if cur := w.cursor(t); !cur.NotBefore.IsZero() || cur.LastError != "" {
 		t.Fatalf("cursor after the wait %+v", cur)
 	}
 }
@@ -256,8 +262,7 @@ func TestOnlyAccountsWithChatConnectedAndHistoryOnArePolled(t *testing.T) {
 	// initech: installed, Chat connected, history off.
 	env.Connect(t, "initech")
 	env.ConnectChat(t, "initech")
-	w.addChat(t, "c-acme")
-	w.clock.Advance(2 * time.Minute)
+	w.addAgedChat(t, "c-acme")
 
 	accounts, err := env.Deps.Store.ChatPollAccounts(ctx)
 	if err != nil || !slices.Equal(accounts, []string{"acme"}) {
@@ -282,8 +287,7 @@ func TestAnAccountsFailureDoesNotStopTheOthers(t *testing.T) {
 	w.env.Connect(t, "globex")
 	w.env.ConnectChat(t, "globex")
 	w.env.SetHistory(t, "globex", true)
-	w.addChat(t, "c-both")
-	w.clock.Advance(2 * time.Minute)
+	w.addAgedChat(t, "c-both")
 	// The first export call fails; the other account's goes through. One worker,
 	// so the accounts take their turns in order.
 	w.zd.FailNext(1, http.StatusInternalServerError)
@@ -294,7 +298,7 @@ func TestAnAccountsFailureDoesNotStopTheOthers(t *testing.T) {
 	if !w.stored(t, "globex", "c-both") || w.stored(t, "acme", "c-both") {
 		t.Fatal("globex's poll did not go on after acme's failed")
 	}
-	if cur, _ := w.env.Deps.Store.ChatPollCursor(context.Background(), "acme"); cur.LastError == "" {
+	if cur := w.cursor(t); cur.LastError == "" {
 		t.Fatalf("acme's cursor does not say what failed: %+v", cur)
 	}
 	if rep := run(t, w.poller(time.Minute)); rep.Stored != 1 || !w.stored(t, "acme", "c-both") {
@@ -338,8 +342,7 @@ func TestTheCursorNeverAsksForAStartTimeZendeskWouldRefuse(t *testing.T) {
 // writes the entry that GET /feed shows.
 func TestAPolledChatReachesTheLeadsFeed(t *testing.T) {
 	w := newWorld(t, time.Minute)
-	w.addChat(t, "c-to-feed")
-	w.clock.Advance(2 * time.Minute)
+	w.addAgedChat(t, "c-to-feed")
 	if rep := run(t, w.poller(time.Minute)); rep.Stored != 1 {
 		t.Fatalf("report %+v", rep)
 	}
@@ -379,18 +382,16 @@ func TestAPolledChatReachesTheLeadsFeed(t *testing.T) {
 func TestAStartTimeZendeskFindsTooRecentIsAskedAgainLater(t *testing.T) {
 	w := newWorld(t, 5*time.Minute)
 	p := w.poller(time.Minute)
-	w.addChat(t, "c-first")
-	w.clock.Advance(2 * time.Minute)
+	w.addAgedChat(t, "c-first")
 	if rep := run(t, p); rep.Stored != 1 {
 		t.Fatalf("first run %+v", rep)
 	}
-	before, _ := w.env.Deps.Store.ChatPollCursor(context.Background(), "acme")
-	w.addChat(t, "c-second")
-	w.clock.Advance(2 * time.Minute) // the cursor (c-first's end) is 4 minutes old
+	before := w.cursor(t)
+	w.addAgedChat(t, "c-second") // the cursor (c-first's end) is 4 minutes old
 	if rep := run(t, p); rep.Stored != 0 || len(rep.Failed) != 0 || w.exportsAnswered(http.StatusUnprocessableEntity) != 1 {
 		t.Fatalf("run with a start Zendesk refuses %+v", rep)
 	}
-	if after, _ := w.env.Deps.Store.ChatPollCursor(context.Background(), "acme"); !after.StartTime.Equal(before.StartTime) || after.StartID != before.StartID || after.LastError != "" {
+	if after := w.cursor(t); !after.StartTime.Equal(before.StartTime) || after.StartID != before.StartID || after.LastError != "" {
 		t.Fatalf("cursor %+v, want it unchanged (%+v) and no error", after, before)
 	}
 	w.clock.Advance(2 * time.Minute)
@@ -455,6 +456,7 @@ func (w *world) pickPastChats(t *testing.T, account string, from time.Time) {
 	}
 }
 
+// cursor reads acme's poll cursor and fails the test if it cannot.
 func (w *world) cursor(t *testing.T) store.ChatPollCursor {
 	t.Helper()
 	cur, err := w.env.Deps.Store.ChatPollCursor(context.Background(), "acme")
@@ -481,8 +483,7 @@ func TestThePollStartsAtThePickedDateAndStartsOverOnlyAtANewOne(t *testing.T) {
 	}
 
 	// The same date again (history switched on anew): the poll goes on where it was.
-	w.addChat(t, "c-new")
-	w.clock.Advance(2 * time.Minute)
+	w.addAgedChat(t, "c-new")
 	w.pickPastChats(t, "acme", from)
 	if rep := run(t, p); rep.Stored != 1 || rep.Duplicates != 0 || !w.stored(t, "acme", "c-new") {
 		t.Fatalf("with the date unchanged %+v: want only the new chat, nothing read again", rep)

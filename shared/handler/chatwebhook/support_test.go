@@ -2,7 +2,6 @@ package chatwebhook_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -42,41 +41,11 @@ func supportWorld(t *testing.T) (*apptest.Env, http.Handler) {
 	return env, chatwebhook.New(env.IngestDeps())
 }
 
-type supportAnswer struct {
-	TicketID int64
-	Status   string
-	Reason   string
-	Chats    []struct {
-		ChatID    string
-		Status    string
-		Duplicate bool
-	}
-}
-
-// notify posts body to account's Support webhook route, signed by the Zendesk
-// sandbox with secret, as Zendesk's webhook would.
-func notify(t *testing.T, env *apptest.Env, h http.Handler, account, secret, body string) (*httptest.ResponseRecorder, supportAnswer) {
-	t.Helper()
-	req, err := env.Zendesk.WebhookRequest(context.Background(), "https://sellchat.test/webhooks/zendesk/"+account, secret, []byte(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	var a supportAnswer
-	if w.Code == http.StatusAccepted {
-		if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return w, a
-}
-
 func TestASolvedChatTicketBringsItsChatFromTheChatAPI(t *testing.T) {
 	env, h := supportWorld(t)
 	ch := env.Zendesk.AddChat(map[string]any{"zendesk_ticket_id": 83, "visitor": map[string]any{"name": "Vera", "email": "vera@example.com"}})
 
-	w, a := notify(t, env, h, "acme", supportSecret, `{"ticket_id":"83"}`)
+	w, a := env.NotifySupport(t, h, "acme", supportSecret, `{"ticket_id":"83"}`)
 	if w.Code != http.StatusAccepted || a.Status != "accepted" || a.TicketID != 83 || len(a.Chats) != 1 || a.Chats[0].ChatID != ch.ID || a.Chats[0].Duplicate {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
@@ -85,20 +54,20 @@ func TestASolvedChatTicketBringsItsChatFromTheChatAPI(t *testing.T) {
 		t.Fatalf("stored: %+v %v", item, err)
 	}
 	t.Run("a redelivery stores nothing new", func(t *testing.T) {
-		w, a := notify(t, env, h, "acme", supportSecret, `{"ticket_id":83}`)
+		w, a := env.NotifySupport(t, h, "acme", supportSecret, `{"ticket_id":83}`)
 		if w.Code != http.StatusAccepted || len(a.Chats) != 1 || !a.Chats[0].Duplicate {
 			t.Fatalf("%d %s", w.Code, w.Body)
 		}
 	})
 	t.Run("a ticket with no chat yet is pending, for the export to bring", func(t *testing.T) {
-		w, a := notify(t, env, h, "acme", supportSecret, `{"ticket_id":"84"}`)
+		w, a := env.NotifySupport(t, h, "acme", supportSecret, `{"ticket_id":"84"}`)
 		if w.Code != http.StatusAccepted || a.Status != "pending" || len(a.Chats) != 0 {
 			t.Fatalf("%d %s", w.Code, w.Body)
 		}
 	})
 	t.Run("a Chat API 429 asks Zendesk to retry", func(t *testing.T) {
 		env.Zendesk.FailNext(1, http.StatusTooManyRequests)
-		w, _ := notify(t, env, h, "acme", supportSecret, `{"ticket_id":"83"}`)
+		w, _ := env.NotifySupport(t, h, "acme", supportSecret, `{"ticket_id":"83"}`)
 		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "temporarily_unavailable") {
 			t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
 		}
@@ -122,7 +91,7 @@ func TestTheSupportWebhookRefusesWhatItCannotVerify(t *testing.T) {
 		{"a negative ticket", "acme", supportSecret, `{"ticket_id":-4}`, "invalid_value", 422},
 		{"empty", "acme", supportSecret, ``, "invalid_value", 422},
 	} {
-		w, _ := notify(t, env, h, c.account, c.secret, c.body)
+		w, _ := env.NotifySupport(t, h, c.account, c.secret, c.body)
 		if w.Code != c.status || !strings.Contains(w.Body.String(), `"code":"`+c.code+`"`) {
 			t.Errorf("%s: %d %s", c.name, w.Code, w.Body)
 		}
@@ -145,7 +114,7 @@ func TestTheSupportWebhookLeavesChatsAloneWhileHistoryIsOff(t *testing.T) {
 	env, h := supportWorld(t)
 	env.SetHistory(t, "acme", false)
 	ch := env.Zendesk.AddChat(map[string]any{"zendesk_ticket_id": 91})
-	w, a := notify(t, env, h, "acme", supportSecret, `{"ticket_id":"91"}`)
+	w, a := env.NotifySupport(t, h, "acme", supportSecret, `{"ticket_id":"91"}`)
 	if w.Code != http.StatusAccepted || a.Status != "ignored" {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}

@@ -199,10 +199,7 @@ func TestAppsConfigTellsTheIframeWhatIsOn(t *testing.T) {
 func TestThePageIsServedAtBothSpellings(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t)
-	h := feed.New(env.FeedDeps())
-	get := func(path string) apptest.Response {
-		return apptest.Do(t, h, apptest.Request{Method: "GET", Path: path})
-	}
+	get := apptest.Getter(t, feed.New(env.FeedDeps()))
 	page := get("/apps/feed/?resourceType=lead&resourceId=2001")
 	if page.Status != http.StatusOK || page.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
 		page.Header.Get("Content-Security-Policy") != webpage.CSP(webpage.DefaultFrameAncestors) {

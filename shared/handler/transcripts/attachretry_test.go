@@ -20,10 +20,7 @@ func TestANoteThatFailedWhenALeadWasCreatedFromTheChatComesWithReplay(t *testing
 	t.Parallel()
 	env, p := newHistoryEnv(t)
 	ctx := context.Background()
-	id := storeChat(t, env, "acme", chatJSON("c-attach", "nobody@nowhere.example", "", start))
-	if err := p.Process(ctx, "acme", id); err != nil {
-		t.Fatal(err)
-	}
+	id := storeAndProcess(t, env, p, "acme", chatJSON("c-attach", "nobody@nowhere.example", "", start))
 	lead := env.Sell.AddLead(sell.Lead{LastName: "Other", Email: "someone.else@example.com", OwnerID: selltest.DemoAdminID})
 
 	env.Sell.SetFaults(selltest.Faults{ErrorRate: 1, ErrorStatus: 503})

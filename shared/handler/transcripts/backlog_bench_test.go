@@ -45,9 +45,7 @@ func BenchmarkAccountThroughput(b *testing.B) {
 	const n = 400
 	var res throughput
 	for it := range b.N {
-		env := apptest.New(b)
-		env.Connect(b, "acme")
-		env.SetHistory(b, "acme", true)
+		env := historyAccount(b)
 		p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{ReadPhone: phone.E164})
 		prefix := fmt.Sprintf("tp-%d-", it)
 		if _, err := storeTypicalChats(context.Background(), downTheStream(env), "acme", prefix, n, typicalVisitors(env.Sell)); err != nil {
@@ -85,9 +83,7 @@ func BenchmarkPastChatsDrain(b *testing.B) {
 	const n = 10000
 	var res throughput
 	for it := range b.N {
-		env := apptest.New(b)
-		env.Connect(b, "acme")
-		env.SetHistory(b, "acme", true)
+		env := historyAccount(b)
 		sb := selltest.NewServer(selltest.Options{RateLimit: pastChatsRate})
 		b.Cleanup(sb.Close)
 		p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{Sell: pacedSell(sb, pastChatsRate), ReadPhone: phone.E164})
@@ -221,18 +217,8 @@ type chatPut func(ctx context.Context, account, body string) error
 func downTheStream(env *apptest.Env) chatPut {
 	cs := chatstore.New(env.Deps.Store)
 	return func(ctx context.Context, account, body string) error {
-		c, err := chats.Parse([]byte(body))
-		if err != nil {
-			return err
-		}
-		it, err := chatstore.NewChatItem(c, time.Now())
-		if err != nil {
-			return err
-		}
-		if err := cs.CreateChat(ctx, account, it); err != nil {
-			return fmt.Errorf("store chat %s of %s: %w", c.ID, account, err)
-		}
-		return nil
+		_, _, err := createChat(ctx, cs, account, body, time.Now())
+		return err
 	}
 }
 

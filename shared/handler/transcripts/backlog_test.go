@@ -12,8 +12,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/sellchat/sellchat/infra/streams"
-	"github.com/sellchat/sellchat/infra/template"
 	"github.com/sellchat/sellchat/shared/adapter/phone"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
@@ -72,6 +70,18 @@ func budgetChats(t *testing.T, env *apptest.Env, sb *selltest.Server, account, p
 		email := fmt.Sprintf("%s-%d@%s.example", prefix, i, account)
 		sb.AddLead(sell.Lead{LastName: prefix, Email: email, OwnerID: selltest.DemoAdminID})
 		ids[i] = storeChat(t, env, account, chatJSON(fmt.Sprintf("%s-%s-%03d", account, prefix, i), email, "", start.Add(time.Duration(i)*time.Minute)))
+	}
+	return ids
+}
+
+// queuedBudgetChats stores n chats of account as budgetChats does and queues them
+// in the account's backlog, as the stream handler queues the chats it cannot
+// process in their batch: where the tests of the drain start.
+func queuedBudgetChats(t *testing.T, env *apptest.Env, sb *selltest.Server, account, prefix string, n int) []string {
+	t.Helper()
+	ids := budgetChats(t, env, sb, account, prefix, n)
+	if _, err := env.Deps.Store.Enqueue(context.Background(), account, ids, time.Now()); err != nil {
+		t.Fatal(err)
 	}
 	return ids
 }
@@ -222,10 +232,7 @@ func TestA429LongerThanTheDrainsRunLeavesTheChatsQueuedNotFailed(t *testing.T) {
 	t.Parallel()
 	env, p, sbs := budgetEnv(t, "acme")
 	ctx := context.Background()
-	ids := budgetChats(t, env, sbs["acme"], "acme", "q", 2)
-	if _, err := env.Deps.Store.Enqueue(ctx, "acme", ids, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	ids := queuedBudgetChats(t, env, sbs["acme"], "acme", "q", 2)
 	sbs["acme"].SetFaults(selltest.Faults{ErrorRate: 1, ErrorStatus: http.StatusTooManyRequests})
 	rep, err := p.Drain(ctx, 200*time.Millisecond)
 	if err != nil {
@@ -253,10 +260,7 @@ func TestAQueuedChatThatFailsForGoodIsMarkedFailedForReplayAndTheBacklogCloses(t
 	t.Parallel()
 	env, p, sbs := budgetEnv(t, "acme")
 	ctx := context.Background()
-	ids := budgetChats(t, env, sbs["acme"], "acme", "x", 2)
-	if _, err := env.Deps.Store.Enqueue(ctx, "acme", ids, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	ids := queuedBudgetChats(t, env, sbs["acme"], "acme", "x", 2)
 	sbs["acme"].SetFaults(selltest.Faults{ErrorRate: 1, ErrorStatus: http.StatusServiceUnavailable})
 	rep, err := p.Drain(ctx, 20*time.Second)
 	if err != nil {
@@ -281,10 +285,7 @@ func TestDrainsRunningAtOnceProcessEachQueuedChatOnce(t *testing.T) {
 	ctx := context.Background()
 	queued := map[string][]string{}
 	for _, a := range []string{"acme", "globex"} {
-		queued[a] = budgetChats(t, env, sbs[a], a, "many", 30)
-		if _, err := env.Deps.Store.Enqueue(ctx, a, queued[a], time.Now()); err != nil {
-			t.Fatal(err)
-		}
+		queued[a] = queuedBudgetChats(t, env, sbs[a], a, "many", 30)
 	}
 	var (
 		mu    sync.Mutex
@@ -315,10 +316,7 @@ func TestTheScheduleDrainsAndAStreamBatchIsHandledThroughOneEntryPoint(t *testin
 	t.Parallel()
 	env, p, sbs := budgetEnv(t, "acme")
 	ctx := context.Background()
-	queued := budgetChats(t, env, sbs["acme"], "acme", "sched", 2)
-	if _, err := env.Deps.Store.Enqueue(ctx, "acme", queued, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	queued := queuedBudgetChats(t, env, sbs["acme"], "acme", "sched", 2)
 	// EventBridge's scheduled event, as the template's DrainBacklogs schedule sends it.
 	scheduled := `{"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa","detail-type":"Scheduled Event","source":"aws.events",` +
 		`"account":"123456789012","time":"2026-12-03T09:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/drain"],"detail":{}}`
@@ -370,15 +368,7 @@ func TestChatsBeyondAnAccountsPaceSkipTheStreamAndTheDrainTakesThem(t *testing.T
 		}
 	}
 	recs := budgetInserts(streamed(t, env, 5), ids)
-	patterns, err := template.StreamFilters(template.TranscriptsFunction)
-	if err != nil {
-		t.Fatal(err)
-	}
-	filters, err := streams.ParseFilters(patterns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kept, err := filters.Keep(recs)
+	kept, err := apptest.TranscriptsStreamFilters(t).Keep(recs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -341,10 +341,7 @@ func TestAnErasureFindsANoteWhoseIdWasLost(t *testing.T) {
 	t.Parallel()
 	env, p := newHistoryEnv(t)
 	ctx := context.Background()
-	id := storeChat(t, env, "acme", chatJSON("lost-1", "vera@example.com", "", start))
-	if err := p.Process(ctx, "acme", id); err != nil {
-		t.Fatal(err)
-	}
+	storeAndProcess(t, env, p, "acme", chatJSON("lost-1", "vera@example.com", "", start))
 	es := entries(t, env, "acme")["lead:2001"]
 	if len(es) != 1 || es[0].NoteID == 0 {
 		t.Fatalf("entries %+v", es)

@@ -50,6 +50,17 @@ func newEnv(t *testing.T) (*apptest.Env, *transcripts.Processor) {
 	return env, p
 }
 
+// historyAccount is a deployment whose account acme is connected with Chat history
+// in Sell on: where the tests and benchmarks that build a processor of their own
+// (another Sell, other options) start.
+func historyAccount(tb testing.TB) *apptest.Env {
+	tb.Helper()
+	env := apptest.New(tb)
+	env.Connect(tb, "acme")
+	env.SetHistory(tb, "acme", true)
+	return env
+}
+
 // newHistoryEnv is newEnv with Chat history in Sell switched on for acme.
 func newHistoryEnv(t *testing.T) (*apptest.Env, *transcripts.Processor) {
 	t.Helper()
@@ -64,21 +75,44 @@ func chatJSON(id, email, phone string, start time.Time) string {
 		id, start.Format(time.RFC3339), id, email, phone, start.Add(time.Second).Format(time.RFC3339))
 }
 
-// storeChat stores a chat as the webhook does.
-func storeChat(t testing.TB, env *apptest.Env, account, body string) string {
-	t.Helper()
+// createChat parses body and stores it for account as a new chat item received at
+// recv, as the webhook does, so that it reaches the table's stream. It returns its
+// errors rather than failing a test, for callers on goroutines of their own.
+func createChat(ctx context.Context, cs *chatstore.Store, account, body string, recv time.Time) (chats.Chat, chatstore.ChatItem, error) {
 	c, err := chats.Parse([]byte(body))
 	if err != nil {
-		t.Fatal(err)
+		return chats.Chat{}, chatstore.ChatItem{}, err
 	}
-	it, err := chatstore.NewChatItem(c, time.Now())
+	it, err := chatstore.NewChatItem(c, recv)
 	if err != nil {
-		t.Fatal(err)
+		return c, chatstore.ChatItem{}, err
 	}
-	if err := chatstore.New(env.Deps.Store).CreateChat(context.Background(), account, it); err != nil {
+	if err := cs.CreateChat(ctx, account, it); err != nil {
+		return c, it, fmt.Errorf("store chat %s of %s: %w", c.ID, account, err)
+	}
+	return c, it, nil
+}
+
+// storeChat stores a chat as the webhook does, received now.
+func storeChat(t testing.TB, env *apptest.Env, account, body string) string {
+	t.Helper()
+	c, _, err := createChat(context.Background(), chatstore.New(env.Deps.Store), account, body, time.Now())
+	if err != nil {
 		t.Fatal(err)
 	}
 	return c.ID
+}
+
+// storeAndProcess stores body for account as the webhook does and processes it at
+// once with p, as the stream's handler would; processing must not fail. It returns
+// the chat's id: the starting point of the tests of what happens to a chat after.
+func storeAndProcess(t testing.TB, env *apptest.Env, p *transcripts.Processor, account, body string) string {
+	t.Helper()
+	id := storeChat(t, env, account, body)
+	if err := p.Process(context.Background(), account, id); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // streamed reads the table's stream until it holds want chat inserts and returns

@@ -2,10 +2,8 @@ package transcripts_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -30,25 +28,15 @@ const messagingSecret = "zendesk-webhook-secret-of-the-messaging-trigger"
 // nothing.
 func TestAMessagingConversationReachesSellOnceAndASecondSolveUpdatesItsNote(t *testing.T) {
 	t.Parallel()
-	env := apptest.New(t)
-	env.Connect(t, "acme")
-	env.SetHistory(t, "acme", true)
+	env := historyAccount(t)
 	env.ConnectZendesk(t, "acme")
 	env.ConnectNotifications(t, "acme", messagingSecret)
 	lead := env.Sell.AddLead(sell.Lead{FirstName: "Wendy", LastName: "Whats", Email: "wendy@whats.example", OwnerID: selltest.DemoAdminID})
 	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{Sell: fastSell(env.Sell), ReadPhone: phone.E164})
 	webhook := chatwebhook.New(env.IngestDeps())
-	notify := func(ticket int64) (int, chatwebhookAnswer) {
+	notify := func(ticket int64) (int, apptest.SupportAnswer) {
 		t.Helper()
-		body := fmt.Sprintf(`{"ticket_id":"%d"}`, ticket)
-		req, err := env.Zendesk.WebhookRequest(context.Background(), "https://sellchat.test/webhooks/zendesk/acme", messagingSecret, []byte(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := httptest.NewRecorder()
-		webhook.ServeHTTP(w, req)
-		var a chatwebhookAnswer
-		_ = json.Unmarshal(w.Body.Bytes(), &a)
+		w, a := env.NotifySupport(t, webhook, "acme", messagingSecret, fmt.Sprintf(`{"ticket_id":"%d"}`, ticket))
 		return w.Code, a
 	}
 	notes := func() []sell.Note {
@@ -137,17 +125,5 @@ func TestAMessagingConversationReachesSellOnceAndASecondSolveUpdatesItsNote(t *t
 	}
 	if body, _ := it.Body(); !strings.Contains(string(body), "(internal note) Conversation with Wendy Whats") {
 		t.Fatalf("the opted-in internal note is missing: %s", body)
-	}
-}
-
-type chatwebhookAnswer struct {
-	TicketID int64
-	Status   string
-	Reason   string
-	Chats    []struct {
-		ChatID    string
-		Status    string
-		Duplicate bool
-		Revised   bool
 	}
 }

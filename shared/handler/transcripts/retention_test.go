@@ -333,15 +333,8 @@ func TestARetentionJobStoppedByAFaultResumesAfterTheLastPageDone(t *testing.T) {
 	const n = 10 // four pages of three
 	for i := range n {
 		id := fmt.Sprintf("j-%02d", i)
-		c, err := chats.Parse([]byte(chatJSON(id, "vera@example.com", "", start)))
+		c, it, err := createChat(ctx, cs, "acme", chatJSON(id, "vera@example.com", "", start), recv.Add(-time.Duration(i)*time.Minute))
 		if err != nil {
-			t.Fatal(err)
-		}
-		it, err := chatstore.NewChatItem(c, recv.Add(-time.Duration(i)*time.Minute))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cs.CreateChat(ctx, "acme", it); err != nil {
 			t.Fatal(err)
 		}
 		if err := cs.CreateEntry(ctx, "acme", chatstore.NewEntry(chats.Record{Type: chats.ResourceLead, ID: int64(100 + i)}, c, it.Start, recv)); err != nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 	"github.com/sellchat/sellchat/shared/adapter/store"
 	"github.com/sellchat/sellchat/shared/handler/transcripts"
-	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
 
 // streamBatchSize is the transcripts function's stream BatchSize (template.yaml):
@@ -34,9 +33,7 @@ const streamBatchSize = 25
 // metrics, per processed chat.
 func BenchmarkSellCallsPerChat(b *testing.B) {
 	const perPhase = 4 * streamBatchSize
-	env := apptest.New(b)
-	env.Connect(b, "acme")
-	env.SetHistory(b, "acme", true)
+	env := historyAccount(b)
 	sb := selltest.NewServer(selltest.Options{RateLimit: -1}) // calls, not pacing, are measured
 	b.Cleanup(sb.Close)
 	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{Sell: fastSell(sb), ReadPhone: phone.E164})

@@ -98,10 +98,7 @@ func TestTheSameChatDeliveredFiveTimesAtOnceIsOneChatOneEntryOneNote(t *testing.
 func TestAnUnmatchedChatIsKeptAndAttachedLater(t *testing.T) {
 	t.Parallel()
 	env, p := newHistoryEnv(t)
-	id := storeChat(t, env, "acme", chatJSON("c-nobody", "nobody@nowhere.example", "+1 202 555 0199", start))
-	if err := p.Process(context.Background(), "acme", id); err != nil {
-		t.Fatal(err)
-	}
+	id := storeAndProcess(t, env, p, "acme", chatJSON("c-nobody", "nobody@nowhere.example", "+1 202 555 0199", start))
 	cs := chatstore.New(env.Deps.Store)
 	it, _ := cs.Chat(context.Background(), "acme", id)
 	if it.Status != chats.StatusUnmatched || len(entries(t, env, "acme")) != 0 {

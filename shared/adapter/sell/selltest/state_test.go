@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
+	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
 
 // call makes an API call with a bearer token and decodes the answer.
@@ -160,15 +161,9 @@ func TestStateFileErrors(t *testing.T) {
 func authorize(t *testing.T, srv *selltest.Server, email string) string {
 	t.Helper()
 	u := srv.OAuthConfig("http://127.0.0.1/cb").AuthCodeURL("st") + "&login_hint=" + url.QueryEscape(email)
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := client.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	loc, err := url.Parse(res.Header.Get("Location"))
-	if err != nil || loc.Query().Get("code") == "" {
-		t.Fatalf("authorize: %d %q", res.StatusCode, res.Header.Get("Location"))
+	status, loc := apptest.Redirect(t, u)
+	if loc.Query().Get("code") == "" {
+		t.Fatalf("authorize: %d %q", status, loc)
 	}
 	return loc.Query().Get("code")
 }
