@@ -2,10 +2,8 @@ package chatpoll_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -39,26 +37,10 @@ func newMessagingWorld(t testing.TB, logPerMinute float64) *messagingWorld {
 	return &messagingWorld{env: env, clock: clock, webhook: chatwebhook.NewWithClock(env.IngestDeps(), clock.Now)}
 }
 
-type notifyAnswer struct {
-	Status string
-	Chats  []struct {
-		ChatID    string
-		Duplicate bool
-	}
-}
-
 // notify delivers the trigger's notification of ticket, signed as Zendesk signs it.
-func (w *messagingWorld) notify(t testing.TB, ticket int64) (int, notifyAnswer) {
+func (w *messagingWorld) notify(t testing.TB, ticket int64) (int, apptest.SupportAnswer) {
 	t.Helper()
-	req, err := w.env.Zendesk.WebhookRequest(context.Background(), "https://sellchat.test/webhooks/zendesk/acme",
-		messagingSecret, fmt.Appendf(nil, `{"ticket_id":"%d"}`, ticket))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := httptest.NewRecorder()
-	w.webhook.ServeHTTP(rec, req)
-	var a notifyAnswer
-	_ = json.Unmarshal(rec.Body.Bytes(), &a)
+	rec, a := w.env.NotifySupport(t, w.webhook, "acme", messagingSecret, fmt.Sprintf(`{"ticket_id":"%d"}`, ticket))
 	return rec.Code, a
 }
 
