@@ -90,16 +90,8 @@ const maxIdentityPages = 10
 // cursor pages of 100. The endpoint refuses tokens scoped only users:read
 // (assumptions.go).
 func (c *Client) Identities(ctx context.Context, userID int64) ([]Identity, error) {
-	var all []Identity
 	path := "/api/v2/users/" + strconv.FormatInt(userID, 10) + "/identities"
-	err := c.eachCursorPage(ctx, path, url.Values{}, maxIdentityPages, func(p *cursorPage) error {
-		var page []Identity
-		if err := p.items("identities", &page); err != nil {
-			return err
-		}
-		all = append(all, page...)
-		return nil
-	})
+	all, err := cursorList[Identity](ctx, c, path, url.Values{}, "identities", maxIdentityPages)
 	if err != nil {
 		return nil, fmt.Errorf("list identities of user %d: %w", userID, err)
 	}
@@ -120,16 +112,8 @@ const maxLogPages = 300
 // nothing read before it is returned, for the caller to queue the ticket and read it
 // again later. ErrNotFound when the ticket does not exist.
 func (c *Client) ConversationLog(ctx context.Context, ticketID int64) ([]LogEvent, error) {
-	var all []LogEvent
 	q := url.Values{"sort": {ConversationLogDefaultSort}}
-	err := c.eachCursorPage(ctx, ticketPath(ticketID)+"/conversation_log", q, maxLogPages, func(p *cursorPage) error {
-		var page []LogEvent
-		if err := p.items("events", &page); err != nil {
-			return err
-		}
-		all = append(all, page...)
-		return nil
-	})
+	all, err := cursorList[LogEvent](ctx, c, ticketPath(ticketID)+"/conversation_log", q, "events", maxLogPages)
 	if err != nil {
 		return nil, fmt.Errorf("read the conversation log of ticket %d: %w", ticketID, err)
 	}
@@ -202,6 +186,21 @@ func (p *cursorPage) next() string {
 		return u.Query().Get("page[after]")
 	}
 	return ""
+}
+
+// cursorList reads every item under key of path's cursor pages (eachCursorPage),
+// at most maxPages of them: the identities of a user, the events of a log.
+func cursorList[T any](ctx context.Context, c *Client, path string, q url.Values, key string, maxPages int) ([]T, error) {
+	var all []T
+	err := c.eachCursorPage(ctx, path, q, maxPages, func(p *cursorPage) error {
+		var page []T
+		if err := p.items(key, &page); err != nil {
+			return err
+		}
+		all = append(all, page...)
+		return nil
+	})
+	return all, err
 }
 
 // eachCursorPage reads path with query q in cursor pages of cursorPageSize, at most
