@@ -21,6 +21,7 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
+	"github.com/sellchat/sellchat/shared/domain/chats"
 	"github.com/sellchat/sellchat/shared/domain/settings"
 	"github.com/sellchat/sellchat/shared/handler/chatpoll"
 	"github.com/sellchat/sellchat/shared/handler/transcripts"
@@ -362,8 +363,7 @@ func drainAll(ctx context.Context, p *transcripts.Processor, drained *int) error
 func updatedNotes(sb *selltest.Sandbox, want map[string][]string, second map[string]string, pr *problems) int {
 	notes := map[string][]string{} // "chat|record" → contents
 	for _, n := range sb.Notes() {
-		if i := strings.Index(n.Content, "[sellchat chat "); i >= 0 {
-			id := strings.TrimSuffix(n.Content[i+len("[sellchat chat "):], "]")
+		if id, ok := chats.MarkedChat(n.Content); ok {
 			k := fmt.Sprintf("%s|%s:%d", id, n.ResourceType, n.ResourceID)
 			notes[k] = append(notes[k], n.Content)
 		}

@@ -463,8 +463,7 @@ func (s *stack) check(ctx context.Context, sb *selltest.Sandbox, ids []string, w
 	}
 	notes := map[string]int{} // "chat|record" → notes in Sell
 	for _, n := range sb.Notes() {
-		if i := strings.Index(n.Content, "[sellchat chat "); i >= 0 {
-			id := strings.TrimSuffix(n.Content[i+len("[sellchat chat "):], "]")
+		if id, ok := chats.MarkedChat(n.Content); ok {
 			notes[fmt.Sprintf("%s|%s:%d", id, n.ResourceType, n.ResourceID)]++
 		}
 	}

@@ -136,6 +136,14 @@ func TestNoteContentCarriesTheMarkerAndStaysBounded(t *testing.T) {
 	if !strings.HasSuffix(n, chats.Marker(c.ID)) || !strings.Contains(n, "Vera Visitor: Hi! What does the annual plan cost?") {
 		t.Fatalf("note:\n%s", n)
 	}
+	if id, ok := chats.MarkedChat(n); !ok || id != c.ID {
+		t.Fatalf("MarkedChat of the note = %q, %v; want %q", id, ok, c.ID)
+	}
+	for _, other := range []string{"", "A note an agent wrote.", "[sellchat chat x] and then more", "no marker]"} {
+		if id, ok := chats.MarkedChat(other); ok {
+			t.Fatalf("MarkedChat(%q) = %q; want none", other, id)
+		}
+	}
 	long := `{"id":"big","visitor":{},"history":[`
 	for i := 0; i < 2000; i++ {
 		if i > 0 {

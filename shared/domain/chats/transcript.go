@@ -126,7 +126,19 @@ func KeyTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z")
 
 // Marker is the text a mirrored note carries so that we can recognise it in Sell
 // again (a retry after a crash looks for it before creating a second note).
-func Marker(chatID string) string { return "[sellchat chat " + chatID + "]" }
+func Marker(chatID string) string { return markerStart + chatID + "]" }
+
+const markerStart = "[sellchat chat "
+
+// MarkedChat is the chat a note's content carries the Marker of (a note sellchat
+// mirrored ends with it); false when it carries none.
+func MarkedChat(content string) (chatID string, ok bool) {
+	i := strings.LastIndex(content, markerStart)
+	if i < 0 || !strings.HasSuffix(content, "]") {
+		return "", false
+	}
+	return content[i+len(markerStart) : len(content)-1], true
+}
 
 // MaxNoteLength bounds a note's content; Sell documents no limit, so we stay modest.
 const MaxNoteLength = 50_000

@@ -140,8 +140,7 @@ func TestAThousandChatsThroughAFaultySellEndInTheFeedOnceOrFailedThenReplayed(t 
 		}
 		notes := map[string]int{} // "chat|record" → notes in Sell
 		for _, n := range sb.Notes() {
-			if i := strings.Index(n.Content, "[sellchat chat "); i >= 0 {
-				id := strings.TrimSuffix(n.Content[i+len("[sellchat chat "):], "]")
+			if id, ok := chats.MarkedChat(n.Content); ok {
 				notes[fmt.Sprintf("%s|%s:%d", id, n.ResourceType, n.ResourceID)]++
 			}
 		}
