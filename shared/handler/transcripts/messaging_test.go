@@ -2,11 +2,18 @@ package transcripts_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/sellchat/sellchat/shared/adapter/phone"
 	"github.com/sellchat/sellchat/shared/adapter/sell"
@@ -125,5 +132,78 @@ func TestAMessagingConversationReachesSellOnceAndASecondSolveUpdatesItsNote(t *t
 	}
 	if body, _ := it.Body(); !strings.Contains(string(body), "(internal note) Conversation with Wendy Whats") {
 		t.Fatalf("the opted-in internal note is missing: %s", body)
+	}
+}
+
+// A note whose creation answer was lost (Sell made it, the client saw a 502) shows
+// the conversation as it was then. Solved again, the conversation finds that note
+// by its marker and brings it up to date: still one note, now with the new messages.
+func TestANoteFoundByItsMarkerIsBroughtUpToTheRevisedConversation(t *testing.T) {
+	t.Parallel()
+	env := historyAccount(t)
+	env.ConnectZendesk(t, "acme")
+	env.ConnectNotifications(t, "acme", messagingSecret)
+	lead := env.Sell.AddLead(sell.Lead{FirstName: "Wendy", LastName: "Whats", Email: "wendy@whats.example", OwnerID: selltest.DemoAdminID})
+	// Sell behind a proxy that loses the answer of the first note it creates.
+	target, err := url.Parse(env.Sell.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lost atomic.Bool
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(res *http.Response) error {
+		if res.Request.Method == http.MethodPost && res.Request.URL.Path == "/v2/notes" && lost.CompareAndSwap(false, true) {
+			return errors.New("the answer is lost on the way back")
+		}
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+	tok := env.Sell.TokenFor(selltest.DemoAdminEmail)
+	viaProxy := func(ctx context.Context, account string) (*sell.Client, error) {
+		return sell.New(sell.Options{BaseURL: front.URL, TokenSource: oauth2.StaticTokenSource(tok), Key: account,
+			Limiters: sell.NewLimiters(0, 0), Backoff: func(int) time.Duration { return time.Millisecond }})
+	}
+	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{Sell: viaProxy, ReadPhone: phone.E164, Attempts: 1})
+	webhook := chatwebhook.New(env.IngestDeps())
+	notify := func(ticket int64) apptest.SupportAnswer {
+		t.Helper()
+		w, a := env.NotifySupport(t, webhook, "acme", messagingSecret, fmt.Sprintf(`{"ticket_id":"%d"}`, ticket))
+		if w.Code != http.StatusAccepted || len(a.Chats) != 1 {
+			t.Fatalf("notification: %d %s", w.Code, w.Body)
+		}
+		return a
+	}
+	notes := func() []sell.Note {
+		var out []sell.Note
+		for _, n := range env.Sell.Notes() {
+			if n.ResourceType == sell.ResourceLead && n.ResourceID == lead.ID {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+
+	ticket := env.Zendesk.AddMessagingTicket(zendesktest.Messaging{
+		Requester: zendesktest.Requester{Name: "Wendy Whats", Email: "wendy@whats.example"},
+		Channel:   "whatsapp",
+		Messages:  []zendesktest.Message{{Author: "user", Text: "A quote for 40 seats, please"}, {Author: "agent", Text: "Coming."}},
+	})
+	chatID := notify(ticket).Chats[0].ChatID
+	handle(t, p, budgetInserts(streamed(t, env, 1), []string{chatID})) // the note's answer is lost: the chat fails
+	if ns := notes(); !lost.Load() || len(ns) != 1 || strings.Contains(ns[0].Content, "50 seats") {
+		t.Fatalf("after the lost answer: lost %v, notes %+v", lost.Load(), ns)
+	}
+
+	env.Zendesk.ReopenAndSolve(context.Background(), ticket, []zendesktest.Message{
+		{Author: "user", Text: "Make it 50 seats"}, {Author: "agent", Text: "Done: 50 seats."}})
+	if a := notify(ticket); !a.Chats[0].Revised {
+		t.Fatalf("second solve: %+v", a)
+	}
+	if rep, err := p.Drain(context.Background(), 20*time.Second); err != nil || rep.Processed != 1 || rep.Failed != 0 {
+		t.Fatalf("drain of the revised conversation: %+v, %v", rep, err)
+	}
+	if ns := notes(); len(ns) != 1 || !strings.Contains(ns[0].Content, "50 seats") || !strings.Contains(ns[0].Content, "40 seats") {
+		t.Fatalf("notes on the lead after the second solve: %+v; want one, showing both solves", ns)
 	}
 }

@@ -342,13 +342,19 @@ func (p *Processor) ensureNote(ctx context.Context, client *sell.Client, account
 		return nil
 	}
 	if e.Claims > 1 {
-		id, err := findMarked(ctx, client, e, c.ID)
+		found, err := findMarkedNote(ctx, client, e, c.ID)
+		if err == nil && found.ID != 0 && found.Content != chats.NoteContent(c) {
+			// An earlier try made this note and lost the answer; the chat has been
+			// revised since (a conversation solved again): the note is brought up to
+			// date before it is recorded as showing this revision.
+			_, err = client.UpdateNote(ctx, found.ID, chats.NoteContent(c))
+		}
 		if err != nil {
 			_ = p.chats.ReleaseNote(context.WithoutCancel(ctx), account, sk, owner, false)
 			return err
 		}
-		if id != 0 {
-			return p.record(ctx, account, sk, owner, id, rev)
+		if found.ID != 0 {
+			return p.record(ctx, account, sk, owner, found.ID, rev)
 		}
 	}
 	n, err := client.CreateNote(ctx, sell.NewNote{ResourceType: e.ResourceType, ResourceID: e.ResourceID, Content: chats.NoteContent(c)})
@@ -435,16 +441,22 @@ const sellClockSkew = time.Hour
 // answer was lost is looked for (a replay, hours later), and missing it would
 // create a second one.
 func findMarked(ctx context.Context, client *sell.Client, e chatstore.Entry, chatID string) (int64, error) {
+	n, err := findMarkedNote(ctx, client, e, chatID)
+	return n.ID, err
+}
+
+// findMarkedNote is findMarked with the note's content; the zero Note when none.
+func findMarkedNote(ctx context.Context, client *sell.Client, e chatstore.Entry, chatID string) (sell.Note, error) {
 	notes, err := client.NotesSince(ctx, e.ResourceType, e.ResourceID, e.CreatedAt.Add(-sellClockSkew))
 	if err != nil {
-		return 0, err
+		return sell.Note{}, err
 	}
 	for _, n := range notes {
 		if strings.Contains(n.Content, chats.Marker(chatID)) {
-			return n.ID, nil
+			return n, nil
 		}
 	}
-	return 0, nil
+	return sell.Note{}, nil
 }
 
 func reasonOf(err error) string {
