@@ -59,7 +59,7 @@ bench: setup ## measure the performance figures against their targets (writes .b
 	go run ./infra/cmd/dynamolocal -- go test -count=1 -run '^$$' -bench '^BenchmarkCost$$' -benchtime 1x ./infra/bench
 	go run ./infra/cmd/dynamolocal -- go run ./infra/cmd/bench
 
-soak: setup ## load and faults at full size (10,000 webhooks, 200 PATCHes, 200 leads, one account flooded with 5,000 chats); prints figures, fails on any loss
+soak: setup ## load and faults at full size (10,000 webhooks, 200 PATCHes, 200 leads, one account flooded with 5,000 chats, 1,000 messaging conversations past the conversation log's limit); prints figures, fails on any loss
 	go run ./infra/cmd/dynamolocal -- go test -count=1 -v -timeout 45m ./infra/soak -soak
 
 replay: ## re-drive failed chats and unfinished history, retention and erasure jobs (local stack running, or the AWS env; DLQ_URL optional)
