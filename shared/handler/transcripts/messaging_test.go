@@ -29,16 +29,35 @@ import (
 
 const messagingSecret = "zendesk-webhook-secret-of-the-messaging-trigger"
 
+// messagingAccount is acme keeping chat history, with Zendesk connected and its
+// Support webhook's secret stored, and a Sell lead Wendy whose conversations the
+// tests solve.
+func messagingAccount(t *testing.T) (*apptest.Env, sell.Lead) {
+	t.Helper()
+	env := historyAccount(t)
+	env.ConnectZendesk(t, "acme")
+	env.ConnectNotifications(t, "acme", messagingSecret)
+	return env, env.Sell.AddLead(sell.Lead{FirstName: "Wendy", LastName: "Whats", Email: "wendy@whats.example", OwnerID: selltest.DemoAdminID})
+}
+
+// leadNotes are the Sell notes on lead leadID.
+func leadNotes(env *apptest.Env, leadID int64) []sell.Note {
+	var out []sell.Note
+	for _, n := range env.Sell.Notes() {
+		if n.ResourceType == sell.ResourceLead && n.ResourceID == leadID {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // A WhatsApp conversation solved in Zendesk reaches the Sell lead of its requester
 // once, as one note that names the channel; solving it again after a reopen
 // updates that note instead of adding one, and a redelivered notification changes
 // nothing.
 func TestAMessagingConversationReachesSellOnceAndASecondSolveUpdatesItsNote(t *testing.T) {
 	t.Parallel()
-	env := historyAccount(t)
-	env.ConnectZendesk(t, "acme")
-	env.ConnectNotifications(t, "acme", messagingSecret)
-	lead := env.Sell.AddLead(sell.Lead{FirstName: "Wendy", LastName: "Whats", Email: "wendy@whats.example", OwnerID: selltest.DemoAdminID})
+	env, lead := messagingAccount(t)
 	p := transcripts.NewWith(env.TranscriptsDeps(), transcripts.Options{Sell: fastSell(env.Sell), ReadPhone: phone.E164})
 	webhook := chatwebhook.New(env.IngestDeps())
 	notify := func(ticket int64) (int, apptest.SupportAnswer) {
@@ -46,16 +65,7 @@ func TestAMessagingConversationReachesSellOnceAndASecondSolveUpdatesItsNote(t *t
 		w, a := env.NotifySupport(t, webhook, "acme", messagingSecret, fmt.Sprintf(`{"ticket_id":"%d"}`, ticket))
 		return w.Code, a
 	}
-	notes := func() []sell.Note {
-		t.Helper()
-		var out []sell.Note
-		for _, n := range env.Sell.Notes() {
-			if n.ResourceType == sell.ResourceLead && n.ResourceID == lead.ID {
-				out = append(out, n)
-			}
-		}
-		return out
-	}
+	notes := func() []sell.Note { return leadNotes(env, lead.ID) }
 
 	ticket := env.Zendesk.AddMessagingTicket(zendesktest.Messaging{
 		Requester: zendesktest.Requester{Name: "Wendy Whats", Email: "wendy@whats.example", Phone: "+14155550123"},
@@ -140,10 +150,7 @@ func TestAMessagingConversationReachesSellOnceAndASecondSolveUpdatesItsNote(t *t
 // by its marker and brings it up to date: still one note, now with the new messages.
 func TestANoteFoundByItsMarkerIsBroughtUpToTheRevisedConversation(t *testing.T) {
 	t.Parallel()
-	env := historyAccount(t)
-	env.ConnectZendesk(t, "acme")
-	env.ConnectNotifications(t, "acme", messagingSecret)
-	lead := env.Sell.AddLead(sell.Lead{FirstName: "Wendy", LastName: "Whats", Email: "wendy@whats.example", OwnerID: selltest.DemoAdminID})
+	env, lead := messagingAccount(t)
 	// Sell behind a proxy that loses the answer of the first note it creates.
 	target, err := url.Parse(env.Sell.URL)
 	if err != nil {
@@ -174,15 +181,7 @@ func TestANoteFoundByItsMarkerIsBroughtUpToTheRevisedConversation(t *testing.T) 
 		}
 		return a
 	}
-	notes := func() []sell.Note {
-		var out []sell.Note
-		for _, n := range env.Sell.Notes() {
-			if n.ResourceType == sell.ResourceLead && n.ResourceID == lead.ID {
-				out = append(out, n)
-			}
-		}
-		return out
-	}
+	notes := func() []sell.Note { return leadNotes(env, lead.ID) }
 
 	ticket := env.Zendesk.AddMessagingTicket(zendesktest.Messaging{
 		Requester: zendesktest.Requester{Name: "Wendy Whats", Email: "wendy@whats.example"},
