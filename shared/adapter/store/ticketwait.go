@@ -170,12 +170,25 @@ func (s *Store) TicketWaits(ctx context.Context, account string) (TicketWaits, e
 	return w, nil
 }
 
-// TicketRead ends ticket's wait: its conversation was read (or needs no reading).
-func (s *Store) TicketRead(ctx context.Context, account string, ticket int64) error {
-	if err := s.Delete(ctx, ticketWaitKey(account, ticket)); err != nil {
-		return fmt.Errorf("end the wait of ticket %d of %s: %w", ticket, account, err)
+// TicketRead ends the wait of w.Ticket, read (or needing no reading), unless it was
+// sent to wait again since TicketWaits showed w (its Attempts changed): a
+// notification that came in while the ticket was being read may bring a newer
+// solve of the conversation, so the ticket stays for the next read. It reports
+// whether the wait ended.
+func (s *Store) TicketRead(ctx context.Context, account string, w TicketWait) (bool, error) {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &s.table, Key: ticketWaitKey(account, w.Ticket).av(),
+		ConditionExpression:       aws.String("attribute_not_exists(#attempts) OR #attempts = :seen"),
+		ExpressionAttributeNames:  map[string]string{"#attempts": "attempts"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":seen": number(int64(w.Attempts))},
+	})
+	if isConditionFailed(err) {
+		return false, nil
 	}
-	return nil
+	if err != nil {
+		return false, fmt.Errorf("end the wait of ticket %d of %s: %w", w.Ticket, account, err)
+	}
+	return true, nil
 }
 
 // CloseTicketWaits removes the account from the list if no ticket was kept

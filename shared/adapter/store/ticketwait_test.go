@@ -55,12 +55,23 @@ func TestAWaitingTicketIsListedOnceUntilRead(t *testing.T) {
 		t.Fatalf("accounts = %v, %v; want [acme]", accounts, err)
 	}
 
-	// A wait that comes in after the reader looked keeps the list open.
-	if err := s.TicketRead(ctx, "acme", 9); err != nil {
+	// A ticket notified again while it was read (its attempts moved on) stays.
+	if err := s.WaitForTicket(ctx, "acme", 10, "queued behind", time.Time{}, t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.TicketRead(ctx, "acme", 10); err != nil {
-		t.Fatal(err)
+	if ended, err := s.TicketRead(ctx, "acme", w.Tickets[1]); err != nil || ended {
+		t.Fatalf("TicketRead of a ticket notified again = %v, %v; want it kept", ended, err)
+	}
+	// A wait that comes in after the reader looked keeps the list open.
+	if ended, err := s.TicketRead(ctx, "acme", w.Tickets[0]); err != nil || !ended {
+		t.Fatalf("TicketRead(9) = %v, %v", ended, err)
+	}
+	again := mustTicketWaits(t, s, "acme")
+	if len(again.Tickets) != 1 || again.Tickets[0].Attempts != 3 {
+		t.Fatalf("waits = %+v; want ticket 10 with 3 attempts", again.Tickets)
+	}
+	if ended, err := s.TicketRead(ctx, "acme", again.Tickets[0]); err != nil || !ended {
+		t.Fatalf("TicketRead(10) = %v, %v", ended, err)
 	}
 	if err := s.WaitForTicket(ctx, "acme", 11, "rate limited", time.Time{}, t0); err != nil {
 		t.Fatal(err)
@@ -72,8 +83,8 @@ func TestAWaitingTicketIsListedOnceUntilRead(t *testing.T) {
 	if len(w.Tickets) != 1 || w.Tickets[0].Ticket != 11 {
 		t.Fatalf("tickets = %+v; want 11", w.Tickets)
 	}
-	if err := s.TicketRead(ctx, "acme", 11); err != nil {
-		t.Fatal(err)
+	if ended, err := s.TicketRead(ctx, "acme", w.Tickets[0]); err != nil || !ended {
+		t.Fatalf("TicketRead(11) = %v, %v", ended, err)
 	}
 	if closed, err := s.CloseTicketWaits(ctx, "acme", w.N); err != nil || !closed {
 		t.Fatalf("CloseTicketWaits = %v, %v; want closed", closed, err)
@@ -101,7 +112,7 @@ func TestWaitingTicketsStayInTheirAccount(t *testing.T) {
 		t.Fatalf("globex sees acme's waits: %+v", w)
 	}
 	// Reading another account's ticket of the same id ends nothing of acme's.
-	if err := s.TicketRead(ctx, "globex", 7); err != nil {
+	if _, err := s.TicketRead(ctx, "globex", store.TicketWait{Ticket: 7, Attempts: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if w := mustTicketWaits(t, s, "acme"); len(w.Tickets) != 1 {

@@ -113,7 +113,7 @@ func (r *waitingRun) tickets(ctx context.Context, waits []store.TicketWait, rep 
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < conversationBudget {
 			break
 		}
-		n, next, err := r.one(ctx, tw.Ticket, rep)
+		n, next, err := r.one(ctx, tw, rep)
 		if err != nil {
 			return ended, err
 		}
@@ -136,14 +136,15 @@ func (r *waitingRun) tickets(ctx context.Context, waits []store.TicketWait, rep 
 // pages it read (0 when the wait ended unread), or -1 when the ticket keeps
 // waiting; next is false when the account's run should stop (Zendesk's 429, a token
 // it refuses). Its error is the store's.
-func (r *waitingRun) one(ctx context.Context, ticket int64, rep *Report) (pages int, next bool, err error) {
+func (r *waitingRun) one(ctx context.Context, tw store.TicketWait, rep *Report) (pages int, next bool, err error) {
+	ticket := tw.Ticket
 	log := r.log.With("ticket_id", ticket)
 	t, err := conversation.Open(ctx, r.zc, ticket)
 	var notSolved *conversation.NotSolvedError
 	switch {
 	case errors.Is(err, conversation.ErrNotMessaging), errors.As(err, &notSolved):
 		log.Info("waiting ticket dropped", "reason", err.Error())
-		return 0, true, r.p.d.Store.TicketRead(ctx, r.account, ticket)
+		return 0, true, r.end(ctx, tw)
 	case err != nil:
 		next, err := r.failed(ctx, ticket, err, rep)
 		return -1, next, err
@@ -153,7 +154,7 @@ func (r *waitingRun) one(ctx context.Context, ticket int64, rep *Report) (pages 
 	case errors.Is(err, zendesk.ErrNotFound):
 		// The ticket or its requester was deleted since: nothing is left to read.
 		log.Info("waiting ticket dropped", "reason", err.Error())
-		return 0, true, r.p.d.Store.TicketRead(ctx, r.account, ticket)
+		return 0, true, r.end(ctx, tw)
 	case err != nil:
 		next, err := r.failed(ctx, ticket, err, rep)
 		return -1, next, err
@@ -164,14 +165,24 @@ func (r *waitingRun) one(ctx context.Context, ticket int64, rep *Report) (pages 
 		// Never storable (too large even compressed): reading it again would not help.
 		rep.Rejected++
 		log.Error("waiting conversation rejected", "err", err.Error())
-		return 0, true, r.p.d.Store.TicketRead(ctx, r.account, ticket)
+		return 0, true, r.end(ctx, tw)
 	case err != nil:
 		return -1, false, fmt.Errorf("keep the conversation of ticket %d: %w", ticket, err)
 	}
 	log.Info("waiting conversation read", "chat_id", id, "outcome", string(outcome), "messages", events)
 	rep.Conversations++
 	return max(1, (events+zendesk.ConversationLogMaxPageSize-1)/zendesk.ConversationLogMaxPageSize), true,
-		r.p.d.Store.TicketRead(ctx, r.account, ticket)
+		r.end(ctx, tw)
+}
+
+// end ends tw's wait. A ticket notified again while it was read stays: the
+// notification may bring a newer solve, which the next run reads.
+func (r *waitingRun) end(ctx context.Context, tw store.TicketWait) error {
+	ended, err := r.p.d.Store.TicketRead(ctx, r.account, tw)
+	if err == nil && !ended {
+		r.log.Info("waiting ticket notified again while read: read again next run", "ticket_id", tw.Ticket)
+	}
+	return err
 }
 
 // failed counts a failed read on the ticket's wait and says whether the account's

@@ -153,8 +153,12 @@ func TestTheIntegrationCountsTheMessagingConversationsWaitingForZendesk(t *testi
 	if w := read(); w == nil || w.Conversations != 2 || !w.OldestSince.Equal(oldest) || !w.HeldUntil.Equal(hold) {
 		t.Fatalf("with two waiting: %+v; want 2 since %v, held until %v", w, oldest, hold)
 	}
-	for _, tk := range []int64{31, 32} {
-		if err := env.Deps.Store.TicketRead(ctx, "acme", tk); err != nil {
+	waits, err := env.Deps.Store.TicketWaits(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range waits.Tickets {
+		if _, err := env.Deps.Store.TicketRead(ctx, "acme", w); err != nil {
 			t.Fatal(err)
 		}
 	}
