@@ -96,6 +96,9 @@ type waitingRun struct {
 	internal bool
 	now      time.Time
 	log      *slog.Logger
+	// stayed counts the tickets read this run whose wait did not end (notified
+	// again while read): they still wait.
+	stayed int
 }
 
 // tickets reads waits in order until the run's share of the log is spent, the
@@ -115,7 +118,7 @@ func (r *waitingRun) tickets(ctx context.Context, waits []store.TicketWait, rep 
 		}
 		n, next, err := r.one(ctx, tw, rep)
 		if err != nil {
-			return ended, err
+			return ended - r.stayed, err
 		}
 		if n > 0 {
 			pages += n
@@ -129,7 +132,7 @@ func (r *waitingRun) tickets(ctx context.Context, waits []store.TicketWait, rep 
 			break
 		}
 	}
-	return ended, nil
+	return ended - r.stayed, nil
 }
 
 // one reads and keeps one waiting ticket and ends its wait. It returns the log
@@ -180,6 +183,7 @@ func (r *waitingRun) one(ctx context.Context, tw store.TicketWait, rep *Report) 
 func (r *waitingRun) end(ctx context.Context, tw store.TicketWait) error {
 	ended, err := r.p.d.Store.TicketRead(ctx, r.account, tw)
 	if err == nil && !ended {
+		r.stayed++
 		r.log.Info("waiting ticket notified again while read: read again next run", "ticket_id", tw.Ticket)
 	}
 	return err
