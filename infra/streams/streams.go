@@ -159,9 +159,19 @@ type Poller struct {
 	DB        *dynamodb.Client
 	Table     string
 	Handler   Handler
-	BatchSize int           // records per invocation (25 when zero, as in template.yaml)
-	Retries   int           // retries of a failing batch (2 when zero; negative: none)
-	Idle      time.Duration // pause when the stream has nothing new (250 ms when zero)
+	BatchSize int // records per invocation (25 when zero, as in template.yaml)
+	Retries   int // retries of a failing batch (2 when zero; negative: none)
+	// Idle is the least time between two polls of the stream (250 ms when zero):
+	// Lambda "polls shards in your DynamoDB stream for records at a base rate of 4
+	// times per second" (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html,
+	// "Polling and batching streams"). A poll whose records took longer to handle is
+	// followed at once. Polling back to back instead, while a flood's records pass
+	// the filters by, kept DynamoDB Local busy answering GetRecords (each costs more
+	// the more records its engine has ever streamed) and slowed every other request.
+	Idle time.Duration
+	// Rediscover is how often the stream's shards are described again to find new
+	// ones (10 s when zero); a shard that ends is followed by a description at once.
+	Rediscover time.Duration
 	// Timeout bounds one invocation of Handler, as the function's Timeout does in
 	// Lambda (DefaultTimeout when zero): the handler's context ends then, and an
 	// invocation still running is a failed one, its batch sent again.
@@ -201,6 +211,9 @@ func (p *Poller) Run(ctx context.Context) error {
 	if p.Idle <= 0 {
 		p.Idle = 250 * time.Millisecond
 	}
+	if p.Rediscover <= 0 {
+		p.Rediscover = 10 * time.Second
+	}
 	if p.Timeout <= 0 {
 		p.Timeout = DefaultTimeout
 	}
@@ -220,11 +233,18 @@ func (p *Poller) Run(ctx context.Context) error {
 	}
 	iters := map[string]*string{} // open shards → next iterator
 	done := map[string]bool{}
+	var discovered time.Time // zero: describe the stream first
 	for ctx.Err() == nil {
-		if err := p.discover(ctx, sc, arn, iters, done); err != nil && ctx.Err() == nil {
-			p.Logger.Warn("stream: describe failed", "err", err.Error())
+		polled := time.Now()
+		if polled.Sub(discovered) >= p.Rediscover || len(iters) == 0 {
+			if err := p.discover(ctx, sc, arn, iters, done); err != nil {
+				if ctx.Err() == nil {
+					p.Logger.Warn("stream: describe failed", "err", err.Error())
+				}
+			} else {
+				discovered = polled
+			}
 		}
-		got := 0
 		for shard, it := range iters {
 			out, err := sc.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(1000)})
 			if err != nil {
@@ -246,7 +266,6 @@ func (p *Poller) Run(ctx context.Context) error {
 				p.Logger.Warn("stream: get records failed", "shard", shard, "err", err.Error())
 				continue
 			}
-			got += len(out.Records)
 			if len(out.Records) > 0 {
 				recs := make([]events.DynamoDBEventRecord, len(out.Records))
 				for i, r := range out.Records {
@@ -259,12 +278,13 @@ func (p *Poller) Run(ctx context.Context) error {
 			if out.NextShardIterator == nil {
 				delete(iters, shard)
 				done[shard] = true
+				discovered = time.Time{} // its children, if any, are read next
 			} else {
 				iters[shard] = out.NextShardIterator
 			}
 		}
-		if got == 0 {
-			t := time.NewTimer(p.Idle)
+		if wait := p.Idle - time.Since(polled); wait > 0 {
+			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 				t.Stop()
