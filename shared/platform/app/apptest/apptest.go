@@ -78,6 +78,10 @@ type Options struct {
 	// Zendesk configures the Zendesk sandbox (a clock, the export's MinAge…); its
 	// BackendURL is always this deployment.
 	Zendesk zendesktest.Options
+	// OwnEngine puts the table on a DynamoDB Local started for this deployment
+	// alone (storetest.OwnEngine), so that a benchmark's run does not inherit the
+	// shared engine's history.
+	OwnEngine bool
 }
 
 // New builds dependencies over a fresh table.
@@ -94,7 +98,12 @@ func NewWith(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := storetest.New(t)
+	endpoint := storetest.Endpoint
+	if o.OwnEngine {
+		endpoint = storetest.OwnEngine
+	}
+	dynamoURL := endpoint(t)
+	s := storetest.NewAt(t, dynamoURL)
 	encKey := secrets.NewKey()
 	rawKey, _ := secrets.ParseKey(encKey)
 	box, _ := secrets.NewBox(rawKey)
@@ -106,7 +115,7 @@ func NewWith(t testing.TB, o Options) *Env {
 	t.Cleanup(sb.Close)
 	cfg := app.Config{SellAPIURL: sb.URL, SellClientID: selltest.DefaultClientID, SellClientSecret: selltest.DefaultClientSecret,
 		SellRedirectURL: "https://sellchat.test/oauth/callback", SellScopes: []string{"read", "write", "profile"}, TableName: s.Table(), Region: "us-east-1", JWTPublicKey: string(pub), JWTAudience: Audience, EncryptionKey: encKey, PublicBaseURL: "https://sellchat.test",
-		DynamoDBEndpoint: storetest.Endpoint(t)}
+		DynamoDBEndpoint: dynamoURL}
 	zdOpts := o.Zendesk
 	zdOpts.BackendURL = cfg.PublicBaseURL
 	zd := zendesktest.NewServer(t, zdOpts)
