@@ -300,3 +300,82 @@ func TestAChatStoredIntoTheBacklogIsStoredQueuedAndCountedOnce(t *testing.T) {
 		t.Fatalf("after the drain took it: %+v", b)
 	}
 }
+
+// A page of chats beyond its account's pace is stored into the backlog together:
+// five chats a transaction, a chat stored before (or twice in the page) refused
+// alone, the others stored, queued and counted once each.
+func TestChatsStoredIntoTheBacklogTogetherAreEachStoredQueuedAndCountedOnce(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	m := store.NewMeter()
+	ctx := store.WithMeter(context.Background(), m)
+	item := map[string]any{"status": "received"}
+	if err := s.Create(ctx, store.ChatKey("acme", "p007"), item, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateQueued(ctx, store.ChatKey("acme", "p070"), item, time.Time{}, backlogT0); err != nil {
+		t.Fatal(err)
+	}
+	var page []store.NewChat
+	for i := range 120 {
+		page = append(page, store.NewChat{Key: store.ChatKey("acme", fmt.Sprintf("p%03d", i)), Item: item})
+	}
+	page = append(page, page[3])
+	before := m.Ops()["TransactWriteItems"].Calls
+	errs := s.CreateQueuedAll(ctx, "acme", page, backlogT0)
+	for i, err := range errs {
+		want := error(nil)
+		if i == 7 || i == 70 || i == 120 {
+			want = store.ErrExists
+		}
+		if !errors.Is(err, want) {
+			t.Fatalf("chat %d: %v, want %v", i, err, want)
+		}
+	}
+	// 24 transactions of 5; the two that find a chat stored go again without it.
+	if calls := m.Ops()["TransactWriteItems"].Calls - before; calls != 26 {
+		t.Fatalf("%d transactions, want 26", calls)
+	}
+	b, _ := mustBacklog(t, s, "acme")
+	if b.Enqueued != 119 || b.Waiting() != 119 {
+		t.Fatalf("backlog = %+v, want 119 chats waiting (118 of the page and p070)", b)
+	}
+	queued, err := s.QueuedChats(ctx, "acme", 200)
+	if err != nil || len(queued) != 119 || slices.Contains(queued, "p007") {
+		t.Fatalf("queued %d chats (%v), want 119 without p007", len(queued), err)
+	}
+	if errs := s.CreateQueuedAll(ctx, "acme", page[:3], backlogT0); !errors.Is(errs[0], store.ErrExists) || !errors.Is(errs[2], store.ErrExists) {
+		t.Fatalf("again: %v", errs)
+	}
+	if b, _ := mustBacklog(t, s, "acme"); b.Enqueued != 119 {
+		t.Fatalf("storing them again counted them again: %+v", b)
+	}
+}
+
+// Large chats are split over transactions by size, since one transaction takes at
+// most 4 MB; another account's key is refused, not written under this one.
+func TestLargeChatsStoredTogetherSplitByTheTransactionsSize(t *testing.T) {
+	t.Parallel()
+	s, ctx := storetest.New(t), context.Background()
+	big := map[string]any{"raw": make([]byte, 300<<10)}
+	var page []store.NewChat
+	for i := range 16 {
+		page = append(page, store.NewChat{Key: store.ChatKey("acme", fmt.Sprintf("big%02d", i)), Item: big, TTL: backlogT0.Add(time.Hour)})
+	}
+	page = append(page, store.NewChat{Key: store.ChatKey("globex", "big99"), Item: big})
+	errs := s.CreateQueuedAll(ctx, "acme", page, backlogT0)
+	for i, err := range errs[:16] {
+		if err != nil {
+			t.Fatalf("chat %d: %v", i, err)
+		}
+	}
+	if errs[16] == nil {
+		t.Fatal("another account's chat was stored as acme's")
+	}
+	if b, _ := mustBacklog(t, s, "acme"); b.Waiting() != 16 {
+		t.Fatalf("backlog = %+v, want 16 waiting", b)
+	}
+	if _, found := mustBacklog(t, s, "globex"); found {
+		t.Fatal("globex has a backlog")
+	}
+}

@@ -333,13 +333,13 @@ func (r *run) pages(ctx context.Context, rep *Report) error {
 	return r.p.finish(ctx, r.account, r.cur, r.now, "")
 }
 
-// ingest hands the page's chats to the durable ingest, pageWorkers at a time, and
-// returns how many of them, in export order, it took: all, or those before the
-// first updated after latest, or before the first the table failed to store (chats
-// after that one may be stored already: the next run finds them duplicates). A chat
-// still going on is taken without being stored (the export shows it again once it
-// ends), and so is one that can never be stored (unparsable, too large), which is
-// logged.
+// ingest hands the page's chats to the durable ingest together (IngestAll,
+// pageWorkers at a time) and returns how many of them, in export order, it took:
+// all, or those before the first updated after latest, or before the first the
+// table failed to store (chats after that one may be stored already: the next run
+// finds them duplicates). A chat still going on is taken without being stored (the
+// export shows it again once it ends), and so is one that can never be stored
+// (unparsable, too large), which is logged.
 func (r *run) ingest(ctx context.Context, page *zendesk.ExportPage, latest time.Time, rep *Report) (int, error) {
 	n := len(page.Chats)
 	for i, ch := range page.Chats {
@@ -349,21 +349,20 @@ func (r *run) ingest(ctx context.Context, page *zendesk.ExportPage, latest time.
 		}
 	}
 	errs := make([]error, n)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, pageWorkers)
+	var (
+		raws  [][]byte
+		index []int
+	)
 	for i, ch := range page.Chats[:n] {
 		if !finished(ch) {
 			rep.NotEnded++
 			continue
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			_, errs[i] = r.p.chats.Ingest(ctx, r.account, ch.Raw, r.p.d.Now())
-		}()
+		raws, index = append(raws, ch.Raw), append(index, i)
 	}
-	wg.Wait()
+	for k, err := range r.p.chats.IngestAll(ctx, r.account, raws, r.p.d.Now(), pageWorkers) {
+		errs[index[k]] = err
+	}
 	taken := n
 	var failed error
 	for i, err := range errs {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
 	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
+	"github.com/sellchat/sellchat/shared/domain/chats"
 )
 
 // An account's burst goes down the stream; what comes faster than its Sell pace is
@@ -41,5 +42,36 @@ func TestChatsBeyondAnAccountsPaceAreStoredIntoItsBacklog(t *testing.T) {
 	}
 	if b, _, err := s.Backlog(ctx, "acme"); err != nil || b.Waiting() != 2 {
 		t.Fatalf("acme's backlog = %+v, %v; want 2 waiting", b, err)
+	}
+}
+
+// A page of chats is ingested as each would be alone: the burst (which a chat stored
+// before spends too, as alone) down the stream, the rest into the backlog together,
+// a chat stored before or malformed refused with Ingest's error, in the page's order.
+func TestAPageOfChatsIsIngestedAsEachChatAlone(t *testing.T) {
+	t.Parallel()
+	s, ctx := storetest.New(t), context.Background()
+	cs := chatstore.New(s).Admit(0.001, 2)
+	if _, err := chatstore.New(s).Ingest(ctx, "acme", chatWith("p0", "hello"), now); err != nil {
+		t.Fatal(err)
+	}
+	page := [][]byte{chatWith("p0", "again"), chatWith("p1", "hello"), []byte(`{"id":`), chatWith("p2", "hello"), chatWith("p3", "hello")}
+	errs := cs.IngestAll(ctx, "acme", page, now, 3)
+	if !errors.Is(errs[0], chatstore.ErrExists) || errs[1] != nil || !errors.Is(errs[2], chats.ErrMalformed) || errs[3] != nil || errs[4] != nil {
+		t.Fatalf("errors = %v", errs)
+	}
+	if ids, err := s.QueuedChats(ctx, "acme", 10); err != nil || !slices.Equal(ids, []string{"p2", "p3"}) {
+		t.Fatalf("queue = %v, %v; want the two beyond the burst", ids, err)
+	}
+	for _, id := range []string{"p1", "p2", "p3"} {
+		if text, _ := storedText(t, cs, "acme", id); text == "" {
+			t.Fatalf("chat %s not stored", id)
+		}
+	}
+	if errs := cs.IngestAll(ctx, "acme", page[3:], now, 3); !errors.Is(errs[0], chatstore.ErrExists) || !errors.Is(errs[1], chatstore.ErrExists) {
+		t.Fatalf("the queued chats again: %v", errs)
+	}
+	if b, _, err := s.Backlog(ctx, "acme"); err != nil || b.Waiting() != 2 {
+		t.Fatalf("backlog = %+v, %v; want 2 waiting", b, err)
 	}
 }

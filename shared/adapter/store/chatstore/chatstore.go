@@ -225,6 +225,59 @@ func (cs *Store) Ingest(ctx context.Context, account string, raw []byte, now tim
 	return c, cs.CreateChat(ctx, account, item)
 }
 
+// IngestAll is Ingest for chats of one account that arrive together (a page of the
+// chat export), workers at a time, and returns one error per chat, in order, as
+// Ingest would. The chats the admission sends down the stream are created one by
+// one; the others go into the backlog together (store.CreateQueuedAll, a
+// transaction for up to 50), so that a flood costs the table a third of what it
+// did a chat at a time.
+func (cs *Store) IngestAll(ctx context.Context, account string, raws [][]byte, now time.Time, workers int) []error {
+	errs := make([]error, len(raws))
+	items := make([]ChatItem, len(raws))
+	each(len(raws), workers, func(i int) {
+		_, items[i], errs[i] = cs.prepare(ctx, account, raws[i], now)
+	})
+	var streamed, queued []int
+	for i := range raws {
+		switch {
+		case errs[i] != nil:
+		case cs.admit == nil || cs.admit.take(account):
+			streamed = append(streamed, i)
+		default:
+			queued = append(queued, i)
+		}
+	}
+	each(len(streamed), workers, func(k int) {
+		i := streamed[k]
+		errs[i] = cs.CreateChat(ctx, account, items[i])
+	})
+	if len(queued) > 0 {
+		batch := make([]store.NewChat, len(queued))
+		for k, i := range queued {
+			batch[k] = store.NewChat{Key: store.ChatKey(account, items[i].ChatID), Item: items[i], TTL: items[i].Expires}
+		}
+		for k, err := range cs.s.CreateQueuedAll(ctx, account, batch, now) {
+			errs[queued[k]] = err
+		}
+	}
+	return errs
+}
+
+// each calls fn(0) … fn(n-1), workers at a time (at least one), and waits for them.
+func each(n, workers int, fn func(int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(workers, 1))
+	for i := range n {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
+}
+
 // prepare is what Ingest does before it writes: the chat redacted with the account's
 // rules, parsed, checked against the erasures, and made the item to store.
 func (cs *Store) prepare(ctx context.Context, account string, raw []byte, now time.Time) (chats.Chat, ChatItem, error) {
