@@ -2,6 +2,7 @@ package transcripts_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -19,7 +20,9 @@ import (
 	"github.com/sellchat/sellchat/shared/adapter/sell"
 	"github.com/sellchat/sellchat/shared/adapter/sell/selltest"
 	"github.com/sellchat/sellchat/shared/adapter/store/chatstore"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk/zendesktest"
 	"github.com/sellchat/sellchat/shared/domain/chats"
+	"github.com/sellchat/sellchat/shared/handler/chatpoll"
 	"github.com/sellchat/sellchat/shared/handler/transcripts"
 	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
@@ -267,21 +270,25 @@ const (
 
 // BenchmarkFloodFairness measures, for 19 accounts that each store a chat every
 // 2–4 s, the time from a chat's storing to its processing (its status set, its
-// feed entries written), in two runs: the table otherwise idle, and with the
-// twentieth account flooded by 5,000 chats stored at once. Everything runs as in
-// production: chats stored as the webhook stores them (asTheWebhook: what comes
-// beyond an account's Sell pace goes straight into its backlog), Sell at its own 10 requests a second per token (each account its
-// own token, the vault's client and limiter), the table's stream read from
-// DynamoDB Local and handed to Handle in batches of 25 by infra/streams' poller,
-// and the drain every fairDrainTick. The others send chats for fairTraffic while
-// the flood is stored and drained (it is not drained to the end: 5,000 chats take
-// over 10 minutes at Sell's pace); their last chats are then waited for. Target:
-// flooded p99 <= 1.25 × idle p99.
+// feed entries written), in three runs: the table otherwise idle, and with the
+// twentieth account flooded by 5,000 chats at once, first as real Zendesk brings
+// them (the Chat API's export, read by the chat poll a page of 1,000 at a time:
+// a busy day caught up, or past chats imported), then as a custom sender pushes them
+// to the chat webhook (one chat a request, 8 at a time). Everything runs as in
+// production: chats stored by chatstore's ingest (what comes beyond an account's
+// Sell pace goes straight into its backlog), Sell at its own 10 requests a second
+// per token (each account its own token, the vault's client and limiter), the
+// table's stream read from DynamoDB Local and handed to Handle in batches of 25 by
+// infra/streams' poller, and the drain every fairDrainTick. The others send chats
+// for fairTraffic while the flood is stored and drained (it is not drained to the
+// end: 5,000 chats take over 10 minutes at Sell's pace); their last chats are then
+// waited for. Target: flooded p99 <= 1.25 × idle p99, for the export's flood.
 func BenchmarkFloodFairness(b *testing.B) {
-	var idle, flooded fairness
+	var idle, flooded, pushed fairness
 	for range b.N {
-		idle = fairnessRun(b, false)
-		flooded = fairnessRun(b, true)
+		idle = fairnessRun(b, floodNone)
+		flooded = fairnessRun(b, floodExport)
+		pushed = fairnessRun(b, floodWebhook)
 	}
 	ip99, fp99 := apptest.Percentile(idle.latencies, 99), apptest.Percentile(flooded.latencies, 99)
 	b.ReportMetric(apptest.Millis(apptest.Median(idle.latencies)), "idle-p50-ms")
@@ -291,8 +298,19 @@ func BenchmarkFloodFairness(b *testing.B) {
 	b.ReportMetric(float64(fp99)/float64(ip99), "flooded/idle")
 	b.ReportMetric(float64(len(flooded.latencies)), "others-chats")
 	b.ReportMetric(float64(flooded.floodDone), "flood-processed")
-	b.Logf("idle: %s; flooded: %s", idle, flooded)
+	b.ReportMetric(apptest.Millis(apptest.Percentile(pushed.latencies, 99)), "pushed-p99-ms")
+	b.ReportMetric(float64(apptest.Percentile(pushed.latencies, 99))/float64(ip99), "pushed/idle")
+	b.Logf("idle: %s; flooded through the export: %s; pushed to the webhook: %s", idle, flooded, pushed)
 }
+
+// How the flooded account's 5,000 chats arrive in a run of BenchmarkFloodFairness.
+type floodKind int
+
+const (
+	floodNone    floodKind = iota
+	floodExport            // read from the Chat API's export by the chat poll
+	floodWebhook           // pushed one a request, 8 at a time
+)
 
 // fairness is one run's outcome: the others' latencies (store to processed) and
 // how many of the flood's chats were processed meanwhile.
@@ -330,9 +348,14 @@ func pct(d []time.Duration, p int) time.Duration {
 // fairnessRun runs one set-up of BenchmarkFloodFairness on a fresh table of a
 // DynamoDB Local of its own: on the shared engine the flooded run, made second,
 // stored its flood in 77–93 s instead of 37 s, slowed by the idle run's table.
-func fairnessRun(b *testing.B, flood bool) fairness {
+func fairnessRun(b *testing.B, flood floodKind) fairness {
 	b.Helper()
-	env := apptest.NewWith(b, apptest.Options{OwnEngine: true})
+	// The Zendesk sandbox keeps a clock of its own, so that the export's chats are
+	// old enough to read without waiting its minimum age.
+	clock := zendesktest.NewClock(time.Now().UTC().Truncate(time.Second))
+	seed := zendesktest.DemoSeed()
+	seed.Chats = nil
+	env := apptest.NewWith(b, apptest.Options{OwnEngine: true, Zendesk: zendesktest.Options{Seed: seed, Now: clock.Now, MinAge: time.Minute}})
 	accounts := make([]string, fairAccounts)
 	for i := range accounts {
 		accounts[i] = fmt.Sprintf("fair%02d", i)
@@ -360,6 +383,19 @@ func fairnessRun(b *testing.B, flood bool) fairness {
 	if _, err := waitProcessed(ctx, env, warm, 2*time.Minute); err != nil {
 		b.Fatal(err)
 	}
+	var poll *chatpoll.Poller
+	if flood == floodExport {
+		env.ConnectChat(b, flooded)
+		clock.Advance(time.Minute) // past the history's start
+		for k := range fairFlood {
+			email, number := visitor(rand.New(rand.NewPCG(uint64(k), 16)))
+			env.Zendesk.AddChat(json.RawMessage(chatJSON(fmt.Sprintf("flood-%05d", k), email, number, start.Add(time.Duration(k)*time.Minute))))
+		}
+		clock.Advance(2 * time.Minute)
+		d := env.PollDeps()
+		d.Now, d.MinAge = clock.Now, time.Minute
+		poll = chatpoll.New(d)
+	}
 
 	var (
 		mu   sync.Mutex
@@ -367,11 +403,14 @@ func fairnessRun(b *testing.B, flood bool) fairness {
 		g    errgroup.Group
 	)
 	var floodBegan, floodStored time.Time
-	if flood {
+	if flood != floodNone {
 		floodBegan = time.Now()
 		g.Go(func() error {
+			defer func() { floodStored = time.Now() }()
+			if flood == floodExport {
+				return pollAll(ctx, poll, fairFlood)
+			}
 			_, err := storeTypicalChats(ctx, put, flooded, "flood-", fairFlood, visitor)
-			floodStored = time.Now()
 			return err
 		})
 	}
@@ -403,7 +442,7 @@ func fairnessRun(b *testing.B, flood bool) fairness {
 	}
 	lat := tookOf(done, func(time.Time) bool { return true })
 	out := fairness{latencies: lat, slowest: slices.Max(lat)}
-	if flood {
+	if flood != floodNone {
 		// Where the tail comes from: the others' chats stored while the flood was
 		// being stored, and those stored after.
 		out.storing = floodStored.Sub(floodBegan)
@@ -415,8 +454,23 @@ func fairnessRun(b *testing.B, flood bool) fairness {
 		}
 		out.floodDone = fairFlood - int(bl.Waiting())
 	}
-	b.Logf("flood %v: %s", flood, out)
+	b.Logf("flood %d: %s", flood, out)
 	return out
+}
+
+// pollAll runs the chat poll, as its schedule would, until it has stored n chats.
+func pollAll(ctx context.Context, p *chatpoll.Poller, n int) error {
+	for stored := 0; stored < n; {
+		rep, err := p.Run(ctx)
+		if err != nil {
+			return fmt.Errorf("chat poll: %w (%+v)", err, rep)
+		}
+		if rep.Stored == 0 {
+			return fmt.Errorf("chat poll stored nothing after %d chats: %+v", stored, rep)
+		}
+		stored += rep.Stored
+	}
+	return nil
 }
 
 // runStack starts what the local stack runs beside the gateway: the stream poller
