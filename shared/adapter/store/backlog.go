@@ -433,8 +433,9 @@ func (s *Store) CreateQueuedAll(ctx context.Context, account string, chats []New
 	at := &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}
 	seen := map[string]bool{}
 	var (
-		group []queuedWrite
-		size  int
+		group  []queuedWrite
+		size   int
+		listed bool // the list item was just bumped: no need to bump it again first
 	)
 	for i, c := range chats {
 		if c.Key.Account != account {
@@ -452,13 +453,13 @@ func (s *Store) CreateQueuedAll(ctx context.Context, account string, chats []New
 		}
 		seen[c.Key.SK] = true
 		if len(group) == queuedPerTransaction || len(group) > 0 && size+n > transactionBytes {
-			s.createQueuedGroup(ctx, account, group, errs, now)
+			listed = s.createQueuedGroup(ctx, account, group, errs, listed, now)
 			group, size = nil, 0
 		}
 		group, size = append(group, w), size+n
 	}
 	if len(group) > 0 {
-		s.createQueuedGroup(ctx, account, group, errs, now)
+		s.createQueuedGroup(ctx, account, group, errs, listed, now)
 	}
 	return errs
 }
@@ -494,16 +495,21 @@ func (s *Store) queuedWrite(i int, c NewChat, at types.AttributeValue) (queuedWr
 }
 
 // createQueuedGroup writes one transaction's chats of CreateQueuedAll and sets their
-// errors.
-func (s *Store) createQueuedGroup(ctx context.Context, account string, group []queuedWrite, errs []error, now time.Time) {
+// errors. The list item is bumped before them unless listed (the bump after the
+// transaction before did what the bump before does: count a change, so that no
+// drain closes the backlog on a queue read before it), and after them, which it
+// reports.
+func (s *Store) createQueuedGroup(ctx context.Context, account string, group []queuedWrite, errs []error, listed bool, now time.Time) bool {
 	fail := func(ws []queuedWrite, err error) {
 		for _, w := range ws {
 			errs[w.i] = err
 		}
 	}
-	if err := s.openBacklog(ctx, account, 0, now); err != nil {
-		fail(group, err)
-		return
+	if !listed {
+		if err := s.openBacklog(ctx, account, 0, now); err != nil {
+			fail(group, err)
+			return false
+		}
 	}
 	for conflicts := 0; len(group) > 0; {
 		items := make([]types.TransactWriteItem, 0, 2*len(group))
@@ -529,16 +535,18 @@ func (s *Store) createQueuedGroup(ctx context.Context, account string, group []q
 		}
 		if err != nil {
 			fail(group, fmt.Errorf("create queued chats of %s: %w", account, err))
-			return
+			return false
 		}
 		break
 	}
 	if len(group) == 0 {
-		return
+		return true // all stored before: the list was bumped, before or just now
 	}
 	if err := s.openBacklog(ctx, account, len(group), now); err != nil {
 		fail(group, err)
+		return false
 	}
+	return true
 }
 
 // itemSize is an item's size as DynamoDB counts it for its limits: the lengths of

@@ -321,7 +321,7 @@ func TestChatsStoredIntoTheBacklogTogetherAreEachStoredQueuedAndCountedOnce(t *t
 		page = append(page, store.NewChat{Key: store.ChatKey("acme", fmt.Sprintf("p%03d", i)), Item: item})
 	}
 	page = append(page, page[3])
-	before := m.Ops()["TransactWriteItems"].Calls
+	before, bumpsBefore := m.Ops()["TransactWriteItems"].Calls, m.Ops()["UpdateItem"].Calls
 	errs := s.CreateQueuedAll(ctx, "acme", page, backlogT0)
 	for i, err := range errs {
 		want := error(nil)
@@ -333,8 +333,12 @@ func TestChatsStoredIntoTheBacklogTogetherAreEachStoredQueuedAndCountedOnce(t *t
 		}
 	}
 	// 24 transactions of 5; the two that find a chat stored go again without it.
+	// The list item is bumped 25 times: before the first, and after each.
 	if calls := m.Ops()["TransactWriteItems"].Calls - before; calls != 26 {
 		t.Fatalf("%d transactions, want 26", calls)
+	}
+	if bumps := m.Ops()["UpdateItem"].Calls - bumpsBefore; bumps != 25 {
+		t.Fatalf("%d bumps of the list item, want 25", bumps)
 	}
 	b, _ := mustBacklog(t, s, "acme")
 	if b.Enqueued != 119 || b.Waiting() != 119 {
