@@ -356,6 +356,7 @@ func fairnessRun(b *testing.B, flood floodKind) fairness {
 	seed := zendesktest.DemoSeed()
 	seed.Chats = nil
 	env := apptest.NewWith(b, apptest.Options{OwnEngine: true, Zendesk: zendesktest.Options{Seed: seed, Now: clock.Now, MinAge: time.Minute}})
+	defer env.StopEngine() // after the stack (deferred below) has stopped
 	accounts := make([]string, fairAccounts)
 	for i := range accounts {
 		accounts[i] = fmt.Sprintf("fair%02d", i)

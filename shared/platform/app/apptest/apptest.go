@@ -71,6 +71,8 @@ type Env struct {
 	Deps    *app.Deps
 	Signer  auth.Signer // signs tokens the deployment trusts
 	Rogue   auth.Signer // signs with a key the deployment does not know
+
+	stopEngine func()
 }
 
 // Options change the deployment New builds.
@@ -98,11 +100,12 @@ func NewWith(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	endpoint := storetest.Endpoint
+	dynamoURL, stopEngine := "", func() {}
 	if o.OwnEngine {
-		endpoint = storetest.OwnEngine
+		dynamoURL, stopEngine = storetest.OwnEngine(t)
+	} else {
+		dynamoURL = storetest.Endpoint(t)
 	}
-	dynamoURL := endpoint(t)
 	s := storetest.NewAt(t, dynamoURL)
 	encKey := secrets.NewKey()
 	rawKey, _ := secrets.ParseKey(encKey)
@@ -149,8 +152,15 @@ func NewWith(t testing.TB, o Options) *Env {
 		Deps:    deps,
 		Signer:  auth.Signer{Key: key, Audience: Audience},
 		Rogue:   auth.Signer{Key: rogueKey, Audience: Audience},
+
+		stopEngine: stopEngine,
 	}
 }
+
+// StopEngine stops the deployment's DynamoDB Local of its own (Options.OwnEngine)
+// before the test ends, so that a benchmark's next run does not share the machine
+// with it; nothing for the shared engine.
+func (e *Env) StopEngine() { e.stopEngine() }
 
 // The handlers' dependencies, built from the deployment as each function's main
 // builds them. (The leads package's tests build their own: its in-package tests
