@@ -383,3 +383,46 @@ func TestLargeChatsStoredTogetherSplitByTheTransactionsSize(t *testing.T) {
 		t.Fatal("globex has a backlog")
 	}
 }
+
+// Two polls storing the same page at once (a run that overlaps the one before):
+// each chat is stored, queued and counted once, whichever of them stores it.
+func TestTheSamePageStoredTwiceAtOnceIsStoredAndCountedOnce(t *testing.T) {
+	t.Parallel()
+	s, ctx := storetest.New(t), context.Background()
+	var page []store.NewChat
+	for i := range 60 {
+		page = append(page, store.NewChat{Key: store.ChatKey("acme", fmt.Sprintf("twice%02d", i)), Item: map[string]any{"status": "received"}})
+	}
+	var (
+		wg   sync.WaitGroup
+		errs [2][]error
+	)
+	for k := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[k] = s.CreateQueuedAll(ctx, "acme", page, backlogT0)
+		}()
+	}
+	wg.Wait()
+	stored := 0
+	for i := range page {
+		a, b := errs[0][i], errs[1][i]
+		switch {
+		case a == nil && b == nil:
+			t.Fatalf("chat %d stored by both", i)
+		case a == nil || b == nil:
+			stored++
+		case !errors.Is(a, store.ErrExists) && !errors.Is(b, store.ErrExists):
+			t.Logf("chat %d stored by neither (%v; %v): the next run stores it", i, a, b)
+		}
+	}
+	b, _ := mustBacklog(t, s, "acme")
+	queued, err := s.QueuedChats(ctx, "acme", 100)
+	if err != nil || int64(len(queued)) != b.Enqueued || b.Enqueued != int64(stored) {
+		t.Fatalf("%d stored, %d queued (%v), backlog %+v: want each counted once", stored, len(queued), err, b)
+	}
+	if stored < len(page)/2 {
+		t.Fatalf("only %d of %d stored", stored, len(page))
+	}
+}
