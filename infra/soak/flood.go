@@ -349,24 +349,39 @@ func (r *floodRun) trickle(ctx context.Context, accounts []string) (stop func() 
 	return func() error { cancel(); return g.Wait() }
 }
 
-// flood stores n chats of the flooded account at once.
+// flood stores n chats of the flooded account at once: half as the chat poll stores
+// pages of the export (chatstore.IngestAll, floodPage chats a page, one page after
+// another), half pushed one chat a request as to the chat webhook, floodWriters at
+// a time, both together.
 func (r *floodRun) flood(ctx context.Context, n int) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(floodWriters)
-	for range n {
-		g.Go(func() error { return r.store(gctx, floodedAccount) })
+	g.Go(func() error {
+		for left := n / 2; left > 0 && gctx.Err() == nil; left -= floodPage {
+			if err := r.storePage(gctx, floodedAccount, min(left, floodPage)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	pushed, gctx2 := errgroup.WithContext(gctx)
+	pushed.SetLimit(floodWriters)
+	for range n - n/2 {
+		pushed.Go(func() error { return r.store(gctx2, floodedAccount) })
 	}
+	g.Go(pushed.Wait)
 	return g.Wait()
 }
 
-// store stores one chat of account as the chat webhook does (chatstore.Ingest: the
-// stream takes it from there). Nine visitors in ten are one of the leads, the tenth
-// matches nothing. A store once begun completes, so that every stored chat is known.
-func (r *floodRun) store(ctx context.Context, account string) error {
-	if err := ctx.Err(); err != nil {
-		return nil // stopped
-	}
+// floodPage is how many chats of the flood the export's page brings at once
+// (zendesk.ExportMaxLimit).
+const floodPage = 1000
+
+// nextChat makes account's next chat: its id, its body and the records it must reach
+// (none for a visitor who matches nothing). Nine visitors in ten are one of the
+// leads, the tenth matches nothing.
+func (r *floodRun) nextChat(account string) (string, []byte, []string) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	i := r.next[account]
 	r.next[account]++
 	id := fmt.Sprintf("%s-%05d", account, i)
@@ -376,15 +391,47 @@ func (r *floodRun) store(ctx context.Context, account string) error {
 		email = floodLeadEmail(l)
 		records = []string{chats.Record{Type: chats.ResourceLead, ID: r.leads[l]}.String()}
 	}
-	r.mu.Unlock()
-	body := chatBody(id, email, time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC).Add(time.Duration(i)*time.Minute))
-	if _, err := r.cs.Ingest(context.WithoutCancel(ctx), account, body, time.Now()); err != nil {
-		return fmt.Errorf("store chat %s: %w", id, err)
-	}
+	return id, chatBody(id, email, time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC).Add(time.Duration(i)*time.Minute)), records
+}
+
+// stored records that chat id of account was stored and must reach records.
+func (r *floodRun) stored(account, id string, records []string) {
 	r.mu.Lock()
 	r.want[account][id] = records
 	r.mu.Unlock()
+}
+
+// store stores one chat of account as the chat webhook does (chatstore.Ingest: the
+// stream takes it from there). A store once begun completes, so that every stored
+// chat is known.
+func (r *floodRun) store(ctx context.Context, account string) error {
+	if err := ctx.Err(); err != nil {
+		return nil // stopped
+	}
+	id, body, records := r.nextChat(account)
+	if _, err := r.cs.Ingest(context.WithoutCancel(ctx), account, body, time.Now()); err != nil {
+		return fmt.Errorf("store chat %s: %w", id, err)
+	}
+	r.stored(account, id, records)
 	return nil
+}
+
+// storePage stores n new chats of account together, as the chat poll stores a page
+// of the export (chatstore.IngestAll).
+func (r *floodRun) storePage(ctx context.Context, account string, n int) error {
+	ids, bodies, records := make([]string, n), make([][]byte, n), make([][]string, n)
+	for k := range n {
+		ids[k], bodies[k], records[k] = r.nextChat(account)
+	}
+	var failed error
+	for k, err := range r.cs.IngestAll(context.WithoutCancel(ctx), account, bodies, time.Now(), floodWriters) {
+		if err != nil {
+			failed = errors.Join(failed, fmt.Errorf("store chat %s of a page: %w", ids[k], err))
+			continue
+		}
+		r.stored(account, ids[k], records[k])
+	}
+	return failed
 }
 
 // until calls done every half second until it says so, or ctx ends.
