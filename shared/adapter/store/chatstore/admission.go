@@ -23,16 +23,27 @@ import (
 // AdmitRate, and the stream queues the surplus as it did before; the chat poll, which
 // brings most chats of real Zendesk (a page of the export at a time, one run per
 // account), is held to it exactly.
+//
+// A chat stored into the backlog spends a token too, into debt: the chats queued
+// before it drain at that same pace, and until they have, a chat sent down the
+// stream would only be queued behind them by the transcripts handler, after a stream
+// write, a wait for Sell's budget (InlineWait) that every other account's chat in
+// its batch shares, and a transaction. So once an account's chats go into its
+// backlog, they all do until the debt is repaid at AdmitRate, for at most
+// AdmitDebtFor after the last. A backlog that drains faster (chats matching
+// nothing need no note) keeps such chats for its next drain run, a minute at most.
 const (
-	AdmitRate  = 10 // chats a second per account
-	AdmitBurst = 25 // the transcripts function's BatchSize in template.yaml
+	AdmitRate    = 10 // chats a second per account
+	AdmitBurst   = 25 // the transcripts function's BatchSize in template.yaml
+	AdmitDebtFor = time.Minute
 )
 
-// admission is a token bucket per account.
+// admission is a token bucket per account, whose tokens may go down to -debt.
 type admission struct {
 	mu      sync.Mutex
 	rate    float64
 	burst   float64
+	debt    float64
 	buckets map[string]*bucket
 }
 
@@ -42,14 +53,13 @@ type bucket struct {
 }
 
 func newAdmission(rate, burst float64) *admission {
-	return &admission{rate: rate, burst: burst, buckets: map[string]*bucket{}}
+	return &admission{rate: rate, burst: burst, debt: rate * AdmitDebtFor.Seconds(), buckets: map[string]*bucket{}}
 }
 
-// take reports whether account's chat arriving now goes down the stream, and spends
-// a token if so. It reads the wall clock, not Ingest's: the pace is Sell's, in real
-// seconds.
-func (a *admission) take(account string) bool {
-	now := time.Now()
+// take reports whether account's chat arriving at now goes down the stream, and
+// spends a token either way (into debt when there is none). Callers pass the wall
+// clock, not Ingest's: the pace is Sell's, in real seconds.
+func (a *admission) take(account string, now time.Time) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	b, ok := a.buckets[account]
@@ -61,11 +71,9 @@ func (a *admission) take(account string) bool {
 		b.tokens = min(a.burst, b.tokens+dt*a.rate)
 		b.at = now
 	}
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+	admitted := b.tokens >= 1
+	b.tokens = max(b.tokens-1, -a.debt)
+	return admitted
 }
 
 // Admit makes Ingest send each account's chats down the stream at most rate a second

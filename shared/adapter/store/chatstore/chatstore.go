@@ -219,7 +219,7 @@ func (cs *Store) Ingest(ctx context.Context, account string, raw []byte, now tim
 	if err != nil {
 		return c, err
 	}
-	if cs.admit != nil && !cs.admit.take(account) {
+	if cs.admit != nil && !cs.admit.take(account, time.Now()) {
 		return c, cs.s.CreateQueued(ctx, store.ChatKey(account, item.ChatID), item, item.Expires, now)
 	}
 	return c, cs.CreateChat(ctx, account, item)
@@ -241,7 +241,7 @@ func (cs *Store) IngestAll(ctx context.Context, account string, raws [][]byte, n
 	for i := range raws {
 		switch {
 		case errs[i] != nil:
-		case cs.admit == nil || cs.admit.take(account):
+		case cs.admit == nil || cs.admit.take(account, time.Now()):
 			streamed = append(streamed, i)
 		default:
 			queued = append(queued, i)
