@@ -228,9 +228,8 @@ func (cs *Store) Ingest(ctx context.Context, account string, raw []byte, now tim
 // IngestAll is Ingest for chats of one account that arrive together (a page of the
 // chat export), workers at a time, and returns one error per chat, in order, as
 // Ingest would. The chats the admission sends down the stream are created one by
-// one; the others go into the backlog together (store.CreateQueuedAll, a
-// transaction for up to 50), so that a flood costs the table a third of what it
-// did a chat at a time.
+// one; the others go into the backlog together (store.CreateQueuedAll, five chats
+// a transaction), so that a flood costs the table 0.4 requests a chat, not 3.
 func (cs *Store) IngestAll(ctx context.Context, account string, raws [][]byte, now time.Time, workers int) []error {
 	errs := make([]error, len(raws))
 	items := make([]ChatItem, len(raws))
