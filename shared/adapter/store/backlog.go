@@ -453,15 +453,30 @@ func (s *Store) CreateQueuedAll(ctx context.Context, account string, chats []New
 		}
 		seen[c.Key.SK] = true
 		if len(group) == queuedPerTransaction || len(group) > 0 && size+n > transactionBytes {
-			listed = s.createQueuedGroup(ctx, account, group, errs, listed, now)
+			var err error
+			if listed, err = s.createQueuedGroup(ctx, account, group, errs, listed, now); err != nil {
+				notTried(errs[i:], err)
+				return errs
+			}
 			group, size = nil, 0
 		}
 		group, size = append(group, w), size+n
 	}
 	if len(group) > 0 {
-		s.createQueuedGroup(ctx, account, group, errs, listed, now)
+		_, _ = s.createQueuedGroup(ctx, account, group, errs, listed, now)
 	}
 	return errs
+}
+
+// notTried sets the errors of chats not tried yet, because the table failed the
+// chats before them: a table that stalls fails a page within one deadline, not one
+// per transaction. Errors set already (a chat refused on its own) are kept.
+func notTried(errs []error, cause error) {
+	for i := range errs {
+		if errs[i] == nil {
+			errs[i] = fmt.Errorf("not stored, since the table failed the chats before: %w", cause)
+		}
+	}
 }
 
 // queuedWrite is one chat of CreateQueuedAll: its index in the call, the chat's put
@@ -498,17 +513,17 @@ func (s *Store) queuedWrite(i int, c NewChat, at types.AttributeValue) (queuedWr
 // errors. The list item is bumped before them unless listed (the bump after the
 // transaction before did what the bump before does: count a change, so that no
 // drain closes the backlog on a queue read before it), and after them, which it
-// reports.
-func (s *Store) createQueuedGroup(ctx context.Context, account string, group []queuedWrite, errs []error, listed bool, now time.Time) bool {
-	fail := func(ws []queuedWrite, err error) {
+// reports. It returns the table's error when the chats could not be stored.
+func (s *Store) createQueuedGroup(ctx context.Context, account string, group []queuedWrite, errs []error, listed bool, now time.Time) (bool, error) {
+	fail := func(ws []queuedWrite, err error) (bool, error) {
 		for _, w := range ws {
 			errs[w.i] = err
 		}
+		return false, err
 	}
 	if !listed {
 		if err := s.openBacklog(ctx, account, 0, now); err != nil {
-			fail(group, err)
-			return false
+			return fail(group, err)
 		}
 	}
 	for conflicts := 0; len(group) > 0; {
@@ -534,19 +549,17 @@ func (s *Store) createQueuedGroup(ctx context.Context, account string, group []q
 			continue
 		}
 		if err != nil {
-			fail(group, fmt.Errorf("create queued chats of %s: %w", account, err))
-			return false
+			return fail(group, fmt.Errorf("create queued chats of %s: %w", account, err))
 		}
 		break
 	}
 	if len(group) == 0 {
-		return true // all stored before: the list was bumped, before or just now
+		return true, nil // all stored before: the list was bumped, before or just now
 	}
 	if err := s.openBacklog(ctx, account, len(group), now); err != nil {
-		fail(group, err)
-		return false
+		return fail(group, err)
 	}
-	return true
+	return true, nil
 }
 
 // itemSize is an item's size as DynamoDB counts it for its limits: the lengths of

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -172,5 +173,41 @@ func TestAThrottledTableIsRetriedOnlyWithinTheOperationDeadline(t *testing.T) {
 	}
 	if attempts.Load() < 2 {
 		t.Fatalf("%d attempts: throttling was not retried", attempts.Load())
+	}
+}
+
+// A page of chats stored together into a backlog stops at the first transaction
+// the table fails: the rest are not tried, so a stalled table fails the page within
+// one deadline, and the chat poll takes the page again next run.
+func TestChatsStoredTogetherStopAtTheFirstFailure(t *testing.T) {
+	t.Parallel()
+	endpoint, attempts := throttling(t, 0)
+	db, err := store.NewClientWith(context.Background(), "us-east-1", endpoint, store.Timeouts{Attempt: time.Second, Operation: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(db, "throttled")
+	page := func(n int) []store.NewChat {
+		var p []store.NewChat
+		for i := range n {
+			p = append(p, store.NewChat{Key: store.ChatKey("acme", fmt.Sprintf("c%02d", i)), Item: map[string]string{"status": "received"}})
+		}
+		return p
+	}
+	errs := st.CreateQueuedAll(context.Background(), "acme", page(5), time.Now())
+	one := attempts.Load()
+	for i, err := range errs {
+		if err == nil || !unavailable(err) {
+			t.Fatalf("chat %d of one transaction: %v, want a 503 temporarily_unavailable", i, err)
+		}
+	}
+	errs = st.CreateQueuedAll(context.Background(), "acme", page(50), time.Now())
+	if tried := attempts.Load() - one; tried != one {
+		t.Fatalf("50 chats took %d requests, one transaction's 5 took %d: the page went on after the table failed", tried, one)
+	}
+	for i, err := range errs {
+		if err == nil || !unavailable(err) {
+			t.Fatalf("chat %d: %v, want a 503 temporarily_unavailable", i, err)
+		}
 	}
 }
