@@ -202,7 +202,9 @@ func TestChatsStoredTogetherStopAtTheFirstFailure(t *testing.T) {
 		}
 	}
 	errs = st.CreateQueuedAll(context.Background(), "acme", page(50), time.Now())
-	if tried := attempts.Load() - one; tried != one {
+	// The SDK's retries within the deadline vary by a request or so; ten
+	// transactions would take ten times as many.
+	if tried := attempts.Load() - one; tried > 2*one {
 		t.Fatalf("50 chats took %d requests, one transaction's 5 took %d: the page went on after the table failed", tried, one)
 	}
 	for i, err := range errs {
