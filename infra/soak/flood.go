@@ -266,7 +266,7 @@ func newFloodRun(ctx context.Context, t testing.TB) (*floodRun, error) {
 	v.Limiters = sell.NewLimiters(10, 5) // production's: the client's default registry
 	v.Cache = sell.NewCache(time.Minute, nil)
 	env.Deps.Vault = v
-	r.cs = chatstore.ForIngest(r.st, privacystore.New(r.st, env.Deps.Box).Erased) // as the webhook stores
+	r.cs = chatstore.ForIngest(r.st, privacystore.New(r.st, env.Deps.Box).ErasedAll) // as the webhook stores
 
 	r.accounts = append(r.accounts, floodedAccount)
 	for i := 1; i < FloodAccounts; i++ {

@@ -21,8 +21,8 @@ type Wanted struct {
 	Version int64
 }
 
-// maxBatch is DynamoDB's limit of keys per BatchGetItem.
-const maxBatch = 100
+// MaxBatch is DynamoDB's limit of keys per BatchGetItem: GetBatch reads no more.
+const MaxBatch = 100
 
 // GetBatch reads several items in one round trip (consistently), for requests whose
 // latency budget has no room for one read after another.
@@ -30,8 +30,8 @@ func (s *Store) GetBatch(ctx context.Context, wants []*Wanted) error {
 	if len(wants) == 0 {
 		return nil
 	}
-	if len(wants) > maxBatch {
-		return fmt.Errorf("batch read of %d items: at most %d", len(wants), maxBatch)
+	if len(wants) > MaxBatch {
+		return fmt.Errorf("batch read of %d items: at most %d", len(wants), MaxBatch)
 	}
 	byKey := map[string]*Wanted{}
 	keys := make([]map[string]types.AttributeValue, 0, len(wants))

@@ -112,7 +112,7 @@ func New(d Deps) *Poller {
 	d.LogPagesPerRun = orDefault(d.LogPagesPerRun, DefaultLogPagesPerRun)
 	// A chat of an erased visitor is not stored again (privacy erasures'
 	// tombstones), and a page beyond the account's Sell pace waits in its backlog.
-	return &Poller{d: d, chats: chatstore.ForIngest(d.Store, privacystore.New(d.Store, d.Box).Erased)}
+	return &Poller{d: d, chats: chatstore.ForIngest(d.Store, privacystore.New(d.Store, d.Box).ErasedAll)}
 }
 
 // orDefault is v, or def when v is not positive.

@@ -70,7 +70,7 @@ func NewWithClock(d Deps, now func() time.Time) *httpx.Router {
 	if d.Store != nil {
 		// A chat of an erased visitor is not stored again (privacy erasures'
 		// tombstones), and a flood waits in its account's backlog.
-		h.chats = chatstore.ForIngest(d.Store, privacystore.New(d.Store, d.Box).Erased)
+		h.chats = chatstore.ForIngest(d.Store, privacystore.New(d.Store, d.Box).ErasedAll)
 		h.keeper = conversation.NewKeeper(h.chats, d.Store)
 	}
 	for _, a := range d.Accounts {

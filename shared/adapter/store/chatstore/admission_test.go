@@ -1,6 +1,7 @@
 package chatstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -73,5 +74,44 @@ func TestAPageOfChatsIsIngestedAsEachChatAlone(t *testing.T) {
 	}
 	if b, _, err := s.Backlog(ctx, "acme"); err != nil || b.Waiting() != 2 {
 		t.Fatalf("backlog = %+v, %v; want 2 waiting", b, err)
+	}
+}
+
+// A page's visitors are checked against the erasures in one call: the erased
+// visitor's chat is refused with ErrErased and nothing of it kept, the others are
+// stored; when the check cannot answer, no chat of the page is stored.
+func TestAPageChecksItsVisitorsErasuresTogether(t *testing.T) {
+	t.Parallel()
+	s, ctx := storetest.New(t), context.Background()
+	calls, failing := 0, false
+	erased := func(_ context.Context, _ string, vs []chats.Visitor) ([]bool, error) {
+		calls++
+		if failing {
+			return nil, errors.New("table unavailable")
+		}
+		gone := make([]bool, len(vs))
+		for i, v := range vs {
+			gone[i] = v.Email == "gone@example.com"
+		}
+		return gone, nil
+	}
+	cs := chatstore.New(s).CheckErasures(erased).Admit(0.001, 1)
+	gone := bytes.Replace(chatWith("e2", "hello"), []byte("vera@example.com"), []byte("gone@example.com"), 1)
+	errs := cs.IngestAll(ctx, "acme", [][]byte{chatWith("e1", "hello"), gone, chatWith("e3", "hello")}, now, 2)
+	if errs[0] != nil || !errors.Is(errs[1], chatstore.ErrErased) || errs[2] != nil || calls != 1 {
+		t.Fatalf("errors %v after %d checks, want e2 erased in one check", errs, calls)
+	}
+	if _, err := cs.Chat(ctx, "acme", "e2"); !errors.Is(err, chatstore.ErrNotFound) {
+		t.Fatalf("the erased visitor's chat: %v, want not stored", err)
+	}
+	failing = true
+	errs = cs.IngestAll(ctx, "acme", [][]byte{chatWith("e4", "hello"), chatWith("e5", "hello")}, now, 2)
+	for i, err := range errs {
+		if err == nil || errors.Is(err, chatstore.ErrExists) {
+			t.Fatalf("chat %d stored or refused as a duplicate while the erasures could not be read: %v", i, err)
+		}
+	}
+	if _, err := cs.Chat(ctx, "acme", "e4"); !errors.Is(err, chatstore.ErrNotFound) {
+		t.Fatalf("e4: %v, want not stored", err)
 	}
 }

@@ -81,9 +81,9 @@ type Store struct {
 // New returns a Store over s.
 func New(s *store.Store) *Store { return &Store{s: s, rules: map[string]cachedRules{}} }
 
-// ErasedFunc reports whether the visitor of email or phone was erased in account
-// within the tombstone window (privacystore.Store.Erased).
-type ErasedFunc func(ctx context.Context, account, email, phone string) (bool, error)
+// ErasedFunc reports, for each visitor, whether its email or phone was erased in
+// account within the tombstone window (privacystore.Store.ErasedAll).
+type ErasedFunc func(ctx context.Context, account string, visitors []chats.Visitor) ([]bool, error)
 
 // ErrErased is Ingest refusing a chat of an erased visitor. It is an ErrExists, so
 // the routes that ingest answer it as a redelivery (202) and the poll moves on: the
@@ -233,9 +233,24 @@ func (cs *Store) Ingest(ctx context.Context, account string, raw []byte, now tim
 func (cs *Store) IngestAll(ctx context.Context, account string, raws [][]byte, now time.Time, workers int) []error {
 	errs := make([]error, len(raws))
 	items := make([]ChatItem, len(raws))
+	parsed := make([]chats.Chat, len(raws))
 	each(len(raws), workers, func(i int) {
-		_, items[i], errs[i] = cs.prepare(ctx, account, raws[i], now)
+		parsed[i], items[i], errs[i] = cs.parse(ctx, account, raws[i], now)
 	})
+	var (
+		ok   []chats.Chat
+		okAt []*error
+	)
+	for i := range raws {
+		if errs[i] == nil {
+			ok, okAt = append(ok, parsed[i]), append(okAt, &errs[i])
+		}
+	}
+	if err := cs.checkErased(ctx, account, ok, okAt); err != nil {
+		for _, e := range okAt {
+			*e = err
+		}
+	}
 	var streamed, queued []int
 	for i := range raws {
 		switch {
@@ -280,6 +295,46 @@ func each(n, workers int, fn func(int)) {
 // prepare is what Ingest does before it writes: the chat redacted with the account's
 // rules, parsed, checked against the erasures, and made the item to store.
 func (cs *Store) prepare(ctx context.Context, account string, raw []byte, now time.Time) (chats.Chat, ChatItem, error) {
+	c, item, err := cs.parse(ctx, account, raw, now)
+	if err != nil {
+		return c, item, err
+	}
+	var erased error
+	if err := cs.checkErased(ctx, account, []chats.Chat{c}, []*error{&erased}); err != nil {
+		return c, ChatItem{}, err
+	}
+	if erased != nil {
+		return c, ChatItem{}, erased
+	}
+	return c, item, nil
+}
+
+// checkErased sets *errs[i] to ErrErased for the chats of list whose visitor was
+// erased, in one check for all, and returns the table's error when it could not tell
+// (nothing is kept then, and the sender retries).
+func (cs *Store) checkErased(ctx context.Context, account string, list []chats.Chat, errs []*error) error {
+	if cs.erased == nil || len(list) == 0 {
+		return nil
+	}
+	visitors := make([]chats.Visitor, len(list))
+	for i, c := range list {
+		visitors[i] = c.Visitor
+	}
+	gone, err := cs.erased(ctx, account, visitors)
+	if err != nil {
+		return fmt.Errorf("check the erasures of %s: %w", account, err)
+	}
+	for i, g := range gone {
+		if g {
+			*errs[i] = ErrErased
+		}
+	}
+	return nil
+}
+
+// parse is prepare but for the erasures: the chat redacted with the account's
+// rules, parsed, and made the item to store.
+func (cs *Store) parse(ctx context.Context, account string, raw []byte, now time.Time) (chats.Chat, ChatItem, error) {
 	pol, err := cs.policy(ctx, account, now)
 	if err != nil {
 		return chats.Chat{}, ChatItem{}, err
@@ -293,16 +348,6 @@ func (cs *Store) prepare(ctx context.Context, account string, raw []byte, now ti
 	c, err := chats.Parse(raw)
 	if err != nil {
 		return chats.Chat{}, ChatItem{}, err
-	}
-	if cs.erased != nil {
-		gone, err := cs.erased(ctx, account, c.Visitor.Email, c.Visitor.Phone)
-		if err != nil {
-			// The store failed: nothing is kept, and the sender retries.
-			return c, ChatItem{}, fmt.Errorf("check the erasures of %s: %w", account, err)
-		}
-		if gone {
-			return c, ChatItem{}, ErrErased
-		}
 	}
 	item, err := NewChatItem(c, now)
 	if err != nil {

@@ -247,6 +247,28 @@ func TestTombstonesRefuseTheErasedVisitorOnly(t *testing.T) {
 	if _, err := privacystore.New(nil, nil).Erased(ctx, "acme", "vera@example.com", ""); !errors.Is(err, privacystore.ErrNoKey) {
 		t.Fatalf("without a key: %v", err)
 	}
+
+	// A page's visitors are checked together, a batch read per 100 identifiers: the
+	// same answers, the same visitor asked twice read once.
+	var visitors []chats.Visitor
+	for i := range 120 {
+		visitors = append(visitors, chats.Visitor{Email: fmt.Sprintf("v%03d@example.com", i), Phone: fmt.Sprintf("+1 415 555 %04d", 1000+i)})
+	}
+	visitors[7].Email, visitors[90].Phone = "vera@example.com", "(415) 555-0100"
+	visitors[119] = visitors[7]
+	m := store.NewMeter()
+	gone, err := ps.ErasedAll(store.WithMeter(ctx, m), "acme", visitors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range gone {
+		if want := i == 7 || i == 90 || i == 119; g != want {
+			t.Errorf("visitor %d (%+v): erased %v, want %v", i, visitors[i], g, want)
+		}
+	}
+	if ops := m.Ops(); len(ops) != 1 || ops["BatchGetItem"].Calls != 3 {
+		t.Fatalf("checking 238 identifiers took %+v, want 3 batch reads", ops)
+	}
 }
 
 func TestScanChatsPagesThroughEveryChat(t *testing.T) {
