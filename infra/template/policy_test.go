@@ -59,7 +59,10 @@ var wantGrants = map[string]map[string][]string{
 	// Open to the internet with a signature, no JWT: reads the account's secret and
 	// puts each chat once. It was on DynamoDBCrudPolicy (delete, scan, batch write
 	// of every account's items) until the security review narrowed it.
-	"ChatwebhookFunction": {table: {"dynamodb:GetItem", "dynamodb:PutItem"}},
+	// Since chats beyond an account's pace go straight into its backlog and messaging
+	// tickets wait, it also updates (the backlog's list entry, a ticket's wait:
+	// UpdateItem, inside transactions too) and batch-reads the erasures' tombstones.
+	"ChatwebhookFunction": {table: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
 	// Matches chats from the stream, writes feed entries, note leases and jobs; sends
 	// a batch it gave up on to its DLQ (the event source mapping's on-failure
 	// destination uses the function's role).
@@ -72,7 +75,10 @@ var wantGrants = map[string]map[string][]string{
 	// and Chat token; PutItem stores each exported chat once (a conditional put, as
 	// the webhook does), the cursor after each page, and a refreshed or refused Chat
 	// token. It never deletes, scans, or touches the stream.
-	"ChatpollFunction": {table: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}},
+	// Chats beyond the account's pace go into its backlog (UpdateItem of the list
+	// entry), tombstones are batch-read, and waiting messaging tickets are held
+	// (UpdateItem) and their waits ended (DeleteItem).
+	"ChatpollFunction": {table: {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
 	// Admins only: reads a visitor's chats, entries and lead records (Query, GetItem)
 	// and erasure jobs; starts an erasure (a transaction of puts: job, lock,
 	// tombstone) with its audit entry; makes a failed erasure pending again
@@ -139,8 +145,8 @@ func TestEachFunctionIsGrantedOnlyWhatItNeeds(t *testing.T) {
 		}
 	}
 	for _, a := range wantGrants["ChatwebhookFunction"][table] {
-		if a != "dynamodb:GetItem" && a != "dynamodb:PutItem" {
-			t.Errorf("the webhook only reads a secret and puts a chat, but is granted %s", a)
+		if !slices.Contains([]string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, a) {
+			t.Errorf("the webhook only reads, puts chats and updates a backlog or a wait, but is granted %s", a)
 		}
 	}
 }
