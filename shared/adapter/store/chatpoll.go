@@ -57,6 +57,13 @@ type ChatPollCursor struct {
 	NotBefore time.Time `json:"notBefore,omitzero"`
 	// Stored counts the chats the poll stored for the account, for operators.
 	Stored int64 `json:"stored,omitempty"`
+	// HeldBack is set when the last run stopped reading because the account's
+	// backlog held what Sell takes in the next minutes: the rest of the export
+	// waits in Zendesk until the backlog drains.
+	HeldBack bool `json:"heldBack,omitempty"`
+	// StoredFromStart counts the chats stored since this read started at From
+	// (Stored counts them across starts over): what Left estimates by.
+	StoredFromStart int64 `json:"storedFromStart,omitempty"`
 }
 
 // StartingFrom is the cursor for past chats from from (the integration's
@@ -67,8 +74,24 @@ func (c ChatPollCursor) StartingFrom(from time.Time) ChatPollCursor {
 	if from.IsZero() || from.Equal(c.From) {
 		return c
 	}
-	c.From, c.StartTime, c.StartID, c.CaughtUp = from, from, "", false
+	c.From, c.StartTime, c.StartID, c.CaughtUp, c.HeldBack, c.StoredFromStart = from, from, "", false, false, 0
 	return c
+}
+
+// Left estimates how many chats the export holds between the cursor and horizon
+// (as Progress): the chats stored since From, spread evenly over the time read,
+// over the time left. Zendesk's export gives no total, so this is a guess, made
+// only once a twentieth of the way is read and a chat was stored; false before
+// that, and 0 once caught up.
+func (c ChatPollCursor) Left(horizon time.Time) (int64, bool) {
+	if c.CaughtUp {
+		return 0, true
+	}
+	p, ok := c.Progress(horizon)
+	if !ok || p < 0.05 || c.StoredFromStart == 0 {
+		return 0, false
+	}
+	return int64(math.Round(float64(c.StoredFromStart) * (1 - p) / p)), true
 }
 
 // Progress is how far the cursor has read from From towards horizon (the youngest

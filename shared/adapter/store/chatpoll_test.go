@@ -161,3 +161,33 @@ func TestProgressIsHowFarTheCursorHasComeFromItsStartTowardsTheHorizon(t *testin
 		}
 	}
 }
+
+func TestLeftGuessesTheChatsStillToReadFromThoseStoredOverTheTimeRead(t *testing.T) {
+	t.Parallel()
+	from := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	horizon := from.Add(20 * 24 * time.Hour)
+	for _, c := range []struct {
+		name  string
+		cur   store.ChatPollCursor
+		want  int64
+		known bool
+	}{
+		{"a quarter read, 300 stored: 900 more", store.ChatPollCursor{From: from, StartTime: from.Add(5 * 24 * time.Hour), StoredFromStart: 300}, 900, true},
+		{"half read, 300 stored: 300 more", store.ChatPollCursor{From: from, StartTime: from.Add(10 * 24 * time.Hour), StoredFromStart: 300, Stored: 5000}, 300, true},
+		{"too little read to guess by", store.ChatPollCursor{From: from, StartTime: from.Add(12 * time.Hour), StoredFromStart: 300}, 0, false},
+		{"nothing stored yet", store.ChatPollCursor{From: from, StartTime: from.Add(10 * 24 * time.Hour), Stored: 5000}, 0, false},
+		{"caught up", store.ChatPollCursor{From: from, StartTime: from.Add(time.Hour), CaughtUp: true, StoredFromStart: 7}, 0, true},
+		{"a cursor that does not know its start", store.ChatPollCursor{StartTime: from, StoredFromStart: 7}, 0, false},
+	} {
+		got, known := c.cur.Left(horizon)
+		if got != c.want || known != c.known {
+			t.Errorf("%s: left %d (%v), want %d (%v)", c.name, got, known, c.want, c.known)
+		}
+	}
+	// Starting over at another date forgets what the last read stored and that it
+	// was held back.
+	cur := store.ChatPollCursor{From: from, StartTime: horizon, StoredFromStart: 300, HeldBack: true}.StartingFrom(from.Add(-24 * time.Hour))
+	if cur.StoredFromStart != 0 || cur.HeldBack {
+		t.Fatalf("started over as %+v", cur)
+	}
+}

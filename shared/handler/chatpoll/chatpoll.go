@@ -12,6 +12,13 @@
 // (settings.Integration.PollsChat); a 429 holds it back until Retry-After; one
 // account's failure never stops the others.
 //
+// The export is read no faster than Sell takes the chats: a page asks only for what
+// the account's backlog lacks of the next few minutes of its Sell pace (ReadAhead);
+// the rest waits in Zendesk, which keeps it, and the cursor says so
+// (store.ChatPollCursor.HeldBack). A busy day or an import of past chats then
+// writes to the table about as fast as it is processed, not thousands of chats at
+// once that would queue for an hour beside the other accounts' live chats.
+//
 // Each run first reads the messaging conversations that wait for Zendesk: solved
 // tickets whose conversation log the Support webhook could not read then
 // (conversations.go).
@@ -52,6 +59,11 @@ const (
 	DefaultWorkers = 4
 	// DefaultBackoff is the wait after a 429 that names no Retry-After.
 	DefaultBackoff = time.Minute
+	// DefaultReadAhead is how much of the account's Sell pace (the rate its last
+	// drain measured) the poll fills its backlog up to (run.room): three runs'
+	// worth, so that a run that fails or comes late leaves Sell nothing to wait for.
+	// A page is let through while no pace is measured.
+	DefaultReadAhead = 3 * time.Minute
 )
 
 // pageWorkers is how many chats of a page are prepared, and sent down the stream,
@@ -83,6 +95,8 @@ type Deps struct {
 	History  time.Duration
 	MaxPages int
 	Workers  int
+	// ReadAhead: DefaultReadAhead when zero.
+	ReadAhead time.Duration
 	// PageSize is the export's limit a page; zendesk.ExportMaxLimit when zero.
 	PageSize int
 	// LogPagesPerRun bounds the conversation log pages a run reads per account;
@@ -108,6 +122,7 @@ func New(d Deps) *Poller {
 	d.History = orDefault(d.History, DefaultHistory)
 	d.MaxPages = orDefault(d.MaxPages, DefaultMaxPages)
 	d.Workers = orDefault(d.Workers, DefaultWorkers)
+	d.ReadAhead = orDefault(d.ReadAhead, DefaultReadAhead)
 	d.PageSize = orDefault(d.PageSize, zendesk.ExportMaxLimit)
 	d.LogPagesPerRun = orDefault(d.LogPagesPerRun, DefaultLogPagesPerRun)
 	// A chat of an erased visitor is not stored again (privacy erasures'
@@ -128,10 +143,13 @@ type Report struct {
 	Accounts int `json:"accounts"` // listed as polling
 	Polled   int `json:"polled"`   // whose export was read (or asked for)
 	// Skipped are listed accounts not polled this run: their integration no longer
-	// polls, they are held back after a 429, Chat is disconnected, or their cursor is
-	// too recent to ask (Zendesk's five minutes).
+	// polls, they are held back after a 429, Chat is disconnected, their cursor is
+	// too recent to ask (Zendesk's five minutes), or their backlog holds enough.
 	Skipped int `json:"skipped"`
-	Pages   int `json:"pages"`
+	// HeldBack are accounts whose reading stopped (before a page, or before the
+	// first) because their backlog holds what Sell will take in the next ReadAhead.
+	HeldBack int `json:"heldBack"`
+	Pages    int `json:"pages"`
 	// Stored chats are new; Duplicates were stored before (an updated chat that the
 	// export shows again, or a page read again after a crash).
 	Stored     int `json:"stored"`
@@ -154,6 +172,7 @@ type Report struct {
 func (r *Report) add(o Report) {
 	r.Polled += o.Polled
 	r.Skipped += o.Skipped
+	r.HeldBack += o.HeldBack
 	r.Pages += o.Pages
 	r.Stored += o.Stored
 	r.Duplicates += o.Duplicates
@@ -287,6 +306,7 @@ func (r *run) pages(ctx context.Context, rep *Report) error {
 		}
 		r.cur.From = r.cur.StartTime
 	}
+	r.cur.HeldBack = false
 	for range r.p.d.MaxPages {
 		if r.cur.StartTime.After(latest) {
 			r.cur.CaughtUp = true
@@ -295,8 +315,17 @@ func (r *run) pages(ctx context.Context, rep *Report) error {
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < pageBudget {
 			break // a page and its chats may not fit: the next run goes on from here
 		}
+		limit, err := r.room(ctx)
+		if err != nil {
+			return errors.Join(err, r.p.finish(ctx, r.account, r.cur, r.now, err.Error()))
+		}
+		if limit == 0 {
+			r.cur.HeldBack = true
+			rep.HeldBack++
+			break // the export keeps the rest; a later run reads on
+		}
 		start := r.cur.StartTime
-		page, err := r.client.ChatExport(ctx, zendesk.ExportRequest{StartTime: start, StartID: r.cur.StartID, Limit: r.p.d.PageSize})
+		page, err := r.client.ChatExport(ctx, zendesk.ExportRequest{StartTime: start, StartID: r.cur.StartID, Limit: limit})
 		var limited *zendesk.RateLimited
 		switch {
 		case errors.As(err, &limited):
@@ -323,7 +352,7 @@ func (r *run) pages(ctx context.Context, rep *Report) error {
 		}
 		// A short page, or one whose chats were not all taken, is the export's end
 		// for now; a full page taken whole leaves more to read.
-		r.cur.CaughtUp = !moved || taken < len(page.Chats) || len(page.Chats) < r.p.d.PageSize
+		r.cur.CaughtUp = !moved || taken < len(page.Chats) || len(page.Chats) < limit
 		// Saved after each page: a crash re-reads at most this one.
 		r.cur.NotBefore = time.Time{}
 		if err := r.p.finish(ctx, r.account, r.cur, r.now, ""); err != nil {
@@ -334,6 +363,27 @@ func (r *run) pages(ctx context.Context, rep *Report) error {
 		}
 	}
 	return r.p.finish(ctx, r.account, r.cur, r.now, "")
+}
+
+// room is how many chats the next page may bring (the export's limit): what the
+// account's backlog lacks of ReadAhead at the pace its last drain measured (of a
+// page while none is measured), up to a page. It is 0, and the poll reads no more,
+// when that is under a tenth of a page: reading more would only move chats from
+// Zendesk's export to the table, all at once, to wait there. So a busy account's
+// chats are written about as fast as Sell takes them, a minute's worth a run, not
+// a flood at a time.
+func (r *run) room(ctx context.Context) (int, error) {
+	bl, _, err := r.p.d.Store.Backlog(ctx, r.account)
+	if err != nil {
+		return 0, err
+	}
+	size := r.p.d.PageSize
+	ahead := max(float64(size), bl.Rate*r.p.d.ReadAhead.Seconds())
+	n := min(float64(size), ahead-float64(bl.Waiting()))
+	if n < float64(max(1, size/10)) {
+		return 0, nil
+	}
+	return int(n), nil
 }
 
 // ingest hands the page's chats to the durable ingest together (IngestAll,
@@ -375,6 +425,7 @@ func (r *run) ingest(ctx context.Context, page *zendesk.ExportPage, latest time.
 			if finished(ch) { // not a chat going on, passed over above
 				rep.Stored++
 				r.cur.Stored++
+				r.cur.StoredFromStart++
 			}
 		case errors.Is(err, chatstore.ErrExists):
 			rep.Duplicates++

@@ -554,3 +554,85 @@ func TestAStartPickedAsNowIsNotAskedBeforeItIsOldEnough(t *testing.T) {
 		t.Fatalf("the sandbox refused %d start times as too recent", n)
 	}
 }
+
+// TestTheExportIsReadNoFasterThanSellTakesTheChats: while the account's backlog
+// holds what Sell takes in the next minutes (at least a page), the poll does not
+// ask Zendesk for more; the export keeps the chats, and the poll reads on from
+// where it was once the backlog has drained. Nothing is lost or read twice.
+func TestTheExportIsReadNoFasterThanSellTakesTheChats(t *testing.T) {
+	w := newWorld(t, time.Minute)
+	for i := range 5 {
+		w.addChat(t, fmt.Sprintf("c-held-%d", i))
+	}
+	w.clock.Advance(2 * time.Minute)
+	ctx := context.Background()
+	s := w.env.Deps.Store
+	// Three chats wait in the backlog (a flood that came by the webhook): more than
+	// a page of two, and no drain has measured Sell's pace yet.
+	waiting := []string{"c-queued-1", "c-queued-2", "c-queued-3"}
+	if _, err := s.Enqueue(ctx, "acme", waiting, w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	p := w.poller(time.Minute, func(d *chatpoll.Deps) { d.PageSize, d.ReadAhead = 2, 10 * time.Second })
+	rep := run(t, p)
+	if rep.HeldBack != 1 || rep.Pages != 0 || rep.Stored != 0 || w.exportsAnswered(http.StatusOK) != 0 {
+		t.Fatalf("with a backlog of three: %+v, %d export calls", rep, w.exportsAnswered(http.StatusOK))
+	}
+	if cur := w.cursor(t); !cur.HeldBack || cur.CaughtUp || cur.LastError != "" {
+		t.Fatalf("the cursor of a held back run: %+v", cur)
+	}
+
+	// A drain measured half a chat a second: ten seconds ahead is five chats, so
+	// three waiting no longer hold the poll back, and it reads on from its start.
+	if _, err := s.LeaseBacklog(ctx, "acme", "drain-1", w.clock.Now().Add(time.Hour), w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReleaseBacklog(ctx, "acme", "drain-1", 0.5, w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rep = run(t, p)
+	if rep.Stored != 5 || rep.Duplicates != 0 || rep.HeldBack != 0 {
+		t.Fatalf("with a pace of 0.5 a second: %+v", rep)
+	}
+	if cur := w.cursor(t); cur.HeldBack || !cur.CaughtUp || cur.Stored != 5 {
+		t.Fatalf("the cursor once all is read: %+v", cur)
+	}
+
+	// Five waiting hold it back again; once they are taken, a new chat is read.
+	if _, err := s.Enqueue(ctx, "acme", []string{"c-queued-4", "c-queued-5"}, w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	w.addAgedChat(t, "c-held-5")
+	if rep = run(t, p); rep.HeldBack != 1 || rep.Stored != 0 {
+		t.Fatalf("with five waiting: %+v", rep)
+	}
+	if err := s.Dequeue(ctx, "acme", append(waiting, "c-queued-4", "c-queued-5")); err != nil {
+		t.Fatal(err)
+	}
+	if rep = run(t, p); rep.HeldBack != 0 || rep.Stored != 1 {
+		t.Fatalf("with the backlog drained: %+v", rep)
+	}
+	for i := range 6 {
+		if id := fmt.Sprintf("c-held-%d", i); !w.stored(t, "acme", id) {
+			t.Errorf("%s was not stored", id)
+		}
+	}
+}
+
+// TestAPageAsksOnlyForWhatTheBacklogLacks: with one chat waiting and room for a
+// page of four (no pace measured yet), the export is asked for three chats a page,
+// so six chats take three pages (the last one empty) instead of two.
+func TestAPageAsksOnlyForWhatTheBacklogLacks(t *testing.T) {
+	w := newWorld(t, time.Minute)
+	for i := range 6 {
+		w.addChat(t, fmt.Sprintf("c-room-%d", i))
+	}
+	w.clock.Advance(2 * time.Minute)
+	if _, err := w.env.Deps.Store.Enqueue(context.Background(), "acme", []string{"c-queued"}, w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	p := w.poller(time.Minute, func(d *chatpoll.Deps) { d.PageSize = 4 })
+	if rep := run(t, p); rep.Pages != 3 || rep.Stored != 6 || rep.HeldBack != 0 {
+		t.Fatalf("%+v, want 6 chats in pages of 3", rep)
+	}
+}

@@ -2,11 +2,13 @@ package settings_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/sellchat/sellchat/shared/adapter/store"
+	"github.com/sellchat/sellchat/shared/adapter/zendesk"
 	"github.com/sellchat/sellchat/shared/platform/app/apptest"
 )
 
@@ -16,8 +18,11 @@ type pollBody struct {
 	ReadUpTo  time.Time
 	Progress  *float64
 	CaughtUp  bool
-	LastError string
-	Stored    int64
+	LastError    string
+	Stored       int64
+	HeldBack     bool
+	LeftEstimate *int64
+	ETA          *time.Time
 }
 
 // readPoll is chat.poll of GET /integration (nil when absent).
@@ -90,5 +95,56 @@ func TestThePickedDateAndTheProgressTowardsItShow(t *testing.T) {
 	older := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	if p := readPoll(t, h, tok); p == nil || !p.From.Equal(older) || !p.ReadUpTo.Equal(older) || p.CaughtUp || *p.Progress != 0 || p.Stored != 3 {
 		t.Fatalf("after picking an older date: %+v", p)
+	}
+}
+
+// TestAnImportHeldBackForSellShowsWhatIsLeftAndWhenAllShouldBeInSell: the poll
+// reads past chats no faster than Sell takes them, so the backlog's own ETA covers
+// only what was read; the poll's estimates the rest from the chats stored over the
+// time read, at the pace the last drain measured.
+func TestAnImportHeldBackForSellShowsWhatIsLeftAndWhenAllShouldBeInSell(t *testing.T) {
+	t.Parallel()
+	env, h, tok := setup(t)
+	env.Install(t, "acme")
+	ctx := context.Background()
+	s := env.Deps.Store
+	// A quarter of the time from `from` to now read, 100 chats stored: about 300
+	// more to read.
+	now := time.Now().UTC()
+	from := now.Add(-zendesk.ExportMinAge - 40*24*time.Hour)
+	if err := s.SaveChatPollCursor(ctx, "acme", store.ChatPollCursor{From: from, StartTime: from.Add(10 * 24 * time.Hour),
+		LastRunAt: now, Stored: 100, StoredFromStart: 100, HeldBack: true}); err != nil {
+		t.Fatal(err)
+	}
+	p := readPoll(t, h, tok)
+	if p == nil || !p.HeldBack || p.LeftEstimate == nil || *p.LeftEstimate < 295 || *p.LeftEstimate > 305 || p.ETA != nil {
+		t.Fatalf("before a drain measured Sell's pace: %+v", p)
+	}
+	// 100 chats waiting, a drain measured 2 chats a second: about 400 / 2 = 200 s.
+	ids := make([]string, 100)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("c%03d", i)
+	}
+	if _, err := s.Enqueue(ctx, "acme", ids, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LeaseBacklog(ctx, "acme", "drain-1", now.Add(time.Hour), now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReleaseBacklog(ctx, "acme", "drain-1", 2, now); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	p = readPoll(t, h, tok)
+	if p == nil || p.ETA == nil || p.ETA.Before(before.Add(195*time.Second)) || p.ETA.After(time.Now().Add(205*time.Second)) {
+		t.Fatalf("with 100 waiting at 2 a second: %+v (eta %v)", p, p.ETA)
+	}
+	// Caught up: nothing is left to guess.
+	if err := s.SaveChatPollCursor(ctx, "acme", store.ChatPollCursor{From: from, StartTime: now.Add(-time.Hour), CaughtUp: true,
+		LastRunAt: now, Stored: 400, StoredFromStart: 400}); err != nil {
+		t.Fatal(err)
+	}
+	if p = readPoll(t, h, tok); p == nil || p.HeldBack || p.LeftEstimate != nil || p.ETA != nil {
+		t.Fatalf("caught up: %+v", p)
 	}
 }

@@ -745,6 +745,22 @@ func (p *settingsPage) checkPastChats(from time.Time) {
 		p.t.Errorf("the progress bar is at %s, want 0.5", v)
 	}
 	browsertest.Screenshot(p.t, p.ctx, "settings-3-past-chats")
+	// Held back for Sell, with one chat waiting that a drain took at a chat a
+	// second: about as many left as read, all in Sell within a minute.
+	save(store.ChatPollCursor{From: from, StartTime: half, LastRunAt: time.Now(), Stored: 12, StoredFromStart: 12, HeldBack: true})
+	ctx, s, now := context.Background(), p.stack.Deps.Store, time.Now()
+	if _, err := s.Enqueue(ctx, "acme", []string{"c-waiting"}, now); err != nil {
+		p.t.Fatal(err)
+	}
+	if _, err := s.LeaseBacklog(ctx, "acme", "drain-1", now.Add(time.Hour), now); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := s.ReleaseBacklog(ctx, "acme", "drain-1", 1, now); err != nil {
+		p.t.Fatal(err)
+	}
+	p.do("show the poll held back for Sell", chromedp.Reload(),
+		progress("50% read, up to "),
+		until(`document.getElementById('chat-progress-text').textContent.endsWith(", about 12 more to read. The rest is read as Sell takes the chats on their way. All in Sell in less than a minute.")`))
 	save(store.ChatPollCursor{From: from, StartTime: half, CaughtUp: true, LastRunAt: time.Now(), Stored: 30})
 	p.do("show the poll caught up", chromedp.Reload(), progress("caught up"))
 }

@@ -295,16 +295,23 @@ func backlogOf(b store.Backlog, now time.Time) *backlogView {
 // admin picked) up to ReadUpTo, Progress of the way to the youngest chats the export
 // gives (0 to 1; absent when the start is unknown), CaughtUp once there; Stored
 // counted so far; LastError is what stopped the last run, NotBefore when Zendesk
-// asked it to wait.
+// asked it to wait. HeldBack says the poll waits for Sell to take the chats on their
+// way before it reads more (the export keeps the rest). LeftEstimate guesses the
+// chats still to read (store.ChatPollCursor.Left) and ETA when all of them and the
+// backlog should be in Sell at the pace the last drain measured; both absent until
+// there is enough to guess by.
 type pollView struct {
-	From      time.Time `json:"from,omitzero"`
-	ReadUpTo  time.Time `json:"readUpTo,omitzero"`
-	Progress  *float64  `json:"progress,omitempty"`
-	CaughtUp  bool      `json:"caughtUp"`
-	LastRunAt time.Time `json:"lastRunAt,omitzero"`
-	LastError string    `json:"lastError,omitempty"`
-	NotBefore time.Time `json:"notBefore,omitzero"`
-	Stored    int64     `json:"stored"`
+	From         time.Time `json:"from,omitzero"`
+	ReadUpTo     time.Time `json:"readUpTo,omitzero"`
+	Progress     *float64  `json:"progress,omitempty"`
+	CaughtUp     bool      `json:"caughtUp"`
+	LastRunAt    time.Time `json:"lastRunAt,omitzero"`
+	LastError    string    `json:"lastError,omitempty"`
+	NotBefore    time.Time `json:"notBefore,omitzero"`
+	Stored       int64     `json:"stored"`
+	HeldBack     bool      `json:"heldBack,omitempty"`
+	LeftEstimate *int64    `json:"leftEstimate,omitempty"`
+	ETA          time.Time `json:"eta,omitzero"`
 }
 
 // pollOf is the poll's progress as the next run sees it: a date picked since the last
@@ -316,13 +323,28 @@ func pollOf(c store.ChatPollCursor, in settings.Integration, now time.Time) *pol
 	}
 	c = c.StartingFrom(in.PastChatsFrom)
 	v := &pollView{From: c.From, ReadUpTo: c.StartTime, CaughtUp: c.CaughtUp,
-		LastRunAt: c.LastRunAt, LastError: c.LastError, NotBefore: c.NotBefore, Stored: c.Stored}
+		LastRunAt: c.LastRunAt, LastError: c.LastError, NotBefore: c.NotBefore, Stored: c.Stored, HeldBack: c.HeldBack && !c.CaughtUp}
 	// The poll itself waits a little longer than the export's minimum age, so a
 	// cursor reads as a hair short of done until its run says it caught up.
-	if p, ok := c.Progress(now.Add(-zendesk.ExportMinAge)); ok {
+	horizon := now.Add(-zendesk.ExportMinAge)
+	if p, ok := c.Progress(horizon); ok {
 		v.Progress = &p
 	}
+	if n, ok := c.Left(horizon); ok && !c.CaughtUp {
+		v.LeftEstimate = &n
+	}
 	return v
+}
+
+// importETA sets the poll's ETA: when the chats left to read (as estimated) and
+// those waiting in the backlog should all be in Sell, at the pace the backlog's
+// last drain measured. Nothing without an estimate or a pace.
+func importETA(p *pollView, b store.Backlog, now time.Time) {
+	if p == nil || p.LeftEstimate == nil || b.Rate <= 0 {
+		return
+	}
+	left := float64(*p.LeftEstimate + b.Waiting())
+	p.ETA = now.Add(time.Duration(left / b.Rate * float64(time.Second))).UTC().Truncate(time.Second)
 }
 
 type zendeskView struct {
@@ -426,6 +448,7 @@ func (h *handler) fullView(ctx context.Context, account string, in settings.Inte
 	}
 	if b, found, err := h.deps.Store.Backlog(ctx, account); err == nil && found {
 		v.Chat.Backlog = backlogOf(b, h.now())
+		importETA(v.Chat.Poll, b, h.now())
 	}
 	if w, err := h.deps.Store.TicketWaits(ctx, account); err == nil {
 		v.Zendesk.MessagingWaiting = messagingWaitOf(w, h.now())

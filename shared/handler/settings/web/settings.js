@@ -338,7 +338,10 @@
     if (box.hidden) return;
     const progress = p.caughtUp ? 1 : Number(p.progress) || 0;
     // Floored: 100% only once the poll says it caught up.
-    const read = p.caughtUp ? "caught up" : Math.min(99, Math.floor(progress * 100)) + "% read, up to " + day(p.readUpTo || p.from);
+    let read = p.caughtUp ? "caught up" : Math.min(99, Math.floor(progress * 100)) + "% read, up to " + day(p.readUpTo || p.from);
+    if (!p.caughtUp && p.leftEstimate != null) read += ", about " + Number(p.leftEstimate).toLocaleString() + " more to read";
+    if (!p.caughtUp && p.heldBack) read += ". The rest is read as Sell takes the chats on their way";
+    if (!p.caughtUp && p.eta) read += ". All in Sell in " + howLong(p.eta);
     $("chat-progress-text").textContent = "Past chats from " + day(p.from, true) + ": " + read + ".";
     $("chat-progress-bar").value = progress;
   }
@@ -363,11 +366,15 @@
   // timeLeft says how long the backlog has to go, from the time the backend expects
   // it empty at the last measured pace; nothing before a drain has measured one.
   function timeLeft(eta) {
-    if (!eta) return "";
+    return eta ? ", " + howLong(eta) + " left" : "";
+  }
+
+  // howLong says roughly how long it is until the time eta.
+  function howLong(eta) {
     const minutes = Math.round((new Date(eta).getTime() - Date.now()) / 60000);
-    if (minutes < 1) return ", less than a minute left";
-    if (minutes < 90) return ", about " + plural(minutes, "minute", "minutes") + " left";
-    return ", about " + plural(Math.round(minutes / 60), "hour", "hours") + " left";
+    if (minutes < 1) return "less than a minute";
+    if (minutes < 90) return "about " + plural(minutes, "minute", "minutes");
+    return "about " + plural(Math.round(minutes / 60), "hour", "hours");
   }
 
   // watchBacklog reloads the chat part of GET /integration every BACKLOG_WATCH ms
