@@ -422,6 +422,16 @@ const (
 	transactionBytes     = 3 << 20
 )
 
+// QueuedWritePace is the write units a second CreateQueuedAll spends on one call
+// (one account's page), spacing its transactions: half of what one partition
+// takes. Every item of an account shares its partition key, a partition takes
+// at most 1,000 write units a second, and other accounts' keys may share it
+// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html).
+// A page of 1,000 typical chats written at full speed, about 3 s, would spend
+// some 2,000 units a second and be throttled with whoever shares the partition
+// (docs/cost.md, the hot partition key); at this pace it takes about 10 s.
+const QueuedWritePace = 500
+
 // CreateQueuedAll is CreateQueued for chats of one account that arrive together (a
 // page of the chat export): a few chats and their queue entries in one transaction,
 // between one bump of the list item before and one after, instead of three requests
@@ -436,6 +446,7 @@ func (s *Store) CreateQueuedAll(ctx context.Context, account string, chats []New
 		group  []queuedWrite
 		size   int
 		listed bool // the list item was just bumped: no need to bump it again first
+		pace   = writePace{perSecond: QueuedWritePace, now: time.Now, sleep: sleepCtx}
 	)
 	for i, c := range chats {
 		if c.Key.Account != account {
@@ -454,7 +465,7 @@ func (s *Store) CreateQueuedAll(ctx context.Context, account string, chats []New
 		seen[c.Key.SK] = true
 		if len(group) == queuedPerTransaction || len(group) > 0 && size+n > transactionBytes {
 			var err error
-			if listed, err = s.createQueuedGroup(ctx, account, group, errs, listed, now); err != nil {
+			if listed, err = s.pacedGroup(ctx, &pace, account, group, errs, listed, now); err != nil {
 				notTried(errs[i:], err)
 				return errs
 			}
@@ -463,10 +474,60 @@ func (s *Store) CreateQueuedAll(ctx context.Context, account string, chats []New
 		group, size = append(group, w), size+n
 	}
 	if len(group) > 0 {
-		_, _ = s.createQueuedGroup(ctx, account, group, errs, listed, now)
+		_, _ = s.pacedGroup(ctx, &pace, account, group, errs, listed, now)
 	}
 	return errs
 }
+
+// pacedGroup is createQueuedGroup after the wait pace asks for, counting what the
+// group writes: its items at transactional rates, and the bumps of the list item.
+// A wait cut short by ctx fails the group's chats, as the table's error would.
+func (s *Store) pacedGroup(ctx context.Context, pace *writePace, account string, group []queuedWrite, errs []error, listed bool, now time.Time) (bool, error) {
+	if err := pace.wait(ctx); err != nil {
+		err = fmt.Errorf("create queued chats of %s: %w", account, err)
+		for _, w := range group {
+			errs[w.i] = err
+		}
+		return listed, err
+	}
+	units := 1 // the bump after
+	if !listed {
+		units++ // and the one before
+	}
+	for _, w := range group {
+		units += w.units
+	}
+	pace.spent(units)
+	return s.createQueuedGroup(ctx, account, group, errs, listed, now)
+}
+
+// writePace spaces a call's writes so that they spend at most perSecond write units
+// a second from the first: each waits until the units spent before it are paid
+// for. The clock and the wait are fields so that a test can drive them.
+type writePace struct {
+	perSecond float64
+	now       func() time.Time
+	sleep     func(context.Context, time.Duration) error
+	began     time.Time
+	units     float64
+}
+
+// wait waits until the units spent so far fit the pace; the first write does not
+// wait. It answers ctx's error if ctx ends first.
+func (p *writePace) wait(ctx context.Context) error {
+	if p.began.IsZero() {
+		p.began = p.now()
+		return nil
+	}
+	d := p.began.Add(time.Duration(p.units / p.perSecond * float64(time.Second))).Sub(p.now())
+	if d <= 0 {
+		return nil
+	}
+	return p.sleep(ctx, d)
+}
+
+// spent counts units written.
+func (p *writePace) spent(units int) { p.units += float64(units) }
 
 // notTried sets the errors of chats not tried yet, because the table failed the
 // chats before them: a table that stalls fails a page within one deadline, not one
@@ -484,6 +545,7 @@ func notTried(errs []error, cause error) {
 type queuedWrite struct {
 	i            int
 	chat, queued *types.Put
+	units        int // write units, at a transaction's rate of two a KB
 }
 
 // queuedWrite encodes chat c, marked queued, and its queue entry, and returns them
@@ -506,7 +568,9 @@ func (s *Store) queuedWrite(i int, c NewChat, at types.AttributeValue) (queuedWr
 	queue.ConditionExpression, queue.ExpressionAttributeNames = nil, nil
 	chat := &types.Put{TableName: &s.table, Item: av, ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
-	return queuedWrite{i: i, chat: chat, queued: queue}, itemSize(av) + itemSize(queue.Item), nil
+	chatBytes, queueBytes := itemSize(av), itemSize(queue.Item)
+	return queuedWrite{i: i, chat: chat, queued: queue, units: transactionUnits(chatBytes) + transactionUnits(queueBytes)},
+		chatBytes + queueBytes, nil
 }
 
 // createQueuedGroup writes one transaction's chats of CreateQueuedAll and sets their
@@ -561,6 +625,11 @@ func (s *Store) createQueuedGroup(ctx context.Context, account string, group []q
 	}
 	return true, nil
 }
+
+// transactionUnits is what writing an item of n bytes in a transaction costs: two
+// write units a KB, rounded up
+// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
+func transactionUnits(n int) int { return 2 * max(1, (n+1023)/1024) }
 
 // itemSize is an item's size as DynamoDB counts it for its limits: the lengths of
 // the attribute names and values (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html),

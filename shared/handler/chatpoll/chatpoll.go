@@ -77,9 +77,12 @@ const (
 const pageWorkers = 8
 
 // pageBudget is the time a run keeps for one more page (the export's answer and a
-// thousand conditional puts): no page starts closer to the run's deadline (the
-// Lambda's timeout), so a run ends between pages, not in the middle of one.
-const pageBudget = 15 * time.Second
+// thousand chats stored): no page starts closer to the run's deadline (the Lambda's
+// timeout), so a run ends between pages, not in the middle of one. The page's
+// chats that go into the backlog are written at store.QueuedWritePace: about 10 s
+// for a thousand typical chats, up to 30 s for a thousand long ones. A page cut
+// short all the same keeps what it stored, and the cursor stops before the rest.
+const pageBudget = 30 * time.Second
 
 // Deps are what the poll uses, built once by the function's main.
 type Deps struct {
