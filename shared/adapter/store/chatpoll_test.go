@@ -136,16 +136,34 @@ func TestACursorStartsOverOnlyAtANewDateAndKeepsWhatStillHolds(t *testing.T) {
 	}
 }
 
+// cursorCase is a cursor and what one of its readings should give.
+type cursorCase[T comparable] struct {
+	name  string
+	cur   store.ChatPollCursor
+	want  T
+	known bool
+}
+
+// checkCursors checks read(c.cur) against each case.
+func checkCursors[T comparable](t *testing.T, what string, cases []cursorCase[T], read func(store.ChatPollCursor) (T, bool)) {
+	t.Helper()
+	for _, c := range cases {
+		if got, known := read(c.cur); got != c.want || known != c.known {
+			t.Errorf("%s: %s %v (%v), want %v (%v)", c.name, what, got, known, c.want, c.known)
+		}
+	}
+}
+
+// From and horizon of the cursors below: twenty days.
+var (
+	pollFrom    = time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	pollHorizon = pollFrom.Add(20 * 24 * time.Hour)
+)
+
 func TestProgressIsHowFarTheCursorHasComeFromItsStartTowardsTheHorizon(t *testing.T) {
 	t.Parallel()
-	from := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
-	horizon := from.Add(20 * 24 * time.Hour)
-	for _, c := range []struct {
-		name  string
-		cur   store.ChatPollCursor
-		want  float64
-		known bool
-	}{
+	from, horizon := pollFrom, pollHorizon
+	checkCursors(t, "progress", []cursorCase[float64]{
 		{"nothing read yet", store.ChatPollCursor{From: from, StartTime: from}, 0, true},
 		{"a quarter", store.ChatPollCursor{From: from, StartTime: from.Add(5 * 24 * time.Hour)}, 0.25, true},
 		{"a hair short of the end stays below 1", store.ChatPollCursor{From: from, StartTime: horizon.Add(-time.Second)}, 0.999, true},
@@ -154,36 +172,20 @@ func TestProgressIsHowFarTheCursorHasComeFromItsStartTowardsTheHorizon(t *testin
 		{"caught up, the last chat long ago", store.ChatPollCursor{From: from, StartTime: from.Add(time.Hour), CaughtUp: true}, 1, true},
 		{"a start at the horizon, nothing read", store.ChatPollCursor{From: horizon, StartTime: horizon}, 0, true},
 		{"a cursor that does not know its start", store.ChatPollCursor{StartTime: from}, 0, false},
-	} {
-		got, known := c.cur.Progress(horizon)
-		if got != c.want || known != c.known {
-			t.Errorf("%s: progress %v (%v), want %v (%v)", c.name, got, known, c.want, c.known)
-		}
-	}
+	}, func(c store.ChatPollCursor) (float64, bool) { return c.Progress(horizon) })
 }
 
 func TestLeftGuessesTheChatsStillToReadFromThoseStoredOverTheTimeRead(t *testing.T) {
 	t.Parallel()
-	from := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
-	horizon := from.Add(20 * 24 * time.Hour)
-	for _, c := range []struct {
-		name  string
-		cur   store.ChatPollCursor
-		want  int64
-		known bool
-	}{
+	from, horizon := pollFrom, pollHorizon
+	checkCursors(t, "left", []cursorCase[int64]{
 		{"a quarter read, 300 stored: 900 more", store.ChatPollCursor{From: from, StartTime: from.Add(5 * 24 * time.Hour), StoredFromStart: 300}, 900, true},
 		{"half read, 300 stored: 300 more", store.ChatPollCursor{From: from, StartTime: from.Add(10 * 24 * time.Hour), StoredFromStart: 300, Stored: 5000}, 300, true},
 		{"too little read to guess by", store.ChatPollCursor{From: from, StartTime: from.Add(12 * time.Hour), StoredFromStart: 300}, 0, false},
 		{"nothing stored yet", store.ChatPollCursor{From: from, StartTime: from.Add(10 * 24 * time.Hour), Stored: 5000}, 0, false},
 		{"caught up", store.ChatPollCursor{From: from, StartTime: from.Add(time.Hour), CaughtUp: true, StoredFromStart: 7}, 0, true},
 		{"a cursor that does not know its start", store.ChatPollCursor{StartTime: from, StoredFromStart: 7}, 0, false},
-	} {
-		got, known := c.cur.Left(horizon)
-		if got != c.want || known != c.known {
-			t.Errorf("%s: left %d (%v), want %d (%v)", c.name, got, known, c.want, c.known)
-		}
-	}
+	}, func(c store.ChatPollCursor) (int64, bool) { return c.Left(horizon) })
 	// Starting over at another date forgets what the last read stored and that it
 	// was held back.
 	cur := store.ChatPollCursor{From: from, StartTime: horizon, StoredFromStart: 300, HeldBack: true}.StartingFrom(from.Add(-24 * time.Hour))

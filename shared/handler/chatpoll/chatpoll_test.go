@@ -95,6 +95,24 @@ func (w *world) addAgedChat(t *testing.T, id string) {
 	w.clock.Advance(2 * time.Minute)
 }
 
+// addAgedChats adds n chats as addChat does, named prefix0 … prefix(n-1), and moves
+// the clock on as addAgedChat does.
+func (w *world) addAgedChats(t *testing.T, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		w.addChat(t, fmt.Sprintf("%s%d", prefix, i))
+	}
+	w.clock.Advance(2 * time.Minute)
+}
+
+// queue puts chat ids in acme's backlog, as the stream handler queues a flood.
+func (w *world) queue(t *testing.T, ids ...string) {
+	t.Helper()
+	if _, err := w.env.Deps.Store.Enqueue(context.Background(), "acme", ids, w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // updateChat changes a chat in the sandbox, which shows it again in the export.
 func (w *world) updateChat(t *testing.T, id string, fields map[string]any) {
 	t.Helper()
@@ -561,19 +579,14 @@ func TestAStartPickedAsNowIsNotAskedBeforeItIsOldEnough(t *testing.T) {
 // where it was once the backlog has drained. Nothing is lost or read twice.
 func TestTheExportIsReadNoFasterThanSellTakesTheChats(t *testing.T) {
 	w := newWorld(t, time.Minute)
-	for i := range 5 {
-		w.addChat(t, fmt.Sprintf("c-held-%d", i))
-	}
-	w.clock.Advance(2 * time.Minute)
+	w.addAgedChats(t, "c-held-", 5)
 	ctx := context.Background()
 	s := w.env.Deps.Store
 	// Three chats wait in the backlog (a flood that came by the webhook): more than
 	// a page of two, and no drain has measured Sell's pace yet.
 	waiting := []string{"c-queued-1", "c-queued-2", "c-queued-3"}
-	if _, err := s.Enqueue(ctx, "acme", waiting, w.clock.Now()); err != nil {
-		t.Fatal(err)
-	}
-	p := w.poller(time.Minute, func(d *chatpoll.Deps) { d.PageSize, d.ReadAhead = 2, 10 * time.Second })
+	w.queue(t, waiting...)
+	p := w.poller(time.Minute, func(d *chatpoll.Deps) { d.PageSize, d.ReadAhead = 2, 10*time.Second })
 	rep := run(t, p)
 	if rep.HeldBack != 1 || rep.Pages != 0 || rep.Stored != 0 || w.exportsAnswered(http.StatusOK) != 0 {
 		t.Fatalf("with a backlog of three: %+v, %d export calls", rep, w.exportsAnswered(http.StatusOK))
@@ -599,9 +612,7 @@ func TestTheExportIsReadNoFasterThanSellTakesTheChats(t *testing.T) {
 	}
 
 	// Five waiting hold it back again; once they are taken, a new chat is read.
-	if _, err := s.Enqueue(ctx, "acme", []string{"c-queued-4", "c-queued-5"}, w.clock.Now()); err != nil {
-		t.Fatal(err)
-	}
+	w.queue(t, "c-queued-4", "c-queued-5")
 	w.addAgedChat(t, "c-held-5")
 	if rep = run(t, p); rep.HeldBack != 1 || rep.Stored != 0 {
 		t.Fatalf("with five waiting: %+v", rep)
@@ -624,13 +635,8 @@ func TestTheExportIsReadNoFasterThanSellTakesTheChats(t *testing.T) {
 // so six chats take three pages (the last one empty) instead of two.
 func TestAPageAsksOnlyForWhatTheBacklogLacks(t *testing.T) {
 	w := newWorld(t, time.Minute)
-	for i := range 6 {
-		w.addChat(t, fmt.Sprintf("c-room-%d", i))
-	}
-	w.clock.Advance(2 * time.Minute)
-	if _, err := w.env.Deps.Store.Enqueue(context.Background(), "acme", []string{"c-queued"}, w.clock.Now()); err != nil {
-		t.Fatal(err)
-	}
+	w.addAgedChats(t, "c-room-", 6)
+	w.queue(t, "c-queued")
 	p := w.poller(time.Minute, func(d *chatpoll.Deps) { d.PageSize = 4 })
 	if rep := run(t, p); rep.Pages != 3 || rep.Stored != 6 || rep.HeldBack != 0 {
 		t.Fatalf("%+v, want 6 chats in pages of 3", rep)

@@ -14,10 +14,10 @@ import (
 
 // pollBody is GET /integration's chat.poll.
 type pollBody struct {
-	From      time.Time
-	ReadUpTo  time.Time
-	Progress  *float64
-	CaughtUp  bool
+	From         time.Time
+	ReadUpTo     time.Time
+	Progress     *float64
+	CaughtUp     bool
 	LastError    string
 	Stored       int64
 	HeldBack     bool
