@@ -73,7 +73,8 @@ const (
 // itself is the bottleneck); in AWS, where each put waits on the network, the gain
 // is larger. Since the admission at the door, all but a burst of a new account's
 // page goes into its backlog: 19.3 s a page at three requests a chat, eight at a
-// time; 6.4 s five chats a transaction (store.CreateQueuedAll), one after another.
+// time; 6.4 s five chats a transaction (store.CreateQueuedAll), one after another;
+// about 10 s since those transactions keep to store.QueuedWritePace.
 const pageWorkers = 8
 
 // pageBudget is the time a run keeps for one more page (the export's answer and a

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -260,9 +261,12 @@ func countProcessed(b *testing.B, env *apptest.Env, account, prefix string, n in
 // delay the others' chats.
 const (
 	fairAccounts = 20
-	fairFlood    = 5000             // chats stored at once for the flooded account
-	fairTraffic  = 60 * time.Second // how long the others send chats
-	fairPace     = 3 * time.Second  // each other account's mean gap between chats
+	fairFlood    = 5000 // chats that arrive at once for the flooded account
+	// fairTraffic is how long the others send chats: long enough for the chat poll's
+	// schedule to run three times (at once, after one minute and after two), so that
+	// the export's flood is read as it goes on, not only its first page.
+	fairTraffic = 150 * time.Second
+	fairPace    = 3 * time.Second // each other account's mean gap between chats
 	// fairDrainTick is how often the drain runs and for how long, as the local
 	// stack drains (localstack.DrainInterval): "every few seconds".
 	fairDrainTick = 2 * time.Second
@@ -272,9 +276,11 @@ const (
 // 2–4 s, the time from a chat's storing to its processing (its status set, its
 // feed entries written), in three runs: the table otherwise idle, and with the
 // twentieth account flooded by 5,000 chats at once, first as real Zendesk brings
-// them (the Chat API's export, read by the chat poll a page of 1,000 at a time:
-// a busy day caught up, or past chats imported), then as a custom sender pushes them
-// to the chat webhook (one chat a request, 8 at a time). Everything runs as in
+// them (the Chat API's export, read by the chat poll a page of 1,000 at a time,
+// once a minute as its schedule runs it: a busy day caught up, or past chats
+// imported; the poll reads no further than Sell takes in the next few minutes, and
+// the export keeps the rest), then as a custom sender pushes them to the chat
+// webhook (one chat a request, 8 at a time, all stored). Everything runs as in
 // production: chats stored by chatstore's ingest (what comes beyond an account's
 // Sell pace goes straight into its backlog), Sell at its own 10 requests a second
 // per token (each account its own token, the vault's client and limiter), the
@@ -297,6 +303,7 @@ func BenchmarkFloodFairness(b *testing.B) {
 	b.ReportMetric(apptest.Millis(fp99), "flooded-p99-ms")
 	b.ReportMetric(float64(fp99)/float64(ip99), "flooded/idle")
 	b.ReportMetric(float64(len(flooded.latencies)), "others-chats")
+	b.ReportMetric(float64(flooded.floodRead), "flood-read")
 	b.ReportMetric(float64(flooded.floodDone), "flood-processed")
 	b.ReportMetric(apptest.Millis(apptest.Percentile(pushed.latencies, 99)), "pushed-p99-ms")
 	b.ReportMetric(float64(apptest.Percentile(pushed.latencies, 99))/float64(ip99), "pushed/idle")
@@ -312,25 +319,45 @@ const (
 	floodWebhook           // pushed one a request, 8 at a time
 )
 
-// fairness is one run's outcome: the others' latencies (store to processed) and
-// how many of the flood's chats were processed meanwhile.
+// fairness is one run's outcome: the others' latencies (store to processed), and
+// how many of the flood's chats were stored (all when pushed; as many as the chat
+// poll read when they came by the export) and processed meanwhile.
 type fairness struct {
 	latencies []time.Duration
+	floodRead int
 	floodDone int
 	slowest   time.Duration
-	// With a flood: how long storing it took, and the others' latencies of the
-	// chats stored meanwhile and after.
-	storing                    time.Duration
+	// With a flood: when its chats were being stored (once when pushed; each chat
+	// poll run that stored some), and the others' latencies of the chats stored
+	// meanwhile and at other times.
+	storing                    []span
 	whileStoring, afterStoring []time.Duration
 }
 
+// span is a stretch of time.
+type span struct{ from, to time.Time }
+
+// within reports whether at falls in one of spans.
+func within(spans []span, at time.Time) bool {
+	for _, s := range spans {
+		if !at.Before(s.from) && !at.After(s.to) {
+			return true
+		}
+	}
+	return false
+}
+
 func (f fairness) String() string {
-	s := fmt.Sprintf("%d others' chats, p50 %s, p99 %s, slowest %s; flood processed %d",
+	s := fmt.Sprintf("%d others' chats, p50 %s, p99 %s, slowest %s; flood stored %d, processed %d",
 		len(f.latencies), apptest.Median(f.latencies).Round(time.Millisecond), apptest.Percentile(f.latencies, 99).Round(time.Millisecond),
-		f.slowest.Round(time.Millisecond), f.floodDone)
-	if f.storing > 0 {
-		s += fmt.Sprintf("; flood stored in %s: the others' %d chats stored meanwhile p50 %s p99 %s, %d after p50 %s p99 %s",
-			f.storing.Round(time.Millisecond),
+		f.slowest.Round(time.Millisecond), f.floodRead, f.floodDone)
+	if len(f.storing) > 0 {
+		var took []string
+		for _, sp := range f.storing {
+			took = append(took, sp.to.Sub(sp.from).Round(time.Millisecond).String())
+		}
+		s += fmt.Sprintf("; flood stored in %s: the others' %d chats stored meanwhile p50 %s p99 %s, %d at other times p50 %s p99 %s",
+			strings.Join(took, " + "),
 			len(f.whileStoring), pct(f.whileStoring, 50), pct(f.whileStoring, 99),
 			len(f.afterStoring), pct(f.afterStoring, 50), pct(f.afterStoring, 99))
 	}
@@ -403,19 +430,24 @@ func fairnessRun(b *testing.B, flood floodKind) fairness {
 		sent = map[string][]string{}
 		g    errgroup.Group
 	)
-	var floodBegan, floodStored time.Time
+	var (
+		storing   []span
+		floodRead int
+	)
+	until := time.Now().Add(fairTraffic)
 	if flood != floodNone {
-		floodBegan = time.Now()
 		g.Go(func() error {
-			defer func() { floodStored = time.Now() }()
 			if flood == floodExport {
-				return pollAll(ctx, poll, fairFlood)
+				var err error
+				floodRead, storing, err = pollScheduled(ctx, poll, until)
+				return err
 			}
+			began := time.Now()
 			_, err := storeTypicalChats(ctx, put, flooded, "flood-", fairFlood, visitor)
+			storing = []span{{began, time.Now()}}
 			return err
 		})
 	}
-	until := time.Now().Add(fairTraffic)
 	for i, a := range others {
 		g.Go(func() error {
 			rng := rand.New(rand.NewPCG(uint64(i), 17))
@@ -446,32 +478,46 @@ func fairnessRun(b *testing.B, flood floodKind) fairness {
 	if flood != floodNone {
 		// Where the tail comes from: the others' chats stored while the flood was
 		// being stored, and those stored after.
-		out.storing = floodStored.Sub(floodBegan)
-		out.whileStoring = tookOf(done, func(at time.Time) bool { return !at.After(floodStored) })
-		out.afterStoring = tookOf(done, func(at time.Time) bool { return at.After(floodStored) })
+		out.storing = storing
+		out.whileStoring = tookOf(done, func(at time.Time) bool { return within(storing, at) })
+		out.afterStoring = tookOf(done, func(at time.Time) bool { return !within(storing, at) })
 		bl, _, err := env.Deps.Store.Backlog(ctx, flooded)
 		if err != nil {
 			b.Fatal(err)
 		}
-		out.floodDone = fairFlood - int(bl.Waiting())
+		out.floodRead = fairFlood
+		if flood == floodExport {
+			out.floodRead = floodRead
+		}
+		out.floodDone = out.floodRead - int(bl.Waiting())
 	}
 	b.Logf("flood %d: %s", flood, out)
 	return out
 }
 
-// pollAll runs the chat poll, as its schedule would, until it has stored n chats.
-func pollAll(ctx context.Context, p *chatpoll.Poller, n int) error {
-	for stored := 0; stored < n; {
+// pollScheduled runs the chat poll as its schedule does (template.yaml: once a
+// minute), from now while until is ahead, and returns the chats it stored and the
+// runs that stored some. The first run must store some: the flood is in the export.
+func pollScheduled(ctx context.Context, p *chatpoll.Poller, until time.Time) (int, []span, error) {
+	var (
+		stored int
+		runs   []span
+	)
+	for next := time.Now(); next.Before(until); next = next.Add(time.Minute) {
+		time.Sleep(time.Until(next))
+		began := time.Now()
 		rep, err := p.Run(ctx)
 		if err != nil {
-			return fmt.Errorf("chat poll: %w (%+v)", err, rep)
+			return stored, runs, fmt.Errorf("chat poll: %w (%+v)", err, rep)
 		}
-		if rep.Stored == 0 {
-			return fmt.Errorf("chat poll stored nothing after %d chats: %+v", stored, rep)
+		if stored == 0 && rep.Stored == 0 {
+			return 0, runs, fmt.Errorf("the chat poll's first run stored nothing: %+v", rep)
 		}
-		stored += rep.Stored
+		if rep.Stored > 0 {
+			stored, runs = stored+rep.Stored, append(runs, span{began, time.Now()})
+		}
 	}
-	return nil
+	return stored, runs, nil
 }
 
 // runStack starts what the local stack runs beside the gateway: the stream poller
