@@ -28,6 +28,7 @@ import (
 	"github.com/sellchat/sellchat/infra/gateway"
 	"github.com/sellchat/sellchat/infra/lambdaruntime"
 	"github.com/sellchat/sellchat/infra/openapi"
+	"github.com/sellchat/sellchat/infra/template"
 	"github.com/sellchat/sellchat/shared/adapter/store/storetest"
 	"github.com/sellchat/sellchat/shared/platform/app"
 	"github.com/sellchat/sellchat/shared/platform/app/apptest"
@@ -414,12 +415,19 @@ func checkRouteKey(t *testing.T, name string, ev events.APIGatewayV2HTTPRequest)
 }
 
 // startBootstrap runs the bootstrap of function fn from bin, configured for env,
-// under a fresh Lambda Runtime API, and returns that API to invoke it through. The
-// function is stopped when the test ends, and its logs shown if the test failed.
+// under a fresh Lambda Runtime API, and returns that API to invoke it through. Each
+// invocation gets the deadline of the function's Timeout in template.yaml, as in
+// AWS. The function is stopped when the test ends, and its logs shown if the test
+// failed.
 func startBootstrap(t *testing.T, bin, fn string, env *apptest.Env) *lambdaruntime.Server {
 	t.Helper()
 	rt := lambdaruntime.NewServer()
 	t.Cleanup(rt.Close)
+	timeout, err := template.Timeout(strings.ToUpper(fn[:1]) + fn[1:] + "Function")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Timeout = timeout
 	var logs bytes.Buffer
 	proc, err := rt.Start(filepath.Join(bin, fn, "bootstrap"), env.Environ(), &logs)
 	if err != nil {

@@ -32,6 +32,10 @@ type invocation struct {
 
 // Server serves the Runtime API on a loopback port.
 type Server struct {
+	// Timeout is how long each invocation may run, as the function's configured
+	// timeout: the deadline the bootstrap is given (Lambda-Runtime-Deadline-Ms).
+	// 30 s when zero.
+	Timeout   time.Duration
 	srv       *httptest.Server
 	queue     chan *invocation
 	mu        sync.Mutex
@@ -73,7 +77,11 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		h := w.Header()
 		h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
-		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(30*time.Second).UnixMilli(), 10))
+		timeout := s.Timeout
+		if timeout <= 0 {
+			timeout = 30 * time.Second
+		}
+		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(timeout).UnixMilli(), 10))
 		h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:sellchat-test")
 		h.Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0")
 		h.Set("Content-Type", "application/json")

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sellchat/sellchat/infra/template"
 )
@@ -62,5 +63,19 @@ func TestReadingStreamFiltersFailsLoudlyWhenTheTemplateCannotSay(t *testing.T) {
 				t.Fatalf("patterns %q, err %v; want an error saying %q", got, err, c.want)
 			}
 		})
+	}
+}
+
+// TestAFunctionsTimeoutIsItsOwnOrTheGlobals: the deadline the tests give a
+// bootstrap is the template's: the chat poll's own 55 s, the transcripts function's
+// 300 s, the settings function's the Globals' 15 s.
+func TestAFunctionsTimeoutIsItsOwnOrTheGlobals(t *testing.T) {
+	for fn, want := range map[string]time.Duration{"ChatpollFunction": 55 * time.Second, "TranscriptsFunction": 300 * time.Second, "SettingsFunction": 15 * time.Second} {
+		if got, err := template.Timeout(fn); err != nil || got != want {
+			t.Errorf("%s: %v, %v; want %v", fn, got, err, want)
+		}
+	}
+	if _, err := template.Timeout("NoSuchFunction"); err == nil {
+		t.Error("a function not in the template has a timeout")
 	}
 }

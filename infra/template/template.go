@@ -5,10 +5,12 @@
 package template
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -108,4 +110,43 @@ func StreamFiltersIn(path, function string) ([]string, error) {
 		// for two.
 		return nil, fmt.Errorf("%s: %s has %d DynamoDB events; say which", path, function, found)
 	}
+}
+
+// Timeout returns how long Lambda lets function run an invocation: its own Timeout
+// in the module's template.yaml (File), else the Globals' (seconds). A function
+// that is not in the template, or a template with neither, is an error.
+func Timeout(function string) (time.Duration, error) {
+	path, err := File()
+	if err != nil {
+		return 0, err
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("read template: %w", err)
+	}
+	var tmpl struct {
+		Globals struct {
+			Function struct {
+				Timeout int `yaml:"Timeout"`
+			} `yaml:"Function"`
+		} `yaml:"Globals"`
+		Resources map[string]struct {
+			Type       string `yaml:"Type"`
+			Properties struct {
+				Timeout int `yaml:"Timeout"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(raw, &tmpl); err != nil {
+		return 0, fmt.Errorf("parse %s: %w", path, err)
+	}
+	fn, ok := tmpl.Resources[function]
+	if !ok || fn.Type != "AWS::Serverless::Function" {
+		return 0, fmt.Errorf("%s: no function %s", path, function)
+	}
+	secs := cmp.Or(fn.Properties.Timeout, tmpl.Globals.Function.Timeout)
+	if secs <= 0 {
+		return 0, fmt.Errorf("%s: %s has no Timeout, and the Globals none either", path, function)
+	}
+	return time.Duration(secs) * time.Second, nil
 }
